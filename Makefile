@@ -1,0 +1,59 @@
+# The two commands: `make run` (build and demo) and `make test` (every test).
+# Everything they need is installed here: Python packages into .venv, cbindgen into .tools.
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CBINDGEN_VERSION := 0.29.4
+CBINDGEN := .tools/bin/cbindgen
+LIBRARY := target/release/liboxbridge.so
+
+.PHONY: all build run test lint test-rust test-c test-python header bench clean
+
+all: build
+
+build: $(VENV)/.ready
+	$(CARGO) build --release
+
+$(VENV)/.ready: requirements-dev.txt py/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e py
+	touch $@
+
+# Pinned so the checked-in header is reproducible; the header test compares with it.
+$(CBINDGEN):
+	$(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked --root .tools --quiet
+
+run: build
+	$(PY) examples/demo.py
+
+test: lint test-rust test-c test-python
+	@echo "make test: all suites passed"
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --quiet -- -D warnings
+
+test-rust:
+	$(CARGO) test --quiet
+
+test-c: build
+	$(MAKE) -C tests/c run valgrind
+
+test-python: build $(CBINDGEN)
+	CBINDGEN=$(abspath $(CBINDGEN)) OXBRIDGE_REQUIRE_CBINDGEN=1 $(PY) -m pytest tests/python -q
+
+# Regenerates include/oxbridge.h from src/ffi, then the Python declarations from it.
+header: $(CBINDGEN) $(VENV)/.ready
+	$(CBINDGEN) --config cbindgen.toml --crate oxbridge --quiet --output include/oxbridge.h
+	$(PY) tools/gen_bindings.py
+	$(CARGO) build --release
+
+bench: build
+	$(PY) bench/bench_process_array.py
+
+clean:
+	$(CARGO) clean
+	rm -rf build $(VENV) .tools

@@ -1,0 +1,41 @@
+//! Embeds a hash of the checked-in header, so bindings can tell at load time whether the
+//! library matches the declarations they were generated from. The same normalisation is
+//! in py/oxbridge/_abi.py; a test checks that both agree.
+
+fn strip_comments(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"/*") {
+            i = match text[i + 2..].find("*/") {
+                Some(end) => i + 2 + end + 2,
+                None => bytes.len(),
+            };
+            out.push(b' ');
+        } else if bytes[i..].starts_with(b"//") {
+            i = text[i..].find('\n').map_or(bytes.len(), |end| i + end);
+            out.push(b' ');
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("comments end on ASCII boundaries")
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=include/oxbridge.h");
+    let header = std::fs::read_to_string("include/oxbridge.h").unwrap_or_default();
+    let normalised = strip_comments(&header)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    println!("cargo:rustc-env=OXB_HEADER_HASH={:016x}", fnv1a(normalised.as_bytes()));
+}

@@ -1,0 +1,81 @@
+"""`Accumulator`: streaming statistics through a native handle."""
+
+from __future__ import annotations
+
+import array
+import ctypes
+from typing import Any, Iterable, Union
+
+from . import _bindings as b
+from ._buffers import view_of
+from ._handle import Handle
+from ._loader import lib
+from ._stats import Stats
+
+Numbers = Union[Any, Iterable[float]]
+
+
+def _as_buffer(data: Numbers) -> Any:
+    try:
+        memoryview(data)
+        return data
+    except TypeError:
+        pass
+    try:
+        return array.array("d", data)
+    except TypeError as e:
+        raise TypeError(
+            f"push() expects a buffer (numpy array, array.array, memoryview) or an iterable "
+            f"of numbers, got {type(data).__name__} ({e})"
+        ) from None
+
+
+class Accumulator(Handle):
+    """Statistics of everything pushed into it, one chunk at a time, in native memory.
+
+    Safe to share between threads; pushes run outside the GIL and in parallel.
+
+    >>> import oxbridge
+    >>> with oxbridge.Accumulator() as acc:
+    ...     acc.push([1.0, 2.0])
+    ...     acc.push([3.0, 4.0])
+    ...     acc.stats().mean
+    2.5
+    """
+
+    _kind = "Accumulator"
+
+    def __init__(self, data: Numbers | None = None) -> None:
+        super().__init__(lib.oxb_accumulator_create, lib.oxb_accumulator_destroy)
+        if data is not None:
+            self.push(data)
+
+    def push(self, data: Numbers) -> None:
+        """Adds every number of `data`: any buffer of float64/float32/int64/int32 (zero-copy,
+        any stride), or an iterable of numbers."""
+        view, keep = view_of(_as_buffer(data), writable=False, argument="data", function="push")
+        self._call(lib.oxb_accumulator_push, ctypes.byref(view))
+        del keep
+
+    def stats(self) -> Stats:
+        """The statistics of everything pushed so far."""
+        out = b.oxb_stats()
+        self._call(lib.oxb_accumulator_stats, ctypes.byref(out))
+        return Stats._from_native(out)
+
+    def merge(self, other: "Accumulator") -> None:
+        """Adds everything `other` has seen, as if it had been pushed here; `other` is
+        unchanged."""
+        if not isinstance(other, Accumulator):
+            raise TypeError(f"merge() expects an Accumulator, got {type(other).__name__}")
+        self._call(lib.oxb_accumulator_merge, other._h())
+
+    def reset(self) -> None:
+        """Forgets everything pushed so far."""
+        self._call(lib.oxb_accumulator_reset)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<oxbridge.Accumulator (closed)>"
+        s = self.stats()
+        return f"<oxbridge.Accumulator count={s.count} mean={s.mean!r}>"

@@ -1,0 +1,132 @@
+"""Turning a Python buffer into an `oxb_view` without copying.
+
+Any object with the buffer protocol or `__array_interface__` works: numpy arrays,
+`array.array`, `memoryview`, `bytearray` casts. Layouts the library cannot address
+without a copy, unsupported dtypes, and read-only memory where writing is needed all
+raise before any native call: nothing ever runs on a silent copy.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from typing import Any
+
+from . import _bindings as b
+
+_LITTLE = sys.byteorder == "little"
+_SIGNED_INTS = frozenset("bhilq")
+# Names users know from numpy, for error messages.
+_FORMAT_NAMES = {
+    "?": "bool", "b": "int8", "B": "uint8", "h": "int16", "H": "uint16", "i": "int32",
+    "I": "uint32", "l": "int64", "L": "uint64", "q": "int64", "Q": "uint64",
+    "e": "float16", "f": "float32", "d": "float64", "g": "longdouble",
+    "Zf": "complex64", "Zd": "complex128", "O": "object",
+}
+_DTYPE_CODES = {("d", 8): b.OXB_DTYPE_F64, ("f", 4): b.OXB_DTYPE_F32}
+SUPPORTED = "float64, float32, int64 or int32"
+
+
+class _PyBuffer(ctypes.Structure):
+    _fields_ = [
+        ("buf", ctypes.c_void_p), ("obj", ctypes.py_object), ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int), ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p), ("shape", ctypes.c_void_p), ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p), ("internal", ctypes.c_void_p),
+    ]
+
+
+_PyBUF_RECORDS_RO = 0x001C  # PyBUF_STRIDES | PyBUF_FORMAT
+
+
+def _buffer_address(view: memoryview) -> int:
+    """Address of element 0 of any buffer, via the C-API (CPython only)."""
+    api = getattr(ctypes, "pythonapi", None)
+    if api is None:
+        raise TypeError(
+            "this Python has no C-API access: pass a numpy array or a writable contiguous buffer"
+        )
+    info = _PyBuffer()
+    get, release = api.PyObject_GetBuffer, api.PyBuffer_Release
+    get.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
+    get.restype = ctypes.c_int
+    release.argtypes = [ctypes.POINTER(_PyBuffer)]
+    release.restype = None
+    get(view, ctypes.byref(info), _PyBUF_RECORDS_RO)
+    try:
+        # The memoryview keeps the exporter alive, so the address outlives the release.
+        return info.buf or 0
+    finally:
+        release(ctypes.byref(info))
+
+
+def dtype_code(fmt: str, itemsize: int, argument: str) -> int:
+    """The `OXB_DTYPE_*` code for a struct-module format, or TypeError naming the dtype."""
+    order, char = (fmt[0], fmt[1:]) if fmt[:1] in "@=<>!" else ("@", fmt)
+    if order in (">!" if _LITTLE else "<"):
+        raise TypeError(
+            f"{argument} has non-native byte order ({fmt!r}); convert it first, "
+            "e.g. with numpy's a.astype(a.dtype.newbyteorder('='))"
+        )
+    code = _DTYPE_CODES.get((char, itemsize))
+    if code is None and char in _SIGNED_INTS:
+        code = {8: b.OXB_DTYPE_I64, 4: b.OXB_DTYPE_I32}.get(itemsize)
+    if code is None:
+        name = _FORMAT_NAMES.get(char, f"format {fmt!r}")
+        raise TypeError(f"{argument} has dtype {name}; oxbridge supports {SUPPORTED}")
+    return code
+
+
+def _memoryview(obj: Any, argument: str, function: str) -> memoryview:
+    try:
+        return memoryview(obj)
+    except TypeError:
+        raise TypeError(
+            f"{function}() expects a buffer of numbers for {argument} (a numpy array, "
+            f"array.array or memoryview), got {type(obj).__name__}"
+        ) from None
+
+
+def view_of(obj: Any, *, writable: bool, argument: str = "a", function: str = "oxbridge") -> tuple[b.oxb_view, Any]:
+    """An `oxb_view` of `obj`'s memory, and the object that must stay alive during the call.
+
+    N-D arrays are accepted when contiguous (C or Fortran order) and seen as flat.
+    """
+    mv = _memoryview(obj, argument, function)
+    if mv.ndim == 0:
+        raise ValueError(f"{argument} is a 0-d array (a scalar); pass a 1-D array")
+    code = dtype_code(mv.format, mv.itemsize, argument)
+    if writable and mv.readonly:
+        raise ValueError(
+            f"{argument} is read-only; {function}() works in place and never on a silent copy"
+        )
+    length = mv.nbytes // mv.itemsize
+    if mv.ndim == 1:
+        stride_bytes = mv.strides[0]
+    elif mv.c_contiguous or mv.f_contiguous:
+        stride_bytes = mv.itemsize
+    else:
+        raise ValueError(
+            f"{argument} is a non-contiguous {mv.ndim}-D array, which oxbridge cannot address "
+            "without a copy; pass a contiguous array (e.g. numpy.ascontiguousarray)"
+        )
+    if stride_bytes % mv.itemsize:
+        raise ValueError(
+            f"{argument} has a stride of {stride_bytes} bytes, not a multiple of its "
+            f"{mv.itemsize}-byte items; it cannot be viewed without a copy"
+        )
+    address = 0
+    if length:
+        interface = getattr(obj, "__array_interface__", None)
+        if interface is not None and interface.get("data") is not None:
+            address = interface["data"][0]
+        elif not mv.readonly and mv.c_contiguous:
+            address = ctypes.addressof(ctypes.c_char.from_buffer(mv))
+        else:
+            address = _buffer_address(mv)
+        if address % mv.itemsize:
+            raise ValueError(
+                f"{argument} is not aligned for its {mv.itemsize}-byte items (address "
+                f"{address:#x}); copy it to an aligned array first"
+            )
+    return b.oxb_view(address, length, stride_bytes // mv.itemsize, code), mv

@@ -1,0 +1,64 @@
+"""The base of every Python object that owns a native handle."""
+
+from __future__ import annotations
+
+import ctypes
+import weakref
+from typing import Any, Callable, TypeVar
+
+from . import _bindings as b
+from ._errors import ClosedError, check, error_for
+
+
+_Self = TypeVar("_Self", bound="Handle")
+
+
+def _destroy(destroy: Callable[[int], int], handle: int) -> None:
+    destroy(handle)
+
+
+class Handle:
+    """Owns one native handle: `close()` is idempotent, `with` closes it, and a handle
+    that is never closed is released by a finalizer (not `__del__`, which is fragile at
+    interpreter shutdown)."""
+
+    _kind = "handle"
+
+    def __init__(self, create: Callable[[Any], int], destroy: Callable[[int], int]) -> None:
+        out = ctypes.c_uint64()
+        check(create(out))
+        self._handle: int | None = out.value
+        self._destroy = destroy
+        self._finalizer = weakref.finalize(self, _destroy, destroy, out.value)
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def _h(self) -> int:
+        handle = self._handle
+        if handle is None:
+            raise ClosedError(f"this {self._kind} is closed")
+        return handle
+
+    def _call(self, function: Callable[..., int], *args: Any) -> None:
+        status = function(self._h(), *args)
+        if status:
+            if status == b.OXB_INVALID_HANDLE and self.closed:
+                raise ClosedError(f"this {self._kind} was closed by another thread")
+            raise error_for(status)
+
+    def close(self) -> None:
+        """Releases the native resource; calling it again does nothing."""
+        if self._finalizer.detach() is not None:
+            handle, self._handle = self._handle, None
+            if handle is not None:
+                check(self._destroy(handle))
+
+    def __enter__(self: _Self) -> _Self:
+        self._h()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+

@@ -1,0 +1,48 @@
+"""`process_array`: in-place work on the caller's memory."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import TypeVar
+
+from ._buffers import view_of
+from ._errors import check, error_for
+from ._loader import lib
+
+_Buffer = TypeVar("_Buffer")
+_seed = lib.process_array
+_scale = lib.oxb_process_array
+_char_at = ctypes.c_char.from_buffer
+_addressof = ctypes.addressof
+_INT_MAX = 2**31 - 1
+
+
+def process_array(a: _Buffer) -> _Buffer:
+    """Doubles every element of `a` in place, in parallel for large arrays, and returns `a`.
+
+    `a` is any writable buffer of float64, float32, int64 or int32: a numpy array (any
+    stride, C or Fortran order), `array.array`, or `memoryview`. The work happens on `a`'s
+    own memory, never on a copy: read-only or unsupported input raises instead. Integer
+    overflow raises ValueError and leaves `a` unchanged.
+
+    >>> import array, oxbridge
+    >>> oxbridge.process_array(array.array("d", [1.5, -2.0]))
+    array('d', [3.0, -4.0])
+    """
+    # Fast path for the common case (contiguous float64): a couple of attribute reads and
+    # one foreign call, which keeps small arrays cheap.
+    try:
+        mv = memoryview(a)  # type: ignore[arg-type]
+    except TypeError:
+        mv = None
+    if mv is not None and mv.format == "d" and mv.c_contiguous and not mv.readonly:
+        n = mv.nbytes >> 3
+        if 0 < n <= _INT_MAX:
+            status = _seed(_addressof(_char_at(mv)), n)
+            if status:
+                raise error_for(-status)
+            return a
+    view, keep = view_of(a, writable=True, function="process_array")
+    check(_scale(ctypes.byref(view), 2.0, 0.0))
+    del keep
+    return a

@@ -1,0 +1,134 @@
+//! `oxb_accumulator`: streaming statistics behind a handle.
+
+use super::guard;
+use super::handles::{self, Handled};
+use super::status::{oxb_status, FfiError};
+use super::view::{column, oxb_view};
+use crate::stats::Summary;
+use parking_lot::Mutex;
+
+/// Handle of an accumulator. 0 is never a valid handle. Safe to use from several threads
+/// at once.
+pub type oxb_accumulator = u64;
+
+/// Summary statistics of the values seen; NaNs are counted in `nan_count` and otherwise
+/// ignored. With no values, `mean`, `variance`, `min` and `max` are NaN and `sum` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct oxb_stats {
+    /// Number of non-NaN values.
+    pub count: u64,
+    /// Number of NaN values.
+    pub nan_count: u64,
+    /// Sum of the non-NaN values (compensated; at least as accurate as pairwise).
+    pub sum: f64,
+    pub mean: f64,
+    /// Population variance (ddof = 0).
+    pub variance: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl From<&Summary> for oxb_stats {
+    fn from(s: &Summary) -> Self {
+        oxb_stats {
+            count: s.count(),
+            nan_count: s.nan_count(),
+            sum: s.sum(),
+            mean: s.mean(),
+            variance: s.variance(0),
+            min: s.min(),
+            max: s.max(),
+        }
+    }
+}
+
+struct Accumulator(Mutex<Summary>);
+
+impl Handled for Accumulator {
+    const KIND: &'static str = "accumulator";
+}
+
+/// Creates an empty accumulator and writes its handle to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_accumulator_create(out: *mut oxb_accumulator) -> oxb_status {
+    guard::call(|| {
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        let handle = handles::insert(Accumulator(Mutex::new(Summary::EMPTY)))?;
+        // SAFETY: checked non-NULL; the caller provides the slot.
+        unsafe { out.write(handle) };
+        Ok(())
+    })
+}
+
+/// Adds every element of `view` (any dtype, any stride). The statistics of the view are
+/// computed in parallel before the accumulator is locked, so pushes from several threads
+/// overlap.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_accumulator_push(
+    handle: oxb_accumulator,
+    view: *const oxb_view,
+) -> oxb_status {
+    guard::call(|| {
+        let acc = handles::get::<Accumulator>(handle)?;
+        let part = Summary::of_column(column(view, "view")?)?;
+        acc.0.lock().merge(&part);
+        Ok(())
+    })
+}
+
+/// Writes the statistics of everything pushed so far to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_accumulator_stats(
+    handle: oxb_accumulator,
+    out: *mut oxb_stats,
+) -> oxb_status {
+    guard::call(|| {
+        let acc = handles::get::<Accumulator>(handle)?;
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        let stats = oxb_stats::from(&*acc.0.lock());
+        // SAFETY: checked non-NULL; the caller provides the slot.
+        unsafe { out.write(stats) };
+        Ok(())
+    })
+}
+
+/// Adds everything `src` has seen to `dst`, as if it had been pushed to `dst`; `src` is
+/// unchanged. `dst` and `src` may be the same accumulator.
+#[no_mangle]
+pub extern "C" fn oxb_accumulator_merge(
+    dst: oxb_accumulator,
+    src: oxb_accumulator,
+) -> oxb_status {
+    guard::call(|| {
+        let to = handles::get::<Accumulator>(dst)?;
+        let from = handles::get::<Accumulator>(src)?;
+        // Copy first: locking both at once would deadlock when dst == src.
+        let part = *from.0.lock();
+        to.0.lock().merge(&part);
+        Ok(())
+    })
+}
+
+/// Forgets everything pushed so far.
+#[no_mangle]
+pub extern "C" fn oxb_accumulator_reset(handle: oxb_accumulator) -> oxb_status {
+    guard::call(|| {
+        *handles::get::<Accumulator>(handle)?.0.lock() = Summary::EMPTY;
+        Ok(())
+    })
+}
+
+/// Destroys an accumulator. Destroying it again, or using it afterwards, returns
+/// `OXB_INVALID_HANDLE`; a call already running on another thread finishes first.
+#[no_mangle]
+pub extern "C" fn oxb_accumulator_destroy(handle: oxb_accumulator) -> oxb_status {
+    guard::call(|| {
+        handles::remove::<Accumulator>(handle)?;
+        Ok(())
+    })
+}

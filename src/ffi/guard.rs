@@ -1,0 +1,97 @@
+//! The one guard around every export: a panic becomes `OXB_PANIC` with its message and
+//! site, and an error becomes its status with the message stored for
+//! `oxb_last_error_message`.
+
+use super::last_error;
+use super::status::{oxb_status, FfiError};
+use crate::parallel::WORKER_NAME_PREFIX;
+use parking_lot::Mutex;
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// What the panic hook saw of the latest panic inside oxbridge (message and location).
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+static HOOK: Once = Once::new();
+
+fn is_ours() -> bool {
+    DEPTH.with(|d| d.get() > 0)
+        || std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with(WORKER_NAME_PREFIX))
+}
+
+/// Panics inside oxbridge are reported through the status, never printed; panics of a
+/// host program that links us as a Rust library still reach its own hook.
+fn install_hook() {
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if is_ours() {
+                let site = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                *LAST_PANIC.lock() = Some(format!("{}{site}", payload_text(info.payload())));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_string()
+    }
+}
+
+fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    install_hook();
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    DEPTH.with(|d| d.set(d.get() - 1));
+    result.map_err(|payload| {
+        let text = LAST_PANIC
+            .lock()
+            .take()
+            .unwrap_or_else(|| payload_text(&*payload));
+        // Dropping a payload can itself panic; leaking it is harmless.
+        std::mem::forget(payload);
+        format!("internal error in oxbridge (please report): panic: {text}")
+    })
+}
+
+/// Runs the body of a fallible export.
+pub(crate) fn call(f: impl FnOnce() -> Result<(), FfiError>) -> oxb_status {
+    match run(f) {
+        Ok(Ok(())) => oxb_status::OXB_OK,
+        Ok(Err(e)) => {
+            last_error::set(&e.message);
+            e.status
+        }
+        Err(message) => {
+            last_error::set(&message);
+            oxb_status::OXB_PANIC
+        }
+    }
+}
+
+/// Runs the body of an export that returns a value instead of a status.
+pub(crate) fn value<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
+    match run(f) {
+        Ok(v) => v,
+        Err(message) => {
+            last_error::set(&message);
+            on_panic
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The C ABI, and nothing else: argument checks, the panic guard, status codes, the
+//! last-error message and the handle table. Every export goes through `guard::call` or
+//! `guard::value`, which is what keeps a Rust panic from ever reaching C.
+#![allow(non_camel_case_types)]
+
+mod accumulator;
+mod guard;
+mod handles;
+mod last_error;
+mod process;
+mod status;
+mod version;
+mod view;
+
+pub use accumulator::*;
+pub use last_error::oxb_last_error_message;
+pub use process::*;
+pub use status::oxb_status;
+pub use version::*;
+pub use view::*;

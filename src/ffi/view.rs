@@ -1,0 +1,116 @@
+//! `oxb_view`: how an array crosses the boundary, and its checked conversion to the
+//! domain's views.
+
+use super::status::{FfiError, FfiResult};
+use crate::view::{Column, ColumnMut, Element, Strided, StridedMut};
+use std::ffi::c_void;
+
+/// Element type tag of an `oxb_view`: one of the `OXB_DTYPE_*` values.
+pub type oxb_dtype = u32;
+/// IEEE 754 binary64 (`double`).
+pub const OXB_DTYPE_F64: oxb_dtype = 1;
+/// IEEE 754 binary32 (`float`).
+pub const OXB_DTYPE_F32: oxb_dtype = 2;
+/// `int64_t`.
+pub const OXB_DTYPE_I64: oxb_dtype = 3;
+/// `int32_t`.
+pub const OXB_DTYPE_I32: oxb_dtype = 4;
+
+/// A 1-D strided array in the caller's memory, the shape of a 1-D DLPack tensor.
+/// Element `i` is at `(char *)data + i * stride * sizeof(element)`; the stride is in
+/// elements and may be negative (or 0 for a read-only broadcast). `data` must be aligned
+/// for its dtype. The library never keeps or frees the memory after a call returns.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct oxb_view {
+    /// Address of element 0. May be NULL only when `len` is 0.
+    pub data: *mut c_void,
+    /// Number of elements.
+    pub len: usize,
+    /// Distance between consecutive elements, in elements.
+    pub stride: isize,
+    /// One of the `OXB_DTYPE_*` values.
+    pub dtype: oxb_dtype,
+}
+
+/// Checks that every element lies in one addressable allocation-sized span.
+fn check_layout<T: Element>(view: &oxb_view, name: &str, writable: bool) -> FfiResult<()> {
+    if view.data.is_null() {
+        return Err(FfiError::null(&format!("{name}.data (with len {})", view.len)));
+    }
+    if view.data as usize % std::mem::align_of::<T>() != 0 {
+        return Err(FfiError::invalid(format!(
+            "{name}.data {:p} is not aligned for {} ({} bytes)",
+            view.data,
+            T::NAME,
+            std::mem::align_of::<T>()
+        )));
+    }
+    if writable && view.stride == 0 && view.len > 1 {
+        return Err(FfiError::invalid(format!(
+            "{name}.stride is 0, so its {} elements are one; a writable view needs distinct elements",
+            view.len
+        )));
+    }
+    let span = (view.len as u128 - 1) * view.stride.unsigned_abs() as u128 + 1;
+    if span * std::mem::size_of::<T>() as u128 > isize::MAX as u128 {
+        return Err(FfiError::invalid(format!(
+            "{name} spans more than the address space ({} elements with stride {})",
+            view.len, view.stride
+        )));
+    }
+    Ok(())
+}
+
+fn strided<'a, T: Element>(view: &oxb_view, name: &str) -> FfiResult<Strided<'a, T>> {
+    if view.len == 0 {
+        return Ok(Strided::from_slice(&[]));
+    }
+    check_layout::<T>(view, name, false)?;
+    // SAFETY: the caller promises `len` valid elements at `stride`; layout checked above.
+    Ok(unsafe { Strided::from_raw_parts(view.data as *const T, view.len, view.stride) })
+}
+
+fn strided_mut<'a, T: Element>(view: &oxb_view, name: &str) -> FfiResult<StridedMut<'a, T>> {
+    if view.len == 0 {
+        return Ok(StridedMut::from_slice(&mut []));
+    }
+    check_layout::<T>(view, name, true)?;
+    // SAFETY: as above, and the caller lends these distinct elements for the call.
+    Ok(unsafe { StridedMut::from_raw_parts(view.data as *mut T, view.len, view.stride) })
+}
+
+fn unknown_dtype(name: &str, dtype: oxb_dtype) -> FfiError {
+    FfiError::invalid(format!(
+        "{name}.dtype {dtype} is not one of OXB_DTYPE_F64 (1), F32 (2), I64 (3), I32 (4)"
+    ))
+}
+
+fn read<'a>(view: *const oxb_view, name: &str) -> FfiResult<&'a oxb_view> {
+    // SAFETY: a non-NULL pointer to an `oxb_view` is the caller's promise.
+    unsafe { view.as_ref() }.ok_or_else(|| FfiError::null(name))
+}
+
+/// A read-only column from a caller's view.
+pub(crate) fn column<'a>(view: *const oxb_view, name: &str) -> FfiResult<Column<'a>> {
+    let v = read(view, name)?;
+    Ok(match v.dtype {
+        OXB_DTYPE_F64 => Column::F64(strided(v, name)?),
+        OXB_DTYPE_F32 => Column::F32(strided(v, name)?),
+        OXB_DTYPE_I64 => Column::I64(strided(v, name)?),
+        OXB_DTYPE_I32 => Column::I32(strided(v, name)?),
+        other => return Err(unknown_dtype(name, other)),
+    })
+}
+
+/// A writable column from a caller's view.
+pub(crate) fn column_mut<'a>(view: *const oxb_view, name: &str) -> FfiResult<ColumnMut<'a>> {
+    let v = read(view, name)?;
+    Ok(match v.dtype {
+        OXB_DTYPE_F64 => ColumnMut::F64(strided_mut(v, name)?),
+        OXB_DTYPE_F32 => ColumnMut::F32(strided_mut(v, name)?),
+        OXB_DTYPE_I64 => ColumnMut::I64(strided_mut(v, name)?),
+        OXB_DTYPE_I32 => ColumnMut::I32(strided_mut(v, name)?),
+        other => return Err(unknown_dtype(name, other)),
+    })
+}

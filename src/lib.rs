@@ -1,0 +1,15 @@
+//! oxbridge: fast data work for Python and C through a stable C ABI.
+//!
+//! The domain modules (`view`, `kernels`, `stats`, `parallel`) are ordinary Rust that
+//! knows nothing about C or Python; `ffi` is the only place with `extern "C"`.
+
+pub mod error;
+pub mod ffi;
+pub mod kernels;
+pub mod parallel;
+pub mod stats;
+pub mod view;
+
+pub use error::{Error, ErrorKind, Result};
+pub use stats::Summary;
+pub use view::{Column, ColumnMut, Strided, StridedMut};

@@ -1,0 +1,345 @@
+//! One-pass, mergeable summary statistics.
+//!
+//! Data is cut into cache-sized blocks. Each block gets a compensated sum and, from a
+//! second pass over the block while it is still in L1, its exact-enough M2 around the
+//! block mean; blocks are then merged with Chan's formula. The sum is carried as a
+//! double-double (hi + lo), so it is close to correctly rounded: better than numpy's
+//! pairwise sum. Blocks merge in a fixed order, so results do not depend on thread count.
+
+use crate::error::Result;
+use crate::parallel::{map_chunks, CHUNK_LEN};
+use crate::view::{Column, Element, Strided};
+
+/// Values per block: 8 KiB of float64, comfortably inside L1.
+const BLOCK_LEN: usize = 1024;
+const LANES: usize = 4;
+
+/// Count, NaN count, sum, mean, variance, min and max of a set of numbers; NaNs are
+/// counted and otherwise ignored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    count: u64,
+    nan_count: u64,
+    sum_hi: f64,
+    sum_lo: f64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+#[inline(always)]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bp = s - a;
+    (s, (a - (s - bp)) + (b - bp))
+}
+
+impl Summary {
+    pub const EMPTY: Summary = Summary {
+        count: 0,
+        nan_count: 0,
+        sum_hi: 0.0,
+        sum_lo: 0.0,
+        mean: 0.0,
+        m2: 0.0,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+    };
+
+    /// Number of non-NaN values.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn nan_count(&self) -> u64 {
+        self.nan_count
+    }
+
+    /// Sum of the non-NaN values (0 when there are none).
+    pub fn sum(&self) -> f64 {
+        if self.sum_hi.is_finite() {
+            self.sum_hi + self.sum_lo
+        } else {
+            self.sum_hi
+        }
+    }
+
+    /// Mean of the non-NaN values; NaN when there are none.
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.mean
+        }
+    }
+
+    /// Variance with `ddof` delta degrees of freedom (0: population); NaN when
+    /// `count <= ddof`.
+    pub fn variance(&self, ddof: u64) -> f64 {
+        if self.count <= ddof {
+            f64::NAN
+        } else {
+            // Rounding can leave M2 a hair below 0; NaN (from infinities) must stay NaN.
+            let m2 = if self.m2 < 0.0 { 0.0 } else { self.m2 };
+            m2 / (self.count - ddof) as f64
+        }
+    }
+
+    /// Smallest non-NaN value; NaN when there is none.
+    pub fn min(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.min
+        }
+    }
+
+    /// Largest non-NaN value; NaN when there is none.
+    pub fn max(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.max
+        }
+    }
+
+    fn set_mean_from_sum(&mut self, fallback: f64) {
+        let sum = self.sum();
+        self.mean = if sum.is_finite() {
+            sum / self.count as f64
+        } else {
+            fallback
+        };
+    }
+
+    /// Combines two summaries into the summary of both data sets (Chan et al.).
+    pub fn merge(&mut self, other: &Summary) {
+        self.nan_count += other.nan_count;
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            let nan_count = self.nan_count;
+            *self = *other;
+            self.nan_count = nan_count;
+            return;
+        }
+        let (na, nb) = (self.count as f64, other.count as f64);
+        let n = na + nb;
+        let delta = other.mean - self.mean;
+        self.m2 += other.m2 + delta * delta * (na * nb / n);
+        let (hi, lo) = two_sum(self.sum_hi, other.sum_hi);
+        let (hi, lo) = two_sum(hi, lo + self.sum_lo + other.sum_lo);
+        self.sum_hi = hi;
+        self.sum_lo = lo;
+        self.count += other.count;
+        self.set_mean_from_sum(self.mean + delta * (nb / n));
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Summary of at most `BLOCK_LEN` values, in two passes over data that stays in cache.
+    fn of_block(xs: &[f64]) -> Summary {
+        let mut hi = [0.0f64; LANES];
+        let mut lo = [0.0f64; LANES];
+        let mut count = [0u64; LANES];
+        let mut min = [f64::INFINITY; LANES];
+        let mut max = [f64::NEG_INFINITY; LANES];
+        let chunks = xs.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        let mut add = |lane: usize, x: f64| {
+            let is_number = !x.is_nan();
+            let v = if is_number { x } else { 0.0 };
+            let (s, e) = two_sum(hi[lane], v);
+            hi[lane] = s;
+            lo[lane] += e;
+            count[lane] += is_number as u64;
+            min[lane] = min[lane].min(x);
+            max[lane] = max[lane].max(x);
+        };
+        for chunk in chunks {
+            for lane in 0..LANES {
+                add(lane, chunk[lane]);
+            }
+        }
+        for &x in tail {
+            add(0, x);
+        }
+        let mut s = Summary::EMPTY;
+        for lane in 0..LANES {
+            let (h, e) = two_sum(s.sum_hi, hi[lane]);
+            s.sum_hi = h;
+            s.sum_lo += e + lo[lane];
+            s.count += count[lane];
+            s.min = s.min.min(min[lane]);
+            s.max = s.max.max(max[lane]);
+        }
+        s.nan_count = xs.len() as u64 - s.count;
+        if s.count == 0 {
+            return s;
+        }
+        let mean = s.sum() / s.count as f64;
+        s.mean = mean;
+        let mut m2 = [0.0f64; LANES];
+        let chunks = xs.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            for lane in 0..LANES {
+                let d = chunk[lane] - mean;
+                m2[lane] += if d.is_nan() { 0.0 } else { d * d };
+            }
+        }
+        for &x in tail {
+            let d = x - mean;
+            m2[0] += if d.is_nan() { 0.0 } else { d * d };
+        }
+        s.m2 = m2.iter().sum();
+        // A mean of ±inf leaves (x - mean) NaN for the infinite values: the variance is NaN.
+        if !mean.is_finite() {
+            s.m2 = f64::NAN;
+        }
+        s
+    }
+
+    /// Summary of a contiguous float64 slice, on the calling thread.
+    pub fn of_slice(xs: &[f64]) -> Summary {
+        let mut total = Summary::EMPTY;
+        for block in xs.chunks(BLOCK_LEN) {
+            total.merge(&Summary::of_block(block));
+        }
+        total
+    }
+
+    /// Summary of any strided view, on the calling thread.
+    pub fn of_strided<T: Element>(view: Strided<'_, T>) -> Summary {
+        if let Some(xs) = view.as_slice().and_then(T::as_f64_slice) {
+            return Summary::of_slice(xs);
+        }
+        let mut buffer = [0.0f64; BLOCK_LEN];
+        let mut total = Summary::EMPTY;
+        let mut start = 0;
+        while start < view.len() {
+            let n = BLOCK_LEN.min(view.len() - start);
+            let block = view.slice(start, n);
+            match block.as_slice() {
+                Some(xs) => {
+                    for (b, x) in buffer.iter_mut().zip(xs) {
+                        *b = x.to_f64();
+                    }
+                }
+                None => {
+                    for (i, b) in buffer[..n].iter_mut().enumerate() {
+                        *b = block.get(i).to_f64();
+                    }
+                }
+            }
+            total.merge(&Summary::of_block(&buffer[..n]));
+            start += n;
+        }
+        total
+    }
+
+    /// Summary of a column, in parallel for large ones.
+    pub fn of_column(column: Column<'_>) -> Result<Summary> {
+        fn parallel<T: Element>(view: Strided<'_, T>) -> Result<Summary> {
+            let parts = map_chunks(view, CHUNK_LEN, Summary::of_strided)?;
+            let mut total = Summary::EMPTY;
+            for part in &parts {
+                total.merge(part);
+            }
+            Ok(total)
+        }
+        match column {
+            Column::F64(v) => parallel(v),
+            Column::F32(v) => parallel(v),
+            Column::I64(v) => parallel(v),
+            Column::I32(v) => parallel(v),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive(xs: &[f64]) -> (u64, f64, f64, f64) {
+        let v: Vec<f64> = xs.iter().copied().filter(|x| !x.is_nan()).collect();
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        (v.len() as u64, v.iter().sum(), mean, var)
+    }
+
+    #[test]
+    fn empty_summary_is_nan_except_counts_and_sum() {
+        let s = Summary::of_slice(&[]);
+        assert_eq!((s.count(), s.nan_count(), s.sum()), (0, 0, 0.0));
+        assert!(s.mean().is_nan() && s.variance(0).is_nan());
+        assert!(s.min().is_nan() && s.max().is_nan());
+        let s = Summary::of_slice(&[f64::NAN, f64::NAN]);
+        assert_eq!((s.count(), s.nan_count()), (0, 2));
+    }
+
+    #[test]
+    fn sum_is_compensated() {
+        // 1 + 1e-16 * 10^4 loses every small term in naive summation.
+        let mut xs = vec![1.0];
+        xs.extend(std::iter::repeat(1e-16).take(10_000));
+        let s = Summary::of_slice(&xs);
+        assert!((s.sum() - (1.0 + 1e-12)).abs() < 1e-15, "{}", s.sum());
+    }
+
+    #[test]
+    fn infinities_give_infinite_mean_and_nan_variance() {
+        let s = Summary::of_slice(&[1.0, f64::INFINITY, 2.0]);
+        assert_eq!(s.sum(), f64::INFINITY);
+        assert_eq!(s.mean(), f64::INFINITY);
+        assert!(s.variance(0).is_nan());
+        assert_eq!(s.max(), f64::INFINITY);
+    }
+
+    #[test]
+    fn integer_columns_in_parallel_match_sequential() {
+        let data: Vec<i64> = (0..300_000).map(|i| (i * 7919) % 1000 - 500).collect();
+        let s = Summary::of_column(Column::I64(Strided::from_slice(&data))).unwrap();
+        let as_f64: Vec<f64> = data.iter().map(|&x| x as f64).collect();
+        let (n, sum, mean, var) = naive(&as_f64);
+        assert_eq!(s.count(), n);
+        assert_eq!(s.sum(), sum);
+        assert!((s.mean() - mean).abs() < 1e-12);
+        assert!((s.variance(0) - var).abs() / var < 1e-12);
+        assert_eq!((s.min(), s.max()), (-500.0, 499.0));
+    }
+
+    proptest! {
+        #[test]
+        fn merge_of_parts_equals_whole(
+            xs in proptest::collection::vec(prop_oneof![-1e6f64..1e6, Just(f64::NAN)], 0..3000),
+            cut in 0usize..3000,
+        ) {
+            let cut = cut.min(xs.len());
+            let whole = Summary::of_slice(&xs);
+            let mut merged = Summary::of_slice(&xs[..cut]);
+            merged.merge(&Summary::of_slice(&xs[cut..]));
+            prop_assert_eq!(merged.count(), whole.count());
+            prop_assert_eq!(merged.nan_count(), whole.nan_count());
+            let (n, _, mean, var) = naive(&xs);
+            prop_assert_eq!(n, whole.count());
+            if n > 0 {
+                let scale = 1e-9 * (1.0 + mean.abs() + var.sqrt());
+                prop_assert!((merged.mean() - mean).abs() <= scale);
+                prop_assert!((merged.variance(0) - var).abs() <= 1e-9 * (1.0 + var));
+                prop_assert_eq!(merged.min(), whole.min());
+                prop_assert_eq!(merged.max(), whole.max());
+            }
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Strided views of numeric memory owned by someone else (a numpy array, a C buffer).
+//!
+//! The views hold a raw pointer rather than a slice on purpose: a strided view must not
+//! claim the gap elements between its own ones, which another thread may be using
+//! (`a[0::2]` and `a[1::2]` processed at once). Everything outside `from_raw_parts` is safe.
+
+use std::marker::PhantomData;
+
+/// Element types the engine reads and writes.
+pub trait Element: Copy + Send + Sync + 'static {
+    const NAME: &'static str;
+    fn to_f64(self) -> f64;
+    /// The same slice as float64, when `Self` is float64 (lets kernels skip conversion).
+    fn as_f64_slice(xs: &[Self]) -> Option<&[f64]>;
+}
+
+macro_rules! element {
+    ($t:ty, $name:literal, $as_f64:expr) => {
+        impl Element for $t {
+            const NAME: &'static str = $name;
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            fn as_f64_slice(xs: &[Self]) -> Option<&[f64]> {
+                $as_f64(xs)
+            }
+        }
+    };
+}
+element!(f64, "float64", Some);
+element!(f32, "float32", |_| None);
+element!(i64, "int64", |_| None);
+element!(i32, "int32", |_| None);
+
+/// A read-only strided view: element `i` is at `ptr + i * stride` (in elements).
+#[derive(Debug)]
+pub struct Strided<'a, T> {
+    ptr: *const T,
+    len: usize,
+    stride: isize,
+    _borrow: PhantomData<&'a [T]>,
+}
+
+impl<T> Clone for Strided<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Strided<'_, T> {}
+
+// SAFETY: the view only reads `T`s, which are `Sync`.
+unsafe impl<T: Sync> Send for Strided<'_, T> {}
+unsafe impl<T: Sync> Sync for Strided<'_, T> {}
+
+impl<'a, T: Element> Strided<'a, T> {
+    pub fn from_slice(slice: &'a [T]) -> Self {
+        Strided {
+            ptr: slice.as_ptr(),
+            len: slice.len(),
+            stride: 1,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// # Safety
+    /// For every `i < len`, `ptr.offset(i * stride)` must be a valid, aligned `T` that
+    /// nobody writes for the lifetime `'a`.
+    pub unsafe fn from_raw_parts(ptr: *const T, len: usize, stride: isize) -> Self {
+        Strided {
+            ptr,
+            len,
+            stride,
+            _borrow: PhantomData,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The elements as a slice when they are contiguous and in order.
+    pub fn as_slice(&self) -> Option<&'a [T]> {
+        if self.len == 0 {
+            Some(&[])
+        } else if self.stride == 1 || self.len == 1 {
+            // SAFETY: contiguous elements, valid by the constructor's contract.
+            Some(unsafe { std::slice::from_raw_parts(self.ptr, self.len) })
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> T {
+        assert!(i < self.len, "index {i} out of bounds for length {}", self.len);
+        // SAFETY: in bounds, valid by the constructor's contract.
+        unsafe { *self.ptr.offset(i as isize * self.stride) }
+    }
+
+    pub fn split_at(self, mid: usize) -> (Self, Self) {
+        assert!(mid <= self.len);
+        let right_ptr = if mid == self.len {
+            self.ptr
+        } else {
+            self.ptr.wrapping_offset(mid as isize * self.stride)
+        };
+        (
+            Strided {
+                len: mid,
+                ..self
+            },
+            Strided {
+                ptr: right_ptr,
+                len: self.len - mid,
+                ..self
+            },
+        )
+    }
+
+    /// The sub-view of elements `start..start + len`.
+    pub fn slice(self, start: usize, len: usize) -> Self {
+        self.split_at(start).1.split_at(len).0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        (0..self.len).map(move |i| self.get(i))
+    }
+}
+
+/// A writable strided view; its elements are distinct (stride != 0 when len > 1).
+#[derive(Debug)]
+pub struct StridedMut<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    stride: isize,
+    _borrow: PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: the view has exclusive access to its elements, like `&mut [T]`.
+unsafe impl<T: Send> Send for StridedMut<'_, T> {}
+unsafe impl<T: Sync> Sync for StridedMut<'_, T> {}
+
+impl<'a, T: Element> StridedMut<'a, T> {
+    pub fn from_slice(slice: &'a mut [T]) -> Self {
+        StridedMut {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+            stride: 1,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// # Safety
+    /// For every `i < len`, `ptr.offset(i * stride)` must be a valid, aligned `T`, distinct
+    /// for distinct `i`, that nobody else reads or writes for the lifetime `'a`.
+    pub unsafe fn from_raw_parts(ptr: *mut T, len: usize, stride: isize) -> Self {
+        debug_assert!(len <= 1 || stride != 0);
+        StridedMut {
+            ptr,
+            len,
+            stride,
+            _borrow: PhantomData,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn as_read(&self) -> Strided<'_, T> {
+        // SAFETY: same elements, read-only while `self` is borrowed.
+        unsafe { Strided::from_raw_parts(self.ptr, self.len, self.stride) }
+    }
+
+    pub fn as_mut_slice(&mut self) -> Option<&mut [T]> {
+        if self.len == 0 {
+            Some(&mut [])
+        } else if self.stride == 1 || self.len == 1 {
+            // SAFETY: contiguous elements, exclusively ours by the constructor's contract.
+            Some(unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) })
+        } else {
+            None
+        }
+    }
+
+    pub fn split_at_mut(self, mid: usize) -> (Self, Self) {
+        assert!(mid <= self.len);
+        let right_ptr = if mid == self.len {
+            self.ptr
+        } else {
+            self.ptr.wrapping_offset(mid as isize * self.stride)
+        };
+        (
+            StridedMut {
+                ptr: self.ptr,
+                len: mid,
+                stride: self.stride,
+                _borrow: PhantomData,
+            },
+            StridedMut {
+                ptr: right_ptr,
+                len: self.len - mid,
+                stride: self.stride,
+                _borrow: PhantomData,
+            },
+        )
+    }
+
+    /// Replaces every element `x` by `f(x)`.
+    #[inline]
+    pub fn update(&mut self, f: impl Fn(T) -> T) {
+        if let Some(slice) = self.as_mut_slice() {
+            for x in slice {
+                *x = f(*x);
+            }
+            return;
+        }
+        for i in 0..self.len {
+            // SAFETY: in bounds and exclusively ours.
+            unsafe {
+                let p = self.ptr.offset(i as isize * self.stride);
+                *p = f(*p);
+            }
+        }
+    }
+}
+
+/// A read-only view of any supported dtype.
+#[derive(Debug, Clone, Copy)]
+pub enum Column<'a> {
+    F64(Strided<'a, f64>),
+    F32(Strided<'a, f32>),
+    I64(Strided<'a, i64>),
+    I32(Strided<'a, i32>),
+}
+
+/// A writable view of any supported dtype.
+#[derive(Debug)]
+pub enum ColumnMut<'a> {
+    F64(StridedMut<'a, f64>),
+    F32(StridedMut<'a, f32>),
+    I64(StridedMut<'a, i64>),
+    I32(StridedMut<'a, i32>),
+}
+
+impl Column<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Column::F64(v) => v.len(),
+            Column::F32(v) => v.len(),
+            Column::I64(v) => v.len(),
+            Column::I32(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strided_reads_every_other_element_in_both_directions() {
+        let data = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let forward = unsafe { Strided::from_raw_parts(data.as_ptr(), 3, 2) };
+        assert_eq!(forward.iter().collect::<Vec<_>>(), vec![0.0, 2.0, 4.0]);
+        let backward = unsafe { Strided::from_raw_parts(data.as_ptr().add(5), 3, -2) };
+        assert_eq!(backward.iter().collect::<Vec<_>>(), vec![5.0, 3.0, 1.0]);
+        let (left, right) = backward.split_at(1);
+        assert_eq!(left.iter().collect::<Vec<_>>(), vec![5.0]);
+        assert_eq!(right.iter().collect::<Vec<_>>(), vec![3.0, 1.0]);
+        assert!(backward.as_slice().is_none());
+    }
+
+    #[test]
+    fn strided_mut_updates_only_its_own_elements() {
+        let mut data = [1i32, 10, 2, 20, 3, 30];
+        let mut view = unsafe { StridedMut::from_raw_parts(data.as_mut_ptr().add(1), 3, 2) };
+        view.update(|x| x + 1);
+        assert_eq!(data, [1, 11, 2, 21, 3, 31]);
+    }
+
+    #[test]
+    fn split_at_the_ends_gives_empty_views() {
+        let data = [1.0f32, 2.0];
+        let view = Strided::from_slice(&data);
+        let (empty, all) = view.split_at(0);
+        assert!(empty.is_empty());
+        assert_eq!(all.len(), 2);
+        let (all, empty) = view.split_at(2);
+        assert_eq!(all.len(), 2);
+        assert!(empty.is_empty());
+        assert_eq!(view.slice(1, 1).get(0), 2.0);
+    }
+}
