@@ -37,5 +37,8 @@ fn main() {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    println!("cargo:rustc-env=OXB_HEADER_HASH={:016x}", fnv1a(normalised.as_bytes()));
+    println!(
+        "cargo:rustc-env=OXB_HEADER_HASH={:016x}",
+        fnv1a(normalised.as_bytes())
+    );
 }

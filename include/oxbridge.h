@@ -183,6 +183,9 @@ extern "C" {
 
 /**
  * Creates an empty accumulator and writes its handle to `*out`.
+ *
+ * # Safety
+ * `out` is NULL or points to writable memory for one `oxb_accumulator`.
  */
 oxb_status oxb_accumulator_create(oxb_accumulator *out);
 
@@ -190,11 +193,17 @@ oxb_status oxb_accumulator_create(oxb_accumulator *out);
  * Adds every element of `view` (any dtype, any stride). The statistics of the view are
  * computed in parallel before the accumulator is locked, so pushes from several threads
  * overlap.
+ *
+ * # Safety
+ * `view` is NULL or points to an `oxb_view` whose `len` elements are readable.
  */
 oxb_status oxb_accumulator_push(oxb_accumulator handle, const struct oxb_view *view);
 
 /**
  * Writes the statistics of everything pushed so far to `*out`.
+ *
+ * # Safety
+ * `out` is NULL or points to writable memory for one `oxb_stats`.
  */
 oxb_status oxb_accumulator_stats(oxb_accumulator handle, struct oxb_stats *out);
 
@@ -226,6 +235,10 @@ const char *oxb_last_error_message(void);
  * The seed-compatible entry point of the integration guide. Returns 0, or a negative
  * `oxb_status` (`-OXB_NULL_POINTER` for NULL with `length > 0`, `-OXB_INVALID_ARGUMENT`
  * for a negative length) with the message in `oxb_last_error_message()`.
+ *
+ * # Safety
+ * `data` is NULL or points to `length` writable doubles that nothing else uses during
+ * the call.
  */
 int process_array(double *data, int length);
 
@@ -234,6 +247,10 @@ int process_array(double *data, int length);
  * Float arrays compute in double precision. Integer arrays need integral `scale` and
  * `offset` and results that fit the dtype; that is checked first, so on
  * `OXB_INVALID_ARGUMENT` the data is unchanged.
+ *
+ * # Safety
+ * `view` is NULL or points to an `oxb_view` whose `len` elements are writable and not
+ * used by anything else during the call.
  */
 oxb_status oxb_process_array(const struct oxb_view *view, double scale, double offset);
 
@@ -262,6 +279,9 @@ oxb_status oxb_set_num_threads(size_t threads);
 
 /**
  * Writes the number of worker threads parallel work uses to `*out`.
+ *
+ * # Safety
+ * `out` is NULL or points to writable memory for one `size_t`.
  */
 oxb_status oxb_num_threads(size_t *out);
 

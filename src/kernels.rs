@@ -6,15 +6,24 @@ use crate::view::{ColumnMut, Element, Strided, StridedMut};
 
 /// Replaces every `x` by `x * scale + offset`, in parallel.
 ///
+/// An offset of 0 adds nothing at all, so `-0.0 * 2` stays `-0.0` as in numpy's `a * 2`
+/// (adding `+0.0` would turn it into `+0.0`).
+///
 /// Floats compute in float64 (float32 results are rounded once). Integers need integral
 /// `scale` and `offset`, and every result must fit the dtype: that is checked before
 /// anything is written, so on error the caller's data is untouched.
 pub fn scale_offset(column: ColumnMut<'_>, scale: f64, offset: f64) -> Result<()> {
     match column {
+        ColumnMut::F64(v) if offset == 0.0 => {
+            for_each_chunk_mut(v, |mut c| c.update(|x| x * scale))
+        }
         ColumnMut::F64(v) => for_each_chunk_mut(v, |mut c| c.update(|x| x * scale + offset)),
-        ColumnMut::F32(v) => for_each_chunk_mut(v, |mut c| {
-            c.update(|x| (x as f64 * scale + offset) as f32)
-        }),
+        ColumnMut::F32(v) if offset == 0.0 => {
+            for_each_chunk_mut(v, |mut c| c.update(|x| (x as f64 * scale) as f32))
+        }
+        ColumnMut::F32(v) => {
+            for_each_chunk_mut(v, |mut c| c.update(|x| (x as f64 * scale + offset) as f32))
+        }
         ColumnMut::I64(v) => scale_offset_int(v, scale, offset, i64::MIN as i128, i64::MAX as i128),
         ColumnMut::I32(v) => scale_offset_int(v, scale, offset, i32::MIN as i128, i32::MAX as i128),
     }
@@ -44,7 +53,7 @@ impl Integer for i32 {
 }
 
 fn integral(name: &str, value: f64, dtype: &str) -> Result<i128> {
-    const LIMIT: f64 = 9.223_372_036_854_775_808e18; // 2^63
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63, exact in binary
     if value.fract() != 0.0 || !(-LIMIT..LIMIT).contains(&value) {
         return Err(Error::invalid_argument(format!(
             "{name} must be an integer within int64 for a {dtype} array, got {value}"
@@ -76,7 +85,9 @@ fn scale_offset_int<T: Integer>(
             )));
         }
     }
-    for_each_chunk_mut(view, |mut c| c.update(|x| T::from_i128(x.to_i128() * s + o)))
+    for_each_chunk_mut(view, |mut c| {
+        c.update(|x| T::from_i128(x.to_i128() * s + o))
+    })
 }
 
 /// Exact (min, max) of a non-empty integer view.
@@ -88,7 +99,9 @@ fn int_range<T: Integer>(view: Strided<'_, T>) -> Result<(i128, i128)> {
     })?;
     Ok(parts
         .into_iter()
-        .fold((i128::MAX, i128::MIN), |(lo, hi), (a, b)| (lo.min(a), hi.max(b))))
+        .fold((i128::MAX, i128::MIN), |(lo, hi), (a, b)| {
+            (lo.min(a), hi.max(b))
+        }))
 }
 
 #[cfg(test)]
@@ -99,18 +112,28 @@ mod tests {
     fn doubles_floats_of_both_widths() {
         let mut a: Vec<f64> = (0..100_000).map(|i| i as f64).collect();
         scale_offset(ColumnMut::F64(StridedMut::from_slice(&mut a)), 2.0, 1.0).unwrap();
-        assert!(a.iter().enumerate().all(|(i, &x)| x == 2.0 * i as f64 + 1.0));
+        assert!(a
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| x == 2.0 * i as f64 + 1.0));
         let mut b = [1.5f32, -2.0];
         scale_offset(ColumnMut::F32(StridedMut::from_slice(&mut b)), 2.0, 0.0).unwrap();
         assert_eq!(b, [3.0, -4.0]);
     }
 
     #[test]
+    fn negative_zero_stays_negative_without_offset() {
+        let mut a = [-0.0f64, 0.0];
+        scale_offset(ColumnMut::F64(StridedMut::from_slice(&mut a)), 2.0, 0.0).unwrap();
+        assert!(a[0].is_sign_negative() && a[1].is_sign_positive());
+    }
+
+    #[test]
     fn integer_overflow_is_an_error_and_leaves_data_untouched() {
         let mut a = [1i32, i32::MAX / 2 + 1, 3];
         let before = a;
-        let err = scale_offset(ColumnMut::I32(StridedMut::from_slice(&mut a)), 2.0, 0.0)
-            .unwrap_err();
+        let err =
+            scale_offset(ColumnMut::I32(StridedMut::from_slice(&mut a)), 2.0, 0.0).unwrap_err();
         assert!(err.message.contains("overflows int32"), "{}", err.message);
         assert_eq!(a, before);
     }
@@ -118,8 +141,8 @@ mod tests {
     #[test]
     fn integer_scale_must_be_integral() {
         let mut a = [1i64, 2];
-        let err = scale_offset(ColumnMut::I64(StridedMut::from_slice(&mut a)), 1.5, 0.0)
-            .unwrap_err();
+        let err =
+            scale_offset(ColumnMut::I64(StridedMut::from_slice(&mut a)), 1.5, 0.0).unwrap_err();
         assert!(err.message.contains("scale must be an integer"));
         scale_offset(ColumnMut::I64(StridedMut::from_slice(&mut a)), -3.0, 7.0).unwrap();
         assert_eq!(a, [4, 1]);

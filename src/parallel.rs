@@ -158,8 +158,10 @@ mod tests {
     #[test]
     fn for_each_chunk_mut_covers_every_element_once() {
         let mut data: Vec<i64> = (0..200_001).collect();
-        for_each_chunk_mut(StridedMut::from_slice(&mut data), |mut v| v.update(|x| x + 1))
-            .unwrap();
+        for_each_chunk_mut(StridedMut::from_slice(&mut data), |mut v| {
+            v.update(|x| x + 1)
+        })
+        .unwrap();
         assert!(data.iter().enumerate().all(|(i, &x)| x == i as i64 + 1));
     }
 

@@ -165,8 +165,8 @@ impl Summary {
             max[lane] = max[lane].max(x);
         };
         for chunk in chunks {
-            for lane in 0..LANES {
-                add(lane, chunk[lane]);
+            for (lane, &x) in chunk.iter().enumerate() {
+                add(lane, x);
             }
         }
         for &x in tail {

@@ -97,7 +97,11 @@ impl<'a, T: Element> Strided<'a, T> {
 
     #[inline(always)]
     pub fn get(&self, i: usize) -> T {
-        assert!(i < self.len, "index {i} out of bounds for length {}", self.len);
+        assert!(
+            i < self.len,
+            "index {i} out of bounds for length {}",
+            self.len
+        );
         // SAFETY: in bounds, valid by the constructor's contract.
         unsafe { *self.ptr.offset(i as isize * self.stride) }
     }
@@ -110,10 +114,7 @@ impl<'a, T: Element> Strided<'a, T> {
             self.ptr.wrapping_offset(mid as isize * self.stride)
         };
         (
-            Strided {
-                len: mid,
-                ..self
-            },
+            Strided { len: mid, ..self },
             Strided {
                 ptr: right_ptr,
                 len: self.len - mid,

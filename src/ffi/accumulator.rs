@@ -50,6 +50,9 @@ impl Handled for Accumulator {
 }
 
 /// Creates an empty accumulator and writes its handle to `*out`.
+///
+/// # Safety
+/// `out` is NULL or points to writable memory for one `oxb_accumulator`.
 #[no_mangle]
 pub unsafe extern "C" fn oxb_accumulator_create(out: *mut oxb_accumulator) -> oxb_status {
     guard::call(|| {
@@ -66,6 +69,9 @@ pub unsafe extern "C" fn oxb_accumulator_create(out: *mut oxb_accumulator) -> ox
 /// Adds every element of `view` (any dtype, any stride). The statistics of the view are
 /// computed in parallel before the accumulator is locked, so pushes from several threads
 /// overlap.
+///
+/// # Safety
+/// `view` is NULL or points to an `oxb_view` whose `len` elements are readable.
 #[no_mangle]
 pub unsafe extern "C" fn oxb_accumulator_push(
     handle: oxb_accumulator,
@@ -80,6 +86,9 @@ pub unsafe extern "C" fn oxb_accumulator_push(
 }
 
 /// Writes the statistics of everything pushed so far to `*out`.
+///
+/// # Safety
+/// `out` is NULL or points to writable memory for one `oxb_stats`.
 #[no_mangle]
 pub unsafe extern "C" fn oxb_accumulator_stats(
     handle: oxb_accumulator,
@@ -100,10 +109,7 @@ pub unsafe extern "C" fn oxb_accumulator_stats(
 /// Adds everything `src` has seen to `dst`, as if it had been pushed to `dst`; `src` is
 /// unchanged. `dst` and `src` may be the same accumulator.
 #[no_mangle]
-pub extern "C" fn oxb_accumulator_merge(
-    dst: oxb_accumulator,
-    src: oxb_accumulator,
-) -> oxb_status {
+pub extern "C" fn oxb_accumulator_merge(dst: oxb_accumulator, src: oxb_accumulator) -> oxb_status {
     guard::call(|| {
         let to = handles::get::<Accumulator>(dst)?;
         let from = handles::get::<Accumulator>(src)?;

@@ -69,7 +69,7 @@ pub(crate) fn insert<T: Handled>(object: T) -> FfiResult<u64> {
     Ok((generation as u64) << 32 | index as u64)
 }
 
-fn check<'t, T: Handled>(table: &'t Table, handle: u64) -> FfiResult<&'t Entry> {
+fn check<T: Handled>(table: &Table, handle: u64) -> FfiResult<&Entry> {
     if handle == 0 {
         return Err(invalid(format!(
             "{} handle is 0, which is never a valid handle",

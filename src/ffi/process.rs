@@ -11,6 +11,10 @@ use std::ffi::c_int;
 /// The seed-compatible entry point of the integration guide. Returns 0, or a negative
 /// `oxb_status` (`-OXB_NULL_POINTER` for NULL with `length > 0`, `-OXB_INVALID_ARGUMENT`
 /// for a negative length) with the message in `oxb_last_error_message()`.
+///
+/// # Safety
+/// `data` is NULL or points to `length` writable doubles that nothing else uses during
+/// the call.
 #[no_mangle]
 pub unsafe extern "C" fn process_array(data: *mut f64, length: c_int) -> c_int {
     let status = guard::call(|| {
@@ -23,7 +27,9 @@ pub unsafe extern "C" fn process_array(data: *mut f64, length: c_int) -> c_int {
             return Err(FfiError::null(&format!("data (with length {length})")));
         }
         if data as usize % std::mem::align_of::<f64>() != 0 {
-            return Err(FfiError::invalid(format!("data {data:p} is not aligned for double")));
+            return Err(FfiError::invalid(format!(
+                "data {data:p} is not aligned for double"
+            )));
         }
         // SAFETY: the caller lends `len` contiguous doubles for the call.
         let view = unsafe { StridedMut::from_raw_parts(data, len, 1) };
@@ -36,6 +42,10 @@ pub unsafe extern "C" fn process_array(data: *mut f64, length: c_int) -> c_int {
 /// Float arrays compute in double precision. Integer arrays need integral `scale` and
 /// `offset` and results that fit the dtype; that is checked first, so on
 /// `OXB_INVALID_ARGUMENT` the data is unchanged.
+///
+/// # Safety
+/// `view` is NULL or points to an `oxb_view` whose `len` elements are writable and not
+/// used by anything else during the call.
 #[no_mangle]
 pub unsafe extern "C" fn oxb_process_array(
     view: *const oxb_view,

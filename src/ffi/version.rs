@@ -59,6 +59,9 @@ pub extern "C" fn oxb_set_num_threads(threads: usize) -> oxb_status {
 }
 
 /// Writes the number of worker threads parallel work uses to `*out`.
+///
+/// # Safety
+/// `out` is NULL or points to writable memory for one `size_t`.
 #[no_mangle]
 pub unsafe extern "C" fn oxb_num_threads(out: *mut usize) -> oxb_status {
     guard::call(|| {

@@ -36,7 +36,10 @@ pub struct oxb_view {
 /// Checks that every element lies in one addressable allocation-sized span.
 fn check_layout<T: Element>(view: &oxb_view, name: &str, writable: bool) -> FfiResult<()> {
     if view.data.is_null() {
-        return Err(FfiError::null(&format!("{name}.data (with len {})", view.len)));
+        return Err(FfiError::null(&format!(
+            "{name}.data (with len {})",
+            view.len
+        )));
     }
     if view.data as usize % std::mem::align_of::<T>() != 0 {
         return Err(FfiError::invalid(format!(
