@@ -5,11 +5,13 @@
 
 pub mod error;
 pub mod ffi;
+pub mod histogram;
 pub mod kernels;
+pub mod order;
 pub mod parallel;
 pub mod stats;
 pub mod view;
 
 pub use error::{Error, ErrorKind, Result};
 pub use stats::Summary;
-pub use view::{Column, ColumnMut, Strided, StridedMut};
+pub use view::{Column, ColumnMut, Matrix, Matrix2, Strided, StridedMut};

@@ -8,11 +8,36 @@
 
 use crate::error::Result;
 use crate::parallel::{map_chunks, CHUNK_LEN};
-use crate::view::{Column, Element, Strided};
+use crate::view::{Column, Element, Matrix, Matrix2, Strided};
+use rayon::prelude::*;
 
 /// Values per block: 8 KiB of float64, comfortably inside L1.
 const BLOCK_LEN: usize = 1024;
 const LANES: usize = 8;
+
+/// Exact sum, min and max of integer data, which float64 cannot hold beyond 2^53.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExactInts {
+    pub sum: i128,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl ExactInts {
+    const EMPTY: ExactInts = ExactInts {
+        sum: 0,
+        min: i64::MAX,
+        max: i64::MIN,
+    };
+
+    fn merge(self, other: ExactInts) -> Option<ExactInts> {
+        Some(ExactInts {
+            sum: self.sum.checked_add(other.sum)?,
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+        })
+    }
+}
 
 /// Count, NaN count, sum, mean, variance, min and max of a set of numbers; NaNs are
 /// counted and otherwise ignored.
@@ -26,6 +51,22 @@ pub struct Summary {
     m2: f64,
     min: f64,
     max: f64,
+    /// Present while every value merged so far came from integer data.
+    exact: Option<ExactInts>,
+}
+
+/// The parts of a `Summary`, for carrying one across the C boundary and back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SummaryParts {
+    pub count: u64,
+    pub nan_count: u64,
+    pub sum_hi: f64,
+    pub sum_lo: f64,
+    pub mean: f64,
+    pub m2: f64,
+    pub min: f64,
+    pub max: f64,
+    pub exact: Option<ExactInts>,
 }
 
 impl Default for Summary {
@@ -51,7 +92,48 @@ impl Summary {
         m2: 0.0,
         min: f64::INFINITY,
         max: f64::NEG_INFINITY,
+        exact: Some(ExactInts::EMPTY),
     };
+
+    pub fn to_parts(&self) -> SummaryParts {
+        SummaryParts {
+            count: self.count,
+            nan_count: self.nan_count,
+            sum_hi: self.sum_hi,
+            sum_lo: self.sum_lo,
+            mean: self.mean,
+            m2: self.m2,
+            min: self.min,
+            max: self.max,
+            exact: self.exact,
+        }
+    }
+
+    /// Rebuilds a summary from its parts (as `to_parts` gave them; other values give
+    /// meaningless but harmless statistics).
+    pub fn from_parts(p: SummaryParts) -> Summary {
+        Summary {
+            count: p.count,
+            nan_count: p.nan_count,
+            sum_hi: p.sum_hi,
+            sum_lo: p.sum_lo,
+            mean: p.mean,
+            m2: p.m2,
+            min: p.min,
+            max: p.max,
+            exact: p.exact,
+        }
+    }
+
+    /// Exact integer sum, min and max, when every value came from integer data.
+    pub fn exact(&self) -> Option<ExactInts> {
+        self.exact
+    }
+
+    /// M2, the sum of squared deviations from the mean.
+    pub fn m2(&self) -> f64 {
+        self.m2
+    }
 
     /// Number of non-NaN values.
     pub fn count(&self) -> u64 {
@@ -64,6 +146,9 @@ impl Summary {
 
     /// Sum of the non-NaN values (0 when there are none).
     pub fn sum(&self) -> f64 {
+        if let Some(exact) = self.exact {
+            return exact.sum as f64;
+        }
         if self.sum_hi.is_finite() {
             self.sum_hi + self.sum_lo
         } else {
@@ -111,6 +196,10 @@ impl Summary {
     }
 
     fn set_mean_from_sum(&mut self, fallback: f64) {
+        if let Some(mean) = exact_mean(self.exact, self.count) {
+            self.mean = mean;
+            return;
+        }
         let sum = self.sum();
         self.mean = if sum.is_finite() {
             sum / self.count as f64
@@ -122,13 +211,18 @@ impl Summary {
     /// Combines two summaries into the summary of both data sets (Chan et al.).
     pub fn merge(&mut self, other: &Summary) {
         self.nan_count += other.nan_count;
+        self.exact = match (self.exact, other.exact) {
+            (Some(a), Some(b)) => a.merge(b),
+            _ => None,
+        };
         if other.count == 0 {
             return;
         }
         if self.count == 0 {
-            let nan_count = self.nan_count;
+            let (nan_count, exact) = (self.nan_count, self.exact);
             *self = *other;
             self.nan_count = nan_count;
+            self.exact = exact;
             return;
         }
         let (na, nb) = (self.count as f64, other.count as f64);
@@ -171,6 +265,7 @@ impl Summary {
         if let Some(xs) = view.as_slice().and_then(T::as_f64_slice) {
             return Summary::of_slice(xs);
         }
+        let is_int = !view.is_empty() && view.get(0).as_i64().is_some();
         let mut buffer = [0.0f64; BLOCK_LEN];
         let mut total = Summary::EMPTY;
         let mut start = 0;
@@ -189,7 +284,12 @@ impl Summary {
                     }
                 }
             }
-            total.merge(&Summary::of_block(&buffer[..n]));
+            let mut part = Summary::of_block(&buffer[..n]);
+            if is_int {
+                part.exact = Some(exact_ints(block));
+                part.mean = exact_mean(part.exact, part.count).unwrap_or(part.mean);
+            }
+            total.merge(&part);
             start += n;
         }
         total
@@ -198,12 +298,11 @@ impl Summary {
     /// Summary of a column, in parallel for large ones.
     pub fn of_column(column: Column<'_>) -> Result<Summary> {
         fn parallel<T: Element>(view: Strided<'_, T>) -> Result<Summary> {
-            let parts = map_chunks(view, CHUNK_LEN, Summary::of_strided)?;
-            let mut total = Summary::EMPTY;
-            for part in &parts {
-                total.merge(part);
-            }
-            Ok(total)
+            Ok(merge_all(&map_chunks(
+                view,
+                CHUNK_LEN,
+                Summary::of_strided,
+            )?))
         }
         match column {
             Column::F64(v) => parallel(v),
@@ -212,6 +311,120 @@ impl Summary {
             Column::I32(v) => parallel(v),
         }
     }
+}
+
+/// Which summaries of a 2-D view to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// One summary per column (numpy's `axis=0`).
+    Columns,
+    /// One summary per row (numpy's `axis=1`).
+    Rows,
+}
+
+/// Elements per row block of the blocked column pass: small enough to stay in L2 while
+/// each column of the block is summarised in turn.
+const ROW_BLOCK_ELEMENTS: usize = 1 << 15;
+
+/// One summary per column of `m`, in one pass over memory, in parallel.
+fn columns_of<T: Element>(m: Matrix<'_, T>) -> Result<Vec<Summary>> {
+    let (rows, cols) = (m.rows(), m.cols());
+    if rows == 0 || cols == 0 {
+        return Ok(vec![Summary::EMPTY; cols]);
+    }
+    let pool = crate::parallel::pool()?;
+    let tasks = pool.current_num_threads() * 4;
+    pool.install(|| {
+        if m.row_stride().unsigned_abs() <= m.col_stride().unsigned_abs() {
+            // Each column is (nearly) contiguous: summarise columns independently.
+            if cols >= tasks {
+                return Ok((0..cols)
+                    .into_par_iter()
+                    .map(|j| Summary::of_strided(m.column(j)))
+                    .collect());
+            }
+            return (0..cols)
+                .map(|j| {
+                    let parts = map_chunks(m.column(j), CHUNK_LEN, Summary::of_strided)?;
+                    Ok(merge_all(&parts))
+                })
+                .collect();
+        }
+        // Rows are contiguous: walk blocks of rows that fit in cache, and within each
+        // block summarise column by column; merge the blocks in order.
+        let block_rows = (ROW_BLOCK_ELEMENTS / cols).max(1);
+        let blocks = rows.div_ceil(block_rows);
+        let parts: Vec<Vec<Summary>> = (0..blocks)
+            .into_par_iter()
+            .map(|b| {
+                let start = b * block_rows;
+                let block = m.row_range(start, block_rows.min(rows - start));
+                (0..cols)
+                    .map(|j| Summary::of_strided(block.column(j)))
+                    .collect()
+            })
+            .collect();
+        let mut totals = vec![Summary::EMPTY; cols];
+        for part in &parts {
+            for (total, s) in totals.iter_mut().zip(part) {
+                total.merge(s);
+            }
+        }
+        Ok(totals)
+    })
+}
+
+fn merge_all(parts: &[Summary]) -> Summary {
+    let mut total = Summary::EMPTY;
+    for part in parts {
+        total.merge(part);
+    }
+    total
+}
+
+/// One summary per column or per row of a 2-D view.
+pub fn summaries_along(matrix: Matrix2<'_>, axis: Axis) -> Result<Vec<Summary>> {
+    fn typed<T: Element>(m: Matrix<'_, T>, axis: Axis) -> Result<Vec<Summary>> {
+        match axis {
+            Axis::Columns => columns_of(m),
+            Axis::Rows => columns_of(m.transposed()),
+        }
+    }
+    match matrix {
+        Matrix2::F64(m) => typed(m, axis),
+        Matrix2::F32(m) => typed(m, axis),
+        Matrix2::I64(m) => typed(m, axis),
+        Matrix2::I32(m) => typed(m, axis),
+    }
+}
+
+/// The summary of every element of a 2-D view.
+pub fn summary_of_matrix(matrix: Matrix2<'_>) -> Result<Summary> {
+    Ok(merge_all(&summaries_along(matrix, Axis::Columns)?))
+}
+
+/// Exact sum, min and max of an integer block (at most `BLOCK_LEN` values, so the
+/// 64-bit halves cannot overflow).
+fn exact_ints<T: Element>(block: Strided<'_, T>) -> ExactInts {
+    let (mut high, mut low, mut min, mut max) = (0i64, 0u64, i64::MAX, i64::MIN);
+    for x in block.iter() {
+        let v = x.as_i64().unwrap_or_default();
+        high += v >> 32;
+        low += v as u64 & 0xffff_ffff;
+        min = min.min(v);
+        max = max.max(v);
+    }
+    ExactInts {
+        sum: ((high as i128) << 32) + low as i128,
+        min,
+        max,
+    }
+}
+
+fn exact_mean(exact: Option<ExactInts>, count: u64) -> Option<f64> {
+    exact
+        .filter(|_| count > 0)
+        .map(|e| e.sum as f64 / count as f64)
 }
 
 /// The block kernel, written lane-wise so that it vectorises; compiled twice (baseline and
@@ -241,7 +454,10 @@ fn block_summary(xs: &[f64]) -> Summary {
             max[lane] = if x > max[lane] { x } else { max[lane] };
         }
     }
-    let mut s = Summary::EMPTY;
+    let mut s = Summary {
+        exact: None,
+        ..Summary::EMPTY
+    };
     for lane in 0..LANES {
         let (h, e) = two_sum(s.sum_hi, hi[lane]);
         s.sum_hi = h;
@@ -336,6 +552,20 @@ mod tests {
     }
 
     #[test]
+    fn integer_sums_are_exact_beyond_int64() {
+        let data = vec![i64::MAX; 300_000];
+        let s = Summary::of_column(Column::I64(Strided::from_slice(&data))).unwrap();
+        let exact = s.exact().unwrap();
+        assert_eq!(exact.sum, i64::MAX as i128 * 300_000);
+        assert_eq!((exact.min, exact.max), (i64::MAX, i64::MAX));
+        assert_eq!(s.mean(), i64::MAX as f64);
+        let floats = Summary::of_slice(&[1.0]);
+        let mut mixed = s;
+        mixed.merge(&floats);
+        assert!(mixed.exact().is_none());
+    }
+
+    #[test]
     fn integer_columns_in_parallel_match_sequential() {
         let data: Vec<i64> = (0..300_000).map(|i| (i * 7919) % 1000 - 500).collect();
         let s = Summary::of_column(Column::I64(Strided::from_slice(&data))).unwrap();
@@ -346,6 +576,30 @@ mod tests {
         assert!((s.mean() - mean).abs() < 1e-12);
         assert!((s.variance(0) - var).abs() / var < 1e-12);
         assert_eq!((s.min(), s.max()), (-500.0, 499.0));
+    }
+
+    #[test]
+    fn per_column_and_per_row_match_one_dimensional_stats() {
+        let (rows, cols) = (5000, 7);
+        let data: Vec<f64> = (0..rows * cols)
+            .map(|i| ((i * 37) % 101) as f64 - 50.0)
+            .collect();
+        let m = Matrix2::F64(Matrix::from_slice(&data, rows, cols));
+        let by_column = summaries_along(m, Axis::Columns).unwrap();
+        for (j, s) in by_column.iter().enumerate() {
+            let column: Vec<f64> = (0..rows).map(|i| data[i * cols + j]).collect();
+            let expected = Summary::of_slice(&column);
+            assert_eq!(s.count(), expected.count());
+            assert!((s.mean() - expected.mean()).abs() < 1e-12);
+            assert!((s.variance(0) - expected.variance(0)).abs() < 1e-9);
+            assert_eq!((s.min(), s.max()), (expected.min(), expected.max()));
+        }
+        let by_row = summaries_along(m, Axis::Rows).unwrap();
+        assert_eq!(by_row.len(), rows);
+        let row3 = Summary::of_slice(&data[3 * cols..4 * cols]);
+        assert!((by_row[3].mean() - row3.mean()).abs() < 1e-12);
+        let all = summary_of_matrix(m).unwrap();
+        assert!((all.sum() - Summary::of_slice(&data).sum()).abs() < 1e-9);
     }
 
     proptest! {

@@ -12,10 +12,12 @@ pub trait Element: Copy + Send + Sync + 'static {
     fn to_f64(self) -> f64;
     /// The same slice as float64, when `Self` is float64 (lets kernels skip conversion).
     fn as_f64_slice(xs: &[Self]) -> Option<&[f64]>;
+    /// The value as an integer, for integer types (whose sums are kept exact).
+    fn as_i64(self) -> Option<i64>;
 }
 
 macro_rules! element {
-    ($t:ty, $name:literal, $as_f64:expr) => {
+    ($t:ty, $name:literal, $as_f64:expr, $as_i64:expr) => {
         impl Element for $t {
             const NAME: &'static str = $name;
             #[inline(always)]
@@ -25,13 +27,17 @@ macro_rules! element {
             fn as_f64_slice(xs: &[Self]) -> Option<&[f64]> {
                 $as_f64(xs)
             }
+            #[inline(always)]
+            fn as_i64(self) -> Option<i64> {
+                $as_i64(self)
+            }
         }
     };
 }
-element!(f64, "float64", Some);
-element!(f32, "float32", |_| None);
-element!(i64, "int64", |_| None);
-element!(i32, "int32", |_| None);
+element!(f64, "float64", Some, |_| None);
+element!(f32, "float32", |_| None, |_| None);
+element!(i64, "int64", |_| None, Some);
+element!(i32, "int32", |_| None, |x| Some(x as i64));
 
 /// A read-only strided view: element `i` is at `ptr + i * stride` (in elements).
 #[derive(Debug)]
@@ -218,7 +224,7 @@ impl<'a, T: Element> StridedMut<'a, T> {
 
     /// Replaces every element `x` by `f(x)`.
     #[inline]
-    pub fn update(&mut self, f: impl Fn(T) -> T) {
+    pub fn update(&mut self, mut f: impl FnMut(T) -> T) {
         if let Some(slice) = self.as_mut_slice() {
             for x in slice {
                 *x = f(*x);
@@ -235,6 +241,111 @@ impl<'a, T: Element> StridedMut<'a, T> {
     }
 }
 
+/// A read-only 2-D strided view: element `(i, j)` is at
+/// `ptr + i * row_stride + j * col_stride` (in elements). Any order: C, Fortran, sliced.
+#[derive(Debug)]
+pub struct Matrix<'a, T> {
+    ptr: *const T,
+    rows: usize,
+    cols: usize,
+    row_stride: isize,
+    col_stride: isize,
+    _borrow: PhantomData<&'a [T]>,
+}
+
+impl<T> Clone for Matrix<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Matrix<'_, T> {}
+// SAFETY: read-only, like `Strided`.
+unsafe impl<T: Sync> Send for Matrix<'_, T> {}
+unsafe impl<T: Sync> Sync for Matrix<'_, T> {}
+
+impl<'a, T: Element> Matrix<'a, T> {
+    /// # Safety
+    /// Every element `(i, j)` with `i < rows`, `j < cols` must be a valid, aligned `T`
+    /// that nobody writes for the lifetime `'a`.
+    pub unsafe fn from_raw_parts(
+        ptr: *const T,
+        rows: usize,
+        cols: usize,
+        row_stride: isize,
+        col_stride: isize,
+    ) -> Self {
+        Matrix {
+            ptr,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// A row-major matrix over a slice of `rows * cols` elements.
+    pub fn from_slice(slice: &'a [T], rows: usize, cols: usize) -> Self {
+        assert_eq!(slice.len(), rows * cols);
+        // SAFETY: every (i, j) is inside the slice.
+        unsafe { Self::from_raw_parts(slice.as_ptr(), rows, cols, cols as isize, 1) }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    pub fn row_stride(&self) -> isize {
+        self.row_stride
+    }
+
+    pub fn col_stride(&self) -> isize {
+        self.col_stride
+    }
+
+    /// The same elements with rows and columns swapped.
+    pub fn transposed(self) -> Self {
+        Matrix {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    /// Column `j` as a 1-D view.
+    pub fn column(&self, j: usize) -> Strided<'a, T> {
+        assert!(j < self.cols);
+        // SAFETY: the column's elements are elements of the matrix.
+        unsafe {
+            Strided::from_raw_parts(
+                self.ptr.wrapping_offset(j as isize * self.col_stride),
+                self.rows,
+                self.row_stride,
+            )
+        }
+    }
+
+    /// Rows `start..start + len` as a matrix.
+    pub fn row_range(&self, start: usize, len: usize) -> Self {
+        assert!(start + len <= self.rows);
+        Matrix {
+            ptr: if len == 0 {
+                self.ptr
+            } else {
+                self.ptr.wrapping_offset(start as isize * self.row_stride)
+            },
+            rows: len,
+            ..*self
+        }
+    }
+}
+
 /// A read-only view of any supported dtype.
 #[derive(Debug, Clone, Copy)]
 pub enum Column<'a> {
@@ -242,6 +353,15 @@ pub enum Column<'a> {
     F32(Strided<'a, f32>),
     I64(Strided<'a, i64>),
     I32(Strided<'a, i32>),
+}
+
+/// A read-only 2-D view of any supported dtype.
+#[derive(Debug, Clone, Copy)]
+pub enum Matrix2<'a> {
+    F64(Matrix<'a, f64>),
+    F32(Matrix<'a, f32>),
+    I64(Matrix<'a, i64>),
+    I32(Matrix<'a, i32>),
 }
 
 /// A writable view of any supported dtype.
