@@ -22,6 +22,21 @@
 
 
 /**
+ * `oxb_stats_axis` over each column (numpy's axis=0).
+ */
+#define OXB_AXIS_COLUMNS 0
+
+/**
+ * `oxb_stats_axis` over each row (numpy's axis=1).
+ */
+#define OXB_AXIS_ROWS 1
+
+/**
+ * `oxb_stats_axis` over every element, into one `oxb_stats`.
+ */
+#define OXB_AXIS_ALL 2
+
+/**
  * Version of the header; `OXB_VERSION` is the same as a string.
  */
 #define OXB_VERSION_MAJOR 0
@@ -33,7 +48,7 @@
 /**
  * Changes whenever an existing declaration changes incompatibly.
  */
-#define OXB_ABI_VERSION 1
+#define OXB_ABI_VERSION 2
 
 /**
  * The result of every fallible call. `OXB_OK` is 0; each other value is one class of
@@ -130,8 +145,9 @@ typedef struct oxb_view {
 } oxb_view;
 
 /**
- * Summary statistics of the values seen; NaNs are counted in `nan_count` and otherwise
- * ignored. With no values, `mean`, `variance`, `min` and `max` are NaN and `sum` is 0.
+ * Statistics of a set of numbers; NaNs are counted in `nan_count` and otherwise ignored.
+ * With no values, `mean`, `variance`, `min` and `max` are NaN and `sum` is 0.
+ * Two `oxb_stats` merge exactly (`oxb_stats_merge`) into the statistics of both data sets.
  */
 typedef struct oxb_stats {
   /**
@@ -143,17 +159,60 @@ typedef struct oxb_stats {
    */
   uint64_t nan_count;
   /**
-   * Sum of the non-NaN values (compensated; at least as accurate as pairwise).
+   * Sum of the non-NaN values, compensated (better than pairwise summation).
    */
   double sum;
+  /**
+   * The rounding error of `sum`: `sum + sum_error` is the sum to about 106 bits.
+   */
+  double sum_error;
   double mean;
   /**
-   * Population variance (ddof = 0).
+   * Population variance: `m2 / count` (use `m2 / (count - ddof)` for other ddof).
    */
   double variance;
+  /**
+   * Sum of squared deviations from the mean.
+   */
+  double m2;
   double min;
   double max;
+  /**
+   * 1 when every value came from integer data: then `int_sum_high * 2^64 +
+   * int_sum_low` is the exact sum, and `int_min`, `int_max` are exact. 0 otherwise.
+   */
+  uint32_t is_integer;
+  int64_t int_sum_high;
+  uint64_t int_sum_low;
+  int64_t int_min;
+  int64_t int_max;
 } oxb_stats;
+
+/**
+ * A 2-D strided array in the caller's memory: element `(i, j)` is at
+ * `data + i * row_stride + j * col_stride` elements. C order has `row_stride = cols,
+ * col_stride = 1`; Fortran order `row_stride = 1, col_stride = rows`.
+ */
+typedef struct oxb_view2d {
+  /**
+   * Address of element (0, 0). May be NULL only when there are no elements.
+   */
+  void *data;
+  size_t rows;
+  size_t cols;
+  /**
+   * Distance between rows, in elements.
+   */
+  ptrdiff_t row_stride;
+  /**
+   * Distance between columns, in elements.
+   */
+  ptrdiff_t col_stride;
+  /**
+   * One of the `OXB_DTYPE_*` values.
+   */
+  oxb_dtype dtype;
+} oxb_view2d;
 
 /**
  * IEEE 754 binary64 (`double`).
@@ -231,6 +290,40 @@ oxb_status oxb_accumulator_destroy(oxb_accumulator handle);
 const char *oxb_last_error_message(void);
 
 /**
+ * Counts the elements of `view` in `bins` equal-width bins, exactly as
+ * `numpy.histogram(a, bins, range)` does: over `range[0]..range[1]` when `range` is not
+ * NULL, else over the data's min and max; the last bin includes its right edge; values
+ * outside the range and NaN are not counted. Writes `bins` counts and `bins + 1` edges.
+ *
+ * # Safety
+ * `view` is NULL or a readable view; `range` is NULL or points to two doubles; `counts`
+ * and `edges` are NULL or point to `bins` and `bins + 1` writable elements.
+ */
+oxb_status oxb_histogram(const struct oxb_view *view,
+                         size_t bins,
+                         const double *range,
+                         uint64_t *counts,
+                         double *edges);
+
+/**
+ * Writes the `q_len` quantiles `q[i]` (each in [0, 1]) of `view` to `out[i]`, equal to
+ * `numpy.quantile(a, q)` with the default linear method. Uses selection, not a sort, and
+ * never copies the data. NaN in the data makes every result NaN; empty data gives NaN.
+ *
+ * # Safety
+ * `view` is NULL or a readable view; `q` and `out` are NULL or point to `q_len` doubles.
+ */
+oxb_status oxb_quantile(const struct oxb_view *view, const double *q, size_t q_len, double *out);
+
+/**
+ * Sorts `view` in place, ascending, NaN last (like `numpy.sort`), in parallel.
+ *
+ * # Safety
+ * `view` is NULL or a view whose elements are writable and unused by others meanwhile.
+ */
+oxb_status oxb_sort(const struct oxb_view *view);
+
+/**
  * Doubles `length` doubles at `data` in place, in parallel for large arrays.
  * The seed-compatible entry point of the integration guide. Returns 0, or a negative
  * `oxb_status` (`-OXB_NULL_POINTER` for NULL with `length > 0`, `-OXB_INVALID_ARGUMENT`
@@ -253,6 +346,40 @@ int process_array(double *data, int length);
  * used by anything else during the call.
  */
 oxb_status oxb_process_array(const struct oxb_view *view, double scale, double offset);
+
+/**
+ * Computes the statistics of every element of `view` in one parallel pass.
+ *
+ * # Safety
+ * `view` is NULL or points to an `oxb_view` whose elements are readable; `out` is NULL
+ * or points to writable memory for one `oxb_stats`.
+ */
+oxb_status oxb_stats_compute(const struct oxb_view *view, struct oxb_stats *out);
+
+/**
+ * Writes to `*out` the statistics of the data behind `a` and `b` together. `out` may be
+ * `a` or `b`.
+ *
+ * # Safety
+ * `a` and `b` are NULL or point to readable `oxb_stats`; `out` is NULL or writable.
+ */
+oxb_status oxb_stats_merge(const struct oxb_stats *a,
+                           const struct oxb_stats *b,
+                           struct oxb_stats *out);
+
+/**
+ * Statistics of a 2-D view per column (`OXB_AXIS_COLUMNS`, `out_len` = cols), per row
+ * (`OXB_AXIS_ROWS`, `out_len` = rows) or of everything (`OXB_AXIS_ALL`, `out_len` = 1),
+ * in one parallel pass over memory whatever the layout.
+ *
+ * # Safety
+ * `matrix` is NULL or points to an `oxb_view2d` whose elements are readable; `out` is
+ * NULL or points to `out_len` writable `oxb_stats`.
+ */
+oxb_status oxb_stats_axis(const struct oxb_view2d *matrix_view,
+                          uint32_t axis,
+                          struct oxb_stats *out,
+                          size_t out_len);
 
 /**
  * The library's version, e.g. "0.1.0" (a static string).

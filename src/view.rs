@@ -364,6 +364,18 @@ pub enum Matrix2<'a> {
     I32(Matrix<'a, i32>),
 }
 
+impl Matrix2<'_> {
+    /// (rows, cols).
+    pub fn shape(&self) -> (usize, usize) {
+        match self {
+            Matrix2::F64(m) => (m.rows(), m.cols()),
+            Matrix2::F32(m) => (m.rows(), m.cols()),
+            Matrix2::I64(m) => (m.rows(), m.cols()),
+            Matrix2::I32(m) => (m.rows(), m.cols()),
+        }
+    }
+}
+
 /// A writable view of any supported dtype.
 #[derive(Debug)]
 pub enum ColumnMut<'a> {

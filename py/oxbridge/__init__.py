@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 
 from ._accumulator import Accumulator
+from ._array import histogram, quantile, sort, stats
 from ._errors import (
     CancelledError,
     ClosedError,
@@ -47,9 +48,13 @@ __all__ = [
     "Stats",
     "UnsupportedError",
     "get_num_threads",
+    "histogram",
     "library_path",
     "process_array",
+    "quantile",
     "set_num_threads",
+    "sort",
+    "stats",
 ]
 
 

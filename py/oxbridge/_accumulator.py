@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import array
 import ctypes
 from typing import Any, Iterable, Union
 
 from . import _bindings as b
-from ._buffers import view_of
+from ._buffers import as_numbers, view_of
 from ._handle import Handle
 from ._loader import lib
 from ._stats import Stats
 
 Numbers = Union[Any, Iterable[float]]
-
-
-def _as_buffer(data: Numbers) -> Any:
-    try:
-        memoryview(data)
-        return data
-    except TypeError:
-        pass
-    try:
-        return array.array("d", data)
-    except TypeError as e:
-        raise TypeError(
-            f"push() expects a buffer (numpy array, array.array, memoryview) or an iterable "
-            f"of numbers, got {type(data).__name__} ({e})"
-        ) from None
 
 
 class Accumulator(Handle):
@@ -53,7 +37,7 @@ class Accumulator(Handle):
     def push(self, data: Numbers) -> None:
         """Adds every number of `data`: any buffer of float64/float32/int64/int32 (zero-copy,
         any stride), or an iterable of numbers."""
-        view, keep = view_of(_as_buffer(data), writable=False, argument="data", function="push")
+        view, keep = view_of(as_numbers(data, "push"), writable=False, argument="data", function="push")
         self._call(lib.oxb_accumulator_push, ctypes.byref(view))
         del keep
 

@@ -8,6 +8,7 @@ raise before any native call: nothing ever runs on a silent copy.
 
 from __future__ import annotations
 
+import array
 import ctypes
 import sys
 from typing import Any
@@ -77,6 +78,31 @@ def dtype_code(fmt: str, itemsize: int, argument: str) -> int:
     return code
 
 
+def as_numbers(obj: Any, function: str) -> Any:
+    """`obj` itself when it is a buffer; else its numbers copied into an array.array
+    (int64 when they are all integers that fit, else float64). Only for read-only use."""
+    try:
+        memoryview(obj)
+        return obj
+    except TypeError:
+        pass
+    if not hasattr(obj, "__iter__"):
+        raise TypeError(
+            f"{function}() expects a buffer of numbers (numpy array, array.array, memoryview) "
+            f"or an iterable of numbers, got {type(obj).__name__}"
+        )
+    items = obj if hasattr(obj, "__len__") else list(obj)
+    for typecode in ("q", "d"):
+        try:
+            return array.array(typecode, items)
+        except (TypeError, OverflowError):
+            continue
+    bad = next((x for x in items if not isinstance(x, (int, float))), None)
+    raise TypeError(
+        f"{function}() expects numbers, got {type(obj).__name__} containing {bad!r}"
+    )
+
+
 def _memoryview(obj: Any, argument: str, function: str) -> memoryview:
     try:
         return memoryview(obj)
@@ -87,46 +113,76 @@ def _memoryview(obj: Any, argument: str, function: str) -> memoryview:
         ) from None
 
 
+class Buffer:
+    """A checked buffer: its memoryview, dtype code and the address of element 0.
+
+    Holding it keeps the exporter's memory alive for the duration of a native call.
+    """
+
+    __slots__ = ("mv", "code", "address", "argument")
+
+    def __init__(self, obj: Any, *, writable: bool, argument: str, function: str) -> None:
+        mv = _memoryview(obj, argument, function)
+        if mv.ndim == 0:
+            raise ValueError(f"{argument} is a 0-d array (a scalar); pass an array")
+        self.code = dtype_code(mv.format, mv.itemsize, argument)
+        if writable and mv.readonly:
+            raise ValueError(
+                f"{argument} is read-only; {function}() works in place and never on a silent copy"
+            )
+        for stride in mv.strides:
+            if stride % mv.itemsize:
+                raise ValueError(
+                    f"{argument} has a stride of {stride} bytes, not a multiple of its "
+                    f"{mv.itemsize}-byte items; it cannot be viewed without a copy"
+                )
+        address = 0
+        if mv.nbytes:
+            interface = getattr(obj, "__array_interface__", None)
+            if interface is not None and interface.get("data") is not None:
+                address = interface["data"][0]
+            elif not mv.readonly and mv.c_contiguous:
+                address = ctypes.addressof(ctypes.c_char.from_buffer(mv))
+            else:
+                address = _buffer_address(mv)
+            if address % mv.itemsize:
+                raise ValueError(
+                    f"{argument} is not aligned for its {mv.itemsize}-byte items (address "
+                    f"{address:#x}); copy it to an aligned array first"
+                )
+        self.mv, self.address, self.argument = mv, address, argument
+
+    @property
+    def ndim(self) -> int:
+        return self.mv.ndim
+
+    def flat(self) -> b.oxb_view:
+        """A 1-D view of every element: 1-D at any stride, N-D when contiguous."""
+        mv = self.mv
+        length = mv.nbytes // mv.itemsize
+        if mv.ndim == 1:
+            stride = mv.strides[0] // mv.itemsize
+        elif mv.c_contiguous or mv.f_contiguous:
+            stride = 1
+        else:
+            raise ValueError(
+                f"{self.argument} is a non-contiguous {mv.ndim}-D array, which oxbridge cannot "
+                "address without a copy; pass a contiguous array (e.g. numpy.ascontiguousarray)"
+            )
+        return b.oxb_view(self.address, length, stride, self.code)
+
+    def matrix(self) -> b.oxb_view2d:
+        """A 2-D view of a 2-D buffer, any layout."""
+        mv = self.mv
+        rows, cols = mv.shape
+        row_stride, col_stride = (s // mv.itemsize for s in mv.strides)
+        return b.oxb_view2d(self.address, rows, cols, row_stride, col_stride, self.code)
+
+
 def view_of(obj: Any, *, writable: bool, argument: str = "a", function: str = "oxbridge") -> tuple[b.oxb_view, Any]:
     """An `oxb_view` of `obj`'s memory, and the object that must stay alive during the call.
 
     N-D arrays are accepted when contiguous (C or Fortran order) and seen as flat.
     """
-    mv = _memoryview(obj, argument, function)
-    if mv.ndim == 0:
-        raise ValueError(f"{argument} is a 0-d array (a scalar); pass a 1-D array")
-    code = dtype_code(mv.format, mv.itemsize, argument)
-    if writable and mv.readonly:
-        raise ValueError(
-            f"{argument} is read-only; {function}() works in place and never on a silent copy"
-        )
-    length = mv.nbytes // mv.itemsize
-    if mv.ndim == 1:
-        stride_bytes = mv.strides[0]
-    elif mv.c_contiguous or mv.f_contiguous:
-        stride_bytes = mv.itemsize
-    else:
-        raise ValueError(
-            f"{argument} is a non-contiguous {mv.ndim}-D array, which oxbridge cannot address "
-            "without a copy; pass a contiguous array (e.g. numpy.ascontiguousarray)"
-        )
-    if stride_bytes % mv.itemsize:
-        raise ValueError(
-            f"{argument} has a stride of {stride_bytes} bytes, not a multiple of its "
-            f"{mv.itemsize}-byte items; it cannot be viewed without a copy"
-        )
-    address = 0
-    if length:
-        interface = getattr(obj, "__array_interface__", None)
-        if interface is not None and interface.get("data") is not None:
-            address = interface["data"][0]
-        elif not mv.readonly and mv.c_contiguous:
-            address = ctypes.addressof(ctypes.c_char.from_buffer(mv))
-        else:
-            address = _buffer_address(mv)
-        if address % mv.itemsize:
-            raise ValueError(
-                f"{argument} is not aligned for its {mv.itemsize}-byte items (address "
-                f"{address:#x}); copy it to an aligned array first"
-            )
-    return b.oxb_view(address, length, stride_bytes // mv.itemsize, code), mv
+    buffer = Buffer(obj, writable=writable, argument=argument, function=function)
+    return buffer.flat(), buffer

@@ -1,17 +1,37 @@
-"""`Stats`: the one result type of every statistics call."""
+"""`Stats`: the one result type of every statistics call, and how stats merge."""
 
 from __future__ import annotations
 
+import ctypes
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Union
 
 from . import _bindings as b
+from ._errors import check
+from ._loader import lib
+
+Number = Union[int, float]
+
+
+def _empty_native() -> b.oxb_stats:
+    empty = b.oxb_stats()
+    empty.is_integer = 1  # the identity of merging: integer data stays exact
+    return empty
 
 
 @dataclass(frozen=True)
 class Stats:
-    """Summary statistics of a set of numbers, NaNs counted in `nan_count` and otherwise
-    ignored. With no values, `mean`, `var`, `std`, `min` and `max` are NaN and `sum` is 0.
+    """Summary statistics of a set of numbers.
+
+    NaNs are counted in `nan_count`; with `skipna=True` (the default) they are otherwise
+    ignored, with `skipna=False` they make sum, mean, var, std, min and max NaN, as in
+    numpy. With no values, mean, var, std, min and max are NaN and sum is 0. `var` and
+    `std` use `ddof` delta degrees of freedom (0: population). For integer data, `sum`,
+    `min` and `max` are exact Python ints (no int64 overflow).
+
+    Stats merge: `s1.merge(s2)` and `Stats.combine([...])` give the statistics of the
+    concatenated data.
 
     >>> import oxbridge
     >>> s = oxbridge.Accumulator([1.0, 2.0, float("nan"), 4.0]).stats()
@@ -21,23 +41,72 @@ class Stats:
 
     count: int
     nan_count: int
-    sum: float
+    sum: Number
     mean: float
     var: float
-    """Population variance (ddof = 0)."""
     std: float
-    min: float
-    max: float
+    min: Number
+    max: Number
+    ddof: int = 0
+    skipna: bool = True
+    _native: Optional[b.oxb_stats] = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def _from_native(cls, s: b.oxb_stats) -> "Stats":
+    def _from_native(cls, s: b.oxb_stats, ddof: int = 0, skipna: bool = True) -> "Stats":
+        count = s.count
+        if s.is_integer:
+            total: Number = (s.int_sum_high << 64) + s.int_sum_low
+            low: Number = s.int_min if count else math.nan
+            high: Number = s.int_max if count else math.nan
+        else:
+            total, low, high = s.sum, s.min, s.max
+        var = s.m2 / (count - ddof) if count > ddof else math.nan
+        var = max(var, 0.0) if var == var else var
+        mean = s.mean
+        if not skipna and s.nan_count:
+            total = mean = var = low = high = math.nan
+        native = b.oxb_stats()
+        ctypes.pointer(native)[0] = s
         return cls(
-            count=s.count,
+            count=count,
             nan_count=s.nan_count,
-            sum=s.sum,
-            mean=s.mean,
-            var=s.variance,
-            std=math.sqrt(s.variance) if s.variance >= 0 else math.nan,
-            min=s.min,
-            max=s.max,
+            sum=total,
+            mean=mean,
+            var=var,
+            std=math.sqrt(var) if var == var else math.nan,
+            min=low,
+            max=high,
+            ddof=ddof,
+            skipna=skipna,
+            _native=native,
         )
+
+    def merge(self, other: "Stats") -> "Stats":
+        """The statistics of this data and `other`'s together (same ddof and skipna as
+        this one).
+
+        >>> import oxbridge
+        >>> a, b = oxbridge.stats([1.0, 2.0]), oxbridge.stats([3.0])
+        >>> a.merge(b).mean
+        2.0
+        """
+        if not isinstance(other, Stats):
+            raise TypeError(f"merge() expects Stats, got {type(other).__name__}")
+        if self._native is None or other._native is None:
+            raise ValueError("merge() needs Stats computed by oxbridge (they carry the merge state)")
+        out = b.oxb_stats()
+        check(lib.oxb_stats_merge(ctypes.byref(self._native), ctypes.byref(other._native), ctypes.byref(out)))
+        return Stats._from_native(out, self.ddof, self.skipna)
+
+    @classmethod
+    def combine(cls, parts: Iterable["Stats"], *, ddof: int = 0, skipna: bool = True) -> "Stats":
+        """The statistics of all the parts' data together.
+
+        >>> import oxbridge
+        >>> oxbridge.Stats.combine([oxbridge.stats([1, 2]), oxbridge.stats([3, 4])]).sum
+        10
+        """
+        total = cls._from_native(_empty_native(), ddof, skipna)
+        for part in parts:
+            total = total.merge(part)
+        return total

@@ -2,6 +2,7 @@
 
 use super::guard;
 use super::handles::{self, Handled};
+use super::stats::oxb_stats;
 use super::status::{oxb_status, FfiError};
 use super::view::{column, oxb_view};
 use crate::stats::Summary;
@@ -10,38 +11,6 @@ use parking_lot::Mutex;
 /// Handle of an accumulator. 0 is never a valid handle. Safe to use from several threads
 /// at once.
 pub type oxb_accumulator = u64;
-
-/// Summary statistics of the values seen; NaNs are counted in `nan_count` and otherwise
-/// ignored. With no values, `mean`, `variance`, `min` and `max` are NaN and `sum` is 0.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct oxb_stats {
-    /// Number of non-NaN values.
-    pub count: u64,
-    /// Number of NaN values.
-    pub nan_count: u64,
-    /// Sum of the non-NaN values (compensated; at least as accurate as pairwise).
-    pub sum: f64,
-    pub mean: f64,
-    /// Population variance (ddof = 0).
-    pub variance: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-impl From<&Summary> for oxb_stats {
-    fn from(s: &Summary) -> Self {
-        oxb_stats {
-            count: s.count(),
-            nan_count: s.nan_count(),
-            sum: s.sum(),
-            mean: s.mean(),
-            variance: s.variance(0),
-            min: s.min(),
-            max: s.max(),
-        }
-    }
-}
 
 struct Accumulator(Mutex<Summary>);
 

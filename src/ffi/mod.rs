@@ -7,14 +7,18 @@ mod accumulator;
 mod guard;
 mod handles;
 mod last_error;
+mod order;
 mod process;
+mod stats;
 mod status;
 mod version;
 mod view;
 
 pub use accumulator::*;
 pub use last_error::oxb_last_error_message;
+pub use order::*;
 pub use process::*;
+pub use stats::*;
 pub use status::oxb_status;
 pub use version::*;
 pub use view::*;

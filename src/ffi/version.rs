@@ -11,7 +11,7 @@ pub const OXB_VERSION_MAJOR: u32 = 0;
 pub const OXB_VERSION_MINOR: u32 = 1;
 pub const OXB_VERSION_PATCH: u32 = 0;
 /// Changes whenever an existing declaration changes incompatibly.
-pub const OXB_ABI_VERSION: u32 = 1;
+pub const OXB_ABI_VERSION: u32 = 2;
 
 /// The library's version, e.g. "0.1.0" (a static string).
 #[no_mangle]

@@ -2,7 +2,7 @@
 //! domain's views.
 
 use super::status::{FfiError, FfiResult};
-use crate::view::{Column, ColumnMut, Element, Strided, StridedMut};
+use crate::view::{Column, ColumnMut, Element, Matrix, Matrix2, Strided, StridedMut};
 use std::ffi::c_void;
 
 /// Element type tag of an `oxb_view`: one of the `OXB_DTYPE_*` values.
@@ -114,6 +114,80 @@ pub(crate) fn column_mut<'a>(view: *const oxb_view, name: &str) -> FfiResult<Col
         OXB_DTYPE_F32 => ColumnMut::F32(strided_mut(v, name)?),
         OXB_DTYPE_I64 => ColumnMut::I64(strided_mut(v, name)?),
         OXB_DTYPE_I32 => ColumnMut::I32(strided_mut(v, name)?),
+        other => return Err(unknown_dtype(name, other)),
+    })
+}
+
+/// A 2-D strided array in the caller's memory: element `(i, j)` is at
+/// `data + i * row_stride + j * col_stride` elements. C order has `row_stride = cols,
+/// col_stride = 1`; Fortran order `row_stride = 1, col_stride = rows`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct oxb_view2d {
+    /// Address of element (0, 0). May be NULL only when there are no elements.
+    pub data: *mut c_void,
+    pub rows: usize,
+    pub cols: usize,
+    /// Distance between rows, in elements.
+    pub row_stride: isize,
+    /// Distance between columns, in elements.
+    pub col_stride: isize,
+    /// One of the `OXB_DTYPE_*` values.
+    pub dtype: oxb_dtype,
+}
+
+fn typed_matrix<'a, T: Element>(m: &oxb_view2d, name: &str) -> FfiResult<Matrix<'a, T>> {
+    let count = m.rows.checked_mul(m.cols).ok_or_else(|| {
+        FfiError::invalid(format!(
+            "{name} has {} x {} elements, too many",
+            m.rows, m.cols
+        ))
+    })?;
+    if count == 0 {
+        // SAFETY: no element is ever read.
+        return Ok(unsafe {
+            Matrix::from_raw_parts(std::ptr::NonNull::dangling().as_ptr(), m.rows, m.cols, 0, 0)
+        });
+    }
+    // Each axis must span addressable memory, like a 1-D view does.
+    for (len, stride, what) in [(m.rows, m.row_stride, "row"), (m.cols, m.col_stride, "col")] {
+        let as_view = oxb_view {
+            data: m.data,
+            len,
+            stride,
+            dtype: m.dtype,
+        };
+        check_layout::<T>(&as_view, &format!("{name} ({what}s)"), false)?;
+    }
+    let span = (m.rows as u128 - 1) * m.row_stride.unsigned_abs() as u128
+        + (m.cols as u128 - 1) * m.col_stride.unsigned_abs() as u128
+        + 1;
+    if span * std::mem::size_of::<T>() as u128 > isize::MAX as u128 {
+        return Err(FfiError::invalid(format!(
+            "{name} spans more than the address space"
+        )));
+    }
+    // SAFETY: the caller promises every (i, j) is a readable element; layout checked.
+    Ok(unsafe {
+        Matrix::from_raw_parts(
+            m.data as *const T,
+            m.rows,
+            m.cols,
+            m.row_stride,
+            m.col_stride,
+        )
+    })
+}
+
+/// A read-only 2-D view from a caller's `oxb_view2d`.
+pub(crate) fn matrix<'a>(view: *const oxb_view2d, name: &str) -> FfiResult<Matrix2<'a>> {
+    // SAFETY: a non-NULL pointer to an `oxb_view2d` is the caller's promise.
+    let m = unsafe { view.as_ref() }.ok_or_else(|| FfiError::null(name))?;
+    Ok(match m.dtype {
+        OXB_DTYPE_F64 => Matrix2::F64(typed_matrix(m, name)?),
+        OXB_DTYPE_F32 => Matrix2::F32(typed_matrix(m, name)?),
+        OXB_DTYPE_I64 => Matrix2::I64(typed_matrix(m, name)?),
+        OXB_DTYPE_I32 => Matrix2::I32(typed_matrix(m, name)?),
         other => return Err(unknown_dtype(name, other)),
     })
 }

@@ -1,0 +1,183 @@
+"""The array engine: stats, histogram, quantile and sort over any numeric buffer."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import operator
+from typing import Any, List, Optional, Sequence, Tuple, TypeVar, Union, overload
+
+from . import _bindings as b
+from ._buffers import Buffer, as_numbers
+from ._errors import check
+from ._loader import lib
+from ._stats import Stats
+
+_Buffer = TypeVar("_Buffer")
+
+
+def _ddof(ddof: Any) -> int:
+    try:
+        value = operator.index(ddof)
+    except TypeError:
+        raise TypeError(f"ddof must be an integer, got {type(ddof).__name__}") from None
+    if value < 0:
+        raise ValueError(f"ddof must be 0 or more, got {value}")
+    return value
+
+
+def _axis(axis: Any, ndim: int) -> Optional[int]:
+    if axis is None:
+        return None
+    try:
+        value = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an integer or None, got {type(axis).__name__}") from None
+    if not -ndim <= value < ndim:
+        raise ValueError(f"axis {value} is out of bounds for a {ndim}-D array")
+    return value % ndim
+
+
+def stats(a: Any, axis: Optional[int] = None, ddof: int = 0, skipna: bool = True) -> Union[Stats, List[Stats]]:
+    """Count, NaN count, sum, mean, var, std, min and max in one parallel pass.
+
+    `a` is any buffer of float64, float32, int64 or int32 (or a sequence of numbers). With
+    `axis=None` the statistics cover every element; for a 2-D array `axis=0` gives a list
+    with one `Stats` per column and `axis=1` one per row, zero-copy in C or Fortran order.
+    Integer sums are exact; `skipna=False` propagates NaN like numpy.
+
+    >>> import oxbridge
+    >>> s = oxbridge.stats([1.0, 2.0, 3.0, 4.0], ddof=1)
+    >>> (s.mean, s.var, s.min, s.max)
+    (2.5, 1.6666666666666667, 1.0, 4.0)
+    """
+    ddof = _ddof(ddof)
+    buffer = Buffer(as_numbers(a, "stats"), writable=False, argument="a", function="stats")
+    which = _axis(axis, buffer.ndim)
+    if buffer.ndim == 2 and (which is not None or not (buffer.mv.c_contiguous or buffer.mv.f_contiguous)):
+        matrix = buffer.matrix()
+        if which is None:
+            out = b.oxb_stats()
+            check(lib.oxb_stats_axis(ctypes.byref(matrix), b.OXB_AXIS_ALL, ctypes.byref(out), 1))
+            return Stats._from_native(out, ddof, skipna)
+        code, n = (b.OXB_AXIS_COLUMNS, matrix.cols) if which == 0 else (b.OXB_AXIS_ROWS, matrix.rows)
+        results = (b.oxb_stats * n)()
+        check(lib.oxb_stats_axis(ctypes.byref(matrix), code, results, n))
+        return [Stats._from_native(s, ddof, skipna) for s in results]
+    if which is not None and buffer.ndim > 1:
+        raise ValueError(f"axis={axis} is supported for 1-D and 2-D arrays, not {buffer.ndim}-D")
+    out = b.oxb_stats()
+    check(lib.oxb_stats_compute(ctypes.byref(buffer.flat()), ctypes.byref(out)))
+    return Stats._from_native(out, ddof, skipna)
+
+
+def _as_array(values: Sequence[float], dtype: str) -> Any:
+    try:
+        import numpy
+    except ImportError:
+        return list(values)
+    return numpy.asarray(values, dtype=dtype)
+
+
+def histogram(a: Any, bins: int = 10, range: Optional[Tuple[float, float]] = None) -> Tuple[Any, Any]:
+    """Counts in `bins` equal-width bins and the `bins + 1` edges, identical to
+    `numpy.histogram(a, bins, range)`: the last bin includes its right edge, values
+    outside `range` (default: the data's min and max) and NaN are not counted.
+
+    Returns numpy arrays (lists when numpy is not installed).
+
+    >>> import oxbridge
+    >>> counts, edges = oxbridge.histogram([0, 1, 2, 3, 4], bins=4)
+    >>> list(counts), list(edges)
+    ([1, 1, 1, 2], [0.0, 1.0, 2.0, 3.0, 4.0])
+    """
+    if isinstance(bins, bool):
+        raise TypeError("bins must be an integer, got bool")
+    try:
+        n = operator.index(bins)
+    except TypeError:
+        raise TypeError(f"bins must be an integer, got {type(bins).__name__}") from None
+    if n < 1:
+        raise ValueError(f"bins must be at least 1, got {n}")
+    limits = None
+    if range is not None:
+        try:
+            lo, hi = (float(x) for x in range)
+        except (TypeError, ValueError):
+            raise TypeError(f"range must be a pair of numbers (lo, hi), got {range!r}") from None
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"range must be finite, got ({lo}, {hi})")
+        if lo > hi:
+            raise ValueError(f"range must have lo <= hi, got ({lo}, {hi})")
+        limits = (ctypes.c_double * 2)(lo, hi)
+    buffer = Buffer(as_numbers(a, "histogram"), writable=False, argument="a", function="histogram")
+    counts = (ctypes.c_uint64 * n)()
+    edges = (ctypes.c_double * (n + 1))()
+    check(lib.oxb_histogram(ctypes.byref(buffer.flat()), n, limits, counts, edges))
+    edge_type = "float32" if buffer.code == b.OXB_DTYPE_F32 else "float64"
+    return _as_array(counts, "int64"), _as_array(edges, edge_type)
+
+
+@overload
+def quantile(a: Any, q: float) -> float: ...
+@overload
+def quantile(a: Any, q: Sequence[float]) -> Any: ...
+def quantile(a: Any, q: Any) -> Any:
+    """The q-th quantile(s) of all elements of `a`, identical to `numpy.quantile(a, q)`
+    (linear method). Found by selection, not a full sort, without copying the data.
+
+    `q` is a number in [0, 1] (returns a float) or a sequence of them (returns a numpy
+    array, or a list without numpy). NaN in the data gives NaN, like numpy.
+
+    >>> import oxbridge
+    >>> oxbridge.quantile([1.0, 2.0, 3.0, 4.0], 0.5)
+    2.5
+    """
+    scalar = not hasattr(q, "__len__") and not hasattr(q, "__iter__")
+    try:
+        qs = [float(q)] if scalar else [float(x) for x in q]
+    except (TypeError, ValueError):
+        raise TypeError(f"q must be a number or a sequence of numbers, got {q!r}") from None
+    for value in qs:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"q must be within [0, 1], got {value}")
+    buffer = Buffer(as_numbers(a, "quantile"), writable=False, argument="a", function="quantile")
+    view = _flat_or_copy(buffer, a)
+    n = len(qs)
+    out = (ctypes.c_double * n)()
+    check(lib.oxb_quantile(ctypes.byref(view[0]), (ctypes.c_double * n)(*qs), n, out))
+    return out[0] if scalar else _as_array(list(out), "float64")
+
+
+def _flat_or_copy(buffer: Buffer, original: Any) -> Tuple[b.oxb_view, Any]:
+    """A flat view; a non-contiguous N-D numpy array is copied once (read-only uses only)."""
+    try:
+        return buffer.flat(), buffer
+    except ValueError:
+        import numpy
+
+        copy = Buffer(numpy.ascontiguousarray(original), writable=False, argument="a", function="quantile")
+        return copy.flat(), copy
+
+
+def sort(a: _Buffer) -> _Buffer:
+    """Sorts `a` in place, ascending, NaN last (like `numpy.sort`), in parallel; returns
+    `a`. A 2-D array is sorted along its last axis, row by row, like numpy.
+
+    >>> import array, oxbridge
+    >>> oxbridge.sort(array.array("d", [3.0, float("nan"), -1.0, 2.0]))
+    array('d', [-1.0, 2.0, 3.0, nan])
+    """
+    buffer = Buffer(a, writable=True, argument="a", function="sort")
+    if buffer.ndim == 1:
+        check(lib.oxb_sort(ctypes.byref(buffer.flat())))
+    elif buffer.ndim == 2:
+        m = buffer.matrix()
+        itemsize = buffer.mv.itemsize
+        for i in range(m.rows):
+            row = b.oxb_view(m.data + i * m.row_stride * itemsize if m.data else 0, m.cols, m.col_stride, m.dtype)
+            check(lib.oxb_sort(ctypes.byref(row)))
+    else:
+        raise ValueError(f"sort() sorts 1-D and 2-D arrays, got a {buffer.ndim}-D array")
+    return a
+

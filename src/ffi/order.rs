@@ -1,0 +1,98 @@
+//! Histogram, quantiles and sort.
+
+use super::guard;
+use super::status::{oxb_status, FfiError};
+use super::view::{column, column_mut, oxb_view};
+use crate::histogram::histogram;
+use crate::order::{quantiles, sort};
+use crate::view::{Column, ColumnMut};
+
+/// Counts the elements of `view` in `bins` equal-width bins, exactly as
+/// `numpy.histogram(a, bins, range)` does: over `range[0]..range[1]` when `range` is not
+/// NULL, else over the data's min and max; the last bin includes its right edge; values
+/// outside the range and NaN are not counted. Writes `bins` counts and `bins + 1` edges.
+///
+/// # Safety
+/// `view` is NULL or a readable view; `range` is NULL or points to two doubles; `counts`
+/// and `edges` are NULL or point to `bins` and `bins + 1` writable elements.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_histogram(
+    view: *const oxb_view,
+    bins: usize,
+    range: *const f64,
+    counts: *mut u64,
+    edges: *mut f64,
+) -> oxb_status {
+    guard::call(|| {
+        let data = column(view, "view")?;
+        // SAFETY: a non-NULL `range` points to two doubles, as documented.
+        let range = (!range.is_null()).then(|| unsafe { (*range, *range.add(1)) });
+        if counts.is_null() {
+            return Err(FfiError::null("counts"));
+        }
+        if edges.is_null() {
+            return Err(FfiError::null("edges"));
+        }
+        let h = histogram(data, bins, range)?;
+        // SAFETY: the caller provides `bins` counts and `bins + 1` edges.
+        unsafe {
+            std::ptr::copy_nonoverlapping(h.counts.as_ptr(), counts, bins);
+            std::ptr::copy_nonoverlapping(h.edges.as_ptr(), edges, bins + 1);
+        }
+        Ok(())
+    })
+}
+
+/// Writes the `q_len` quantiles `q[i]` (each in [0, 1]) of `view` to `out[i]`, equal to
+/// `numpy.quantile(a, q)` with the default linear method. Uses selection, not a sort, and
+/// never copies the data. NaN in the data makes every result NaN; empty data gives NaN.
+///
+/// # Safety
+/// `view` is NULL or a readable view; `q` and `out` are NULL or point to `q_len` doubles.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_quantile(
+    view: *const oxb_view,
+    q: *const f64,
+    q_len: usize,
+    out: *mut f64,
+) -> oxb_status {
+    guard::call(|| {
+        let data = column(view, "view")?;
+        if q_len == 0 {
+            return Ok(());
+        }
+        if q.is_null() {
+            return Err(FfiError::null("q"));
+        }
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        // SAFETY: the caller provides `q_len` readable doubles.
+        let qs = unsafe { std::slice::from_raw_parts(q, q_len) }.to_vec();
+        let values = match data {
+            Column::F64(v) => quantiles(v, &qs),
+            Column::F32(v) => quantiles(v, &qs),
+            Column::I64(v) => quantiles(v, &qs),
+            Column::I32(v) => quantiles(v, &qs),
+        }?;
+        // SAFETY: the caller provides `q_len` writable doubles.
+        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, q_len) };
+        Ok(())
+    })
+}
+
+/// Sorts `view` in place, ascending, NaN last (like `numpy.sort`), in parallel.
+///
+/// # Safety
+/// `view` is NULL or a view whose elements are writable and unused by others meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_sort(view: *const oxb_view) -> oxb_status {
+    guard::call(|| {
+        Ok(match column_mut(view, "view")? {
+            ColumnMut::F64(v) => sort(v),
+            ColumnMut::F32(v) => sort(v),
+            ColumnMut::I64(v) => sort(v),
+            ColumnMut::I32(v) => sort(v),
+        }?)
+    })
+}
