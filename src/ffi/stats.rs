@@ -88,7 +88,7 @@ impl From<&oxb_stats> for Summary {
             m2: c.m2,
             min: if c.count == 0 { empty.min } else { c.min },
             max: if c.count == 0 { empty.max } else { c.max },
-            exact: (c.is_integer != 0).then(|| ExactInts {
+            exact: (c.is_integer != 0).then_some(ExactInts {
                 sum: ((c.int_sum_high as i128) << 64) | c.int_sum_low as i128,
                 min: if c.count == 0 { i64::MAX } else { c.int_min },
                 max: if c.count == 0 { i64::MIN } else { c.int_max },
