@@ -1,0 +1,57 @@
+"""The array engine side by side with numpy, in one run: 1e7 float64 (int64 for the sum).
+
+Prints each time and the ratio numpy / oxbridge (above 1: oxbridge is faster).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import timeit
+
+import numpy as np
+
+import oxbridge
+
+N = 10**7
+
+
+def best(fn, repeat=5, number=1):
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def row(name, t_numpy, t_ox, target):
+    ratio = t_numpy / t_ox
+    verdict = "ok" if ratio >= target else "BELOW TARGET"
+    print(f"{name:<38} {t_numpy*1e3:>9.2f} ms {t_ox*1e3:>9.2f} ms {ratio:>7.2f}x  (target {target}x: {verdict})")
+
+
+def main() -> None:
+    print(f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
+          f"{os.cpu_count()} cores, {oxbridge.get_num_threads()} oxbridge threads, n = {N:,}")
+    print(f"{'operation':<38} {'numpy':>12} {'oxbridge':>12} {'ratio':>8}")
+    rng = np.random.default_rng(0)
+    a = rng.random(N)
+    ints = rng.integers(-10**6, 10**6, N)
+
+    row("stats vs sum+mean+var+min+max",
+        best(lambda: (a.sum(), a.mean(), a.var(), a.min(), a.max())),
+        best(lambda: oxbridge.stats(a)), 5)
+    row("histogram(100 bins)", best(lambda: np.histogram(a, 100)), best(lambda: oxbridge.histogram(a, 100)), 4)
+    row("quantile(0.5) vs numpy.median", best(lambda: np.median(a)), best(lambda: oxbridge.quantile(a, 0.5)), 2)
+    row("quantile(0.5) vs numpy.quantile", best(lambda: np.quantile(a, 0.5)), best(lambda: oxbridge.quantile(a, 0.5)), 2)
+
+    def np_sort():
+        return np.sort(a)
+
+    def ox_sort():
+        b = a.copy()  # same work as np.sort: a sorted copy
+        oxbridge.sort(b)
+        return b
+
+    row("sort (sorted copy)", best(np_sort, repeat=3), best(ox_sort, repeat=3), 1.5)
+    row("int64 sum", best(lambda: ints.sum(), number=3), best(lambda: oxbridge.stats(ints).sum, number=3), 1)
+
+
+if __name__ == "__main__":
+    main()
