@@ -13,7 +13,13 @@ use rayon::prelude::*;
 
 /// Values per block: 8 KiB of float64, comfortably inside L1.
 const BLOCK_LEN: usize = 1024;
+/// Integers per block: larger, since an integer block's bookkeeping (128-bit sums) costs
+/// more; 64 KiB still stays in L2, and the 32-bit half sums cannot overflow.
+const INT_BLOCK_LEN: usize = 8192;
 const LANES: usize = 8;
+/// Fewer lanes for integers: four 64-bit accumulators per quantity fit AVX2 registers
+/// without spilling.
+const INT_LANES: usize = 4;
 
 /// Exact sum, min and max of integer data, which float64 cannot hold beyond 2^53.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,35 +268,44 @@ impl Summary {
 
     /// Summary of any strided view, on the calling thread.
     pub fn of_strided<T: Element>(view: Strided<'_, T>) -> Summary {
+        if view.is_empty() {
+            return Summary::EMPTY;
+        }
+        if view.get(0).as_i64().is_some() {
+            return Self::of_ints(view);
+        }
         if let Some(xs) = view.as_slice().and_then(T::as_f64_slice) {
             return Summary::of_slice(xs);
         }
-        let is_int = !view.is_empty() && view.get(0).as_i64().is_some();
         let mut buffer = [0.0f64; BLOCK_LEN];
         let mut total = Summary::EMPTY;
-        let mut start = 0;
-        while start < view.len() {
+        for start in (0..view.len()).step_by(BLOCK_LEN) {
             let n = BLOCK_LEN.min(view.len() - start);
             let block = view.slice(start, n);
-            match block.as_slice() {
-                Some(xs) => {
-                    for (b, x) in buffer.iter_mut().zip(xs) {
-                        *b = x.to_f64();
-                    }
-                }
+            for (i, b) in buffer[..n].iter_mut().enumerate() {
+                *b = block.get(i).to_f64();
+            }
+            total.merge(&Summary::of_block(&buffer[..n]));
+        }
+        total
+    }
+
+    /// Summary of integer data: exact sum, min and max, and M2 in float64.
+    fn of_ints<T: Element>(view: Strided<'_, T>) -> Summary {
+        let mut buffer = Vec::new();
+        let mut total = Summary::EMPTY;
+        for start in (0..view.len()).step_by(INT_BLOCK_LEN) {
+            let n = INT_BLOCK_LEN.min(view.len() - start);
+            let block = view.slice(start, n);
+            let values = match block.as_slice().and_then(T::as_i64_slice) {
+                Some(xs) => xs,
                 None => {
-                    for (i, b) in buffer[..n].iter_mut().enumerate() {
-                        *b = block.get(i).to_f64();
-                    }
+                    buffer.clear();
+                    buffer.extend(block.iter().map(|x| x.as_i64().unwrap_or_default()));
+                    &buffer[..]
                 }
-            }
-            let mut part = Summary::of_block(&buffer[..n]);
-            if is_int {
-                part.exact = Some(exact_ints(block));
-                part.mean = exact_mean(part.exact, part.count).unwrap_or(part.mean);
-            }
-            total.merge(&part);
-            start += n;
+            };
+            total.merge(&int_block(values));
         }
         total
     }
@@ -403,21 +418,103 @@ pub fn summary_of_matrix(matrix: Matrix2<'_>) -> Result<Summary> {
     Ok(merge_all(&summaries_along(matrix, Axis::Columns)?))
 }
 
-/// Exact sum, min and max of an integer block (at most `BLOCK_LEN` values, so the
-/// 64-bit halves cannot overflow).
-fn exact_ints<T: Element>(block: Strided<'_, T>) -> ExactInts {
-    let (mut high, mut low, mut min, mut max) = (0i64, 0u64, i64::MAX, i64::MIN);
-    for x in block.iter() {
-        let v = x.as_i64().unwrap_or_default();
-        high += v >> 32;
-        low += v as u64 & 0xffff_ffff;
-        min = min.min(v);
-        max = max.max(v);
+fn int_block(xs: &[i64]) -> Summary {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { int_block_avx2(xs) };
+        }
     }
-    ExactInts {
-        sum: ((high as i128) << 32) + low as i128,
-        min,
-        max,
+    int_block_summary(xs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn int_block_avx2(xs: &[i64]) -> Summary {
+    int_block_summary(xs)
+}
+
+/// 1.5 * 2^52: adding an integer below 2^51 in magnitude to its bit pattern gives a float
+/// whose value minus this is the integer, a conversion that vectorises (unlike i64 -> f64).
+const MAGIC: f64 = 6_755_399_441_055_744.0;
+
+/// Summary of a block of at most `INT_BLOCK_LEN` integers: exact sum (from 32-bit halves,
+/// which cannot overflow in a block), min and max in a first pass, M2 in a second.
+#[inline(always)]
+fn int_block_summary(xs: &[i64]) -> Summary {
+    let mut wrapped = [0i64; INT_LANES];
+    let mut min = [i64::MAX; INT_LANES];
+    let mut max = [i64::MIN; INT_LANES];
+    let chunks = xs.chunks_exact(INT_LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for lane in 0..INT_LANES {
+            let v = chunk[lane];
+            wrapped[lane] = wrapped[lane].wrapping_add(v);
+            min[lane] = if v < min[lane] { v } else { min[lane] };
+            max[lane] = if v > max[lane] { v } else { max[lane] };
+        }
+    }
+    for &v in tail {
+        wrapped[0] = wrapped[0].wrapping_add(v);
+        min[0] = min[0].min(v);
+        max[0] = max[0].max(v);
+    }
+    let wrapped = wrapped.iter().fold(0i64, |a, &b| a.wrapping_add(b));
+    let (min, max) = (
+        *min.iter().min().unwrap_or(&0),
+        *max.iter().max().unwrap_or(&0),
+    );
+    // The wrapping sum is the true sum modulo 2^64, and the true sum lies in
+    // [n * min, n * max]: when that interval is narrower than 2^64 it holds exactly one
+    // candidate, so the sum is exact without 128-bit work per element.
+    let n = xs.len() as i128;
+    let lowest = n * min as i128;
+    let sum = if n * (max as i128 - min as i128) < 1 << 64 {
+        lowest + (wrapped as i128 - lowest).rem_euclid(1 << 64)
+    } else {
+        xs.iter().map(|&v| v as i128).sum()
+    };
+    let count = xs.len() as u64;
+    let mean = sum as f64 / count as f64;
+    // M2 around the nearest integer to the mean: differences are exact integers, and
+    // converted with the MAGIC trick when they are small enough (nearly always).
+    let center = mean.round().clamp(i64::MIN as f64, i64::MAX as f64) as i64;
+    let offset = mean - center as f64;
+    let small = |v: i64| ((v as i128) - center as i128).unsigned_abs() < 1 << 51;
+    let m2 = if small(min) && small(max) {
+        let mut acc = [0.0f64; INT_LANES];
+        let chunks = xs.chunks_exact(INT_LANES);
+        let tail = chunks.remainder();
+        let to_f64 = |d: i64| f64::from_bits((d as u64).wrapping_add(MAGIC.to_bits())) - MAGIC;
+        for chunk in chunks {
+            for lane in 0..INT_LANES {
+                let e = to_f64(chunk[lane].wrapping_sub(center)) - offset;
+                acc[lane] += e * e;
+            }
+        }
+        for &v in tail {
+            let e = to_f64(v.wrapping_sub(center)) - offset;
+            acc[0] += e * e;
+        }
+        acc.iter().sum()
+    } else {
+        xs.iter()
+            .map(|&v| (v as f64 - mean) * (v as f64 - mean))
+            .sum()
+    };
+    let sum_hi = sum as f64;
+    Summary {
+        count,
+        nan_count: 0,
+        sum_hi,
+        sum_lo: (sum - sum_hi as i128) as f64,
+        mean,
+        m2,
+        min: min as f64,
+        max: max as f64,
+        exact: Some(ExactInts { sum, min, max }),
     }
 }
 

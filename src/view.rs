@@ -14,10 +14,12 @@ pub trait Element: Copy + Send + Sync + 'static {
     fn as_f64_slice(xs: &[Self]) -> Option<&[f64]>;
     /// The value as an integer, for integer types (whose sums are kept exact).
     fn as_i64(self) -> Option<i64>;
+    /// The same slice as int64, when `Self` is int64.
+    fn as_i64_slice(xs: &[Self]) -> Option<&[i64]>;
 }
 
 macro_rules! element {
-    ($t:ty, $name:literal, $as_f64:expr, $as_i64:expr) => {
+    ($t:ty, $name:literal, $as_f64:expr, $as_i64:expr, $as_i64_slice:expr) => {
         impl Element for $t {
             const NAME: &'static str = $name;
             #[inline(always)]
@@ -31,13 +33,16 @@ macro_rules! element {
             fn as_i64(self) -> Option<i64> {
                 $as_i64(self)
             }
+            fn as_i64_slice(xs: &[Self]) -> Option<&[i64]> {
+                $as_i64_slice(xs)
+            }
         }
     };
 }
-element!(f64, "float64", Some, |_| None);
-element!(f32, "float32", |_| None, |_| None);
-element!(i64, "int64", |_| None, Some);
-element!(i32, "int32", |_| None, |x| Some(x as i64));
+element!(f64, "float64", Some, |_| None, |_| None);
+element!(f32, "float32", |_| None, |_| None, |_| None);
+element!(i64, "int64", |_| None, Some, Some);
+element!(i32, "int32", |_| None, |x| Some(x as i64), |_| None);
 
 /// A read-only strided view: element `i` is at `ptr + i * stride` (in elements).
 #[derive(Debug)]
