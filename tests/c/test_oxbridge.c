@@ -1,0 +1,574 @@
+/* The C consumer: every exported function called from C99 the way a C user would,
+ * including the misuse a C user can commit (NULL, bad handles, bad views) and threads. */
+#include "oxbridge.h"
+#include "check.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static oxb_view view_of(void *data, size_t len, ptrdiff_t stride, oxb_dtype dtype) {
+    oxb_view v;
+    v.data = data;
+    v.len = len;
+    v.stride = stride;
+    v.dtype = dtype;
+    return v;
+}
+
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+static int close_to(double got, double want, double rel) {
+    return fabs(got - want) <= rel * fabs(want) + 1e-300;
+}
+
+/* Deterministic pseudo-random doubles in [-1, 1) (xorshift64*), so runs are reproducible. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static double next_uniform(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ull) >> 11) / 4503599627370496.0 - 1.0;
+}
+
+static void test_version(void) {
+    CHECK(strcmp(oxb_version(), OXB_VERSION) == 0);
+    CHECK(oxb_abi_version() == OXB_ABI_VERSION);
+    CHECK(oxb_header_hash() != 0);
+    CHECK(OXB_VERSION_MAJOR >= 0 && OXB_VERSION_MINOR >= 0 && OXB_VERSION_PATCH >= 0);
+}
+
+/* The message pointer belongs to the thread, so it is inspected there. */
+static void *last_error_in_new_thread(void *result) {
+    const char *message = oxb_last_error_message();
+    *(int *)result = message != NULL && strcmp(message, "") == 0;
+    return NULL;
+}
+
+static void test_last_error_is_per_thread(void) {
+    pthread_t thread;
+    int other_thread_clean = 0;
+    CHECK(process_array(NULL, 3) < 0);
+    CHECK(strlen(oxb_last_error_message()) > 0);
+    CHECK(pthread_create(&thread, NULL, last_error_in_new_thread, &other_thread_clean) == 0);
+    CHECK(pthread_join(thread, NULL) == 0);
+    CHECK(other_thread_clean);
+    CHECK(strlen(oxb_last_error_message()) > 0);
+}
+
+static void test_seed_process_array(void) {
+    double small[5] = {1.0, -2.5, 0.0, 1e308, -0.0};
+    size_t n = 1u << 20, i;
+    double *big = (double *)malloc(n * sizeof *big);
+    int ok = 1;
+
+    CHECK(process_array(small, 5) == 0);
+    CHECK(small[0] == 2.0 && small[1] == -5.0 && small[2] == 0.0);
+    CHECK(isinf(small[3]) && small[3] > 0);
+    CHECK(same_bits(small[4], -0.0));
+
+    CHECK(process_array(NULL, 0) == 0);
+    CHECK(process_array(small, 0) == 0 && small[0] == 2.0);
+    CHECK(process_array(NULL, 1) == -(int)OXB_NULL_POINTER);
+    CHECK(strstr(oxb_last_error_message(), "data") != NULL);
+    CHECK(process_array(small, -1) == -(int)OXB_INVALID_ARGUMENT);
+    CHECK(strstr(oxb_last_error_message(), "-1") != NULL);
+    CHECK(small[0] == 2.0);
+
+    /* Large enough for the parallel path. */
+    CHECK(big != NULL);
+    if (big == NULL) return;
+    for (i = 0; i < n; i++) big[i] = (double)i - 7.25;
+    CHECK(process_array(big, (int)n) == 0);
+    for (i = 0; i < n; i++) ok &= big[i] == 2.0 * ((double)i - 7.25);
+    CHECK(ok);
+    free(big);
+}
+
+static void test_process_every_dtype(void) {
+    double f64[4] = {1.0, 2.0, -3.0, 0.5};
+    float f32[4] = {1.0f, 2.0f, -3.0f, 0.5f};
+    int64_t i64[4] = {1, 2, -3, 40};
+    int32_t i32[4] = {1, 2, -3, 40};
+    oxb_view v;
+
+    v = view_of(f64, 4, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_process_array(&v, 3.0, 0.5));
+    CHECK(f64[0] == 3.5 && f64[1] == 6.5 && f64[2] == -8.5 && f64[3] == 2.0);
+
+    v = view_of(f32, 4, 1, OXB_DTYPE_F32);
+    CHECK_OK(oxb_process_array(&v, 3.0, 0.5));
+    CHECK(f32[0] == 3.5f && f32[1] == 6.5f && f32[2] == -8.5f && f32[3] == 2.0f);
+
+    v = view_of(i64, 4, 1, OXB_DTYPE_I64);
+    CHECK_OK(oxb_process_array(&v, -2.0, 7.0));
+    CHECK(i64[0] == 5 && i64[1] == 3 && i64[2] == 13 && i64[3] == -73);
+
+    v = view_of(i32, 4, 1, OXB_DTYPE_I32);
+    CHECK_OK(oxb_process_array(&v, -2.0, 7.0));
+    CHECK(i32[0] == 5 && i32[1] == 3 && i32[2] == 13 && i32[3] == -73);
+}
+
+static void test_process_strides(void) {
+    double a[7] = {0, 1, 2, 3, 4, 5, 6};
+    double b[5] = {10, 11, 12, 13, 14};
+    double c[3] = {5, 6, 7};
+    oxb_view v;
+
+    /* Every second element: the others are untouched. */
+    v = view_of(a, 4, 2, OXB_DTYPE_F64);
+    CHECK_OK(oxb_process_array(&v, 2.0, 0.0));
+    CHECK(a[0] == 0 && a[1] == 1 && a[2] == 4 && a[3] == 3 && a[4] == 8 && a[5] == 5 &&
+          a[6] == 12);
+
+    /* Negative stride: data points at the last element, as numpy's a[::-1] does. */
+    v = view_of(&b[4], 5, -1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_process_array(&v, 1.0, 1.0));
+    CHECK(b[0] == 11 && b[4] == 15);
+
+    /* A zero stride is fine for one element but would alias for more. */
+    v = view_of(c, 1, 0, OXB_DTYPE_F64);
+    CHECK_OK(oxb_process_array(&v, 2.0, 0.0));
+    CHECK(c[0] == 10);
+    v = view_of(c, 3, 0, OXB_DTYPE_F64);
+    CHECK_FAILS(oxb_process_array(&v, 2.0, 0.0), OXB_INVALID_ARGUMENT, "stride");
+    CHECK(c[0] == 10 && c[1] == 6);
+}
+
+static void test_process_bad_input(void) {
+    int64_t i64[3] = {1, INT64_MAX / 2 + 1, 3};
+    int32_t i32[2] = {INT32_MIN, 0};
+    double d[2] = {1.0, 2.0};
+    char bytes[3 * sizeof(double)];
+    oxb_view v;
+
+    CHECK_FAILS(oxb_process_array(NULL, 2.0, 0.0), OXB_NULL_POINTER, "view");
+    v = view_of(NULL, 2, 1, OXB_DTYPE_F64);
+    CHECK_FAILS(oxb_process_array(&v, 2.0, 0.0), OXB_NULL_POINTER, "data");
+    v = view_of(NULL, 0, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_process_array(&v, 2.0, 0.0));
+
+    v = view_of(d, 2, 1, 99);
+    CHECK_FAILS(oxb_process_array(&v, 2.0, 0.0), OXB_INVALID_ARGUMENT, "99");
+    CHECK(d[0] == 1.0);
+
+    /* Misaligned doubles are refused, not read. */
+    memset(bytes, 0, sizeof bytes);
+    v = view_of(bytes + 1, 2, 1, OXB_DTYPE_F64);
+    CHECK_FAILS(oxb_process_array(&v, 2.0, 0.0), OXB_INVALID_ARGUMENT, "align");
+
+    /* Integer overflow is found before anything is written. */
+    v = view_of(i64, 3, 1, OXB_DTYPE_I64);
+    CHECK_FAILS(oxb_process_array(&v, 2.0, 0.0), OXB_INVALID_ARGUMENT, "overflow");
+    CHECK(i64[0] == 1 && i64[1] == INT64_MAX / 2 + 1 && i64[2] == 3);
+    v = view_of(i32, 2, 1, OXB_DTYPE_I32);
+    CHECK_FAILS(oxb_process_array(&v, -1.0, 0.0), OXB_INVALID_ARGUMENT, "overflow");
+    CHECK(i32[0] == INT32_MIN && i32[1] == 0);
+
+    /* Integers cannot take a fractional scale or a NaN offset. */
+    v = view_of(i32 + 1, 1, 1, OXB_DTYPE_I32);
+    CHECK_FAILS(oxb_process_array(&v, 0.5, 0.0), OXB_INVALID_ARGUMENT, "scale");
+    CHECK_FAILS(oxb_process_array(&v, 1.0, NAN), OXB_INVALID_ARGUMENT, "offset");
+    CHECK(i32[1] == 0);
+
+    /* Success after failures clears nothing the caller relies on and works as before. */
+    v = view_of(d, 2, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_process_array(&v, 2.0, 0.0));
+    CHECK(d[0] == 2.0 && d[1] == 4.0);
+}
+
+static void test_accumulator_lifecycle(void) {
+    size_t live_before = oxb_live_handles();
+    oxb_accumulator acc = 0, other = 0;
+    double values[6] = {1.0, 2.0, NAN, 4.0, -1.0, 0.5};
+    int64_t ints[3] = {INT64_MAX, INT64_MAX, INT64_MAX};
+    oxb_stats s;
+    oxb_view v;
+
+    CHECK_FAILS(oxb_accumulator_create(NULL), OXB_NULL_POINTER, "out");
+    CHECK_OK(oxb_accumulator_create(&acc));
+    CHECK(acc != 0);
+    CHECK(oxb_live_handles() == live_before + 1);
+
+    CHECK_OK(oxb_accumulator_stats(acc, &s));
+    CHECK(s.count == 0 && s.nan_count == 0 && isnan(s.mean));
+
+    v = view_of(values, 6, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_accumulator_push(acc, &v));
+    CHECK_OK(oxb_accumulator_stats(acc, &s));
+    CHECK(s.count == 5 && s.nan_count == 1);
+    CHECK(s.sum == 6.5 && s.mean == 1.3 && s.min == -1.0 && s.max == 4.0);
+    /* Population variance of {1, 2, 4, -1, 0.5}: mean 1.3, m2 = 13.8. */
+    CHECK(close_to(s.m2, 13.8, 1e-14) && close_to(s.variance, 13.8 / 5, 1e-14));
+    CHECK(s.is_integer == 0);
+    CHECK_FAILS(oxb_accumulator_stats(acc, NULL), OXB_NULL_POINTER, "out");
+    CHECK_FAILS(oxb_accumulator_push(acc, NULL), OXB_NULL_POINTER, "view");
+
+    /* Exact integer sums past int64: 3 * (2^63 - 1) = 2^64 + (2^63 - 3). */
+    CHECK_OK(oxb_accumulator_create(&other));
+    v = view_of(ints, 3, 1, OXB_DTYPE_I64);
+    CHECK_OK(oxb_accumulator_push(other, &v));
+    CHECK_OK(oxb_accumulator_stats(other, &s));
+    CHECK(s.is_integer == 1 && s.int_sum_high == 1 && s.int_sum_low == 0x7FFFFFFFFFFFFFFDull);
+    CHECK(s.int_min == INT64_MAX && s.int_max == INT64_MAX);
+
+    /* Merging: dst sees both, src is unchanged; self-merge doubles. */
+    CHECK_OK(oxb_accumulator_merge(acc, other));
+    CHECK_OK(oxb_accumulator_stats(acc, &s));
+    CHECK(s.count == 8 && s.nan_count == 1 && s.max == (double)INT64_MAX && s.is_integer == 0);
+    CHECK_OK(oxb_accumulator_stats(other, &s));
+    CHECK(s.count == 3);
+    CHECK_OK(oxb_accumulator_merge(other, other));
+    CHECK_OK(oxb_accumulator_stats(other, &s));
+    CHECK(s.count == 6 && s.int_sum_high == 2);
+
+    CHECK_OK(oxb_accumulator_reset(acc));
+    CHECK_OK(oxb_accumulator_stats(acc, &s));
+    CHECK(s.count == 0 && s.nan_count == 0);
+
+    /* Misuse: destroyed, never issued, zero and wrong handles are refused, not followed. */
+    CHECK_OK(oxb_accumulator_destroy(acc));
+    CHECK_FAILS(oxb_accumulator_destroy(acc), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_accumulator_stats(acc, &s), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_accumulator_push(acc, &v), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_accumulator_merge(acc, other), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_accumulator_merge(other, acc), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_accumulator_reset(acc), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_accumulator_reset(0), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_accumulator_stats(0xDEADBEEF12345678ull, &s), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_accumulator_destroy(UINT64_MAX), OXB_INVALID_HANDLE, "handle");
+    CHECK_OK(oxb_accumulator_stats(other, &s));
+    CHECK(s.count == 6);
+
+    /* A new handle never equals a destroyed one, even when its slot is reused. */
+    {
+        oxb_accumulator again = 0;
+        CHECK_OK(oxb_accumulator_create(&again));
+        CHECK(again != acc);
+        CHECK_FAILS(oxb_accumulator_stats(acc, &s), OXB_INVALID_HANDLE, "handle");
+        CHECK_OK(oxb_accumulator_destroy(again));
+    }
+    CHECK_OK(oxb_accumulator_destroy(other));
+    CHECK(oxb_live_handles() == live_before);
+}
+
+#define THREADS 8
+#define PUSHES 200
+#define CHUNK 1000
+
+struct pusher {
+    oxb_accumulator shared;
+    int64_t base;
+    int failures;
+};
+
+/* Pushes known integers into a shared accumulator and into a private one. */
+static void *push_from_thread(void *arg) {
+    struct pusher *p = (struct pusher *)arg;
+    int64_t chunk[CHUNK];
+    oxb_accumulator mine = 0;
+    oxb_stats s;
+    oxb_view v;
+    int round, i;
+
+    if (oxb_accumulator_create(&mine) != OXB_OK) p->failures++;
+    for (round = 0; round < PUSHES; round++) {
+        for (i = 0; i < CHUNK; i++) chunk[i] = p->base + round * CHUNK + i;
+        v = view_of(chunk, CHUNK, 1, OXB_DTYPE_I64);
+        if (oxb_accumulator_push(p->shared, &v) != OXB_OK) p->failures++;
+        if (oxb_accumulator_push(mine, &v) != OXB_OK) p->failures++;
+    }
+    if (oxb_accumulator_stats(mine, &s) != OXB_OK || s.count != PUSHES * CHUNK ||
+        s.int_min != p->base || s.int_max != p->base + PUSHES * CHUNK - 1)
+        p->failures++;
+    /* A failure on this thread leaves the other threads' messages alone. */
+    if (oxb_accumulator_destroy(0) != OXB_INVALID_HANDLE) p->failures++;
+    if (oxb_accumulator_destroy(mine) != OXB_OK) p->failures++;
+    return NULL;
+}
+
+static void test_threads(void) {
+    pthread_t threads[THREADS];
+    struct pusher pushers[THREADS];
+    oxb_accumulator shared = 0;
+    oxb_stats s;
+    int t, failures = 0;
+    int64_t n = (int64_t)THREADS * PUSHES * CHUNK;
+
+    CHECK_OK(oxb_accumulator_create(&shared));
+    for (t = 0; t < THREADS; t++) {
+        pushers[t].shared = shared;
+        pushers[t].base = (int64_t)t * PUSHES * CHUNK;
+        pushers[t].failures = 0;
+        CHECK(pthread_create(&threads[t], NULL, push_from_thread, &pushers[t]) == 0);
+    }
+    for (t = 0; t < THREADS; t++) {
+        CHECK(pthread_join(threads[t], NULL) == 0);
+        failures += pushers[t].failures;
+    }
+    CHECK(failures == 0);
+    /* The threads pushed 0 .. n-1 exactly once between them. */
+    CHECK_OK(oxb_accumulator_stats(shared, &s));
+    CHECK(s.count == (uint64_t)n && s.int_min == 0 && s.int_max == n - 1);
+    CHECK(s.int_sum_high == 0 && s.int_sum_low == (uint64_t)(n * (n - 1) / 2));
+    CHECK(close_to(s.mean, (double)(n - 1) / 2, 1e-15));
+    CHECK(close_to(s.variance, ((double)n * n - 1) / 12, 1e-12));
+    CHECK_OK(oxb_accumulator_destroy(shared));
+}
+
+/* Neumaier-compensated sums: an oracle accurate to an ulp or so that does not rely on
+ * long double (valgrind runs long double arithmetic at double precision). */
+struct compensated {
+    double sum, error;
+};
+
+static void compensated_add(struct compensated *c, double v) {
+    double t = c->sum + v;
+    c->error += fabs(c->sum) >= fabs(v) ? (c->sum - t) + v : (v - t) + c->sum;
+    c->sum = t;
+}
+
+static double oracle_sum(const double *x, size_t n) {
+    struct compensated c = {0.0, 0.0};
+    size_t i;
+    for (i = 0; i < n; i++) compensated_add(&c, x[i]);
+    return c.sum + c.error;
+}
+
+static double oracle_m2(const double *x, size_t n, double mean) {
+    struct compensated c = {0.0, 0.0};
+    size_t i;
+    for (i = 0; i < n; i++) compensated_add(&c, (x[i] - mean) * (x[i] - mean));
+    return c.sum + c.error;
+}
+
+static void test_stats(void) {
+    double a[5] = {3.0, NAN, -1.0, 2.0, 8.0};
+    float f[4] = {1.5f, 2.5f, -4.0f, 0.0f};
+    int32_t ints[4] = {INT32_MAX, INT32_MAX, INT32_MIN, 7};
+    oxb_stats s, left, right, merged;
+    oxb_view v;
+    size_t n = 100000, i;
+    double *big = (double *)malloc(n * sizeof *big);
+    double sum, mean, m2;
+
+    v = view_of(a, 5, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_stats_compute(&v, &s));
+    CHECK(s.count == 4 && s.nan_count == 1 && s.sum == 12.0 && s.mean == 3.0);
+    CHECK(s.min == -1.0 && s.max == 8.0 && close_to(s.m2, 42.0, 1e-15));
+
+    v = view_of(f, 4, 1, OXB_DTYPE_F32);
+    CHECK_OK(oxb_stats_compute(&v, &s));
+    CHECK(s.count == 4 && s.sum == 0.0 && s.min == -4.0 && s.max == 2.5);
+
+    v = view_of(ints, 4, 1, OXB_DTYPE_I32);
+    CHECK_OK(oxb_stats_compute(&v, &s));
+    CHECK(s.is_integer == 1 && s.int_sum_high == 0 &&
+          (int64_t)s.int_sum_low == (int64_t)INT32_MAX + 6);
+    CHECK(s.int_min == INT32_MIN && s.int_max == INT32_MAX);
+
+    v = view_of(NULL, 0, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_stats_compute(&v, &s));
+    CHECK(s.count == 0 && isnan(s.mean) && isnan(s.variance));
+
+    CHECK_FAILS(oxb_stats_compute(NULL, &s), OXB_NULL_POINTER, "view");
+    v = view_of(a, 5, 1, OXB_DTYPE_F64);
+    CHECK_FAILS(oxb_stats_compute(&v, NULL), OXB_NULL_POINTER, "out");
+
+    /* A large array against a compensated two-pass oracle, and merging its halves. */
+    CHECK(big != NULL);
+    if (big == NULL) return;
+    for (i = 0; i < n; i++) big[i] = 1e6 + next_uniform();
+    sum = oracle_sum(big, n);
+    mean = sum / (double)n;
+    m2 = oracle_m2(big, n, mean);
+    v = view_of(big, n, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_stats_compute(&v, &s));
+    CHECK(close_to(s.sum, sum, 1e-15) && close_to(s.mean, mean, 1e-15));
+    CHECK(close_to(s.m2, m2, 1e-9));
+
+    v = view_of(big, n / 3, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_stats_compute(&v, &left));
+    v = view_of(big + n / 3, n - n / 3, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_stats_compute(&v, &right));
+    CHECK_OK(oxb_stats_merge(&left, &right, &merged));
+    CHECK(merged.count == n && close_to(merged.mean, s.mean, 1e-15) &&
+          close_to(merged.m2, s.m2, 1e-9) && merged.min == s.min && merged.max == s.max);
+    /* `out` may alias an input. */
+    CHECK_OK(oxb_stats_merge(&left, &right, &left));
+    CHECK(left.count == n && close_to(left.mean, s.mean, 1e-15));
+    CHECK_FAILS(oxb_stats_merge(NULL, &right, &merged), OXB_NULL_POINTER, "a");
+    free(big);
+}
+
+static void test_stats_axis(void) {
+    /* 2 x 3 in C order, and the same matrix in Fortran order. */
+    double c_order[6] = {1, 2, 3, 4, 5, 6};
+    double f_order[6] = {1, 4, 2, 5, 3, 6};
+    oxb_view2d m;
+    oxb_stats out[3];
+
+    m.data = c_order;
+    m.rows = 2;
+    m.cols = 3;
+    m.row_stride = 3;
+    m.col_stride = 1;
+    m.dtype = OXB_DTYPE_F64;
+    CHECK_OK(oxb_stats_axis(&m, OXB_AXIS_COLUMNS, out, 3));
+    CHECK(out[0].mean == 2.5 && out[1].mean == 3.5 && out[2].mean == 4.5);
+    CHECK(out[0].variance == 2.25 && out[2].min == 3 && out[2].max == 6);
+    CHECK_OK(oxb_stats_axis(&m, OXB_AXIS_ROWS, out, 2));
+    CHECK(out[0].sum == 6 && out[1].sum == 15 && out[1].count == 3);
+    CHECK_OK(oxb_stats_axis(&m, OXB_AXIS_ALL, out, 1));
+    CHECK(out[0].sum == 21 && out[0].count == 6);
+
+    m.data = f_order;
+    m.row_stride = 1;
+    m.col_stride = 2;
+    CHECK_OK(oxb_stats_axis(&m, OXB_AXIS_COLUMNS, out, 3));
+    CHECK(out[0].mean == 2.5 && out[1].mean == 3.5 && out[2].mean == 4.5);
+    CHECK_OK(oxb_stats_axis(&m, OXB_AXIS_ROWS, out, 2));
+    CHECK(out[0].sum == 6 && out[1].sum == 15);
+
+    CHECK_FAILS(oxb_stats_axis(&m, OXB_AXIS_COLUMNS, out, 2), OXB_INVALID_ARGUMENT, "out_len");
+    CHECK_FAILS(oxb_stats_axis(&m, 7, out, 3), OXB_INVALID_ARGUMENT, "axis");
+    CHECK_FAILS(oxb_stats_axis(NULL, OXB_AXIS_ALL, out, 1), OXB_NULL_POINTER, "matrix");
+    CHECK_FAILS(oxb_stats_axis(&m, OXB_AXIS_ALL, NULL, 1), OXB_NULL_POINTER, "out");
+}
+
+static void test_histogram(void) {
+    double a[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    double range[2] = {0.0, 10.0};
+    double bad_range[2] = {5.0, 1.0};
+    double nan_range[2] = {0.0, NAN};
+    uint64_t counts[5];
+    double edges[6];
+    oxb_view v = view_of(a, 10, 1, OXB_DTYPE_F64);
+    int i;
+
+    CHECK_OK(oxb_histogram(&v, 5, NULL, counts, edges));
+    for (i = 0; i < 5; i++) CHECK(counts[i] == 2);
+    CHECK(edges[0] == 0.0 && edges[5] == 9.0 && close_to(edges[1], 1.8, 1e-15));
+
+    /* The last bin includes its right edge; values outside the range are not counted. */
+    CHECK_OK(oxb_histogram(&v, 2, range + 0, counts, edges));
+    CHECK(counts[0] == 5 && counts[1] == 5 && edges[1] == 5.0);
+    range[1] = 9.0;
+    CHECK_OK(oxb_histogram(&v, 1, range, counts, edges));
+    CHECK(counts[0] == 10);
+    range[0] = 2.0;
+    range[1] = 4.0;
+    CHECK_OK(oxb_histogram(&v, 2, range, counts, edges));
+    CHECK(counts[0] == 1 && counts[1] == 2);
+
+    CHECK_FAILS(oxb_histogram(&v, 0, NULL, counts, edges), OXB_INVALID_ARGUMENT, "bins");
+    CHECK_FAILS(oxb_histogram(&v, 2, bad_range, counts, edges), OXB_INVALID_ARGUMENT, "range");
+    CHECK_FAILS(oxb_histogram(&v, 2, nan_range, counts, edges), OXB_INVALID_ARGUMENT, "range");
+    CHECK_FAILS(oxb_histogram(&v, 2, NULL, NULL, edges), OXB_NULL_POINTER, "counts");
+    CHECK_FAILS(oxb_histogram(&v, 2, NULL, counts, NULL), OXB_NULL_POINTER, "edges");
+    CHECK_FAILS(oxb_histogram(NULL, 2, NULL, counts, edges), OXB_NULL_POINTER, "view");
+}
+
+static void test_quantile(void) {
+    int32_t a[5] = {5, 1, 4, 2, 3};
+    double with_nan[3] = {1.0, NAN, 2.0};
+    double q[5] = {0.0, 0.25, 0.5, 0.9, 1.0};
+    double bad_q[1] = {1.5};
+    double out[5];
+    oxb_view v = view_of(a, 5, 1, OXB_DTYPE_I32);
+
+    CHECK_OK(oxb_quantile(&v, q, 5, out));
+    CHECK(out[0] == 1 && out[1] == 2 && out[2] == 3 && close_to(out[3], 4.6, 1e-15) &&
+          out[4] == 5);
+    /* The data is read, not reordered. */
+    CHECK(a[0] == 5 && a[1] == 1 && a[4] == 3);
+
+    v = view_of(with_nan, 3, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_quantile(&v, q, 1, out));
+    CHECK(isnan(out[0]));
+    v = view_of(NULL, 0, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_quantile(&v, q, 1, out));
+    CHECK(isnan(out[0]));
+
+    v = view_of(a, 5, 1, OXB_DTYPE_I32);
+    CHECK_FAILS(oxb_quantile(&v, bad_q, 1, out), OXB_INVALID_ARGUMENT, "1.5");
+    CHECK_FAILS(oxb_quantile(&v, NULL, 1, out), OXB_NULL_POINTER, "q");
+    CHECK_FAILS(oxb_quantile(&v, q, 1, NULL), OXB_NULL_POINTER, "out");
+}
+
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static void test_sort(void) {
+    size_t n = 300000, i, nans = 0;
+    double *a = (double *)malloc(n * sizeof *a);
+    double *expected = (double *)malloc(n * sizeof *expected);
+    int32_t ints[6] = {3, -1, INT32_MAX, 0, INT32_MIN, -1};
+    double strided[6] = {3, 100, 4, 200, 5, 300};
+    oxb_view v;
+    int ok = 1;
+
+    CHECK(a != NULL && expected != NULL);
+    if (a == NULL || expected == NULL) return;
+    for (i = 0; i < n; i++) a[i] = i % 1000 == 7 ? NAN : next_uniform() * 1e6;
+    for (i = 0; i < n; i++)
+        if (isnan(a[i])) nans++; else expected[i - nans] = a[i];
+    qsort(expected, n - nans, sizeof *expected, cmp_double);
+    v = view_of(a, n, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_sort(&v));
+    for (i = 0; i < n - nans; i++) ok &= same_bits(a[i], expected[i]);
+    for (; i < n; i++) ok &= isnan(a[i]);
+    CHECK(ok);
+
+    v = view_of(ints, 6, 1, OXB_DTYPE_I32);
+    CHECK_OK(oxb_sort(&v));
+    CHECK(ints[0] == INT32_MIN && ints[1] == -1 && ints[2] == -1 && ints[3] == 0 &&
+          ints[4] == 3 && ints[5] == INT32_MAX);
+
+    /* Every second element, back to front: sorted along the view, the rest untouched. */
+    v = view_of(&strided[4], 3, -2, OXB_DTYPE_F64);
+    CHECK_OK(oxb_sort(&v));
+    CHECK(strided[4] == 3 && strided[2] == 4 && strided[0] == 5 && strided[1] == 100 &&
+          strided[3] == 200 && strided[5] == 300);
+
+    CHECK_FAILS(oxb_sort(NULL), OXB_NULL_POINTER, "view");
+    free(a);
+    free(expected);
+}
+
+static void test_threads_setting(void) {
+    size_t threads = 0, initial = 0;
+    CHECK_OK(oxb_num_threads(&initial));
+    CHECK(initial >= 1);
+    CHECK_OK(oxb_set_num_threads(3));
+    CHECK_OK(oxb_num_threads(&threads));
+    CHECK(threads == 3);
+    CHECK_OK(oxb_set_num_threads(0));
+    CHECK_OK(oxb_num_threads(&threads));
+    CHECK(threads == initial);
+    CHECK_FAILS(oxb_num_threads(NULL), OXB_NULL_POINTER, "out");
+}
+
+int main(void) {
+    test_version();
+    test_last_error_is_per_thread();
+    test_seed_process_array();
+    test_process_every_dtype();
+    test_process_strides();
+    test_process_bad_input();
+    test_accumulator_lifecycle();
+    test_threads();
+    test_stats();
+    test_stats_axis();
+    test_histogram();
+    test_quantile();
+    test_sort();
+    test_threads_setting();
+    return check_report("test_oxbridge (C)");
+}
