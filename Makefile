@@ -53,6 +53,7 @@ header: $(CBINDGEN) $(VENV)/.ready
 
 bench: build
 	$(PY) bench/bench_process_array.py
+	$(PY) bench/bench_array.py
 
 clean:
 	$(CARGO) clean
