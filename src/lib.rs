@@ -6,6 +6,7 @@
 pub mod error;
 pub mod ffi;
 pub mod histogram;
+mod int_simd;
 pub mod kernels;
 pub mod order;
 pub mod parallel;

@@ -7,6 +7,7 @@
 //! pairwise sum. Blocks merge in a fixed order, so results do not depend on thread count.
 
 use crate::error::Result;
+use crate::int_simd;
 use crate::parallel::{map_chunks, CHUNK_LEN};
 use crate::view::{Column, Element, Matrix, Matrix2, Strided};
 use rayon::prelude::*;
@@ -17,9 +18,6 @@ const BLOCK_LEN: usize = 1024;
 /// more; 64 KiB still stays in L2, and the 32-bit half sums cannot overflow.
 const INT_BLOCK_LEN: usize = 8192;
 const LANES: usize = 8;
-/// Fewer lanes for integers: four 64-bit accumulators per quantity fit AVX2 registers
-/// without spilling.
-const INT_LANES: usize = 4;
 
 /// Exact sum, min and max of integer data, which float64 cannot hold beyond 2^53.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -418,54 +416,13 @@ pub fn summary_of_matrix(matrix: Matrix2<'_>) -> Result<Summary> {
     Ok(merge_all(&summaries_along(matrix, Axis::Columns)?))
 }
 
+/// Summary of a block of at most `INT_BLOCK_LEN` integers: exact sum, min and max in a
+/// first pass, M2 in a second while the block is still in cache.
 fn int_block(xs: &[i64]) -> Summary {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { int_block_avx2(xs) };
-        }
+    if xs.is_empty() {
+        return Summary::EMPTY;
     }
-    int_block_summary(xs)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn int_block_avx2(xs: &[i64]) -> Summary {
-    int_block_summary(xs)
-}
-
-/// 1.5 * 2^52: adding an integer below 2^51 in magnitude to its bit pattern gives a float
-/// whose value minus this is the integer, a conversion that vectorises (unlike i64 -> f64).
-const MAGIC: f64 = 6_755_399_441_055_744.0;
-
-/// Summary of a block of at most `INT_BLOCK_LEN` integers: exact sum (from 32-bit halves,
-/// which cannot overflow in a block), min and max in a first pass, M2 in a second.
-#[inline(always)]
-fn int_block_summary(xs: &[i64]) -> Summary {
-    let mut wrapped = [0i64; INT_LANES];
-    let mut min = [i64::MAX; INT_LANES];
-    let mut max = [i64::MIN; INT_LANES];
-    let chunks = xs.chunks_exact(INT_LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for lane in 0..INT_LANES {
-            let v = chunk[lane];
-            wrapped[lane] = wrapped[lane].wrapping_add(v);
-            min[lane] = if v < min[lane] { v } else { min[lane] };
-            max[lane] = if v > max[lane] { v } else { max[lane] };
-        }
-    }
-    for &v in tail {
-        wrapped[0] = wrapped[0].wrapping_add(v);
-        min[0] = min[0].min(v);
-        max[0] = max[0].max(v);
-    }
-    let wrapped = wrapped.iter().fold(0i64, |a, &b| a.wrapping_add(b));
-    let (min, max) = (
-        *min.iter().min().unwrap_or(&0),
-        *max.iter().max().unwrap_or(&0),
-    );
+    let (wrapped, min, max) = int_simd::sum_min_max(xs);
     // The wrapping sum is the true sum modulo 2^64, and the true sum lies in
     // [n * min, n * max]: when that interval is narrower than 2^64 it holds exactly one
     // candidate, so the sum is exact without 128-bit work per element.
@@ -484,21 +441,7 @@ fn int_block_summary(xs: &[i64]) -> Summary {
     let offset = mean - center as f64;
     let small = |v: i64| ((v as i128) - center as i128).unsigned_abs() < 1 << 51;
     let m2 = if small(min) && small(max) {
-        let mut acc = [0.0f64; INT_LANES];
-        let chunks = xs.chunks_exact(INT_LANES);
-        let tail = chunks.remainder();
-        let to_f64 = |d: i64| f64::from_bits((d as u64).wrapping_add(MAGIC.to_bits())) - MAGIC;
-        for chunk in chunks {
-            for lane in 0..INT_LANES {
-                let e = to_f64(chunk[lane].wrapping_sub(center)) - offset;
-                acc[lane] += e * e;
-            }
-        }
-        for &v in tail {
-            let e = to_f64(v.wrapping_sub(center)) - offset;
-            acc[0] += e * e;
-        }
-        acc.iter().sum()
+        int_simd::centered_m2(xs, center, offset)
     } else {
         xs.iter()
             .map(|&v| (v as f64 - mean) * (v as f64 - mean))
