@@ -215,6 +215,10 @@ impl Summary {
     /// Combines two summaries into the summary of both data sets (Chan et al.).
     pub fn merge(&mut self, other: &Summary) {
         self.nan_count += other.nan_count;
+        let exact_delta = match (self.exact, other.exact) {
+            (Some(a), Some(b)) => exact_mean_difference(a, self.count, b, other.count),
+            _ => None,
+        };
         self.exact = match (self.exact, other.exact) {
             (Some(a), Some(b)) => a.merge(b),
             _ => None,
@@ -231,14 +235,29 @@ impl Summary {
         }
         let (na, nb) = (self.count as f64, other.count as f64);
         let n = na + nb;
-        let delta = other.mean - self.mean;
-        self.m2 += other.m2 + delta * delta * (na * nb / n);
-        let (hi, lo) = two_sum(self.sum_hi, other.sum_hi);
-        let (hi, lo) = two_sum(hi, lo + self.sum_lo + other.sum_lo);
-        self.sum_hi = hi;
-        self.sum_lo = lo;
+        // Infinite values make the mean infinite (or NaN for +inf with -inf) and the
+        // variance NaN, as in numpy; Chan's update would turn inf into inf - inf.
+        let infinite = !self.mean.is_finite() || !other.mean.is_finite();
+        let delta = exact_delta.unwrap_or(other.mean - self.mean);
+        self.m2 = if infinite {
+            f64::NAN
+        } else {
+            self.m2 + other.m2 + delta * delta * (na * nb / n)
+        };
+        let plain_sum = self.sum_hi + other.sum_hi;
+        if plain_sum.is_finite() {
+            let (hi, lo) = two_sum(self.sum_hi, other.sum_hi);
+            (self.sum_hi, self.sum_lo) = two_sum(hi, lo + self.sum_lo + other.sum_lo);
+        } else {
+            (self.sum_hi, self.sum_lo) = (plain_sum, 0.0);
+        }
         self.count += other.count;
-        self.set_mean_from_sum(self.mean + delta * (nb / n));
+        let fallback = if infinite {
+            self.mean + other.mean
+        } else {
+            self.mean + delta * (nb / n)
+        };
+        self.set_mean_from_sum(fallback);
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
     }
@@ -438,7 +457,8 @@ fn int_block(xs: &[i64]) -> Summary {
     // M2 around the nearest integer to the mean: differences are exact integers, and
     // converted with the MAGIC trick when they are small enough (nearly always).
     let center = mean.round().clamp(i64::MIN as f64, i64::MAX as f64) as i64;
-    let offset = mean - center as f64;
+    // From the exact sum: the rounding of `mean` itself would enter every deviation.
+    let offset = (sum - count as i128 * center as i128) as f64 / count as f64;
     let small = |v: i64| ((v as i128) - center as i128).unsigned_abs() < 1 << 51;
     let m2 = if small(min) && small(max) {
         int_simd::centered_m2(xs, center, offset)
@@ -459,6 +479,19 @@ fn int_block(xs: &[i64]) -> Summary {
         max: max as f64,
         exact: Some(ExactInts { sum, min, max }),
     }
+}
+
+/// `mean(b) - mean(a)` of two integer data sets from their exact sums, without the
+/// rounding of each mean (up to 2^10 for values near 2^62), which Chan's formula would
+/// square into the variance. Both means are taken relative to an integer near mean(a).
+fn exact_mean_difference(a: ExactInts, na: u64, b: ExactInts, nb: u64) -> Option<f64> {
+    if na == 0 || nb == 0 {
+        return None;
+    }
+    let center = a.sum / na as i128;
+    let rest_a = a.sum.checked_sub(center.checked_mul(na as i128)?)?;
+    let rest_b = b.sum.checked_sub(center.checked_mul(nb as i128)?)?;
+    Some(rest_b as f64 / nb as f64 - rest_a as f64 / na as f64)
 }
 
 fn exact_mean(exact: Option<ExactInts>, count: u64) -> Option<f64> {
@@ -554,6 +587,34 @@ unsafe fn block_avx2(xs: &[f64]) -> Summary {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn infinities_survive_merging_like_numpy() {
+        let mut xs = vec![0.0; 3000];
+        xs[0] = f64::INFINITY;
+        let s = Summary::of_slice(&xs);
+        assert_eq!((s.sum(), s.mean()), (f64::INFINITY, f64::INFINITY));
+        assert!(s.variance(0).is_nan());
+        xs[2999] = f64::NEG_INFINITY;
+        let s = Summary::of_slice(&xs);
+        assert!(s.sum().is_nan() && s.mean().is_nan());
+    }
+
+    #[test]
+    fn large_integers_keep_an_exact_variance_across_blocks() {
+        let t = 1_700_000_000_000_000_001i64;
+        let xs: Vec<i64> = (0..20_000).map(|i| t + i % 3).collect();
+        let s = Summary::of_column(Column::I64(Strided::from_slice(&xs))).unwrap();
+        // The variance does not depend on the shift by t: compute it on the small parts.
+        let small: Vec<f64> = (0..20_000).map(|i| (i % 3) as f64).collect();
+        let mean = small.iter().sum::<f64>() / 20_000.0;
+        let expected = small.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 20_000.0;
+        assert!(
+            (s.variance(0) - expected).abs() < 1e-9,
+            "{} vs {expected}",
+            s.variance(0)
+        );
+    }
 
     fn naive(xs: &[f64]) -> (u64, f64, f64, f64) {
         let v: Vec<f64> = xs.iter().copied().filter(|x| !x.is_nan()).collect();

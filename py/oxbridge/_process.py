@@ -35,7 +35,7 @@ def process_array(a: _Buffer) -> _Buffer:
         mv = memoryview(a)  # type: ignore[arg-type]
     except TypeError:
         mv = None
-    if mv is not None and mv.format == "d" and mv.c_contiguous and not mv.readonly:
+    if mv is not None and mv.format == "d" and mv.ndim and mv.c_contiguous and not mv.readonly:
         n = mv.nbytes >> 3
         if 0 < n <= _INT_MAX:
             status = _seed(_addressof(_char_at(mv)), n)
