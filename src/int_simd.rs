@@ -1,21 +1,34 @@
-//! The two passes of the integer statistics kernel, written once portably and once with
-//! AVX2 intrinsics: compilers turn the portable lane-wise min/max of i64 into slow
-//! gathers, and AVX2 has no 64-bit min/max instruction to find on its own.
+//! The passes of the integer statistics kernel, written once portably and once with AVX2
+//! intrinsics: compilers turn the portable lane-wise min/max of i64 into slow gathers,
+//! and AVX2 has no 64-bit min/max instruction to find on its own. The first pass is
+//! usually the only one: the second runs only for blocks whose values span more than
+//! 32 bits.
 
 /// 1.5 * 2^52: adding an integer below 2^51 in magnitude to its bit pattern gives a float
 /// whose value minus this is the integer, a conversion that vectorises (unlike i64 -> f64).
 const MAGIC: f64 = 6_755_399_441_055_744.0;
 
-/// Wrapping sum, min and max of a non-empty slice.
-pub(crate) fn sum_min_max(xs: &[i64]) -> (i64, i64, i64) {
+/// One pass over a block: the wrapping sum, the min and max, and the wrapping sum of
+/// `low32(x - pivot)^2` (the square of the difference's low 32 bits taken as signed).
+/// When every `x - pivot` fits in 32 bits the last one is the exact sum of squared
+/// deviations modulo 2^64, which gives M2 exactly without a second pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FirstPass {
+    pub wrapped_sum: i64,
+    pub min: i64,
+    pub max: i64,
+    pub wrapped_squares: u64,
+}
+
+pub(crate) fn first_pass(xs: &[i64], pivot: i64) -> FirstPass {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { avx2::sum_min_max(xs) };
+            return unsafe { avx2::first_pass(xs, pivot) };
         }
     }
-    portable_sum_min_max(xs)
+    portable_first_pass(xs, pivot)
 }
 
 /// Sum of `(x - center - offset)^2`; every `x - center` must be below 2^51 in magnitude.
@@ -30,11 +43,27 @@ pub(crate) fn centered_m2(xs: &[i64], center: i64, offset: f64) -> f64 {
     portable_centered_m2(xs, center, offset)
 }
 
-fn portable_sum_min_max(xs: &[i64]) -> (i64, i64, i64) {
-    xs.iter()
-        .fold((0i64, i64::MAX, i64::MIN), |(s, lo, hi), &v| {
-            (s.wrapping_add(v), lo.min(v), hi.max(v))
-        })
+#[inline(always)]
+fn low32_square(x: i64, pivot: i64) -> u64 {
+    let d = x.wrapping_sub(pivot) as i32 as i64;
+    (d * d) as u64
+}
+
+fn portable_first_pass(xs: &[i64], pivot: i64) -> FirstPass {
+    xs.iter().fold(
+        FirstPass {
+            wrapped_sum: 0,
+            min: i64::MAX,
+            max: i64::MIN,
+            wrapped_squares: 0,
+        },
+        |p, &x| FirstPass {
+            wrapped_sum: p.wrapped_sum.wrapping_add(x),
+            min: p.min.min(x),
+            max: p.max.max(x),
+            wrapped_squares: p.wrapped_squares.wrapping_add(low32_square(x, pivot)),
+        },
+    )
 }
 
 #[inline(always)]
@@ -69,10 +98,12 @@ mod avx2 {
 
     /// Two vectors per step, so each accumulator's dependency chain has room to overlap.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn sum_min_max(xs: &[i64]) -> (i64, i64, i64) {
+    pub(super) unsafe fn first_pass(xs: &[i64], pivot: i64) -> super::FirstPass {
         let chunks = xs.chunks_exact(8);
         let tail = chunks.remainder();
+        let pivots = _mm256_set1_epi64x(pivot);
         let (mut s0, mut s1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        let (mut q0, mut q1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
         let (mut lo0, mut lo1) = (_mm256_set1_epi64x(i64::MAX), _mm256_set1_epi64x(i64::MAX));
         let (mut hi0, mut hi1) = (_mm256_set1_epi64x(i64::MIN), _mm256_set1_epi64x(i64::MIN));
         for chunk in chunks {
@@ -85,6 +116,10 @@ mod avx2 {
             lo1 = _mm256_blendv_epi8(lo1, b, _mm256_cmpgt_epi64(lo1, b));
             hi0 = _mm256_blendv_epi8(hi0, a, _mm256_cmpgt_epi64(a, hi0));
             hi1 = _mm256_blendv_epi8(hi1, b, _mm256_cmpgt_epi64(b, hi1));
+            // vpmuldq: the signed low 32 bits of each lane squared into 64 bits.
+            let (da, db) = (_mm256_sub_epi64(a, pivots), _mm256_sub_epi64(b, pivots));
+            q0 = _mm256_add_epi64(q0, _mm256_mul_epi32(da, da));
+            q1 = _mm256_add_epi64(q1, _mm256_mul_epi32(db, db));
         }
         let lanes = |v: __m256i| -> [i64; 4] {
             let mut out = [0i64; 4];
@@ -92,14 +127,16 @@ mod avx2 {
             unsafe { _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, v) };
             out
         };
-        let (s, lo, hi) = super::portable_sum_min_max(tail);
-        let s = lanes(s0)
-            .into_iter()
-            .chain(lanes(s1))
-            .fold(s, i64::wrapping_add);
-        let lo = lanes(lo0).into_iter().chain(lanes(lo1)).fold(lo, i64::min);
-        let hi = lanes(hi0).into_iter().chain(lanes(hi1)).fold(hi, i64::max);
-        (s, lo, hi)
+        let both = |x: __m256i, y: __m256i| lanes(x).into_iter().chain(lanes(y));
+        let rest = super::portable_first_pass(tail, pivot);
+        super::FirstPass {
+            wrapped_sum: both(s0, s1).fold(rest.wrapped_sum, i64::wrapping_add),
+            min: both(lo0, lo1).fold(rest.min, i64::min),
+            max: both(hi0, hi1).fold(rest.max, i64::max),
+            wrapped_squares: both(q0, q1)
+                .map(|q| q as u64)
+                .fold(rest.wrapped_squares, u64::wrapping_add),
+        }
     }
 
     #[target_feature(enable = "avx2", enable = "fma")]
@@ -141,18 +178,27 @@ mod tests {
             xs in proptest::collection::vec(-(1i64 << 50)..(1i64 << 50), 1..300),
             center in -1000i64..1000,
         ) {
-            prop_assert_eq!(sum_min_max(&xs), portable_sum_min_max(&xs));
+            prop_assert_eq!(first_pass(&xs, center), portable_first_pass(&xs, center));
             let fast = centered_m2(&xs, center, 0.25);
             let slow = portable_centered_m2(&xs, center, 0.25);
             prop_assert!((fast - slow).abs() <= 1e-12 * slow.abs());
         }
 
         #[test]
-        fn sum_min_max_handles_extremes(xs in proptest::collection::vec(any::<i64>(), 1..100)) {
-            let expect = xs.iter().fold((0i64, i64::MAX, i64::MIN), |(s, lo, hi), &v| {
-                (s.wrapping_add(v), lo.min(v), hi.max(v))
+        fn first_pass_handles_extremes(
+            xs in proptest::collection::vec(any::<i64>(), 1..100),
+            pivot in any::<i64>(),
+        ) {
+            let sum = xs.iter().fold(0i64, |s, &x| s.wrapping_add(x));
+            let squares = xs.iter().fold(0u64, |s, &x| {
+                let d = x.wrapping_sub(pivot) as i32 as i128;
+                s.wrapping_add((d * d) as u64)
             });
-            prop_assert_eq!(sum_min_max(&xs), expect);
+            let p = first_pass(&xs, pivot);
+            prop_assert_eq!(p.wrapped_sum, sum);
+            prop_assert_eq!(p.min, *xs.iter().min().unwrap());
+            prop_assert_eq!(p.max, *xs.iter().max().unwrap());
+            prop_assert_eq!(p.wrapped_squares, squares);
         }
     }
 }

@@ -441,7 +441,10 @@ fn int_block(xs: &[i64]) -> Summary {
     if xs.is_empty() {
         return Summary::EMPTY;
     }
-    let (wrapped, min, max) = int_simd::sum_min_max(xs);
+    // Deviations from the first value: within a block's range, so usually 32-bit.
+    let pivot = xs[0];
+    let pass = int_simd::first_pass(xs, pivot);
+    let (wrapped, min, max) = (pass.wrapped_sum, pass.min, pass.max);
     // The wrapping sum is the true sum modulo 2^64, and the true sum lies in
     // [n * min, n * max]: when that interval is narrower than 2^64 it holds exactly one
     // candidate, so the sum is exact without 128-bit work per element.
@@ -454,18 +457,26 @@ fn int_block(xs: &[i64]) -> Summary {
     };
     let count = xs.len() as u64;
     let mean = sum as f64 / count as f64;
-    // M2 around the nearest integer to the mean: differences are exact integers, and
-    // converted with the MAGIC trick when they are small enough (nearly always).
-    let center = mean.round().clamp(i64::MIN as f64, i64::MAX as f64) as i64;
-    // From the exact sum: the rounding of `mean` itself would enter every deviation.
-    let offset = (sum - count as i128 * center as i128) as f64 / count as f64;
-    let small = |v: i64| ((v as i128) - center as i128).unsigned_abs() < 1 << 51;
-    let m2 = if small(min) && small(max) {
-        int_simd::centered_m2(xs, center, offset)
+    let widest = (max as i128 - pivot as i128).max(pivot as i128 - min as i128);
+    let m2 = if widest < 1 << 31 && n * widest * widest < 1 << 64 {
+        // Every squared deviation was exact and so is their sum (it lies in [0, 2^64)),
+        // so M2 = (n * sum(d^2) - sum(d)^2) / n is exact up to the final rounding.
+        let deviations = sum - n * pivot as i128;
+        (n * pass.wrapped_squares as i128 - deviations * deviations) as f64 / n as f64
     } else {
-        xs.iter()
-            .map(|&v| (v as f64 - mean) * (v as f64 - mean))
-            .sum()
+        // M2 around the nearest integer to the mean: differences are exact integers,
+        // converted with the MAGIC trick when they are small enough (nearly always).
+        let center = mean.round().clamp(i64::MIN as f64, i64::MAX as f64) as i64;
+        // From the exact sum: the rounding of `mean` itself would enter every deviation.
+        let offset = (sum - n * center as i128) as f64 / count as f64;
+        let small = |v: i64| ((v as i128) - center as i128).unsigned_abs() < 1 << 51;
+        if small(min) && small(max) {
+            int_simd::centered_m2(xs, center, offset)
+        } else {
+            xs.iter()
+                .map(|&v| (v as f64 - mean) * (v as f64 - mean))
+                .sum()
+        }
     };
     let sum_hi = sum as f64;
     Summary {
@@ -704,6 +715,27 @@ mod tests {
     }
 
     proptest! {
+        /// Exact oracle from 128-bit sums of deviations from `base`; spreads both below and
+        /// above 2^31 take the one-pass and the two-pass integer paths.
+        #[test]
+        fn integer_m2_matches_exact_arithmetic(
+            base in -(1i64 << 62)..(1i64 << 62),
+            spread_bits in 0u32..40,
+            deltas in proptest::collection::vec(any::<i64>(), 1..20_000),
+        ) {
+            let xs: Vec<i64> = deltas.iter().map(|d| base + (d >> (63 - spread_bits))).collect();
+            let n = xs.len() as i128;
+            let (s1, s2) = xs.iter().fold((0i128, 0i128), |(a, b), &x| {
+                let d = (x - base) as i128;
+                (a + d, b + d * d)
+            });
+            let exact = (n * s2 - s1 * s1) as f64 / (n * n) as f64;
+            let s = Summary::of_column(Column::I64(Strided::from_slice(&xs))).unwrap();
+            prop_assert!((s.variance(0) - exact).abs() <= 1e-12 * exact + 1e-12,
+                "{} vs {exact}", s.variance(0));
+            prop_assert_eq!(s.exact.map(|e| e.sum), Some(xs.iter().map(|&x| x as i128).sum()));
+        }
+
         #[test]
         fn merge_of_parts_equals_whole(
             xs in proptest::collection::vec(prop_oneof![-1e6f64..1e6, Just(f64::NAN)], 0..3000),
