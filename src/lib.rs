@@ -4,6 +4,7 @@
 //! knows nothing about C or Python; `ffi` is the only place with `extern "C"`.
 
 pub mod error;
+mod f64_simd;
 pub mod ffi;
 pub mod histogram;
 mod int_simd;

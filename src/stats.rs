@@ -7,9 +7,9 @@
 //! pairwise sum. Blocks merge in a fixed order, so results do not depend on thread count.
 
 use crate::error::Result;
-use crate::int_simd;
 use crate::parallel::{map_chunks, CHUNK_LEN};
 use crate::view::{Column, Element, Matrix, Matrix2, Strided};
+use crate::{f64_simd, int_simd};
 use rayon::prelude::*;
 
 /// Values per block: 8 KiB of float64, comfortably inside L1.
@@ -17,7 +17,6 @@ const BLOCK_LEN: usize = 1024;
 /// Integers per block: larger, since an integer block's bookkeeping (128-bit sums) costs
 /// more; 64 KiB still stays in L2, and the 32-bit half sums cannot overflow.
 const INT_BLOCK_LEN: usize = 8192;
-const LANES: usize = 8;
 
 /// Exact sum, min and max of integer data, which float64 cannot hold beyond 2^53.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,13 +263,6 @@ impl Summary {
 
     /// Summary of at most `BLOCK_LEN` values, in two passes over data that stays in cache.
     fn of_block(xs: &[f64]) -> Summary {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { block_avx2(xs) };
-            }
-        }
         block_summary(xs)
     }
 
@@ -511,44 +503,23 @@ fn exact_mean(exact: Option<ExactInts>, count: u64) -> Option<f64> {
         .map(|e| e.sum as f64 / count as f64)
 }
 
-/// The block kernel, written lane-wise so that it vectorises; compiled twice (baseline and
-/// AVX2) and chosen at run time, since the stats pass is compute-bound on one core.
-#[inline(always)]
+/// The block kernel: a first pass for the compensated sum, NaN count, min and max, and a
+/// second for M2 around the block's mean while the block is still in L1.
 fn block_summary(xs: &[f64]) -> Summary {
-    let mut hi = [0.0f64; LANES];
-    let mut lo = [0.0f64; LANES];
-    let mut nans = [0u64; LANES];
-    let mut min = [f64::INFINITY; LANES];
-    let mut max = [f64::NEG_INFINITY; LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for lane in 0..LANES {
-            let x = chunk[lane];
-            let is_nan = x.is_nan();
-            let v = if is_nan { 0.0 } else { x };
-            let s = hi[lane] + v;
-            let bp = s - hi[lane];
-            lo[lane] += (hi[lane] - (s - bp)) + (v - bp);
-            hi[lane] = s;
-            nans[lane] += is_nan as u64;
-            // Comparisons with NaN are false, so NaN never becomes the min or max; this
-            // form maps to one minpd/maxpd where f64::min needs extra NaN fix-ups.
-            min[lane] = if x < min[lane] { x } else { min[lane] };
-            max[lane] = if x > max[lane] { x } else { max[lane] };
-        }
-    }
+    let whole = xs.len() / f64_simd::LANES * f64_simd::LANES;
+    let (body, tail) = xs.split_at(whole);
+    let pass = f64_simd::first_pass(body);
     let mut s = Summary {
         exact: None,
+        nan_count: pass.nans,
+        min: pass.min,
+        max: pass.max,
         ..Summary::EMPTY
     };
-    for lane in 0..LANES {
-        let (h, e) = two_sum(s.sum_hi, hi[lane]);
+    for lane in 0..f64_simd::LANES {
+        let (h, e) = two_sum(s.sum_hi, pass.hi[lane]);
         s.sum_hi = h;
-        s.sum_lo += e + lo[lane];
-        s.nan_count += nans[lane];
-        s.min = s.min.min(min[lane]);
-        s.max = s.max.max(max[lane]);
+        s.sum_lo += e + pass.lo[lane];
     }
     for &x in tail {
         if x.is_nan() {
@@ -567,31 +538,13 @@ fn block_summary(xs: &[f64]) -> Summary {
     }
     let mean = s.sum() / s.count as f64;
     s.mean = mean;
-    let mut m2 = [0.0f64; LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for lane in 0..LANES {
-            let d = chunk[lane] - mean;
-            m2[lane] += if d.is_nan() { 0.0 } else { d * d };
-        }
-    }
-    for &x in tail {
-        let d = x - mean;
-        m2[0] += if d.is_nan() { 0.0 } else { d * d };
-    }
-    s.m2 = m2.iter().sum();
     // A mean of ±inf leaves (x - mean) NaN for the infinite values: the variance is NaN.
-    if !mean.is_finite() {
-        s.m2 = f64::NAN;
-    }
+    s.m2 = if mean.is_finite() {
+        f64_simd::squared_deviations(xs, mean)
+    } else {
+        f64::NAN
+    };
     s
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn block_avx2(xs: &[f64]) -> Summary {
-    block_summary(xs)
 }
 
 #[cfg(test)]
