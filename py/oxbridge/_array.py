@@ -63,7 +63,7 @@ def stats(a: Any, axis: Optional[int] = None, ddof: int = 0, skipna: bool = True
         code, n = (b.OXB_AXIS_COLUMNS, matrix.cols) if which == 0 else (b.OXB_AXIS_ROWS, matrix.rows)
         results = (b.oxb_stats * n)()
         check(lib.oxb_stats_axis(ctypes.byref(matrix), code, results, n))
-        return [Stats._from_native(s, ddof, skipna) for s in results]
+        return [Stats._from_native(s, ddof, skipna, owned=False) for s in results]
     if which is not None and buffer.ndim > 1:
         raise ValueError(f"axis={axis} is supported for 1-D and 2-D arrays, not {buffer.ndim}-D")
     out = b.oxb_stats()

@@ -52,7 +52,9 @@ class Stats:
     _native: Optional[b.oxb_stats] = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def _from_native(cls, s: b.oxb_stats, ddof: int = 0, skipna: bool = True) -> "Stats":
+    def _from_native(cls, s: b.oxb_stats, ddof: int = 0, skipna: bool = True, *, owned: bool = True) -> "Stats":
+        """A Stats of the native result `s`; `owned` says `s` is a fresh struct it may keep
+        (else it is copied, e.g. out of an array of results)."""
         count = s.count
         if s.is_integer:
             total: Number = (s.int_sum_high << 64) + s.int_sum_low
@@ -65,9 +67,13 @@ class Stats:
         mean = s.mean
         if not skipna and s.nan_count:
             total = mean = var = low = high = math.nan
-        native = b.oxb_stats()
-        ctypes.pointer(native)[0] = s
-        return cls(
+        if not owned:
+            copy = b.oxb_stats()
+            ctypes.pointer(copy)[0] = s
+            s = copy
+        # Filled in directly: the frozen dataclass __init__ costs more than the native call.
+        result = object.__new__(cls)
+        result.__dict__.update(
             count=count,
             nan_count=s.nan_count,
             sum=total,
@@ -78,8 +84,9 @@ class Stats:
             max=high,
             ddof=ddof,
             skipna=skipna,
-            _native=native,
+            _native=s,
         )
+        return result
 
     def merge(self, other: "Stats") -> "Stats":
         """The statistics of this data and `other`'s together (same ddof and skipna as
