@@ -17,6 +17,21 @@ pub enum ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// Where in which file, for I/O and data-format errors.
+    pub detail: Option<Box<Detail>>,
+}
+
+/// The machine-readable part of a file error, so bindings can raise e.g. an `OSError`
+/// with `errno` and `filename`, or a parse error with `line` and `column`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Detail {
+    pub path: String,
+    /// The operating system's error number (errno), 0 when not from the OS.
+    pub os_code: i32,
+    /// 1-based line in the file (a header line counts), 0 when unknown.
+    pub line: u64,
+    /// The column's name, empty when unknown.
+    pub column: String,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -26,7 +41,38 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            detail: None,
         }
+    }
+
+    /// An I/O error on `path`, keeping the OS error number.
+    pub fn io(path: &str, error: &std::io::Error) -> Self {
+        let os_code = error.raw_os_error().unwrap_or(0);
+        let mut e = Self::new(ErrorKind::Io, format!("{path}: {error}"));
+        e.detail = Some(Box::new(Detail {
+            path: path.to_owned(),
+            os_code,
+            ..Detail::default()
+        }));
+        e
+    }
+
+    /// Malformed data in `path` at `line` (1-based, 0 if unknown), in `column` if known.
+    pub fn data_format(path: &str, line: u64, column: &str, what: impl std::fmt::Display) -> Self {
+        let place = match (line, column.is_empty()) {
+            (0, true) => String::new(),
+            (0, false) => format!(" column {column:?}:"),
+            (_, true) => format!(" line {line}:"),
+            (_, false) => format!(" line {line}, column {column:?}:"),
+        };
+        let mut e = Self::new(ErrorKind::DataFormat, format!("{path}:{place} {what}"));
+        e.detail = Some(Box::new(Detail {
+            path: path.to_owned(),
+            line,
+            column: column.to_owned(),
+            ..Detail::default()
+        }));
+        e
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {

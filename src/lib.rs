@@ -3,10 +3,12 @@
 //! The domain modules (`view`, `kernels`, `stats`, `parallel`) are ordinary Rust that
 //! knows nothing about C or Python; `ffi` is the only place with `extern "C"`.
 
+pub mod dataset;
 pub mod error;
 mod f64_simd;
 pub mod ffi;
 pub mod histogram;
+pub mod job;
 mod int_simd;
 pub mod kernels;
 pub mod order;

@@ -211,6 +211,11 @@ impl Summary {
         };
     }
 
+    /// Counts `n` more NaN (missing) values.
+    pub fn add_missing(&mut self, n: u64) {
+        self.nan_count += n;
+    }
+
     /// Combines two summaries into the summary of both data sets (Chan et al.).
     pub fn merge(&mut self, other: &Summary) {
         self.nan_count += other.nan_count;

@@ -75,7 +75,7 @@ pub(crate) fn call(f: impl FnOnce() -> Result<(), FfiError>) -> oxb_status {
     match run(f) {
         Ok(Ok(())) => oxb_status::OXB_OK,
         Ok(Err(e)) => {
-            last_error::set(&e.message);
+            last_error::set_with_detail(&e.message, e.detail.as_deref());
             e.status
         }
         Err(message) => {

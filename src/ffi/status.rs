@@ -1,6 +1,6 @@
 //! Status codes, and the error type that carries one with its message to the guard.
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Detail, Error, ErrorKind};
 
 /// The result of every fallible call. `OXB_OK` is 0; each other value is one class of
 /// failure, whose details are in `oxb_last_error_message()`. Values are never reused.
@@ -34,6 +34,7 @@ pub enum oxb_status {
 pub(crate) struct FfiError {
     pub status: oxb_status,
     pub message: String,
+    pub detail: Option<Box<Detail>>,
 }
 
 impl FfiError {
@@ -41,6 +42,7 @@ impl FfiError {
         FfiError {
             status,
             message: message.into(),
+            detail: None,
         }
     }
 
@@ -66,7 +68,11 @@ impl From<Error> for FfiError {
             ErrorKind::Unsupported => oxb_status::OXB_UNSUPPORTED,
             ErrorKind::OutOfMemory => oxb_status::OXB_OUT_OF_MEMORY,
         };
-        FfiError::new(status, e.message)
+        FfiError {
+            status,
+            message: e.message,
+            detail: e.detail,
+        }
     }
 }
 

@@ -1,0 +1,167 @@
+//! Binary arrays in a file (`.npy` or raw): per-column statistics straight from the
+//! mapping, zero-copy for native-endian aligned float64/float32/int64/int32.
+
+use super::npy::Scalar;
+use crate::error::{Error, Result};
+use crate::job::Progress;
+use crate::parallel::pool;
+use crate::stats::Summary;
+use crate::view::{Element, Strided};
+use rayon::prelude::*;
+
+/// Where the array is in the file and how it is laid out.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub scalar: Scalar,
+    pub big_endian: bool,
+    pub fortran_order: bool,
+    pub rows: u64,
+    pub cols: u64,
+    pub offset: usize,
+}
+
+/// Bytes per parallel task.
+const CHUNK_BYTES: usize = 1 << 20;
+
+impl Layout {
+    /// Checks that the file holds every element the layout claims.
+    pub fn check_size(&self, file_len: usize, path: &str) -> Result<()> {
+        let needed = self
+            .rows
+            .checked_mul(self.cols)
+            .and_then(|n| n.checked_mul(self.scalar.size() as u64))
+            .and_then(|n| n.checked_add(self.offset as u64));
+        match needed {
+            Some(n) if n <= file_len as u64 => Ok(()),
+            Some(n) => Err(Error::data_format(
+                path,
+                0,
+                "",
+                format!(
+                    "the file is truncated: {} x {} {} values need {n} bytes, the file has {file_len}",
+                    self.rows,
+                    self.cols,
+                    self.scalar.name()
+                ),
+            )),
+            None => Err(Error::data_format(
+                path,
+                0,
+                "",
+                format!("{} x {} values is more than any file can hold", self.rows, self.cols),
+            )),
+        }
+    }
+
+    fn native(&self) -> bool {
+        self.big_endian == cfg!(target_endian = "big")
+    }
+}
+
+fn read<const N: usize>(bytes: &[u8], at: usize, big: bool) -> [u8; N] {
+    let mut raw: [u8; N] = bytes[at..at + N].try_into().expect("N bytes");
+    if big != cfg!(target_endian = "big") {
+        raw.reverse();
+    }
+    raw
+}
+
+/// The summary of rows `rows` of column `col`.
+fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64>) -> Summary {
+    let size = layout.scalar.size() as u64;
+    let (first, step) = if layout.fortran_order {
+        (col * layout.rows + rows.start, 1)
+    } else {
+        (rows.start * layout.cols + col, layout.cols)
+    };
+    let n = (rows.end - rows.start) as usize;
+    let base = (first * size) as usize;
+    let step_bytes = (step * size) as usize;
+    let aligned = (data.as_ptr() as usize + base) % size as usize == 0;
+    // Zero-copy: a strided view straight into the mapping.
+    fn direct<T: Element>(data: &[u8], base: usize, n: usize, step: u64) -> Summary {
+        // SAFETY: `check_size` proved every element is inside `data`; alignment checked.
+        let view = unsafe {
+            Strided::from_raw_parts(data.as_ptr().add(base) as *const T, n, step as isize)
+        };
+        Summary::of_strided(view)
+    }
+    if layout.native() && aligned {
+        match layout.scalar {
+            Scalar::F64 => return direct::<f64>(data, base, n, step),
+            Scalar::F32 => return direct::<f32>(data, base, n, step),
+            Scalar::I64 => return direct::<i64>(data, base, n, step),
+            Scalar::I32 => return direct::<i32>(data, base, n, step),
+            _ => {}
+        }
+    }
+    let big = layout.big_endian;
+    let at = |i: usize| base + i * step_bytes;
+    if layout.scalar.is_float() {
+        let values: Vec<f64> = (0..n)
+            .map(|i| match layout.scalar {
+                Scalar::F64 => f64::from_ne_bytes(read::<8>(data, at(i), big)),
+                _ => f32::from_ne_bytes(read::<4>(data, at(i), big)) as f64,
+            })
+            .collect();
+        return Summary::of_slice(&values);
+    }
+    let values: Vec<i64> = (0..n)
+        .map(|i| match layout.scalar {
+            Scalar::I64 => i64::from_ne_bytes(read::<8>(data, at(i), big)),
+            Scalar::I32 => i32::from_ne_bytes(read::<4>(data, at(i), big)) as i64,
+            Scalar::U32 => u32::from_ne_bytes(read::<4>(data, at(i), big)) as i64,
+            Scalar::I16 => i16::from_ne_bytes(read::<2>(data, at(i), big)) as i64,
+            Scalar::U16 => u16::from_ne_bytes(read::<2>(data, at(i), big)) as i64,
+            Scalar::I8 => data[at(i)] as i8 as i64,
+            Scalar::U8 => data[at(i)] as i64,
+            _ => (data[at(i)] != 0) as i64,
+        })
+        .collect();
+    Summary::of_strided(Strided::from_slice(&values))
+}
+
+/// Statistics of each of `columns`, in parallel over row chunks (whole columns at once
+/// for Fortran order, where a column is contiguous).
+pub fn describe(
+    bytes: &[u8],
+    layout: &Layout,
+    columns: &[usize],
+    progress: &Progress,
+    release: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<Summary>> {
+    let data = &bytes[layout.offset..];
+    let row_bytes = (layout.cols as usize * layout.scalar.size()).max(1);
+    let rows_per_chunk = (CHUNK_BYTES / row_bytes).max(1) as u64;
+    let chunks: Vec<std::ops::Range<u64>> = (0..layout.rows)
+        .step_by(rows_per_chunk as usize)
+        .map(|r| r..(r + rows_per_chunk).min(layout.rows))
+        .collect();
+    progress.set_total((layout.rows * layout.cols * layout.scalar.size() as u64).max(1));
+    let pool = pool()?;
+    pool.install(|| {
+        let parts: Vec<Result<Vec<Summary>>> = chunks
+            .par_iter()
+            .map(|rows| {
+                progress.check()?;
+                let part: Vec<Summary> = columns
+                    .iter()
+                    .map(|&c| column_part(data, layout, c as u64, rows.clone()))
+                    .collect();
+                if !layout.fortran_order {
+                    let start = layout.offset + rows.start as usize * row_bytes;
+                    release(start, start + (rows.end - rows.start) as usize * row_bytes);
+                }
+                progress.advance((rows.end - rows.start) * row_bytes as u64);
+                Ok(part)
+            })
+            .collect();
+        let mut totals = vec![Summary::EMPTY; columns.len()];
+        for part in parts {
+            for (t, p) in totals.iter_mut().zip(part?) {
+                t.merge(&p);
+            }
+        }
+        Ok(totals)
+    })
+}

@@ -1,0 +1,246 @@
+//! Per-column accumulators for parsed text: type inference (int, then float, then text)
+//! with statistics built from blocks of parsed values by the array kernels.
+
+use crate::stats::Summary;
+use crate::view::Strided;
+
+/// What a column holds, as inferred from every value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// No non-missing value yet.
+    Empty,
+    Int,
+    Float,
+    Text,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Empty | Kind::Float => "float64",
+            Kind::Int => "int64",
+            Kind::Text => "text",
+        }
+    }
+}
+
+/// Parsed values are summarised this many at a time.
+const BLOCK: usize = 4096;
+
+/// Statistics of one column of text fields.
+#[derive(Debug, Clone)]
+pub struct ColumnStats {
+    pub kind: Kind,
+    /// Numeric statistics; missing values are in its NaN count.
+    pub summary: Summary,
+    /// Missing values (empty or a null marker).
+    pub missing: u64,
+    /// Non-missing values, and the least and most characters among them.
+    pub present: u64,
+    pub min_len: u64,
+    pub max_len: u64,
+    ints: Vec<i64>,
+    floats: Vec<f64>,
+}
+
+impl Default for ColumnStats {
+    fn default() -> Self {
+        ColumnStats {
+            kind: Kind::Empty,
+            summary: Summary::EMPTY,
+            missing: 0,
+            present: 0,
+            min_len: u64::MAX,
+            max_len: 0,
+            ints: Vec::new(),
+            floats: Vec::new(),
+        }
+    }
+}
+
+/// Parses a whole field as an int64: optional sign, then only digits.
+#[inline]
+pub fn parse_int(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        value = value * 10 + d as u64;
+    }
+    if negative {
+        if value <= i64::MAX as u64 + 1 {
+            Some((value as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(value).ok()
+    }
+}
+
+/// Parses a whole field as a float: decimal or exponent notation, inf/infinity/nan in
+/// any case, optional sign.
+#[inline]
+pub fn parse_float(bytes: &[u8]) -> Option<f64> {
+    fast_float2::parse::<f64, _>(bytes).ok()
+}
+
+fn char_len(bytes: &[u8]) -> u64 {
+    // UTF-8 continuation bytes are 0b10xxxxxx; every other byte starts a character.
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as u64
+}
+
+impl ColumnStats {
+    pub fn push_missing(&mut self) {
+        self.missing += 1;
+    }
+
+    /// Adds one non-missing field. `plain` is false when the field held escaped quotes
+    /// (then it is text whatever it looks like).
+    #[inline]
+    pub fn push(&mut self, bytes: &[u8], plain: bool) {
+        self.present += 1;
+        if self.kind != Kind::Text && plain {
+            let trimmed = trim_spaces(bytes);
+            if self.kind <= Kind::Int {
+                if let Some(v) = parse_int(trimmed) {
+                    self.kind = Kind::Int;
+                    self.note_len(bytes.len() as u64);
+                    self.ints.push(v);
+                    if self.ints.len() == BLOCK {
+                        self.flush_ints();
+                    }
+                    return;
+                }
+            }
+            if let Some(v) = parse_float(trimmed) {
+                if self.kind != Kind::Float {
+                    self.flush_ints();
+                    self.kind = Kind::Float;
+                }
+                self.note_len(bytes.len() as u64);
+                self.floats.push(v);
+                if self.floats.len() == BLOCK {
+                    self.flush_floats();
+                }
+                return;
+            }
+        }
+        self.kind = Kind::Text;
+        self.note_len(char_len(bytes));
+    }
+
+    #[inline]
+    fn note_len(&mut self, len: u64) {
+        self.min_len = self.min_len.min(len);
+        self.max_len = self.max_len.max(len);
+    }
+
+    fn flush_ints(&mut self) {
+        if !self.ints.is_empty() {
+            self.summary
+                .merge(&Summary::of_strided(Strided::from_slice(&self.ints)));
+            self.ints.clear();
+        }
+    }
+
+    fn flush_floats(&mut self) {
+        if !self.floats.is_empty() {
+            self.summary.merge(&Summary::of_slice(&self.floats));
+            self.floats.clear();
+        }
+    }
+
+    /// Summarises what is still buffered; call before reading `summary` or merging.
+    pub fn finish(&mut self) {
+        self.flush_ints();
+        self.flush_floats();
+    }
+
+    /// Combines the statistics of the same column from an earlier part of the file with
+    /// a later one (`other`); both must be finished.
+    pub fn merge(&mut self, other: &ColumnStats) {
+        self.kind = self.kind.max(other.kind);
+        self.summary.merge(&other.summary);
+        self.missing += other.missing;
+        self.present += other.present;
+        self.min_len = self.min_len.min(other.min_len);
+        self.max_len = self.max_len.max(other.max_len);
+    }
+
+    /// The summary with missing values counted as NaN, as pandas reads them.
+    pub fn numeric_summary(&self) -> Summary {
+        let mut s = self.summary;
+        s.add_missing(self.missing);
+        s
+    }
+}
+
+#[inline]
+fn trim_spaces(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|&b| b != b' ').map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn infers_int_then_float_then_text() {
+        let mut c = ColumnStats::default();
+        for v in ["1", "-2", "+3"] {
+            c.push(v.as_bytes(), true);
+        }
+        assert_eq!(c.kind, Kind::Int);
+        c.push(b"2.5e1", true);
+        assert_eq!(c.kind, Kind::Float);
+        c.finish();
+        assert_eq!(c.summary.sum(), 27.0);
+        c.push(b"inf", true);
+        c.push(b"-Infinity", true);
+        c.push(b"NaN", true);
+        c.finish();
+        assert_eq!((c.kind, c.summary.nan_count()), (Kind::Float, 1));
+        c.push("héllo".as_bytes(), true);
+        assert_eq!((c.kind, c.max_len, c.min_len), (Kind::Text, 9, 1));
+    }
+
+    #[test]
+    fn int_limits() {
+        assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int(b"9223372036854775808"), None);
+        assert_eq!(parse_int(b"12a"), None);
+        assert_eq!(parse_int(b"-"), None);
+        assert_eq!(parse_float(b"1e999"), Some(f64::INFINITY));
+        assert_eq!(parse_float(b"+1.5"), Some(1.5));
+        assert_eq!(parse_float(b"1.5x"), None);
+        assert_eq!(parse_float(b""), None);
+    }
+
+    proptest! {
+        #[test]
+        fn ints_round_trip(v in any::<i64>()) {
+            prop_assert_eq!(parse_int(v.to_string().as_bytes()), Some(v));
+        }
+
+        #[test]
+        fn floats_round_trip(v in any::<f64>().prop_filter("finite", |v| v.is_finite())) {
+            prop_assert_eq!(parse_float(format!("{v:e}").as_bytes()), Some(v));
+            prop_assert_eq!(parse_float(v.to_string().as_bytes()), Some(v));
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! CSV and TSV: dialect detection, record-aligned parallel chunks, and the parser.
+//!
+//! RFC 4180 quoting (quoted delimiters and newlines, doubled quotes), CRLF or LF, an
+//! optional UTF-8 BOM, blank lines skipped. Chunks start at record boundaries even
+//! inside quoted newlines: the parity of the quotes before a position says whether it is
+//! inside a quoted field, and quotes are counted in parallel first (only when the file
+//! has any).
+
+use super::columns::{ColumnStats, Kind};
+use crate::error::{Error, Result};
+use crate::job::Progress;
+use crate::parallel::pool;
+use rayon::prelude::*;
+
+/// How a CSV file is written, detected or given.
+#[derive(Debug, Clone)]
+pub struct Dialect {
+    pub delimiter: u8,
+    pub quote: u8,
+    pub has_header: bool,
+    pub names: Vec<String>,
+    /// Offset of the first data record (after the BOM and the header).
+    pub data_start: usize,
+    pub null_values: Vec<Vec<u8>>,
+}
+
+/// The CSV options a caller may set; `None` means detect.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    pub delimiter: Option<u8>,
+    pub has_header: Option<bool>,
+    pub null_values: Option<Vec<String>>,
+}
+
+/// Read as missing by default, as pandas does.
+pub const DEFAULT_NULLS: &[&str] = &["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A"];
+
+const CANDIDATES: &[u8] = b",\t;|";
+const SAMPLE_LEN: usize = 1 << 16;
+/// Bytes per parallel task: small enough for progress and cancellation to be prompt.
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// One field of a record: where it is and whether it needs unquoting.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    start: usize,
+    end: usize,
+    /// Quoted with doubled quotes inside: the bytes are not the value as written.
+    escaped: bool,
+}
+
+enum Terminator {
+    Delimiter,
+    EndOfRecord,
+}
+
+/// A cursor over records of `bytes[..end]`.
+struct Records<'a> {
+    bytes: &'a [u8],
+    end: usize,
+    pos: usize,
+    delimiter: u8,
+    quote: u8,
+}
+
+/// Why a record could not be read: an unterminated quoted field.
+struct Unterminated {
+    at: usize,
+}
+
+impl<'a> Records<'a> {
+    /// Reads the next field; `Ok(None)` at the end.
+    #[inline]
+    fn field(&mut self) -> std::result::Result<(Field, Terminator), Unterminated> {
+        let bytes = self.bytes;
+        let start = self.pos;
+        if start < self.end && bytes[start] == self.quote {
+            let mut at = start + 1;
+            let mut escaped = false;
+            loop {
+                let Some(offset) = memchr::memchr(self.quote, &bytes[at..self.end]) else {
+                    return Err(Unterminated { at: start });
+                };
+                let close = at + offset;
+                if bytes.get(close + 1) == Some(&self.quote) {
+                    escaped = true;
+                    at = close + 2;
+                    continue;
+                }
+                // Text after the closing quote up to the delimiter belongs to the field,
+                // as Python's csv module reads it; such a field is text.
+                let mut next = close + 1;
+                let mut trailing = false;
+                while next < self.end && bytes[next] != self.delimiter && bytes[next] != b'\n' {
+                    if bytes[next] != b'\r' {
+                        trailing = true;
+                    }
+                    next += 1;
+                }
+                let field = Field {
+                    start: start + 1,
+                    end: close,
+                    escaped: escaped || trailing,
+                };
+                return Ok(self.finish_field(field, next));
+            }
+        }
+        let mut at = start;
+        while at < self.end {
+            let b = bytes[at];
+            if b == self.delimiter || b == b'\n' {
+                break;
+            }
+            at += 1;
+        }
+        let mut end = at;
+        if end > start && bytes[end - 1] == b'\r' && (at == self.end || bytes[at] == b'\n') {
+            end -= 1;
+        }
+        Ok(self.finish_field(
+            Field {
+                start,
+                end,
+                escaped: false,
+            },
+            at,
+        ))
+    }
+
+    #[inline]
+    fn finish_field(&mut self, field: Field, at: usize) -> (Field, Terminator) {
+        if at < self.end && self.bytes[at] == self.delimiter {
+            self.pos = at + 1;
+            (field, Terminator::Delimiter)
+        } else {
+            self.pos = (at + 1).min(self.end.max(at));
+            (field, Terminator::EndOfRecord)
+        }
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.end
+    }
+
+    /// Skips blank lines (`\n` or `\r\n` alone).
+    fn skip_blank_lines(&mut self) {
+        loop {
+            let rest = &self.bytes[self.pos..self.end];
+            if rest.first() == Some(&b'\n') {
+                self.pos += 1;
+            } else if rest.starts_with(b"\r\n") {
+                self.pos += 2;
+            } else {
+                return;
+            }
+        }
+    }
+}
+
+fn unquote(bytes: &[u8], quote: u8) -> String {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        out.push(bytes[i]);
+        i += if bytes[i] == quote && bytes.get(i + 1) == Some(&quote) { 2 } else { 1 };
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The fields of the first record at `pos`, as text, and where the next record starts.
+fn first_record(bytes: &[u8], pos: usize, delimiter: u8, path: &str) -> Result<(Vec<String>, usize)> {
+    let mut records = Records {
+        bytes,
+        end: bytes.len(),
+        pos,
+        delimiter,
+        quote: b'"',
+    };
+    records.skip_blank_lines();
+    let mut fields = Vec::new();
+    loop {
+        let (field, terminator) = records
+            .field()
+            .map_err(|u| Error::data_format(path, line_of(bytes, u.at), "", "a quoted field never ends"))?;
+        fields.push(unquote(&bytes[field.start..field.end], b'"'));
+        if let Terminator::EndOfRecord = terminator {
+            return Ok((fields, records.pos));
+        }
+    }
+}
+
+/// The 1-based line of byte `at`.
+pub fn line_of(bytes: &[u8], at: usize) -> u64 {
+    memchr::memchr_iter(b'\n', &bytes[..at.min(bytes.len())]).count() as u64 + 1
+}
+
+/// Picks the delimiter that splits the sample's lines into the same number of fields
+/// (more than one) most consistently.
+fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
+    if path.to_ascii_lowercase().ends_with(".tsv") || path.to_ascii_lowercase().ends_with(".tab") {
+        return b'\t';
+    }
+    let lines: Vec<&[u8]> = sample
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && *l != b"\r")
+        .take(50)
+        .collect();
+    // The last line of a sample may be cut short.
+    let lines = if lines.len() > 2 { &lines[..lines.len() - 1] } else { &lines[..] };
+    let mut best = (0usize, 0usize, b',');
+    for &d in CANDIDATES {
+        let counts: Vec<usize> = lines
+            .iter()
+            .map(|l| {
+                let mut in_quotes = false;
+                l.iter()
+                    .filter(|&&b| {
+                        if b == b'"' {
+                            in_quotes = !in_quotes;
+                        }
+                        b == d && !in_quotes
+                    })
+                    .count()
+            })
+            .collect();
+        let Some(&first) = counts.first() else { continue };
+        if first == 0 {
+            continue;
+        }
+        let agreeing = counts.iter().filter(|&&c| c == first).count();
+        if (agreeing, first) > (best.0, best.1) {
+            best = (agreeing, first, d);
+        }
+    }
+    best.2
+}
+
+fn looks_numeric(field: &str) -> bool {
+    let t = field.trim();
+    !t.is_empty() && (super::columns::parse_int(t.as_bytes()).is_some() || super::columns::parse_float(t.as_bytes()).is_some())
+}
+
+/// Detects the dialect from the start of the file.
+pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect> {
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let body = &bytes[bom..];
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::data_format(path, 0, "", "the file is empty (no header and no rows)"));
+    }
+    let delimiter = match options.delimiter {
+        Some(d) => d,
+        None => detect_delimiter(&body[..body.len().min(SAMPLE_LEN)], path),
+    };
+    let (first, after_first) = first_record(bytes, bom, delimiter, path)?;
+    let has_header = match options.has_header {
+        Some(h) => h,
+        // A header has no numbers; a first row of data usually has some.
+        None => !first.iter().any(|f| looks_numeric(f)),
+    };
+    let names = if has_header {
+        unique_names(first.iter().map(|s| s.trim().to_owned()).collect())
+    } else {
+        (0..first.len()).map(|i| i.to_string()).collect()
+    };
+    let null_values = match &options.null_values {
+        Some(v) => v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        None => DEFAULT_NULLS.iter().map(|s| s.as_bytes().to_vec()).collect(),
+    };
+    Ok(Dialect {
+        delimiter,
+        quote: b'"',
+        has_header,
+        names,
+        data_start: if has_header { after_first } else { bom },
+        null_values,
+    })
+}
+
+/// Empty names become their position; repeats get ".1", ".2", ... as in pandas.
+fn unique_names(names: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashMap::new();
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let base = if name.is_empty() { i.to_string() } else { name };
+            let count = seen.entry(base.clone()).or_insert(0usize);
+            let unique = if *count == 0 { base.clone() } else { format!("{base}.{count}") };
+            *count += 1;
+            unique
+        })
+        .collect()
+}
+
+/// Record-aligned ranges covering `bytes[start..]`, about `CHUNK_BYTES` each.
+fn record_ranges(bytes: &[u8], start: usize, quote: u8) -> Vec<(usize, usize)> {
+    let len = bytes.len();
+    if start >= len {
+        return Vec::new();
+    }
+    let raw: Vec<usize> = (start..len).step_by(CHUNK_BYTES).collect();
+    let has_quotes = memchr::memchr(quote, &bytes[start..]).is_some();
+    // Quote parity at each raw chunk start (only needed when there are quotes).
+    let inside: Vec<bool> = if has_quotes {
+        let counts: Vec<usize> = raw
+            .par_iter()
+            .map(|&s| memchr::memchr_iter(quote, &bytes[s..(s + CHUNK_BYTES).min(len)]).count())
+            .collect();
+        let mut odd = false;
+        counts
+            .iter()
+            .map(|&c| {
+                let here = odd;
+                odd ^= c % 2 == 1;
+                here
+            })
+            .collect()
+    } else {
+        vec![false; raw.len()]
+    };
+    let mut starts: Vec<usize> = raw
+        .par_iter()
+        .zip(inside.par_iter())
+        .enumerate()
+        .map(|(i, (&s, &in_quotes))| {
+            if i == 0 {
+                return s;
+            }
+            // The first record boundary at or after s: a newline outside quotes.
+            let mut in_quotes = in_quotes;
+            let mut at = s;
+            // A chunk may start right after a newline: that is a boundary already.
+            if !in_quotes && bytes[s - 1] == b'\n' {
+                return s;
+            }
+            while at < len {
+                let b = bytes[at];
+                if b == quote {
+                    in_quotes = !in_quotes;
+                } else if b == b'\n' && !in_quotes {
+                    return at + 1;
+                }
+                at += 1;
+            }
+            len
+        })
+        .collect();
+    for i in 1..starts.len() {
+        starts[i] = starts[i].max(starts[i - 1]);
+    }
+    starts.push(len);
+    starts.windows(2).map(|w| (w[0], w[1])).filter(|(a, b)| a < b).collect()
+}
+
+/// The result of parsing part of a file.
+pub struct Parsed {
+    pub rows: u64,
+    pub columns: Vec<ColumnStats>,
+}
+
+/// Parses the records in `bytes[start..end]`, accumulating the columns in `wanted`
+/// (indexes into the header; others are only checked for the field count).
+fn parse_range(
+    bytes: &[u8],
+    (start, end): (usize, usize),
+    dialect: &Dialect,
+    wanted: &[Option<usize>],
+    path: &str,
+) -> Result<Parsed> {
+    let ncols = dialect.names.len();
+    let mut columns: Vec<ColumnStats> = (0..wanted.iter().flatten().count())
+        .map(|_| ColumnStats::default())
+        .collect();
+    let mut records = Records {
+        bytes,
+        end,
+        pos: start,
+        delimiter: dialect.delimiter,
+        quote: dialect.quote,
+    };
+    let nulls = &dialect.null_values;
+    let short_nulls = nulls.iter().all(|n| n.len() <= 4);
+    let mut rows = 0u64;
+    loop {
+        records.skip_blank_lines();
+        if records.at_end() {
+            break;
+        }
+        let record_start = records.pos;
+        let mut index = 0usize;
+        loop {
+            let (field, terminator) = records.field().map_err(|u| {
+                Error::data_format(path, line_of(bytes, u.at), "", "a quoted field is never closed")
+            })?;
+            if index < ncols {
+                if let Some(slot) = wanted[index] {
+                    let value = &bytes[field.start..field.end];
+                    let column = &mut columns[slot];
+                    // Most fields are longer than any null marker: one length test.
+                    if (short_nulls && value.len() > 4)
+                        || !nulls.iter().any(|n| n.as_slice() == value)
+                    {
+                        column.push(value, !field.escaped);
+                    } else {
+                        column.push_missing();
+                    }
+                }
+            }
+            index += 1;
+            if let Terminator::EndOfRecord = terminator {
+                break;
+            }
+        }
+        if index != ncols {
+            let column = dialect.names.get(index.min(ncols)).map_or("", String::as_str);
+            return Err(Error::data_format(
+                path,
+                line_of(bytes, record_start),
+                if index > ncols { "" } else { column },
+                format!("expected {ncols} fields, found {index}"),
+            ));
+        }
+        rows += 1;
+    }
+    for c in &mut columns {
+        c.finish();
+    }
+    Ok(Parsed { rows, columns })
+}
+
+/// Parses every record after the header in parallel: the row count and the statistics
+/// of the columns in `wanted` (positions in the header, in output order).
+pub fn scan(
+    bytes: &[u8],
+    dialect: &Dialect,
+    wanted_columns: &[usize],
+    path: &str,
+    progress: &Progress,
+    release: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Parsed> {
+    let mut wanted = vec![None; dialect.names.len()];
+    for (slot, &c) in wanted_columns.iter().enumerate() {
+        wanted[c] = Some(slot);
+    }
+    let pool = pool()?;
+    pool.install(|| {
+        let ranges = record_ranges(bytes, dialect.data_start, dialect.quote);
+        progress.set_total((bytes.len() - dialect.data_start.min(bytes.len())) as u64);
+        let parts: Vec<Result<Parsed>> = ranges
+            .par_iter()
+            .map(|&range| {
+                progress.check()?;
+                let part = parse_range(bytes, range, dialect, &wanted, path);
+                release(range.0, range.1);
+                progress.advance((range.1 - range.0) as u64);
+                part
+            })
+            .collect();
+        let mut total = Parsed {
+            rows: 0,
+            columns: (0..wanted_columns.len()).map(|_| ColumnStats::default()).collect(),
+        };
+        // In file order, so the error reported is the first one in the file.
+        for part in parts {
+            let part = part?;
+            total.rows += part.rows;
+            for (t, p) in total.columns.iter_mut().zip(&part.columns) {
+                t.merge(p);
+            }
+        }
+        Ok(total)
+    })
+}
+
+/// Guesses column kinds from the first records (for `dtypes` before a full scan).
+pub fn sample_kinds(bytes: &[u8], dialect: &Dialect, path: &str) -> Vec<Kind> {
+    let end = (dialect.data_start + SAMPLE_LEN).min(bytes.len());
+    // Only whole records: stop at the last newline of the sample unless it is the end.
+    let end = if end == bytes.len() {
+        end
+    } else {
+        memchr::memrchr(b'\n', &bytes[dialect.data_start..end]).map_or(dialect.data_start, |p| dialect.data_start + p + 1)
+    };
+    let wanted: Vec<Option<usize>> = (0..dialect.names.len()).map(Some).collect();
+    match parse_range(bytes, (dialect.data_start, end), dialect, &wanted, path) {
+        Ok(parsed) => parsed.columns.iter().map(|c| c.kind).collect(),
+        Err(_) => vec![Kind::Empty; dialect.names.len()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_text(text: &str) -> Result<(Dialect, Parsed)> {
+        let bytes = text.as_bytes();
+        let d = detect(bytes, &CsvOptions::default(), "t.csv")?;
+        let all: Vec<usize> = (0..d.names.len()).collect();
+        let p = scan(bytes, &d, &all, "t.csv", &Progress::default(), &|_, _| {})?;
+        Ok((d, p))
+    }
+
+    #[test]
+    fn reads_quotes_crlf_bom_and_blank_lines() {
+        let text = "\u{feff}name,price,qty\r\n\"a, \"\"b\"\"\",1.5,3\r\n\r\n\"multi\nline\",2.5,4\r\nc,,5\r\n";
+        let (d, p) = scan_text(text).unwrap();
+        assert_eq!(d.names, ["name", "price", "qty"]);
+        assert_eq!(p.rows, 3);
+        let price = p.columns[1].numeric_summary();
+        assert_eq!((p.columns[1].kind, price.count(), price.nan_count(), price.sum()), (Kind::Float, 2, 1, 4.0));
+        assert_eq!((p.columns[2].kind, p.columns[2].summary.exact().unwrap().sum), (Kind::Int, 12));
+        assert_eq!((p.columns[0].kind, p.columns[0].min_len, p.columns[0].max_len), (Kind::Text, 1, 10));
+    }
+
+    #[test]
+    fn detects_delimiters_and_headerless_files() {
+        let (d, p) = scan_text("1;2\n3;4\n").unwrap();
+        assert_eq!((d.delimiter, d.has_header, d.names.clone(), p.rows), (b';', false, vec!["0".to_string(), "1".to_string()], 2));
+        let (d, _) = scan_text("a\tb\n1\t2\n").unwrap();
+        assert_eq!(d.delimiter, b'\t');
+        let (d, _) = scan_text("x,x,\n1,2,3\n").unwrap();
+        assert_eq!(d.names, ["x", "x.1", "2"]);
+    }
+
+    #[test]
+    fn ragged_rows_and_open_quotes_name_the_line() {
+        let e = scan_text("a,b\n1,2\n3\n").err().unwrap();
+        assert!(e.message.contains("line 3") && e.message.contains("expected 2 fields, found 1"), "{}", e.message);
+        let e = scan_text("a,b\n1,2\n\"3,4\n").err().unwrap();
+        assert!(e.message.contains("line 3") && e.message.contains("never closed"), "{}", e.message);
+        let e = scan_text("   \n").err().unwrap();
+        assert!(e.message.contains("empty"), "{}", e.message);
+    }
+
+    #[test]
+    fn chunks_split_at_record_boundaries_inside_quotes() {
+        // Records with quoted newlines spanning many chunk boundaries.
+        let mut text = String::from("id,note,value\n");
+        for i in 0..200_000 {
+            text.push_str(&format!("{i},\"line one\nline, two \"\"{i}\"\"\",{}\n", i % 7));
+        }
+        let (_, p) = scan_text(&text).unwrap();
+        assert_eq!(p.rows, 200_000);
+        let ids = p.columns[0].summary.exact().unwrap();
+        assert_eq!(ids.sum, (0..200_000i128).sum::<i128>());
+        assert_eq!(p.columns[2].summary.exact().unwrap().sum, (0..200_000i128).map(|i| i % 7).sum::<i128>());
+        assert_eq!(p.columns[1].kind, Kind::Text);
+    }
+}

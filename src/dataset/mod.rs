@@ -1,0 +1,318 @@
+//! Files far larger than RAM: memory-mapped, described in parallel, never copied into
+//! anonymous memory. Formats: `.npy`, raw binary, CSV/TSV.
+
+pub mod binary;
+pub mod columns;
+pub mod csv;
+pub mod npy;
+
+use crate::error::{Error, Result};
+use crate::job::Progress;
+use crate::stats::Summary;
+use columns::Kind;
+use memmap2::Mmap;
+use parking_lot::Mutex;
+use std::fs::File;
+
+/// The file formats oxbridge reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Npy,
+    Raw,
+    Csv,
+}
+
+impl Format {
+    pub fn parse(name: &str) -> Result<Format> {
+        match name.to_ascii_lowercase().as_str() {
+            "npy" => Ok(Format::Npy),
+            "raw" | "bin" | "binary" => Ok(Format::Raw),
+            "csv" | "tsv" => Ok(Format::Csv),
+            other => Err(Error::invalid_argument(format!(
+                "format must be \"npy\", \"raw\" or \"csv\", got {other:?}"
+            ))),
+        }
+    }
+}
+
+/// How to open a file; unset fields are detected.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    pub format: Option<Format>,
+    pub csv: csv::CsvOptions,
+    /// Raw binary: the element type (required) and the number of columns (default 1).
+    pub raw_dtype: Option<String>,
+    pub raw_columns: Option<u64>,
+}
+
+/// One column's statistics and inferred type.
+#[derive(Debug, Clone)]
+pub struct ColumnDescription {
+    pub kind: Kind,
+    /// The numeric statistics (for text columns: count of values and of missing ones).
+    pub summary: Summary,
+    /// Text columns: least and most characters of a value (0 and 0 when none).
+    pub min_len: u64,
+    pub max_len: u64,
+}
+
+enum Body {
+    Binary(binary::Layout),
+    Csv(csv::Dialect),
+}
+
+/// An open data file.
+pub struct Dataset {
+    path: String,
+    map: Mmap,
+    body: Body,
+    names: Vec<String>,
+    rows: Mutex<Option<u64>>,
+}
+
+fn map_file(path: &str) -> Result<(File, Mmap)> {
+    let file = File::open(path).map_err(|e| Error::io(path, &e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, &e))?;
+    if meta.is_dir() {
+        return Err(Error::io(path, &std::io::Error::from_raw_os_error(libc_eisdir())));
+    }
+    if !meta.is_file() {
+        return Err(Error::unsupported(format!(
+            "{path}: not a regular file (a pipe or device cannot be memory-mapped)"
+        )));
+    }
+    // SAFETY: the mapping is read-only. Another process truncating the file meanwhile can
+    // make reads fault; sizes are re-checked before each scan to narrow that window.
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, &e))?;
+    Ok((file, map))
+}
+
+const fn libc_eisdir() -> i32 {
+    21 // EISDIR on Linux and macOS
+}
+
+fn detect_format(path: &str, bytes: &[u8], options: &OpenOptions) -> Format {
+    if let Some(f) = options.format {
+        return f;
+    }
+    if options.raw_dtype.is_some() {
+        return Format::Raw;
+    }
+    if npy::is_npy(bytes) || path.to_ascii_lowercase().ends_with(".npy") {
+        return Format::Npy;
+    }
+    Format::Csv
+}
+
+impl Dataset {
+    pub fn open(path: &str, options: &OpenOptions) -> Result<Dataset> {
+        let (_file, map) = map_file(path)?;
+        let bytes: &[u8] = &map;
+        let format = detect_format(path, bytes, options);
+        let (body, names, rows) = match format {
+            Format::Npy => {
+                if bytes.is_empty() {
+                    return Err(Error::data_format(path, 0, "", "the file is empty, not a .npy file"));
+                }
+                let h = npy::parse_header(bytes, path)?;
+                let (rows, cols) = match h.shape.as_slice() {
+                    [] => (1, 1),
+                    [n] => (*n, 1),
+                    [n, m] => (*n, *m),
+                    more => {
+                        return Err(Error::unsupported(format!(
+                            "{path}: a {}-D array; oxbridge reads 1-D and 2-D .npy files",
+                            more.len()
+                        )))
+                    }
+                };
+                let layout = binary::Layout {
+                    scalar: h.scalar,
+                    big_endian: h.big_endian,
+                    fortran_order: h.fortran_order && cols > 1,
+                    rows,
+                    cols,
+                    offset: h.data_offset,
+                };
+                layout.check_size(bytes.len(), path)?;
+                let names = (0..cols).map(|i| i.to_string()).collect();
+                (Body::Binary(layout), names, Some(rows))
+            }
+            Format::Raw => {
+                let dtype = options.raw_dtype.as_deref().ok_or_else(|| {
+                    Error::invalid_argument(format!("{path}: raw binary needs a dtype (e.g. dtype=\"float64\")"))
+                })?;
+                let (scalar, big_endian) = npy::Scalar::parse(dtype)?;
+                let cols = options.raw_columns.unwrap_or(1);
+                if cols == 0 {
+                    return Err(Error::invalid_argument("columns must be at least 1"));
+                }
+                let row_bytes = cols * scalar.size() as u64;
+                if bytes.len() as u64 % row_bytes != 0 {
+                    return Err(Error::data_format(
+                        path,
+                        0,
+                        "",
+                        format!(
+                            "{} bytes is not a whole number of rows of {cols} {} values ({row_bytes} bytes each)",
+                            bytes.len(),
+                            scalar.name()
+                        ),
+                    ));
+                }
+                let rows = bytes.len() as u64 / row_bytes;
+                let layout = binary::Layout {
+                    scalar,
+                    big_endian,
+                    fortran_order: false,
+                    rows,
+                    cols,
+                    offset: 0,
+                };
+                let names = (0..cols).map(|i| i.to_string()).collect();
+                (Body::Binary(layout), names, Some(rows))
+            }
+            Format::Csv => {
+                if bytes.contains(&0) && memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some() {
+                    return Err(Error::data_format(
+                        path,
+                        0,
+                        "",
+                        "this looks like a binary file, not CSV text; pass format=\"npy\" or \"raw\"",
+                    ));
+                }
+                let dialect = csv::detect(bytes, &options.csv, path)?;
+                let names = dialect.names.clone();
+                (Body::Csv(dialect), names, None)
+            }
+        };
+        Ok(Dataset {
+            path: path.to_owned(),
+            map,
+            body,
+            names,
+            rows: Mutex::new(rows),
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn format(&self) -> Format {
+        match &self.body {
+            Body::Binary(l) if l.offset > 0 || npy::is_npy(&self.map) => Format::Npy,
+            Body::Binary(_) => Format::Raw,
+            Body::Csv(_) => Format::Csv,
+        }
+    }
+
+    /// Each column's type: the file's for binary data, guessed from the first records for
+    /// CSV (a full `describe` has the final word).
+    pub fn dtypes(&self) -> Vec<&'static str> {
+        match &self.body {
+            Body::Binary(l) => vec![l.scalar.name(); self.names.len()],
+            Body::Csv(d) => csv::sample_kinds(&self.map, d, &self.path)
+                .into_iter()
+                .map(Kind::name)
+                .collect(),
+        }
+    }
+
+    /// The number of data rows (for CSV counted in parallel on first use).
+    pub fn num_rows(&self, progress: &Progress) -> Result<u64> {
+        if let Some(rows) = *self.rows.lock() {
+            return Ok(rows);
+        }
+        let Body::Csv(dialect) = &self.body else {
+            unreachable!("binary layouts know their rows")
+        };
+        let parsed = csv::scan(&self.map, dialect, &[], &self.path, progress, &|a, b| self.release(a, b))?;
+        *self.rows.lock() = Some(parsed.rows);
+        Ok(parsed.rows)
+    }
+
+    /// Statistics of the given columns (positions), in parallel.
+    pub fn describe(&self, columns: &[usize], progress: &Progress) -> Result<Vec<ColumnDescription>> {
+        if let Some(&bad) = columns.iter().find(|&&c| c >= self.names.len()) {
+            return Err(Error::invalid_argument(format!(
+                "column {bad} is out of range: the file has {} columns",
+                self.names.len()
+            )));
+        }
+        self.check_unchanged()?;
+        let release = |a: usize, b: usize| self.release(a, b);
+        match &self.body {
+            Body::Binary(layout) => {
+                let kind = if layout.scalar.is_float() { Kind::Float } else { Kind::Int };
+                Ok(binary::describe(&self.map, layout, columns, progress, &release)?
+                    .into_iter()
+                    .map(|summary| ColumnDescription {
+                        kind,
+                        summary,
+                        min_len: 0,
+                        max_len: 0,
+                    })
+                    .collect())
+            }
+            Body::Csv(dialect) => {
+                let parsed = csv::scan(&self.map, dialect, columns, &self.path, progress, &release)?;
+                *self.rows.lock() = Some(parsed.rows);
+                Ok(parsed
+                    .columns
+                    .iter()
+                    .map(|c| ColumnDescription {
+                        kind: c.kind,
+                        summary: c.numeric_summary(),
+                        min_len: if c.present > 0 { c.min_len } else { 0 },
+                        max_len: c.max_len,
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// The mapped bytes (for zero-copy access to binary data while the dataset is open).
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// A file truncated since it was mapped would fault on access: refuse instead.
+    fn check_unchanged(&self) -> Result<()> {
+        let len = std::fs::metadata(&self.path)
+            .map_err(|e| Error::io(&self.path, &e))?
+            .len();
+        if len < self.map.len() as u64 {
+            return Err(Error::data_format(
+                &self.path,
+                0,
+                "",
+                format!(
+                    "the file shrank from {} to {len} bytes since it was opened; open it again",
+                    self.map.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Drops the pages of `bytes[start..end]` from this process (they stay in the page
+    /// cache), so scanning a file larger than RAM keeps the resident set small.
+    fn release(&self, start: usize, end: usize) {
+        const PAGE: usize = 4096;
+        let first = start.div_ceil(PAGE) * PAGE;
+        let last = end / PAGE * PAGE;
+        if last > first {
+            // SAFETY: a read-only shared file mapping: dropped pages are read back from
+            // the file if touched again, so no data is lost.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, last - first)
+            };
+        }
+    }
+}

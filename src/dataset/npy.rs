@@ -1,0 +1,249 @@
+//! The `.npy` header (format versions 1, 2 and 3) and the dtypes oxbridge reads.
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Element types of binary data (npy or raw), each with its byte order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    F64,
+    F32,
+    I64,
+    I32,
+    I16,
+    I8,
+    U32,
+    U16,
+    U8,
+    Bool,
+}
+
+impl Scalar {
+    pub fn size(self) -> usize {
+        match self {
+            Scalar::F64 | Scalar::I64 => 8,
+            Scalar::F32 | Scalar::I32 | Scalar::U32 => 4,
+            Scalar::I16 | Scalar::U16 => 2,
+            Scalar::I8 | Scalar::U8 | Scalar::Bool => 1,
+        }
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, Scalar::F64 | Scalar::F32)
+    }
+
+    /// numpy's name for the type, as users see it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scalar::F64 => "float64",
+            Scalar::F32 => "float32",
+            Scalar::I64 => "int64",
+            Scalar::I32 => "int32",
+            Scalar::I16 => "int16",
+            Scalar::I8 => "int8",
+            Scalar::U32 => "uint32",
+            Scalar::U16 => "uint16",
+            Scalar::U8 => "uint8",
+            Scalar::Bool => "bool",
+        }
+    }
+
+    /// Parses a numpy type string such as `<f8`, `>i4`, `|u1`, `float64` or `int32`.
+    pub fn parse(text: &str) -> Result<(Scalar, bool)> {
+        let unsupported = || {
+            Error::unsupported(format!(
+                "dtype {text:?} is not supported; use float64, float32, int64, int32, int16, \
+                 int8, uint32, uint16, uint8 or bool"
+            ))
+        };
+        let by_name = match text {
+            "float64" | "f8" | "double" => Some(Scalar::F64),
+            "float32" | "f4" | "float" => Some(Scalar::F32),
+            "int64" | "i8" => Some(Scalar::I64),
+            "int32" | "i4" => Some(Scalar::I32),
+            "int16" | "i2" => Some(Scalar::I16),
+            "int8" | "i1" => Some(Scalar::I8),
+            "uint32" | "u4" => Some(Scalar::U32),
+            "uint16" | "u2" => Some(Scalar::U16),
+            "uint8" | "u1" => Some(Scalar::U8),
+            "bool" | "b1" => Some(Scalar::Bool),
+            _ => None,
+        };
+        if let Some(s) = by_name {
+            return Ok((s, cfg!(target_endian = "big")));
+        }
+        let (order, code) = text.split_at(text.len().min(1));
+        let big = match order {
+            "<" => false,
+            ">" => true,
+            "|" | "=" => cfg!(target_endian = "big"),
+            _ => return Err(unsupported()),
+        };
+        let scalar = match code {
+            "f8" => Scalar::F64,
+            "f4" => Scalar::F32,
+            "i8" => Scalar::I64,
+            "i4" => Scalar::I32,
+            "i2" => Scalar::I16,
+            "i1" => Scalar::I8,
+            "u4" => Scalar::U32,
+            "u2" => Scalar::U16,
+            "u1" => Scalar::U8,
+            "b1" => Scalar::Bool,
+            _ => return Err(unsupported()),
+        };
+        Ok((scalar, big))
+    }
+}
+
+/// What an `.npy` header says about the array after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpyHeader {
+    pub scalar: Scalar,
+    pub big_endian: bool,
+    pub fortran_order: bool,
+    pub shape: Vec<u64>,
+    /// Offset of the first data byte from the start of the file.
+    pub data_offset: usize,
+}
+
+const MAGIC: &[u8] = b"\x93NUMPY";
+
+pub fn is_npy(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
+fn malformed(path: &str, what: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::DataFormat,
+        format!("{path}: not a valid .npy file: {what}"),
+    )
+}
+
+/// Parses the header at the start of `bytes` (the whole file).
+pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
+    if !is_npy(bytes) {
+        return Err(malformed(path, "it does not start with \\x93NUMPY"));
+    }
+    if bytes.len() < 10 {
+        return Err(malformed(path, "the header is truncated"));
+    }
+    let (major, minor) = (bytes[6], bytes[7]);
+    let (len, start) = match major {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
+        2 | 3 => {
+            if bytes.len() < 12 {
+                return Err(malformed(path, "the header is truncated"));
+            }
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
+        }
+        _ => {
+            return Err(Error::unsupported(format!(
+                "{path}: .npy format version {major}.{minor} is not supported (1.0 to 3.0 are)"
+            )))
+        }
+    };
+    let end = start
+        .checked_add(len)
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| malformed(path, format!("the header claims {len} bytes but the file is shorter")))?;
+    // Version 3 allows UTF-8 in the header; 1 and 2 are Latin-1, but their dtypes are ASCII.
+    let text = std::str::from_utf8(&bytes[start..end])
+        .map_err(|_| malformed(path, "the header is not text"))?;
+    let descr = dict_value(text, "descr").ok_or_else(|| malformed(path, "no 'descr' in the header"))?;
+    if !descr.starts_with('\'') && !descr.starts_with('"') {
+        return Err(Error::unsupported(format!(
+            "{path}: structured arrays (descr {descr}) are not supported; save one plain numeric array"
+        )));
+    }
+    let (scalar, big_endian) = Scalar::parse(descr.trim_matches(|c| c == '\'' || c == '"'))
+        .map_err(|e| Error::new(e.kind, format!("{path}: {}", e.message)))?;
+    let fortran_order = match dict_value(text, "fortran_order") {
+        Some("True") => true,
+        Some("False") => false,
+        other => return Err(malformed(path, format!("fortran_order is {other:?}"))),
+    };
+    let shape_text = dict_value(text, "shape").ok_or_else(|| malformed(path, "no 'shape' in the header"))?;
+    let inner = shape_text
+        .strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+        .ok_or_else(|| malformed(path, format!("shape {shape_text} is not a tuple")))?;
+    let shape = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches('L').parse::<u64>())
+        .collect::<std::result::Result<Vec<u64>, _>>()
+        .map_err(|_| malformed(path, format!("shape {shape_text} is not a tuple of sizes")))?;
+    Ok(NpyHeader {
+        scalar,
+        big_endian,
+        fortran_order,
+        shape,
+        data_offset: end,
+    })
+}
+
+/// The text of the value of `'key':` in a Python dict literal (a string, a tuple, a list
+/// or a bare word), enough for the headers numpy writes.
+fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let at = text
+        .find(&format!("'{key}'"))
+        .or_else(|| text.find(&format!("\"{key}\"")))?;
+    let rest = text[at + key.len() + 2..].trim_start().strip_prefix(':')?.trim_start();
+    let end = match rest.chars().next()? {
+        q @ ('\'' | '"') => rest[1..].find(q)? + 2,
+        '(' => rest.find(')')? + 1,
+        '[' => rest.find(']')? + 1,
+        _ => rest.find([',', '}']).unwrap_or(rest.len()),
+    };
+    Some(rest[..end].trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(version: u8, dict: &str) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend([version, 0]);
+        let mut header = dict.as_bytes().to_vec();
+        header.push(b'\n');
+        if version == 1 {
+            out.extend((header.len() as u16).to_le_bytes());
+        } else {
+            out.extend((header.len() as u32).to_le_bytes());
+        }
+        out.extend(header);
+        out
+    }
+
+    #[test]
+    fn parses_the_headers_numpy_writes() {
+        let f = file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1000, 3), }");
+        let h = parse_header(&f, "a.npy").unwrap();
+        assert_eq!((h.scalar, h.big_endian, h.fortran_order), (Scalar::F64, false, false));
+        assert_eq!((h.shape, h.data_offset), (vec![1000, 3], f.len()));
+        let f = file(3, "{'descr': '>i4', 'fortran_order': True, 'shape': (7,), }");
+        let h = parse_header(&f, "b.npy").unwrap();
+        assert_eq!((h.scalar, h.big_endian, h.fortran_order, h.shape), (Scalar::I32, true, true, vec![7]));
+        let f = file(2, "{'descr': '|u1', 'fortran_order': False, 'shape': (), }");
+        assert_eq!(parse_header(&f, "c.npy").unwrap().shape, Vec::<u64>::new());
+    }
+
+    #[test]
+    fn refuses_malformed_headers_with_a_reason() {
+        let f = file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 3), }");
+        let e = parse_header(&f[..20], "a.npy").unwrap_err();
+        assert!(e.message.contains("a.npy") && e.message.contains("shorter"), "{}", e.message);
+        let e = parse_header(&file(1, "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2,), }"), "s.npy").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+        let e = parse_header(&file(1, "{'descr': '<c16', 'fortran_order': False, 'shape': (2,), }"), "c.npy").unwrap_err();
+        assert!(e.message.contains("<c16"), "{}", e.message);
+        let e = parse_header(&file(9, "{}"), "v.npy").unwrap_err();
+        assert!(e.message.contains("version 9"));
+        assert!(parse_header(b"hello", "x.npy").is_err());
+    }
+}
