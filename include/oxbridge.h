@@ -22,6 +22,17 @@
 
 
 /**
+ * Column kinds reported by `oxb_dataset_describe`.
+ */
+#define OXB_KIND_EMPTY 0
+
+#define OXB_KIND_INT 1
+
+#define OXB_KIND_FLOAT 2
+
+#define OXB_KIND_TEXT 3
+
+/**
  * `oxb_stats_axis` over each column (numpy's axis=0).
  */
 #define OXB_AXIS_COLUMNS 0
@@ -189,6 +200,104 @@ typedef struct oxb_stats {
 } oxb_stats;
 
 /**
+ * How to open a file. Zero-initialise it and set what you know; the rest is detected.
+ */
+typedef struct oxb_open_options {
+  /**
+   * "npy", "raw" or "csv"; NULL to detect from the extension and content.
+   */
+  const char *format;
+  /**
+   * CSV: the delimiter byte; 0 to detect.
+   */
+  uint32_t delimiter;
+  /**
+   * CSV: 1 if the first row is a header, 0 if not, -1 to detect.
+   */
+  int32_t has_header;
+  /**
+   * CSV: the texts read as missing values; NULL for the defaults (empty, NA, N/A, NaN,
+   * nan, null, NULL, None, #N/A).
+   */
+  const char *const *null_values;
+  size_t null_values_len;
+  /**
+   * Raw binary: the element type ("float64", "<i4", ...); required for raw files.
+   */
+  const char *dtype;
+  /**
+   * Raw binary: values per row; 0 means 1.
+   */
+  uint64_t columns;
+} oxb_open_options;
+
+/**
+ * Handle of an open data file. 0 is never a valid handle.
+ */
+typedef uint64_t oxb_dataset;
+
+/**
+ * One column of an open dataset: its name and type, valid while the handle is open.
+ */
+typedef struct oxb_column_info {
+  const char *name;
+  /**
+   * "float64", "int32", ... for binary files; "int64", "float64" or "text" guessed from
+   * the first records of a CSV file.
+   */
+  const char *dtype;
+} oxb_column_info;
+
+/**
+ * Reports progress of a long call: `done` out of `total` units (bytes). Called only on
+ * the thread that made the call, about every 100 ms and once at the end; returning
+ * non-zero cancels the work, which then returns `OXB_CANCELLED`.
+ */
+typedef int (*oxb_progress_fn)(uint64_t done, uint64_t total, void *user);
+
+/**
+ * Statistics of one column of a dataset.
+ */
+typedef struct oxb_column_description {
+  /**
+   * Missing CSV values are counted in `stats.nan_count`. For text columns only
+   * `count` (values present) and `nan_count` (missing) are meaningful.
+   */
+  struct oxb_stats stats;
+  /**
+   * One of the `OXB_KIND_*` values.
+   */
+  uint32_t kind;
+  /**
+   * Text columns: the fewest and most characters in a value.
+   */
+  uint64_t min_len;
+  uint64_t max_len;
+} oxb_column_description;
+
+/**
+ * Where the last failure on this thread happened, for errors about files.
+ */
+typedef struct oxb_error_detail {
+  /**
+   * The file's path, "" when the error is not about a file.
+   */
+  const char *path;
+  /**
+   * The operating system's error number (errno) of an I/O error, else 0.
+   */
+  int32_t os_code;
+  /**
+   * 1-based line in the file (a header line counts), 0 when unknown.
+   */
+  uint64_t line;
+  /**
+   * The column's name, "" when unknown.
+   */
+  const char *column;
+} oxb_error_detail;
+
+/**
  * A 2-D strided array in the caller's memory: element `(i, j)` is at
  * `data + i * row_stride + j * col_stride` elements. C order has `row_stride = cols,
  * col_stride = 1`; Fortran order `row_stride = 1, col_stride = rows`.
@@ -282,6 +391,80 @@ oxb_status oxb_accumulator_reset(oxb_accumulator handle);
  * `OXB_INVALID_HANDLE`; a call already running on another thread finishes first.
  */
 oxb_status oxb_accumulator_destroy(oxb_accumulator handle);
+
+/**
+ * Opens a data file (`.npy`, raw binary or CSV/TSV) without reading it into memory and
+ * writes its handle to `*out`. `options` may be NULL to detect everything.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated UTF-8 path; `options` is NULL or valid; `out` is
+ * NULL or writable.
+ */
+oxb_status oxb_dataset_open(const char *path,
+                            const struct oxb_open_options *options,
+                            oxb_dataset *out);
+
+/**
+ * Writes the number of columns to `*out`.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_dataset_num_columns(oxb_dataset handle, size_t *out);
+
+/**
+ * Writes the name and type of column `index` to `*out`; the strings stay valid until the
+ * dataset is closed.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_dataset_column_info(oxb_dataset handle, size_t index, struct oxb_column_info *out);
+
+/**
+ * Writes the number of data rows to `*out` (header excluded). For CSV the file is
+ * scanned in parallel the first time, with progress reports as in `oxb_dataset_describe`.
+ *
+ * # Safety
+ * `out` is NULL or writable; `progress` is NULL or a valid callback.
+ */
+oxb_status oxb_dataset_num_rows(oxb_dataset handle,
+                                oxb_progress_fn progress,
+                                void *user,
+                                uint64_t *out);
+
+/**
+ * Computes the statistics of `columns_len` columns (positions in `columns`; NULL and 0
+ * for every column) in one parallel pass over the file, writing one description per
+ * column to `out`. `progress` (may be NULL) is called on this thread with bytes done
+ * and total; a non-zero return cancels with `OXB_CANCELLED`.
+ *
+ * # Safety
+ * `columns` is NULL or points to `columns_len` indexes; `out` is NULL or points to room
+ * for one description per column described; `progress` is NULL or a valid callback.
+ */
+oxb_status oxb_dataset_describe(oxb_dataset handle,
+                                const size_t *columns,
+                                size_t columns_len,
+                                oxb_progress_fn progress,
+                                void *user,
+                                struct oxb_column_description *out);
+
+/**
+ * Closes a dataset and unmaps its file. Closing it again, or using it afterwards,
+ * returns `OXB_INVALID_HANDLE`; a call already running on another thread finishes first.
+ */
+oxb_status oxb_dataset_close(oxb_dataset handle);
+
+/**
+ * Writes the detail of the last failed call on the calling thread to `*out` (all empty
+ * when it had none). The strings stay valid until the next failing `oxb_` call on this
+ * thread.
+ *
+ * # Safety
+ * `out` is NULL or points to writable memory for one `oxb_error_detail`.
+ */
+oxb_status oxb_last_error_detail(struct oxb_error_detail *out);
 
 /**
  * The message of the last failed call on the calling thread, "" if none failed yet.

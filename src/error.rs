@@ -48,7 +48,13 @@ impl Error {
     /// An I/O error on `path`, keeping the OS error number.
     pub fn io(path: &str, error: &std::io::Error) -> Self {
         let os_code = error.raw_os_error().unwrap_or(0);
-        let mut e = Self::new(ErrorKind::Io, format!("{path}: {error}"));
+        // "No such file or directory (os error 2)": the number is in the detail instead.
+        let text = error.to_string();
+        let text = match text.rfind(" (os error ") {
+            Some(at) if text.ends_with(')') => text[..at].to_owned(),
+            _ => text,
+        };
+        let mut e = Self::new(ErrorKind::Io, format!("{path}: {text}"));
         e.detail = Some(Box::new(Detail {
             path: path.to_owned(),
             os_code,

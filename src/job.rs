@@ -33,7 +33,10 @@ impl Progress {
     /// An error once the caller has asked to stop; work checks it between chunks.
     pub fn check(&self) -> Result<()> {
         if self.cancelled.load(Ordering::Relaxed) {
-            Err(Error::new(ErrorKind::Cancelled, "cancelled by the progress callback"))
+            Err(Error::new(
+                ErrorKind::Cancelled,
+                "cancelled by the progress callback",
+            ))
         } else {
             Ok(())
         }
@@ -68,16 +71,11 @@ pub fn run<R: Send>(
             let _ = finished.send(());
             result
         });
-        loop {
-            match wait.recv_timeout(REPORT_INTERVAL) {
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let (done, total) = progress.snapshot();
-                    if !report(done, total) {
-                        progress.cancelled.store(true, Ordering::Relaxed);
-                    }
-                }
-                // Finished, or the worker panicked and dropped the sender.
-                _ => break,
+        // Stops when the work finishes, or panics and drops the sender.
+        while let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(REPORT_INTERVAL) {
+            let (done, total) = progress.snapshot();
+            if !report(done, total) {
+                progress.cancelled.store(true, Ordering::Relaxed);
             }
         }
         worker.join()

@@ -12,6 +12,7 @@ import ctypes
 
 from ._accumulator import Accumulator
 from ._array import histogram, quantile, sort, stats
+from ._dataset import Dataset, Description, TextStats, process_large_dataset
 from ._errors import (
     CancelledError,
     ClosedError,
@@ -38,6 +39,8 @@ __all__ = [
     "CancelledError",
     "ClosedError",
     "DataFormatError",
+    "Dataset",
+    "Description",
     "InvalidArgumentError",
     "InvalidHandleError",
     "IoError",
@@ -46,11 +49,13 @@ __all__ = [
     "OxbridgeError",
     "PanicError",
     "Stats",
+    "TextStats",
     "UnsupportedError",
     "get_num_threads",
     "histogram",
     "library_path",
     "process_array",
+    "process_large_dataset",
     "quantile",
     "set_num_threads",
     "sort",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+
 from . import _bindings as b
 from ._loader import lib
 
@@ -29,6 +31,13 @@ class IoError(OxbridgeError, OSError):
 
 
 class DataFormatError(OxbridgeError, ValueError):
+    """Malformed data in a file: `path`, `line` (1-based, a header line counts) and
+    `column` (its name) say where, when known."""
+
+    path: str | None = None
+    line: int | None = None
+    column: str | None = None
+
     status = b.OXB_DATA_FORMAT
 
 
@@ -76,10 +85,37 @@ def last_error_message() -> str:
     return lib.oxb_last_error_message().decode("utf-8", "replace")
 
 
+_IO_CLASSES: dict[type, type] = {}
+
+
+def _io_error(os_code: int, message: str, path: str) -> OxbridgeError:
+    """An IoError that is also the built-in for its errno (FileNotFoundError,
+    PermissionError, IsADirectoryError...), with errno, strerror and filename set."""
+    builtin = type(OSError(os_code, message))
+    cls = _IO_CLASSES.get(builtin)
+    if cls is None:
+        cls = IoError if builtin is OSError else type(builtin.__name__, (IoError, builtin), {"__module__": __name__})
+        _IO_CLASSES[builtin] = cls
+    return cls(os_code, message, path or None)
+
+
 def error_for(status: int) -> OxbridgeError:
-    """The exception for a failed call, carrying the library's message."""
-    error = _BY_STATUS.get(status, OxbridgeError)(last_error_message())
+    """The exception for a failed call, carrying the library's message and, for errors
+    about a file, its `path` (and `line` and `column` for malformed data)."""
+    message = last_error_message()
+    detail = b.oxb_error_detail()
+    lib.oxb_last_error_detail(ctypes.byref(detail))
+    path = (detail.path or b"").decode("utf-8", "replace")
+    error: OxbridgeError
+    if status == b.OXB_IO and detail.os_code:
+        error = _io_error(detail.os_code, message, path)
+    else:
+        error = _BY_STATUS.get(status, OxbridgeError)(message)
     error.status = status
+    if path:
+        error.path = path
+        error.line = detail.line or None
+        error.column = (detail.column or b"").decode("utf-8", "replace") or None
     return error
 
 

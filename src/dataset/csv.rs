@@ -33,7 +33,9 @@ pub struct CsvOptions {
 }
 
 /// Read as missing by default, as pandas does.
-pub const DEFAULT_NULLS: &[&str] = &["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A"];
+pub const DEFAULT_NULLS: &[&str] = &[
+    "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A",
+];
 
 const CANDIDATES: &[u8] = b",\t;|";
 const SAMPLE_LEN: usize = 1 << 16;
@@ -162,13 +164,22 @@ fn unquote(bytes: &[u8], quote: u8) -> String {
     let mut i = 0;
     while i < bytes.len() {
         out.push(bytes[i]);
-        i += if bytes[i] == quote && bytes.get(i + 1) == Some(&quote) { 2 } else { 1 };
+        i += if bytes[i] == quote && bytes.get(i + 1) == Some(&quote) {
+            2
+        } else {
+            1
+        };
     }
     String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The fields of the first record at `pos`, as text, and where the next record starts.
-fn first_record(bytes: &[u8], pos: usize, delimiter: u8, path: &str) -> Result<(Vec<String>, usize)> {
+fn first_record(
+    bytes: &[u8],
+    pos: usize,
+    delimiter: u8,
+    path: &str,
+) -> Result<(Vec<String>, usize)> {
     let mut records = Records {
         bytes,
         end: bytes.len(),
@@ -179,9 +190,9 @@ fn first_record(bytes: &[u8], pos: usize, delimiter: u8, path: &str) -> Result<(
     records.skip_blank_lines();
     let mut fields = Vec::new();
     loop {
-        let (field, terminator) = records
-            .field()
-            .map_err(|u| Error::data_format(path, line_of(bytes, u.at), "", "a quoted field never ends"))?;
+        let (field, terminator) = records.field().map_err(|u| {
+            Error::data_format(path, line_of(bytes, u.at), "", "a quoted field never ends")
+        })?;
         fields.push(unquote(&bytes[field.start..field.end], b'"'));
         if let Terminator::EndOfRecord = terminator {
             return Ok((fields, records.pos));
@@ -206,7 +217,11 @@ fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
         .take(50)
         .collect();
     // The last line of a sample may be cut short.
-    let lines = if lines.len() > 2 { &lines[..lines.len() - 1] } else { &lines[..] };
+    let lines = if lines.len() > 2 {
+        &lines[..lines.len() - 1]
+    } else {
+        &lines[..]
+    };
     let mut best = (0usize, 0usize, b',');
     for &d in CANDIDATES {
         let counts: Vec<usize> = lines
@@ -223,7 +238,9 @@ fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
                     .count()
             })
             .collect();
-        let Some(&first) = counts.first() else { continue };
+        let Some(&first) = counts.first() else {
+            continue;
+        };
         if first == 0 {
             continue;
         }
@@ -237,15 +254,26 @@ fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
 
 fn looks_numeric(field: &str) -> bool {
     let t = field.trim();
-    !t.is_empty() && (super::columns::parse_int(t.as_bytes()).is_some() || super::columns::parse_float(t.as_bytes()).is_some())
+    !t.is_empty()
+        && (super::columns::parse_int(t.as_bytes()).is_some()
+            || super::columns::parse_float(t.as_bytes()).is_some())
 }
 
 /// Detects the dialect from the start of the file.
 pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect> {
-    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
     let body = &bytes[bom..];
     if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::data_format(path, 0, "", "the file is empty (no header and no rows)"));
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            "the file is empty (no header and no rows)",
+        ));
     }
     let delimiter = match options.delimiter {
         Some(d) => d,
@@ -264,7 +292,10 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
     };
     let null_values = match &options.null_values {
         Some(v) => v.iter().map(|s| s.as_bytes().to_vec()).collect(),
-        None => DEFAULT_NULLS.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        None => DEFAULT_NULLS
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect(),
     };
     Ok(Dialect {
         delimiter,
@@ -285,7 +316,11 @@ fn unique_names(names: Vec<String>) -> Vec<String> {
         .map(|(i, name)| {
             let base = if name.is_empty() { i.to_string() } else { name };
             let count = seen.entry(base.clone()).or_insert(0usize);
-            let unique = if *count == 0 { base.clone() } else { format!("{base}.{count}") };
+            let unique = if *count == 0 {
+                base.clone()
+            } else {
+                format!("{base}.{count}")
+            };
             *count += 1;
             unique
         })
@@ -349,7 +384,11 @@ fn record_ranges(bytes: &[u8], start: usize, quote: u8) -> Vec<(usize, usize)> {
         starts[i] = starts[i].max(starts[i - 1]);
     }
     starts.push(len);
-    starts.windows(2).map(|w| (w[0], w[1])).filter(|(a, b)| a < b).collect()
+    starts
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .filter(|(a, b)| a < b)
+        .collect()
 }
 
 /// The result of parsing part of a file.
@@ -390,7 +429,12 @@ fn parse_range(
         let mut index = 0usize;
         loop {
             let (field, terminator) = records.field().map_err(|u| {
-                Error::data_format(path, line_of(bytes, u.at), "", "a quoted field is never closed")
+                Error::data_format(
+                    path,
+                    line_of(bytes, u.at),
+                    "",
+                    "a quoted field is never closed",
+                )
             })?;
             if index < ncols {
                 if let Some(slot) = wanted[index] {
@@ -412,7 +456,10 @@ fn parse_range(
             }
         }
         if index != ncols {
-            let column = dialect.names.get(index.min(ncols)).map_or("", String::as_str);
+            let column = dialect
+                .names
+                .get(index.min(ncols))
+                .map_or("", String::as_str);
             return Err(Error::data_format(
                 path,
                 line_of(bytes, record_start),
@@ -458,7 +505,9 @@ pub fn scan(
             .collect();
         let mut total = Parsed {
             rows: 0,
-            columns: (0..wanted_columns.len()).map(|_| ColumnStats::default()).collect(),
+            columns: (0..wanted_columns.len())
+                .map(|_| ColumnStats::default())
+                .collect(),
         };
         // In file order, so the error reported is the first one in the file.
         for part in parts {
@@ -479,7 +528,8 @@ pub fn sample_kinds(bytes: &[u8], dialect: &Dialect, path: &str) -> Vec<Kind> {
     let end = if end == bytes.len() {
         end
     } else {
-        memchr::memrchr(b'\n', &bytes[dialect.data_start..end]).map_or(dialect.data_start, |p| dialect.data_start + p + 1)
+        memchr::memrchr(b'\n', &bytes[dialect.data_start..end])
+            .map_or(dialect.data_start, |p| dialect.data_start + p + 1)
     };
     let wanted: Vec<Option<usize>> = (0..dialect.names.len()).map(Some).collect();
     match parse_range(bytes, (dialect.data_start, end), dialect, &wanted, path) {
@@ -507,15 +557,36 @@ mod tests {
         assert_eq!(d.names, ["name", "price", "qty"]);
         assert_eq!(p.rows, 3);
         let price = p.columns[1].numeric_summary();
-        assert_eq!((p.columns[1].kind, price.count(), price.nan_count(), price.sum()), (Kind::Float, 2, 1, 4.0));
-        assert_eq!((p.columns[2].kind, p.columns[2].summary.exact().unwrap().sum), (Kind::Int, 12));
-        assert_eq!((p.columns[0].kind, p.columns[0].min_len, p.columns[0].max_len), (Kind::Text, 1, 10));
+        assert_eq!(
+            (
+                p.columns[1].kind,
+                price.count(),
+                price.nan_count(),
+                price.sum()
+            ),
+            (Kind::Float, 2, 1, 4.0)
+        );
+        assert_eq!(
+            (p.columns[2].kind, p.columns[2].summary.exact().unwrap().sum),
+            (Kind::Int, 12)
+        );
+        assert_eq!(
+            (
+                p.columns[0].kind,
+                p.columns[0].min_len,
+                p.columns[0].max_len
+            ),
+            (Kind::Text, 1, 10)
+        );
     }
 
     #[test]
     fn detects_delimiters_and_headerless_files() {
         let (d, p) = scan_text("1;2\n3;4\n").unwrap();
-        assert_eq!((d.delimiter, d.has_header, d.names.clone(), p.rows), (b';', false, vec!["0".to_string(), "1".to_string()], 2));
+        assert_eq!(
+            (d.delimiter, d.has_header, d.names.clone(), p.rows),
+            (b';', false, vec!["0".to_string(), "1".to_string()], 2)
+        );
         let (d, _) = scan_text("a\tb\n1\t2\n").unwrap();
         assert_eq!(d.delimiter, b'\t');
         let (d, _) = scan_text("x,x,\n1,2,3\n").unwrap();
@@ -525,9 +596,17 @@ mod tests {
     #[test]
     fn ragged_rows_and_open_quotes_name_the_line() {
         let e = scan_text("a,b\n1,2\n3\n").err().unwrap();
-        assert!(e.message.contains("line 3") && e.message.contains("expected 2 fields, found 1"), "{}", e.message);
+        assert!(
+            e.message.contains("line 3") && e.message.contains("expected 2 fields, found 1"),
+            "{}",
+            e.message
+        );
         let e = scan_text("a,b\n1,2\n\"3,4\n").err().unwrap();
-        assert!(e.message.contains("line 3") && e.message.contains("never closed"), "{}", e.message);
+        assert!(
+            e.message.contains("line 3") && e.message.contains("never closed"),
+            "{}",
+            e.message
+        );
         let e = scan_text("   \n").err().unwrap();
         assert!(e.message.contains("empty"), "{}", e.message);
     }
@@ -537,13 +616,19 @@ mod tests {
         // Records with quoted newlines spanning many chunk boundaries.
         let mut text = String::from("id,note,value\n");
         for i in 0..200_000 {
-            text.push_str(&format!("{i},\"line one\nline, two \"\"{i}\"\"\",{}\n", i % 7));
+            text.push_str(&format!(
+                "{i},\"line one\nline, two \"\"{i}\"\"\",{}\n",
+                i % 7
+            ));
         }
         let (_, p) = scan_text(&text).unwrap();
         assert_eq!(p.rows, 200_000);
         let ids = p.columns[0].summary.exact().unwrap();
         assert_eq!(ids.sum, (0..200_000i128).sum::<i128>());
-        assert_eq!(p.columns[2].summary.exact().unwrap().sum, (0..200_000i128).map(|i| i % 7).sum::<i128>());
+        assert_eq!(
+            p.columns[2].summary.exact().unwrap().sum,
+            (0..200_000i128).map(|i| i % 7).sum::<i128>()
+        );
         assert_eq!(p.columns[1].kind, Kind::Text);
     }
 }

@@ -54,6 +54,9 @@ pub struct ColumnDescription {
     /// Text columns: least and most characters of a value (0 and 0 when none).
     pub min_len: u64,
     pub max_len: u64,
+    /// Values present and missing (for every kind; text columns have no other counts).
+    pub present: u64,
+    pub missing: u64,
 }
 
 enum Body {
@@ -74,7 +77,10 @@ fn map_file(path: &str) -> Result<(File, Mmap)> {
     let file = File::open(path).map_err(|e| Error::io(path, &e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, &e))?;
     if meta.is_dir() {
-        return Err(Error::io(path, &std::io::Error::from_raw_os_error(libc_eisdir())));
+        return Err(Error::io(
+            path,
+            &std::io::Error::from_raw_os_error(libc_eisdir()),
+        ));
     }
     if !meta.is_file() {
         return Err(Error::unsupported(format!(
@@ -112,7 +118,12 @@ impl Dataset {
         let (body, names, rows) = match format {
             Format::Npy => {
                 if bytes.is_empty() {
-                    return Err(Error::data_format(path, 0, "", "the file is empty, not a .npy file"));
+                    return Err(Error::data_format(
+                        path,
+                        0,
+                        "",
+                        "the file is empty, not a .npy file",
+                    ));
                 }
                 let h = npy::parse_header(bytes, path)?;
                 let (rows, cols) = match h.shape.as_slice() {
@@ -140,7 +151,9 @@ impl Dataset {
             }
             Format::Raw => {
                 let dtype = options.raw_dtype.as_deref().ok_or_else(|| {
-                    Error::invalid_argument(format!("{path}: raw binary needs a dtype (e.g. dtype=\"float64\")"))
+                    Error::invalid_argument(format!(
+                        "{path}: raw binary needs a dtype (e.g. dtype=\"float64\")"
+                    ))
                 })?;
                 let (scalar, big_endian) = npy::Scalar::parse(dtype)?;
                 let cols = options.raw_columns.unwrap_or(1);
@@ -173,7 +186,9 @@ impl Dataset {
                 (Body::Binary(layout), names, Some(rows))
             }
             Format::Csv => {
-                if bytes.contains(&0) && memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some() {
+                if bytes.contains(&0)
+                    && memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some()
+                {
                     return Err(Error::data_format(
                         path,
                         0,
@@ -231,13 +246,19 @@ impl Dataset {
         let Body::Csv(dialect) = &self.body else {
             unreachable!("binary layouts know their rows")
         };
-        let parsed = csv::scan(&self.map, dialect, &[], &self.path, progress, &|a, b| self.release(a, b))?;
+        let parsed = csv::scan(&self.map, dialect, &[], &self.path, progress, &|a, b| {
+            self.release(a, b)
+        })?;
         *self.rows.lock() = Some(parsed.rows);
         Ok(parsed.rows)
     }
 
     /// Statistics of the given columns (positions), in parallel.
-    pub fn describe(&self, columns: &[usize], progress: &Progress) -> Result<Vec<ColumnDescription>> {
+    pub fn describe(
+        &self,
+        columns: &[usize],
+        progress: &Progress,
+    ) -> Result<Vec<ColumnDescription>> {
         if let Some(&bad) = columns.iter().find(|&&c| c >= self.names.len()) {
             return Err(Error::invalid_argument(format!(
                 "column {bad} is out of range: the file has {} columns",
@@ -248,19 +269,28 @@ impl Dataset {
         let release = |a: usize, b: usize| self.release(a, b);
         match &self.body {
             Body::Binary(layout) => {
-                let kind = if layout.scalar.is_float() { Kind::Float } else { Kind::Int };
-                Ok(binary::describe(&self.map, layout, columns, progress, &release)?
-                    .into_iter()
-                    .map(|summary| ColumnDescription {
-                        kind,
-                        summary,
-                        min_len: 0,
-                        max_len: 0,
-                    })
-                    .collect())
+                let kind = if layout.scalar.is_float() {
+                    Kind::Float
+                } else {
+                    Kind::Int
+                };
+                Ok(
+                    binary::describe(&self.map, layout, columns, progress, &release)?
+                        .into_iter()
+                        .map(|summary| ColumnDescription {
+                            kind,
+                            present: summary.count() + summary.nan_count(),
+                            missing: 0,
+                            summary,
+                            min_len: 0,
+                            max_len: 0,
+                        })
+                        .collect(),
+                )
             }
             Body::Csv(dialect) => {
-                let parsed = csv::scan(&self.map, dialect, columns, &self.path, progress, &release)?;
+                let parsed =
+                    csv::scan(&self.map, dialect, columns, &self.path, progress, &release)?;
                 *self.rows.lock() = Some(parsed.rows);
                 Ok(parsed
                     .columns
@@ -270,6 +300,8 @@ impl Dataset {
                         summary: c.numeric_summary(),
                         min_len: if c.present > 0 { c.min_len } else { 0 },
                         max_len: c.max_len,
+                        present: c.present,
+                        missing: c.missing,
                     })
                     .collect())
             }
@@ -310,8 +342,11 @@ impl Dataset {
             // SAFETY: a read-only shared file mapping: dropped pages are read back from
             // the file if touched again, so no data is lost.
             let _ = unsafe {
-                self.map
-                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, last - first)
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    first,
+                    last - first,
+                )
             };
         }
     }

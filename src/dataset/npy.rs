@@ -148,11 +148,17 @@ pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
     let end = start
         .checked_add(len)
         .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| malformed(path, format!("the header claims {len} bytes but the file is shorter")))?;
+        .ok_or_else(|| {
+            malformed(
+                path,
+                format!("the header claims {len} bytes but the file is shorter"),
+            )
+        })?;
     // Version 3 allows UTF-8 in the header; 1 and 2 are Latin-1, but their dtypes are ASCII.
     let text = std::str::from_utf8(&bytes[start..end])
         .map_err(|_| malformed(path, "the header is not text"))?;
-    let descr = dict_value(text, "descr").ok_or_else(|| malformed(path, "no 'descr' in the header"))?;
+    let descr =
+        dict_value(text, "descr").ok_or_else(|| malformed(path, "no 'descr' in the header"))?;
     if !descr.starts_with('\'') && !descr.starts_with('"') {
         return Err(Error::unsupported(format!(
             "{path}: structured arrays (descr {descr}) are not supported; save one plain numeric array"
@@ -165,7 +171,8 @@ pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
         Some("False") => false,
         other => return Err(malformed(path, format!("fortran_order is {other:?}"))),
     };
-    let shape_text = dict_value(text, "shape").ok_or_else(|| malformed(path, "no 'shape' in the header"))?;
+    let shape_text =
+        dict_value(text, "shape").ok_or_else(|| malformed(path, "no 'shape' in the header"))?;
     let inner = shape_text
         .strip_prefix('(')
         .and_then(|s| s.strip_suffix(')'))
@@ -192,7 +199,10 @@ fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let at = text
         .find(&format!("'{key}'"))
         .or_else(|| text.find(&format!("\"{key}\"")))?;
-    let rest = text[at + key.len() + 2..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = text[at + key.len() + 2..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
     let end = match rest.chars().next()? {
         q @ ('\'' | '"') => rest[1..].find(q)? + 2,
         '(' => rest.find(')')? + 1,
@@ -222,25 +232,58 @@ mod tests {
 
     #[test]
     fn parses_the_headers_numpy_writes() {
-        let f = file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1000, 3), }");
+        let f = file(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (1000, 3), }",
+        );
         let h = parse_header(&f, "a.npy").unwrap();
-        assert_eq!((h.scalar, h.big_endian, h.fortran_order), (Scalar::F64, false, false));
+        assert_eq!(
+            (h.scalar, h.big_endian, h.fortran_order),
+            (Scalar::F64, false, false)
+        );
         assert_eq!((h.shape, h.data_offset), (vec![1000, 3], f.len()));
-        let f = file(3, "{'descr': '>i4', 'fortran_order': True, 'shape': (7,), }");
+        let f = file(
+            3,
+            "{'descr': '>i4', 'fortran_order': True, 'shape': (7,), }",
+        );
         let h = parse_header(&f, "b.npy").unwrap();
-        assert_eq!((h.scalar, h.big_endian, h.fortran_order, h.shape), (Scalar::I32, true, true, vec![7]));
+        assert_eq!(
+            (h.scalar, h.big_endian, h.fortran_order, h.shape),
+            (Scalar::I32, true, true, vec![7])
+        );
         let f = file(2, "{'descr': '|u1', 'fortran_order': False, 'shape': (), }");
         assert_eq!(parse_header(&f, "c.npy").unwrap().shape, Vec::<u64>::new());
     }
 
     #[test]
     fn refuses_malformed_headers_with_a_reason() {
-        let f = file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 3), }");
+        let f = file(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 3), }",
+        );
         let e = parse_header(&f[..20], "a.npy").unwrap_err();
-        assert!(e.message.contains("a.npy") && e.message.contains("shorter"), "{}", e.message);
-        let e = parse_header(&file(1, "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2,), }"), "s.npy").unwrap_err();
+        assert!(
+            e.message.contains("a.npy") && e.message.contains("shorter"),
+            "{}",
+            e.message
+        );
+        let e = parse_header(
+            &file(
+                1,
+                "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2,), }",
+            ),
+            "s.npy",
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unsupported);
-        let e = parse_header(&file(1, "{'descr': '<c16', 'fortran_order': False, 'shape': (2,), }"), "c.npy").unwrap_err();
+        let e = parse_header(
+            &file(
+                1,
+                "{'descr': '<c16', 'fortran_order': False, 'shape': (2,), }",
+            ),
+            "c.npy",
+        )
+        .unwrap_err();
         assert!(e.message.contains("<c16"), "{}", e.message);
         let e = parse_header(&file(9, "{}"), "v.npy").unwrap_err();
         assert!(e.message.contains("version 9"));

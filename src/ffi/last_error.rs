@@ -1,9 +1,9 @@
 //! The per-thread message of the last failure.
 
 use super::guard;
-use std::cell::RefCell;
 use super::status::oxb_status;
 use crate::error::Detail;
+use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 
 thread_local! {

@@ -4,6 +4,7 @@
 #![allow(non_camel_case_types)]
 
 mod accumulator;
+mod dataset;
 mod guard;
 mod handles;
 mod last_error;
@@ -15,7 +16,8 @@ mod version;
 mod view;
 
 pub use accumulator::*;
-pub use last_error::oxb_last_error_message;
+pub use dataset::*;
+pub use last_error::{oxb_error_detail, oxb_last_error_detail, oxb_last_error_message};
 pub use order::*;
 pub use process::*;
 pub use stats::*;

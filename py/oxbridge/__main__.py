@@ -1,0 +1,7 @@
+"""`python -m oxbridge describe FILE`."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

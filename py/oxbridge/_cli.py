@@ -1,0 +1,79 @@
+"""The `oxbridge` command line: `oxbridge describe FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import List, Optional
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oxbridge", description="Fast statistics of data files larger than RAM.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    describe = commands.add_parser("describe", help="per-column statistics of a .npy, raw binary or CSV/TSV file")
+    describe.add_argument("file", help="the file to describe")
+    describe.add_argument("--columns", help="comma-separated column names (default: all)")
+    describe.add_argument("--format", choices=["npy", "raw", "csv"], help="the file format (default: detected)")
+    describe.add_argument("--delimiter", help="CSV delimiter (default: detected); 'tab' for a tab")
+    header = describe.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None, help="the first CSV row is a header")
+    header.add_argument("--no-header", dest="header", action="store_false", help="the first CSV row is data")
+    describe.add_argument("--dtype", help="raw binary: element type, e.g. float64 or <i4")
+    describe.add_argument("--raw-columns", type=int, help="raw binary: values per row (default 1)")
+    describe.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    progress = describe.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None,
+                          help="show a progress bar (default: only on a terminal)")
+    progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+    return parser
+
+
+def describe(args: argparse.Namespace) -> int:
+    from . import Dataset
+
+    options = {}
+    if args.delimiter is not None:
+        options["delimiter"] = "\t" if args.delimiter in ("tab", "\\t") else args.delimiter
+    if args.header is not None:
+        options["header"] = args.header
+    if args.dtype is not None:
+        options["dtype"] = args.dtype
+    if args.raw_columns is not None:
+        options["columns"] = args.raw_columns
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    started = time.perf_counter()
+    with Dataset.open(args.file, args.format, **options) as ds:
+        desc = ds.describe(columns, progress=show_progress)
+    elapsed = time.perf_counter() - started
+    if args.json:
+        print(desc.to_json())
+    else:
+        rows = "" if desc.num_rows is None else f"{desc.num_rows:,} rows, "
+        print(f"{args.file}: {rows}{len(desc)} columns, described in {elapsed:.2f} s")
+        print(desc)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Runs the command line; returns the exit code (1 with a one-line message on bad
+    input or a missing file)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "describe":
+            return describe(args)
+    except KeyboardInterrupt:
+        print("oxbridge: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, KeyError, IndexError, TypeError, NotImplementedError) as error:
+        message = str(error)
+        if isinstance(error, OSError) and error.filename and error.strerror:
+            message = f"{error.filename}: {error.strerror}" if error.filename not in error.strerror else error.strerror
+        print(f"oxbridge: {message}", file=sys.stderr)
+        return 1
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""`Dataset`: files far larger than RAM, memory-mapped and described in parallel."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+
+from . import _bindings as b
+from ._errors import check
+from ._handle import Handle
+from ._loader import lib
+from ._progress import ProgressArg, Reporter
+from ._stats import Stats
+
+_KINDS = {b.OXB_KIND_EMPTY: "float64", b.OXB_KIND_INT: "int64", b.OXB_KIND_FLOAT: "float64", b.OXB_KIND_TEXT: "text"}
+
+
+@dataclass(frozen=True)
+class TextStats:
+    """Statistics of a text column: values present, missing values, and the fewest and
+    most characters in a value."""
+
+    count: int
+    nan_count: int
+    min_len: int
+    max_len: int
+
+
+ColumnStats = Union[Stats, TextStats]
+
+
+class Description(Mapping[str, ColumnStats]):
+    """Per-column statistics of a file: a mapping from column name to `Stats` (numeric
+    columns) or `TextStats` (text columns), with each column's inferred type in `dtypes`.
+
+    Printing it shows a table like pandas' `describe()`.
+    """
+
+    def __init__(self, columns: Dict[str, ColumnStats], dtypes: Dict[str, str], rows: Optional[int]) -> None:
+        self._columns = columns
+        self.dtypes = dtypes
+        self.num_rows = rows
+
+    def __getitem__(self, name: str) -> ColumnStats:
+        try:
+            return self._columns[name]
+        except KeyError:
+            raise KeyError(f"no column {name!r}; the columns are {list(self._columns)}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def to_dict(self) -> Dict[str, Dict[str, Any]]:
+        """Plain data: {column: {"dtype", "count", "nan_count", "mean", "std", "min", "max",
+        "sum"} or, for text, {"dtype", "count", "nan_count", "min_len", "max_len"}}."""
+        out: Dict[str, Dict[str, Any]] = {}
+        for name, s in self._columns.items():
+            if isinstance(s, TextStats):
+                out[name] = {"dtype": "text", "count": s.count, "nan_count": s.nan_count,
+                             "min_len": s.min_len, "max_len": s.max_len}
+            else:
+                out[name] = {"dtype": self.dtypes[name], "count": s.count, "nan_count": s.nan_count,
+                             "mean": s.mean, "std": s.std, "min": s.min, "max": s.max, "sum": s.sum}
+        return out
+
+    def to_json(self) -> str:
+        """JSON of `to_dict()`; NaN and infinities become null."""
+
+        def clean(v: Any) -> Any:
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        return json.dumps({k: {f: clean(v) for f, v in d.items()} for k, d in self.to_dict().items()}, indent=2)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame shaped like `DataFrame.describe()` (statistics as rows)."""
+        import pandas
+
+        return pandas.DataFrame(self.to_dict())
+
+    def __repr__(self) -> str:
+        names = list(self._columns)
+        if not names:
+            return "Description(no columns)"
+        rows = ["dtype", "count", "missing", "mean", "std", "min", "max"]
+        cells: Dict[str, List[str]] = {}
+        for name in names:
+            s = self._columns[name]
+            if isinstance(s, TextStats):
+                cells[name] = ["text", str(s.count), str(s.nan_count), "", "", f"len {s.min_len}", f"len {s.max_len}"]
+            else:
+                cells[name] = [self.dtypes[name], str(s.count), str(s.nan_count), _num(s.mean), _num(s.std),
+                               _num(s.min), _num(s.max)]
+        label = max(len(r) for r in rows)
+        widths = {n: max(len(n), *(len(c) for c in cells[n])) for n in names}
+        lines = [" " * label + "  " + "  ".join(n.rjust(widths[n]) for n in names)]
+        for i, r in enumerate(rows):
+            lines.append(r.ljust(label) + "  " + "  ".join(cells[n][i].rjust(widths[n]) for n in names))
+        return "\n".join(lines)
+
+    __str__ = __repr__
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, int):
+        return str(v)
+    if v != v:
+        return "NaN"
+    return f"{v:.6g}"
+
+
+def _encode_path(path: Union[str, "os.PathLike[str]"]) -> bytes:
+    return os.fsencode(os.fspath(path))
+
+
+class Dataset(Handle):
+    """A data file (`.npy`, raw binary or CSV/TSV), memory-mapped, never read into RAM.
+
+    >>> import oxbridge, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "prices.csv")
+    >>> _ = open(path, "w").write("item,price\\napple,1.5\\npear,2.5\\n")
+    >>> with oxbridge.Dataset.open(path) as ds:
+    ...     desc = ds.describe()
+    >>> desc["price"].mean, ds.columns
+    (2.0, ['item', 'price'])
+    """
+
+    _kind = "dataset"
+
+    def __init__(self, path: Any, format: Optional[str] = None, *, delimiter: Optional[str] = None,
+                 header: Optional[bool] = None, null_values: Optional[Sequence[str]] = None,
+                 dtype: Optional[str] = None, columns: Optional[int] = None) -> None:
+        options = b.oxb_open_options()
+        keep: List[Any] = []
+        if format is not None:
+            options.format = format.encode()
+        if delimiter is not None:
+            if len(delimiter) != 1 or not delimiter.isascii():
+                raise ValueError(f"delimiter must be one ASCII character, got {delimiter!r}")
+            options.delimiter = ord(delimiter)
+        options.has_header = -1 if header is None else int(bool(header))
+        if null_values is not None:
+            if isinstance(null_values, str):
+                raise TypeError("null_values must be a sequence of strings, not one string")
+            encoded = [str(v).encode() for v in null_values]
+            array = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
+            keep.append(array)
+            options.null_values = ctypes.cast(array, ctypes.POINTER(ctypes.c_char_p))
+            options.null_values_len = len(encoded)
+        if dtype is not None:
+            options.dtype = str(dtype).encode()
+        if columns is not None:
+            if columns < 1:
+                raise ValueError(f"columns must be at least 1, got {columns}")
+            options.columns = columns
+        self.path = os.fspath(path)
+        encoded_path = _encode_path(path)
+        super().__init__(lambda out: lib.oxb_dataset_open(encoded_path, ctypes.byref(options), ctypes.byref(out)),
+                         lib.oxb_dataset_close)
+        count = ctypes.c_size_t()
+        self._call(lib.oxb_dataset_num_columns, ctypes.byref(count))
+        info = b.oxb_column_info()
+        names, dtypes = [], []
+        for i in range(count.value):
+            self._call(lib.oxb_dataset_column_info, i, ctypes.byref(info))
+            names.append(info.name.decode("utf-8", "replace"))
+            dtypes.append(info.dtype.decode())
+        self._names: List[str] = names
+        self._dtypes: Dict[str, str] = dict(zip(names, dtypes))
+        self._rows: Optional[int] = None
+
+    @classmethod
+    def open(cls, path: Any, format: Optional[str] = None, **options: Any) -> "Dataset":
+        """Opens `path` (format detected from the extension and content, or "npy", "raw",
+        "csv"). CSV options: `delimiter`, `header` (True/False; detected when None),
+        `null_values` (texts read as missing). Raw binary: `dtype` (required) and
+        `columns`. Missing files raise FileNotFoundError (an `oxbridge.IoError`)."""
+        return cls(path, format, **options)
+
+    @property
+    def columns(self) -> List[str]:
+        """The column names (for files without a header: "0", "1", ...)."""
+        return list(self._names)
+
+    @property
+    def dtypes(self) -> Dict[str, str]:
+        """Each column's type: from the file for binary data; for CSV guessed from the
+        first records ("int64", "float64" or "text"); `describe()` has the final word."""
+        return dict(self._dtypes)
+
+    def count_rows(self, progress: ProgressArg = False) -> int:
+        """The number of data rows (a parallel scan for CSV, done once)."""
+        if self._rows is None:
+            out = ctypes.c_uint64()
+            reporter = Reporter(progress, f"counting rows of {os.path.basename(self.path)}")
+            status = lib.oxb_dataset_num_rows(self._h(), reporter.native, None, ctypes.byref(out))
+            reporter.finish(status)
+            self._rows = out.value
+        return self._rows
+
+    @property
+    def num_rows(self) -> int:
+        """The number of data rows, header excluded."""
+        return self.count_rows()
+
+    def __len__(self) -> int:
+        return self.num_rows
+
+    def describe(self, columns: Optional[Sequence[Union[str, int]]] = None, progress: ProgressArg = False,
+                 ddof: int = 1) -> Description:
+        """Statistics of every column (or of `columns`, by name or position) in one
+        parallel pass over the file: count, missing values, sum, mean, std, min and max
+        for numeric columns (std with `ddof=1`, as pandas and polars), value counts and
+        lengths for text. `progress=True` shows a bar on stderr; a callable gets
+        `(bytes_done, bytes_total)`. Ctrl-C stops the native work promptly.
+        """
+        indexes = self._column_indexes(columns)
+        wanted = (ctypes.c_size_t * max(len(indexes), 1))(*indexes)
+        out = (b.oxb_column_description * max(len(indexes), 1))()
+        reporter = Reporter(progress, f"describe {os.path.basename(self.path)}")
+        status = lib.oxb_dataset_describe(self._h(), wanted, len(indexes), reporter.native, None, out)
+        reporter.finish(status)
+        result: Dict[str, ColumnStats] = {}
+        dtypes: Dict[str, str] = {}
+        for slot, i in enumerate(indexes):
+            d = out[slot]
+            name = self._names[i]
+            kind = _KINDS.get(d.kind, "float64")
+            binary_dtype = self._dtypes[name] if self._dtypes[name] not in ("int64", "float64", "text") else None
+            dtypes[name] = binary_dtype or kind
+            if d.kind == b.OXB_KIND_TEXT:
+                result[name] = TextStats(d.stats.count, d.stats.nan_count, d.min_len, d.max_len)
+            else:
+                result[name] = Stats._from_native(d.stats, ddof, True, owned=False)
+        self.count_rows()  # counted by the scan just done: no second pass
+        self._dtypes.update({n: t for n, t in dtypes.items() if self._dtypes.get(n) in ("int64", "float64", "text")})
+        return Description(result, dtypes, self._rows)
+
+    def _column_indexes(self, columns: Optional[Sequence[Union[str, int]]]) -> List[int]:
+        if columns is None:
+            return list(range(len(self._names)))
+        if isinstance(columns, (str, int)):
+            columns = [columns]
+        indexes = []
+        for c in columns:
+            if isinstance(c, str):
+                try:
+                    indexes.append(self._names.index(c))
+                except ValueError:
+                    raise KeyError(f"no column {c!r}; the columns are {self._names}") from None
+            elif isinstance(c, int) and not isinstance(c, bool):
+                if not -len(self._names) <= c < len(self._names):
+                    raise IndexError(f"column {c} is out of range for {len(self._names)} columns")
+                indexes.append(c % len(self._names))
+            else:
+                raise TypeError(f"columns are names or positions, got {type(c).__name__}")
+        return indexes
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self._names)} columns"
+        return f"<oxbridge.Dataset {self.path!r} ({state})>"
+
+
+def process_large_dataset(path: Any, columns: Optional[Sequence[Union[str, int]]] = None,
+                          progress: ProgressArg = False, **options: Any) -> Description:
+    """Opens `path`, describes it and closes it: the integration guide's entry point.
+
+    Options are those of `Dataset.open` (format, delimiter, header, null_values, dtype,
+    columns for raw files are passed as `raw_columns`).
+    """
+    raw_columns = options.pop("raw_columns", None)
+    if raw_columns is not None:
+        options["columns"] = raw_columns
+    with Dataset.open(path, **options) as ds:
+        return ds.describe(columns, progress=progress)

@@ -1,0 +1,346 @@
+//! `oxb_dataset`: a memory-mapped data file behind a handle.
+
+use super::guard;
+use super::handles::{self, Handled};
+use super::stats::oxb_stats;
+use super::status::{oxb_status, FfiError, FfiResult};
+use crate::dataset::columns::Kind;
+use crate::dataset::{csv::CsvOptions, Dataset, Format, OpenOptions};
+use crate::job;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+
+/// Handle of an open data file. 0 is never a valid handle.
+pub type oxb_dataset = u64;
+
+/// Reports progress of a long call: `done` out of `total` units (bytes). Called only on
+/// the thread that made the call, about every 100 ms and once at the end; returning
+/// non-zero cancels the work, which then returns `OXB_CANCELLED`.
+pub type oxb_progress_fn =
+    Option<unsafe extern "C" fn(done: u64, total: u64, user: *mut c_void) -> c_int>;
+
+/// Column kinds reported by `oxb_dataset_describe`.
+pub const OXB_KIND_EMPTY: u32 = 0;
+pub const OXB_KIND_INT: u32 = 1;
+pub const OXB_KIND_FLOAT: u32 = 2;
+pub const OXB_KIND_TEXT: u32 = 3;
+
+/// How to open a file. Zero-initialise it and set what you know; the rest is detected.
+#[repr(C)]
+pub struct oxb_open_options {
+    /// "npy", "raw" or "csv"; NULL to detect from the extension and content.
+    pub format: *const c_char,
+    /// CSV: the delimiter byte; 0 to detect.
+    pub delimiter: u32,
+    /// CSV: 1 if the first row is a header, 0 if not, -1 to detect.
+    pub has_header: i32,
+    /// CSV: the texts read as missing values; NULL for the defaults (empty, NA, N/A, NaN,
+    /// nan, null, NULL, None, #N/A).
+    pub null_values: *const *const c_char,
+    pub null_values_len: usize,
+    /// Raw binary: the element type ("float64", "<i4", ...); required for raw files.
+    pub dtype: *const c_char,
+    /// Raw binary: values per row; 0 means 1.
+    pub columns: u64,
+}
+
+/// One column of an open dataset: its name and type, valid while the handle is open.
+#[repr(C)]
+pub struct oxb_column_info {
+    pub name: *const c_char,
+    /// "float64", "int32", ... for binary files; "int64", "float64" or "text" guessed from
+    /// the first records of a CSV file.
+    pub dtype: *const c_char,
+}
+
+/// Statistics of one column of a dataset.
+#[repr(C)]
+pub struct oxb_column_description {
+    /// Missing CSV values are counted in `stats.nan_count`. For text columns only
+    /// `count` (values present) and `nan_count` (missing) are meaningful.
+    pub stats: oxb_stats,
+    /// One of the `OXB_KIND_*` values.
+    pub kind: u32,
+    /// Text columns: the fewest and most characters in a value.
+    pub min_len: u64,
+    pub max_len: u64,
+}
+
+struct OpenDataset {
+    dataset: Dataset,
+    names: Vec<CString>,
+    dtypes: Vec<CString>,
+}
+
+impl Handled for OpenDataset {
+    const KIND: &'static str = "dataset";
+}
+
+/// # Safety
+/// `text` is NULL or a NUL-terminated string.
+unsafe fn optional_text(text: *const c_char, name: &str) -> FfiResult<Option<String>> {
+    if text.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    let s = unsafe { CStr::from_ptr(text) };
+    s.to_str()
+        .map(|s| Some(s.to_owned()))
+        .map_err(|_| FfiError::invalid(format!("{name} is not valid UTF-8")))
+}
+
+/// # Safety
+/// `options` is NULL or points to a valid `oxb_open_options`.
+unsafe fn open_options(options: *const oxb_open_options) -> FfiResult<OpenOptions> {
+    // SAFETY: the caller passes NULL or a valid struct.
+    let Some(o) = (unsafe { options.as_ref() }) else {
+        return Ok(OpenOptions::default());
+    };
+    // SAFETY: documented as NULL or NUL-terminated.
+    let format = unsafe { optional_text(o.format, "options.format") }?
+        .map(|f| Format::parse(&f))
+        .transpose()?;
+    let delimiter = match o.delimiter {
+        0 => None,
+        d @ 1..=127 if d != b'"' as u32 && d != b'\n' as u32 && d != b'\r' as u32 => Some(d as u8),
+        d => {
+            return Err(FfiError::invalid(format!(
+            "options.delimiter must be one ASCII character other than a quote or newline, got {d}"
+        )))
+        }
+    };
+    let has_header = match o.has_header {
+        -1 => None,
+        0 => Some(false),
+        1 => Some(true),
+        h => {
+            return Err(FfiError::invalid(format!(
+                "options.has_header must be -1, 0 or 1, got {h}"
+            )))
+        }
+    };
+    let null_values = if o.null_values.is_null() {
+        None
+    } else {
+        let mut values = Vec::with_capacity(o.null_values_len);
+        for i in 0..o.null_values_len {
+            // SAFETY: the caller passes `null_values_len` string pointers.
+            let p = unsafe { *o.null_values.add(i) };
+            // SAFETY: each entry is NULL or NUL-terminated.
+            let v = unsafe { optional_text(p, "options.null_values") }?
+                .ok_or_else(|| FfiError::null("options.null_values entry"))?;
+            values.push(v);
+        }
+        Some(values)
+    };
+    Ok(OpenOptions {
+        format,
+        csv: CsvOptions {
+            delimiter,
+            has_header,
+            null_values,
+        },
+        // SAFETY: documented as NULL or NUL-terminated.
+        raw_dtype: unsafe { optional_text(o.dtype, "options.dtype") }?,
+        raw_columns: (o.columns > 0).then_some(o.columns),
+    })
+}
+
+fn c_string(text: &str) -> CString {
+    CString::new(text.replace('\0', "\\0")).unwrap_or_default()
+}
+
+/// Runs `work` with the caller's progress callback, if any.
+fn with_progress<R: Send>(
+    progress: oxb_progress_fn,
+    user: *mut c_void,
+    work: impl FnOnce(&job::Progress) -> crate::Result<R> + Send,
+) -> crate::Result<R> {
+    match progress {
+        None => job::run(work, None),
+        Some(callback) => {
+            let mut report = |done: u64, total: u64| {
+                // SAFETY: the caller's callback with the caller's pointer, on its thread.
+                unsafe { callback(done, total, user) == 0 }
+            };
+            job::run(work, Some(&mut report))
+        }
+    }
+}
+
+/// Opens a data file (`.npy`, raw binary or CSV/TSV) without reading it into memory and
+/// writes its handle to `*out`. `options` may be NULL to detect everything.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated UTF-8 path; `options` is NULL or valid; `out` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_dataset_open(
+    path: *const c_char,
+    options: *const oxb_open_options,
+    out: *mut oxb_dataset,
+) -> oxb_status {
+    guard::call(|| {
+        // SAFETY: documented as NULL or NUL-terminated.
+        let path = unsafe { optional_text(path, "path") }?.ok_or_else(|| FfiError::null("path"))?;
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        // SAFETY: documented as NULL or valid.
+        let options = unsafe { open_options(options) }?;
+        let dataset = Dataset::open(&path, &options)?;
+        let names = dataset.names().iter().map(|n| c_string(n)).collect();
+        let dtypes = dataset.dtypes().into_iter().map(c_string).collect();
+        let handle = handles::insert(OpenDataset {
+            dataset,
+            names,
+            dtypes,
+        })?;
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(handle) };
+        Ok(())
+    })
+}
+
+/// Writes the number of columns to `*out`.
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_dataset_num_columns(
+    handle: oxb_dataset,
+    out: *mut usize,
+) -> oxb_status {
+    guard::call(|| {
+        let d = handles::get::<OpenDataset>(handle)?;
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(d.names.len()) };
+        Ok(())
+    })
+}
+
+/// Writes the name and type of column `index` to `*out`; the strings stay valid until the
+/// dataset is closed.
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_dataset_column_info(
+    handle: oxb_dataset,
+    index: usize,
+    out: *mut oxb_column_info,
+) -> oxb_status {
+    guard::call(|| {
+        let d = handles::get::<OpenDataset>(handle)?;
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        let (Some(name), Some(dtype)) = (d.names.get(index), d.dtypes.get(index)) else {
+            return Err(FfiError::invalid(format!(
+                "column index {index} is out of range: the dataset has {} columns",
+                d.names.len()
+            )));
+        };
+        // SAFETY: checked non-NULL. The strings live in the handle's object, which the
+        // table keeps until the handle is closed.
+        unsafe {
+            out.write(oxb_column_info {
+                name: name.as_ptr(),
+                dtype: dtype.as_ptr(),
+            })
+        };
+        Ok(())
+    })
+}
+
+/// Writes the number of data rows to `*out` (header excluded). For CSV the file is
+/// scanned in parallel the first time, with progress reports as in `oxb_dataset_describe`.
+///
+/// # Safety
+/// `out` is NULL or writable; `progress` is NULL or a valid callback.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_dataset_num_rows(
+    handle: oxb_dataset,
+    progress: oxb_progress_fn,
+    user: *mut c_void,
+    out: *mut u64,
+) -> oxb_status {
+    guard::call(|| {
+        let d = handles::get::<OpenDataset>(handle)?;
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        let rows = with_progress(progress, user, |p| d.dataset.num_rows(p))?;
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(rows) };
+        Ok(())
+    })
+}
+
+/// Computes the statistics of `columns_len` columns (positions in `columns`; NULL and 0
+/// for every column) in one parallel pass over the file, writing one description per
+/// column to `out`. `progress` (may be NULL) is called on this thread with bytes done
+/// and total; a non-zero return cancels with `OXB_CANCELLED`.
+///
+/// # Safety
+/// `columns` is NULL or points to `columns_len` indexes; `out` is NULL or points to room
+/// for one description per column described; `progress` is NULL or a valid callback.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_dataset_describe(
+    handle: oxb_dataset,
+    columns: *const usize,
+    columns_len: usize,
+    progress: oxb_progress_fn,
+    user: *mut c_void,
+    out: *mut oxb_column_description,
+) -> oxb_status {
+    guard::call(|| {
+        let d = handles::get::<OpenDataset>(handle)?;
+        let wanted: Vec<usize> = if columns.is_null() {
+            if columns_len != 0 {
+                return Err(FfiError::null("columns (with columns_len > 0)"));
+            }
+            (0..d.names.len()).collect()
+        } else {
+            // SAFETY: the caller passes `columns_len` indexes.
+            unsafe { std::slice::from_raw_parts(columns, columns_len) }.to_vec()
+        };
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        let described = with_progress(progress, user, |p| d.dataset.describe(&wanted, p))?;
+        for (i, c) in described.iter().enumerate() {
+            let kind = match c.kind {
+                Kind::Empty => OXB_KIND_EMPTY,
+                Kind::Int => OXB_KIND_INT,
+                Kind::Float => OXB_KIND_FLOAT,
+                Kind::Text => OXB_KIND_TEXT,
+            };
+            let mut stats = oxb_stats::from(&c.summary);
+            if c.kind == Kind::Text {
+                (stats.count, stats.nan_count) = (c.present, c.missing);
+            }
+            let description = oxb_column_description {
+                stats,
+                kind,
+                min_len: c.min_len,
+                max_len: c.max_len,
+            };
+            // SAFETY: the caller provides room for one description per column.
+            unsafe { out.add(i).write(description) };
+        }
+        Ok(())
+    })
+}
+
+/// Closes a dataset and unmaps its file. Closing it again, or using it afterwards,
+/// returns `OXB_INVALID_HANDLE`; a call already running on another thread finishes first.
+#[no_mangle]
+pub extern "C" fn oxb_dataset_close(handle: oxb_dataset) -> oxb_status {
+    guard::call(|| {
+        handles::remove::<OpenDataset>(handle)?;
+        Ok(())
+    })
+}
