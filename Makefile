@@ -28,6 +28,7 @@ $(CBINDGEN):
 
 run: build
 	$(PY) examples/demo.py
+	$(PY) examples/large_file.py
 
 test: lint test-rust test-c test-python
 	@echo "make test: all suites passed"

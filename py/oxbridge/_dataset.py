@@ -112,6 +112,8 @@ def _num(v: Any) -> str:
         return str(v)
     if v != v:
         return "NaN"
+    if 1e5 <= abs(v) < 1e15:
+        return f"{v:.1f}"  # whole numbers read better than 1.5e+06
     return f"{v:.6g}"
 
 

@@ -92,7 +92,45 @@ pub fn parse_int(bytes: &[u8]) -> Option<i64> {
 /// any case, optional sign.
 #[inline]
 pub fn parse_float(bytes: &[u8]) -> Option<f64> {
-    fast_float2::parse::<f64, _>(bytes).ok()
+    fast_decimal(bytes).or_else(|| fast_float2::parse::<f64, _>(bytes).ok())
+}
+
+const POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The common case of data files, `[+-]digits.digits` with at most 15 digits, exactly:
+/// the digits form an integer below 2^53 and the power of ten is exact, so one IEEE
+/// division rounds correctly (Clinger's fast path). Anything else is left to fast_float.
+#[inline]
+fn fast_decimal(bytes: &[u8]) -> Option<f64> {
+    let (negative, rest) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if rest.is_empty() || rest.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut point: Option<usize> = None;
+    for (i, &b) in rest.iter().enumerate() {
+        let d = b.wrapping_sub(b'0');
+        if d <= 9 {
+            mantissa = mantissa * 10 + d as u64;
+        } else if b == b'.' && point.is_none() {
+            point = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let digits = rest.len() - point.is_some() as usize;
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let scale = point.map_or(0, |p| rest.len() - p - 1);
+    let value = mantissa as f64 / POWERS_OF_TEN[scale];
+    Some(if negative { -value } else { value })
 }
 
 fn char_len(bytes: &[u8]) -> u64 {
@@ -232,12 +270,30 @@ mod tests {
         assert_eq!(parse_float(b"+1.5"), Some(1.5));
         assert_eq!(parse_float(b"1.5x"), None);
         assert_eq!(parse_float(b""), None);
+        assert_eq!(parse_float(b"."), None);
+        assert_eq!(parse_float(b"-.5"), Some(-0.5));
+        assert_eq!(parse_float(b"5."), Some(5.0));
+        assert_eq!(parse_float(b"1.2.3"), None);
+        assert_eq!(
+            parse_float(b"-0.0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
     }
 
     proptest! {
         #[test]
         fn ints_round_trip(v in any::<i64>()) {
             prop_assert_eq!(parse_int(v.to_string().as_bytes()), Some(v));
+        }
+
+        /// The fast path agrees with a full parser on every decimal it takes.
+        #[test]
+        fn fast_decimals_are_correctly_rounded(
+            whole in 0u64..10_000_000, frac in 0u64..100_000_000, frac_digits in 0usize..9, negative in any::<bool>()
+        ) {
+            let text = format!("{}{whole}.{:0width$}", if negative { "-" } else { "" }, frac % 10u64.pow(frac_digits as u32), width = frac_digits);
+            let expected: f64 = text.parse().unwrap();
+            prop_assert_eq!(parse_float(text.as_bytes()).map(f64::to_bits), Some(expected.to_bits()), "{}", text);
         }
 
         #[test]

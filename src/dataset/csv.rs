@@ -391,6 +391,44 @@ fn record_ranges(bytes: &[u8], start: usize, quote: u8) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// The missing-value markers, with a quick test that rules out most fields (numbers
+/// start with a byte no marker starts with).
+struct NullSet<'a> {
+    values: &'a [Vec<u8>],
+    first_bytes: [bool; 256],
+    longest: usize,
+    empty: bool,
+}
+
+impl<'a> NullSet<'a> {
+    fn new(values: &'a [Vec<u8>]) -> Self {
+        let mut first_bytes = [false; 256];
+        for v in values {
+            if let Some(&b) = v.first() {
+                first_bytes[b as usize] = true;
+            }
+        }
+        NullSet {
+            values,
+            first_bytes,
+            longest: values.iter().map(Vec::len).max().unwrap_or(0),
+            empty: values.iter().any(Vec::is_empty),
+        }
+    }
+
+    #[inline]
+    fn contains(&self, field: &[u8]) -> bool {
+        match field.first() {
+            None => self.empty,
+            Some(&b) => {
+                self.first_bytes[b as usize]
+                    && field.len() <= self.longest
+                    && self.values.iter().any(|v| v.as_slice() == field)
+            }
+        }
+    }
+}
+
 /// The result of parsing part of a file.
 pub struct Parsed {
     pub rows: u64,
@@ -417,8 +455,7 @@ fn parse_range(
         delimiter: dialect.delimiter,
         quote: dialect.quote,
     };
-    let nulls = &dialect.null_values;
-    let short_nulls = nulls.iter().all(|n| n.len() <= 4);
+    let nulls = NullSet::new(&dialect.null_values);
     let mut rows = 0u64;
     loop {
         records.skip_blank_lines();
@@ -440,10 +477,7 @@ fn parse_range(
                 if let Some(slot) = wanted[index] {
                     let value = &bytes[field.start..field.end];
                     let column = &mut columns[slot];
-                    // Most fields are longer than any null marker: one length test.
-                    if (short_nulls && value.len() > 4)
-                        || !nulls.iter().any(|n| n.as_slice() == value)
-                    {
+                    if !nulls.contains(value) {
                         column.push(value, !field.escaped);
                     } else {
                         column.push_missing();

@@ -186,9 +186,8 @@ impl Dataset {
                 (Body::Binary(layout), names, Some(rows))
             }
             Format::Csv => {
-                if bytes.contains(&0)
-                    && memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some()
-                {
+                // A NUL byte near the start: binary data, not text.
+                if memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some() {
                     return Err(Error::data_format(
                         path,
                         0,
