@@ -6,8 +6,11 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -555,6 +558,147 @@ static void test_threads_setting(void) {
     CHECK_FAILS(oxb_num_threads(NULL), OXB_NULL_POINTER, "out");
 }
 
+/* Writes `size` bytes to a new temporary file and returns its path (static storage). */
+static const char *temp_file(const char *name, const void *data, size_t size) {
+    static char paths[4][256];
+    static int next;
+    char *path = paths[next++ % 4];
+    FILE *f;
+    snprintf(path, 256, "/tmp/oxbridge_c_test_%ld_%s", (long)getpid(), name);
+    f = fopen(path, "wb");
+    if (f == NULL) return path;
+    fwrite(data, 1, size, f);
+    fclose(f);
+    return path;
+}
+
+static int progress_calls;
+static uint64_t progress_last_done, progress_last_total;
+
+static int count_progress(uint64_t done, uint64_t total, void *user) {
+    progress_calls++;
+    progress_last_done = done;
+    progress_last_total = total;
+    CHECK(user == (void *)&progress_calls);
+    return 0;
+}
+
+static void test_dataset_csv(void) {
+    static const char csv[] = "name,price,qty\r\n\"a, \"\"b\"\"\",1.5,3\r\nc,,5\r\n\"multi\nline\",2.5,-7\r\n";
+    const char *path = temp_file("prices.csv", csv, sizeof csv - 1);
+    size_t live_before = oxb_live_handles(), columns = 0;
+    oxb_dataset ds = 0;
+    oxb_column_info info;
+    oxb_column_description out[3];
+    size_t only_qty[1] = {2};
+    uint64_t rows = 0;
+
+    CHECK_OK(oxb_dataset_open(path, NULL, &ds));
+    CHECK(oxb_live_handles() == live_before + 1);
+    CHECK_OK(oxb_dataset_num_columns(ds, &columns));
+    CHECK(columns == 3);
+    CHECK_OK(oxb_dataset_column_info(ds, 1, &info));
+    CHECK(strcmp(info.name, "price") == 0 && strcmp(info.dtype, "float64") == 0);
+    CHECK_FAILS(oxb_dataset_column_info(ds, 3, &info), OXB_INVALID_ARGUMENT, "out of range");
+    CHECK_OK(oxb_dataset_num_rows(ds, NULL, NULL, &rows));
+    CHECK(rows == 3);
+
+    progress_calls = 0;
+    CHECK_OK(oxb_dataset_describe(ds, NULL, 0, count_progress, &progress_calls, out));
+    CHECK(progress_calls >= 1 && progress_last_done == progress_last_total);
+    CHECK(out[0].kind == OXB_KIND_TEXT && out[0].stats.count == 3 && out[0].min_len == 1 &&
+          out[0].max_len == 10);
+    CHECK(out[1].kind == OXB_KIND_FLOAT && out[1].stats.count == 2 &&
+          out[1].stats.nan_count == 1 && out[1].stats.sum == 4.0 && out[1].stats.max == 2.5);
+    CHECK(out[2].kind == OXB_KIND_INT && out[2].stats.is_integer && out[2].stats.int_sum_low == 1 &&
+          out[2].stats.int_min == -7);
+
+    memset(out, 0, sizeof out);
+    CHECK_OK(oxb_dataset_describe(ds, only_qty, 1, NULL, NULL, out));
+    CHECK(out[0].kind == OXB_KIND_INT && out[0].stats.count == 3 && out[1].stats.count == 0);
+    only_qty[0] = 9;
+    CHECK_FAILS(oxb_dataset_describe(ds, only_qty, 1, NULL, NULL, out), OXB_INVALID_ARGUMENT, "9");
+    CHECK_FAILS(oxb_dataset_describe(ds, NULL, 1, NULL, NULL, out), OXB_NULL_POINTER, "columns");
+    CHECK_FAILS(oxb_dataset_describe(ds, NULL, 0, NULL, NULL, NULL), OXB_NULL_POINTER, "out");
+
+    CHECK_OK(oxb_dataset_close(ds));
+    CHECK_FAILS(oxb_dataset_close(ds), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_dataset_num_rows(ds, NULL, NULL, &rows), OXB_INVALID_HANDLE, "handle");
+    CHECK(oxb_live_handles() == live_before);
+    unlink(path);
+}
+
+static void test_dataset_options_and_errors(void) {
+    static const char ragged[] = "a;b\n1;2\n3\n";
+    static const char semicolons[] = "1;2\n3;NA\n";
+    const char *nulls[1] = {"NA"};
+    const char *path = temp_file("ragged.csv", ragged, sizeof ragged - 1);
+    oxb_dataset ds = 0;
+    oxb_open_options options;
+    oxb_error_detail detail;
+    oxb_column_description out[2];
+
+    CHECK_FAILS(oxb_dataset_open("/nonexistent/oxbridge.csv", NULL, &ds), OXB_IO, "/nonexistent/oxbridge.csv");
+    CHECK_OK(oxb_last_error_detail(&detail));
+    CHECK(detail.os_code == ENOENT && strcmp(detail.path, "/nonexistent/oxbridge.csv") == 0);
+    CHECK_FAILS(oxb_dataset_open("/tmp", NULL, &ds), OXB_IO, "directory");
+    CHECK_FAILS(oxb_dataset_open(NULL, NULL, &ds), OXB_NULL_POINTER, "path");
+    CHECK_FAILS(oxb_dataset_open(path, NULL, NULL), OXB_NULL_POINTER, "out");
+
+    CHECK_OK(oxb_dataset_open(path, NULL, &ds));
+    CHECK_FAILS(oxb_dataset_describe(ds, NULL, 0, NULL, NULL, out), OXB_DATA_FORMAT, "line 3");
+    CHECK_OK(oxb_last_error_detail(&detail));
+    CHECK(detail.line == 3 && strcmp(detail.column, "b") == 0 && detail.os_code == 0);
+    CHECK_OK(oxb_dataset_close(ds));
+    unlink(path);
+
+    path = temp_file("semicolons.txt", semicolons, sizeof semicolons - 1);
+    memset(&options, 0, sizeof options);
+    options.format = "csv";
+    options.delimiter = ';';
+    options.has_header = 0;
+    options.null_values = nulls;
+    options.null_values_len = 1;
+    CHECK_OK(oxb_dataset_open(path, &options, &ds));
+    CHECK_OK(oxb_dataset_describe(ds, NULL, 0, NULL, NULL, out));
+    CHECK(out[0].stats.count == 2 && out[1].stats.count == 1 && out[1].stats.nan_count == 1);
+    CHECK_OK(oxb_dataset_close(ds));
+    options.delimiter = '"';
+    CHECK_FAILS(oxb_dataset_open(path, &options, &ds), OXB_INVALID_ARGUMENT, "delimiter");
+    options.delimiter = 0;
+    options.format = "parquet";
+    CHECK_FAILS(oxb_dataset_open(path, &options, &ds), OXB_INVALID_ARGUMENT, "parquet");
+    unlink(path);
+}
+
+static void test_dataset_npy(void) {
+    /* A version 1.0 .npy of a 2 x 2 little-endian float64 array, header padded to 128. */
+    unsigned char file[128 + 4 * 8];
+    const char *dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }";
+    double values[4] = {1.0, 10.0, 3.0, 30.0};
+    size_t dict_len = strlen(dict);
+    oxb_dataset ds = 0;
+    oxb_column_description out[2];
+    const char *path;
+
+    memcpy(file, "\x93NUMPY\x01\x00", 8);
+    file[8] = 128 - 10;
+    file[9] = 0;
+    memset(file + 10, ' ', 118);
+    memcpy(file + 10, dict, dict_len);
+    file[127] = '\n';
+    memcpy(file + 128, values, sizeof values);
+    path = temp_file("m.npy", file, sizeof file);
+    CHECK_OK(oxb_dataset_open(path, NULL, &ds));
+    CHECK_OK(oxb_dataset_describe(ds, NULL, 0, NULL, NULL, out));
+    CHECK(out[0].stats.mean == 2.0 && out[1].stats.mean == 20.0 && out[1].stats.max == 30.0);
+    CHECK_OK(oxb_dataset_close(ds));
+    /* Cut short: the header promises more data than the file holds. */
+    path = temp_file("cut.npy", file, sizeof file - 8);
+    CHECK_FAILS(oxb_dataset_open(path, NULL, &ds), OXB_DATA_FORMAT, "truncated");
+    unlink(path);
+}
+
 int main(void) {
     test_version();
     test_last_error_is_per_thread();
@@ -570,5 +714,8 @@ int main(void) {
     test_quantile();
     test_sort();
     test_threads_setting();
+    test_dataset_csv();
+    test_dataset_options_and_errors();
+    test_dataset_npy();
     return check_report("test_oxbridge (C)");
 }
