@@ -276,6 +276,26 @@ typedef struct oxb_column_description {
 } oxb_column_description;
 
 /**
+ * Where a binary dataset's array is in memory: valid until the dataset is closed.
+ */
+typedef struct oxb_array_info {
+  /**
+   * Address of element (0, 0) inside the file's mapping (read-only memory).
+   */
+  const void *data;
+  uint64_t rows;
+  uint64_t cols;
+  /**
+   * numpy's type string of the elements, e.g. "<f8" or ">i4".
+   */
+  const char *typestr;
+  /**
+   * 1 when columns are contiguous (Fortran order), 0 when rows are (C order).
+   */
+  uint32_t fortran_order;
+} oxb_array_info;
+
+/**
  * Where the last failure on this thread happened, for errors about files.
  */
 typedef struct oxb_error_detail {
@@ -449,6 +469,35 @@ oxb_status oxb_dataset_describe(oxb_dataset handle,
                                 oxb_progress_fn progress,
                                 void *user,
                                 struct oxb_column_description *out);
+
+/**
+ * Writes where a binary dataset's (`.npy` or raw) array lies in the file's read-only
+ * mapping, for zero-copy access until the dataset is closed. CSV datasets return
+ * `OXB_UNSUPPORTED` (read them with `oxb_dataset_read_rows`).
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_dataset_array(oxb_dataset handle, struct oxb_array_info *out);
+
+/**
+ * Reads up to `max_rows` data rows of a CSV dataset, starting at `*cursor` (0 for the
+ * first row), as float64 into `out` (row-major, `columns_len` values per row: missing
+ * values are NaN; a value that is not a number fails with `OXB_DATA_FORMAT` naming its
+ * line and column). Writes the rows read to `*rows_read` (0 at the end) and advances
+ * `*cursor` to the next row. Reading is sequential on the calling thread.
+ *
+ * # Safety
+ * `cursor` and `rows_read` are NULL or writable; `columns` points to `columns_len`
+ * indexes; `out` points to room for `max_rows * columns_len` doubles.
+ */
+oxb_status oxb_dataset_read_rows(oxb_dataset handle,
+                                 uint64_t *cursor,
+                                 uint64_t max_rows,
+                                 const size_t *columns,
+                                 size_t columns_len,
+                                 double *out,
+                                 uint64_t *rows_read);
 
 /**
  * Closes a dataset and unmaps its file. Closing it again, or using it afterwards,

@@ -6,12 +6,13 @@ import ctypes
 import json
 import math
 import os
+import weakref
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from . import _bindings as b
 from ._errors import check
-from ._handle import Handle
+from ._handle import Handle, _destroy
 from ._loader import lib
 from ._progress import ProgressArg, Reporter
 from ._stats import Stats
@@ -121,6 +122,11 @@ def _encode_path(path: Union[str, "os.PathLike[str]"]) -> bytes:
     return os.fsencode(os.fspath(path))
 
 
+class _Mapping:
+    """Stands for the file's mapping: zero-copy chunks hold it, and the native dataset is
+    closed (and the file unmapped) only when the Dataset is closed and no chunk remains."""
+
+
 class Dataset(Handle):
     """A data file (`.npy`, raw binary or CSV/TSV), memory-mapped, never read into RAM.
 
@@ -176,6 +182,18 @@ class Dataset(Handle):
         self._names: List[str] = names
         self._dtypes: Dict[str, str] = dict(zip(names, dtypes))
         self._rows: Optional[int] = None
+        # The native handle lives as long as the mapping object, not as this Dataset.
+        handle = self._h()
+        self._finalizer.detach()
+        self._mapping: Optional[_Mapping] = _Mapping()
+        self._finalizer = weakref.finalize(self._mapping, _destroy, lib.oxb_dataset_close, handle)
+
+    def close(self) -> None:
+        """Closes the dataset; calling it again does nothing. The file is unmapped at once,
+        or, while zero-copy chunks from `iter_chunks` are still alive, when the last goes."""
+        if self._handle is not None:
+            self._handle = None
+            self._mapping = None  # the finalizer runs now unless chunks still hold it
 
     @classmethod
     def open(cls, path: Any, format: Optional[str] = None, **options: Any) -> "Dataset":
@@ -243,6 +261,59 @@ class Dataset(Handle):
         self.count_rows()  # counted by the scan just done: no second pass
         self._dtypes.update({n: t for n, t in dtypes.items() if self._dtypes.get(n) in ("int64", "float64", "text")})
         return Description(result, dtypes, self._rows)
+
+    def iter_chunks(self, rows: int = 65536, columns: Optional[Sequence[Union[str, int]]] = None) -> Iterator[Any]:
+        """Yields the data in order as numpy arrays of up to `rows` rows: `(rows, columns)`
+        arrays, or 1-D arrays for single-column files. For `.npy` and raw files the chunks
+        are read-only views of the file's mapping (zero-copy; with `columns` they are
+        copies); they stay valid even after `close()`. For CSV they are float64 arrays
+        parsed in order (missing values are NaN; text raises DataFormatError naming the
+        line and column).
+        """
+        import numpy
+
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+            raise ValueError(f"rows must be a positive integer, got {rows!r}")
+        indexes = None if columns is None else self._column_indexes(columns)
+        info = b.oxb_array_info()
+        status = lib.oxb_dataset_array(self._h(), ctypes.byref(info))
+        if status == 0:
+            yield from self._array_chunks(numpy, info, rows, indexes)
+        elif status == b.OXB_UNSUPPORTED:
+            yield from self._csv_chunks(numpy, rows, indexes)
+        else:
+            check(status)
+
+    def _array_chunks(self, numpy: Any, info: Any, rows: int, indexes: Optional[List[int]]) -> Iterator[Any]:
+        dtype = numpy.dtype(info.typestr.decode())
+        shape = (info.rows, info.cols)
+        nbytes = info.rows * info.cols * dtype.itemsize
+        memory = (ctypes.c_char * nbytes).from_address(info.data or 0) if nbytes else bytearray()
+        if nbytes:
+            memory._oxbridge_mapping = self._mapping  # type: ignore[attr-defined]
+        # Read-only all the way down: the mapping itself is read-only memory.
+        whole = numpy.frombuffer(memoryview(memory).toreadonly(), dtype=dtype)
+        whole = whole.reshape(shape, order="F" if info.fortran_order else "C")
+        for start in range(0, info.rows, rows):
+            self._h()
+            chunk = whole[start:start + rows]
+            if indexes is not None:
+                chunk = chunk[:, indexes]
+            yield chunk[:, 0] if info.cols == 1 and indexes is None else chunk
+
+    def _csv_chunks(self, numpy: Any, rows: int, indexes: Optional[List[int]]) -> Iterator[Any]:
+        wanted = indexes if indexes is not None else list(range(len(self._names)))
+        columns = (ctypes.c_size_t * len(wanted))(*wanted)
+        cursor = ctypes.c_uint64(0)
+        read = ctypes.c_uint64()
+        while True:
+            out = numpy.empty((rows, len(wanted)), dtype=numpy.float64)
+            self._call(lib.oxb_dataset_read_rows, ctypes.byref(cursor), rows, columns, len(wanted),
+                       out.ctypes.data, ctypes.byref(read))
+            if read.value == 0:
+                return
+            chunk = out if read.value == rows else out[: read.value].copy()
+            yield chunk[:, 0] if len(wanted) == 1 and len(self._names) == 1 and indexes is None else chunk
 
     def _column_indexes(self, columns: Optional[Sequence[Union[str, int]]]) -> List[int]:
         if columns is None:

@@ -24,6 +24,23 @@ pub struct Layout {
 const CHUNK_BYTES: usize = 1 << 20;
 
 impl Layout {
+    /// numpy's type string for the elements, e.g. "<f8" or ">i4".
+    pub fn typestr(&self) -> String {
+        let code = match self.scalar {
+            Scalar::F64 => "f8",
+            Scalar::F32 => "f4",
+            Scalar::I64 => "i8",
+            Scalar::I32 => "i4",
+            Scalar::I16 => "i2",
+            Scalar::I8 => "i1",
+            Scalar::U32 => "u4",
+            Scalar::U16 => "u2",
+            Scalar::U8 => "u1",
+            Scalar::Bool => "b1",
+        };
+        format!("{}{code}", if self.big_endian { '>' } else { '<' })
+    }
+
     /// Checks that the file holds every element the layout claims.
     pub fn check_size(&self, file_len: usize, path: &str) -> Result<()> {
         let needed = self

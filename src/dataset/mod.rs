@@ -307,9 +307,35 @@ impl Dataset {
         }
     }
 
-    /// The mapped bytes (for zero-copy access to binary data while the dataset is open).
-    pub fn bytes(&self) -> &[u8] {
-        &self.map
+    /// The binary array in the mapping: its first byte, layout and numpy type string
+    /// (e.g. "<f8"); `None` for CSV.
+    pub fn array(&self) -> Option<(&[u8], &binary::Layout)> {
+        match &self.body {
+            Body::Binary(layout) => Some((&self.map[layout.offset..], layout)),
+            Body::Csv(_) => None,
+        }
+    }
+
+    /// CSV: reads rows from `cursor` (0 at first) as float64; see `csv::read_rows`.
+    pub fn read_rows(
+        &self,
+        cursor: usize,
+        columns: &[usize],
+        out: &mut [f64],
+    ) -> Result<(usize, usize)> {
+        let Body::Csv(dialect) = &self.body else {
+            return Err(Error::unsupported(
+                "read_rows is for CSV files; binary arrays are read in place",
+            ));
+        };
+        if let Some(&bad) = columns.iter().find(|&&c| c >= self.names.len()) {
+            return Err(Error::invalid_argument(format!(
+                "column {bad} is out of range: the file has {} columns",
+                self.names.len()
+            )));
+        }
+        self.check_unchanged()?;
+        csv::read_rows(&self.map, dialect, cursor, columns, out, &self.path)
     }
 
     /// A file truncated since it was mapped would fault on access: refuse instead.

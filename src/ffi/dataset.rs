@@ -65,10 +65,24 @@ pub struct oxb_column_description {
     pub max_len: u64,
 }
 
+/// Where a binary dataset's array is in memory: valid until the dataset is closed.
+#[repr(C)]
+pub struct oxb_array_info {
+    /// Address of element (0, 0) inside the file's mapping (read-only memory).
+    pub data: *const c_void,
+    pub rows: u64,
+    pub cols: u64,
+    /// numpy's type string of the elements, e.g. "<f8" or ">i4".
+    pub typestr: *const c_char,
+    /// 1 when columns are contiguous (Fortran order), 0 when rows are (C order).
+    pub fortran_order: u32,
+}
+
 struct OpenDataset {
     dataset: Dataset,
     names: Vec<CString>,
     dtypes: Vec<CString>,
+    typestr: CString,
 }
 
 impl Handled for OpenDataset {
@@ -190,10 +204,17 @@ pub unsafe extern "C" fn oxb_dataset_open(
         let dataset = Dataset::open(&path, &options)?;
         let names = dataset.names().iter().map(|n| c_string(n)).collect();
         let dtypes = dataset.dtypes().into_iter().map(c_string).collect();
+        let typestr = c_string(
+            &dataset
+                .array()
+                .map(|(_, l)| l.typestr())
+                .unwrap_or_default(),
+        );
         let handle = handles::insert(OpenDataset {
             dataset,
             names,
             dtypes,
+            typestr,
         })?;
         // SAFETY: checked non-NULL.
         unsafe { out.write(handle) };
@@ -330,6 +351,106 @@ pub unsafe extern "C" fn oxb_dataset_describe(
             };
             // SAFETY: the caller provides room for one description per column.
             unsafe { out.add(i).write(description) };
+        }
+        Ok(())
+    })
+}
+
+/// Writes where a binary dataset's (`.npy` or raw) array lies in the file's read-only
+/// mapping, for zero-copy access until the dataset is closed. CSV datasets return
+/// `OXB_UNSUPPORTED` (read them with `oxb_dataset_read_rows`).
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_dataset_array(
+    handle: oxb_dataset,
+    out: *mut oxb_array_info,
+) -> oxb_status {
+    guard::call(|| {
+        let d = handles::get::<OpenDataset>(handle)?;
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        let (data, layout) = d.dataset.array().ok_or_else(|| {
+            FfiError::new(
+                oxb_status::OXB_UNSUPPORTED,
+                "a CSV dataset has no array in memory; read it with oxb_dataset_read_rows",
+            )
+        })?;
+        let info = oxb_array_info {
+            data: data.as_ptr().cast(),
+            rows: layout.rows,
+            cols: layout.cols,
+            typestr: d.typestr.as_ptr(),
+            fortran_order: layout.fortran_order as u32,
+        };
+        // SAFETY: checked non-NULL. The mapping lives as long as the handle's object.
+        unsafe { out.write(info) };
+        Ok(())
+    })
+}
+
+/// Reads up to `max_rows` data rows of a CSV dataset, starting at `*cursor` (0 for the
+/// first row), as float64 into `out` (row-major, `columns_len` values per row: missing
+/// values are NaN; a value that is not a number fails with `OXB_DATA_FORMAT` naming its
+/// line and column). Writes the rows read to `*rows_read` (0 at the end) and advances
+/// `*cursor` to the next row. Reading is sequential on the calling thread.
+///
+/// # Safety
+/// `cursor` and `rows_read` are NULL or writable; `columns` points to `columns_len`
+/// indexes; `out` points to room for `max_rows * columns_len` doubles.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_dataset_read_rows(
+    handle: oxb_dataset,
+    cursor: *mut u64,
+    max_rows: u64,
+    columns: *const usize,
+    columns_len: usize,
+    out: *mut f64,
+    rows_read: *mut u64,
+) -> oxb_status {
+    guard::call(|| {
+        let d = handles::get::<OpenDataset>(handle)?;
+        if cursor.is_null() {
+            return Err(FfiError::null("cursor"));
+        }
+        if rows_read.is_null() {
+            return Err(FfiError::null("rows_read"));
+        }
+        if columns_len == 0 {
+            return Err(FfiError::invalid("columns_len must be at least 1"));
+        }
+        if columns.is_null() {
+            return Err(FfiError::null("columns"));
+        }
+        let total = usize::try_from(max_rows)
+            .ok()
+            .and_then(|r| r.checked_mul(columns_len))
+            .ok_or_else(|| FfiError::invalid(format!("max_rows {max_rows} is too large")))?;
+        if out.is_null() && total > 0 {
+            return Err(FfiError::null("out"));
+        }
+        // SAFETY: the caller passes `columns_len` indexes and room for `total` doubles.
+        let (wanted, values) = unsafe {
+            (
+                std::slice::from_raw_parts(columns, columns_len),
+                if total == 0 {
+                    &mut [][..]
+                } else {
+                    std::slice::from_raw_parts_mut(out, total)
+                },
+            )
+        };
+        // SAFETY: checked non-NULL.
+        let start = unsafe { cursor.read() };
+        let start =
+            usize::try_from(start).map_err(|_| FfiError::invalid("cursor is out of range"))?;
+        let (rows, next) = d.dataset.read_rows(start, wanted, values)?;
+        // SAFETY: checked non-NULL.
+        unsafe {
+            cursor.write(next as u64);
+            rows_read.write(rows as u64);
         }
         Ok(())
     })
