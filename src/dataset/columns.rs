@@ -225,7 +225,7 @@ impl ColumnStats {
 }
 
 #[inline]
-fn trim_spaces(bytes: &[u8]) -> &[u8] {
+pub(crate) fn trim_spaces(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
     let end = bytes
         .iter()

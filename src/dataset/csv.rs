@@ -604,7 +604,7 @@ pub fn read_rows(
                 row[*slot] = if nulls.contains(value) {
                     f64::NAN
                 } else {
-                    let trimmed = value.trim_ascii();
+                    let trimmed = super::columns::trim_spaces(value);
                     super::columns::parse_int(trimmed)
                         .map(|v| v as f64)
                         .or_else(|| super::columns::parse_float(trimmed))
