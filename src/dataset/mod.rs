@@ -5,6 +5,7 @@ pub mod binary;
 pub mod columns;
 pub mod csv;
 pub mod npy;
+mod sigbus;
 
 use crate::error::{Error, Result};
 use crate::job::Progress;
@@ -67,6 +68,8 @@ enum Body {
 /// An open data file.
 pub struct Dataset {
     path: String,
+    // Declared before `map`: unregistered before the mapping goes away.
+    watch: sigbus::Watch,
     map: Mmap,
     body: Body,
     names: Vec<String>,
@@ -202,6 +205,7 @@ impl Dataset {
         };
         Ok(Dataset {
             path: path.to_owned(),
+            watch: sigbus::Watch::new(&map),
             map,
             body,
             names,
@@ -245,9 +249,14 @@ impl Dataset {
         let Body::Csv(dialect) = &self.body else {
             unreachable!("binary layouts know their rows")
         };
-        let parsed = csv::scan(&self.map, dialect, &[], &self.path, progress, &|a, b| {
-            self.release(a, b)
-        })?;
+        let parsed = self.unless_truncated(csv::scan(
+            &self.map,
+            dialect,
+            &[],
+            &self.path,
+            progress,
+            &|a, b| self.release(a, b),
+        ))?;
         *self.rows.lock() = Some(parsed.rows);
         Ok(parsed.rows)
     }
@@ -273,23 +282,25 @@ impl Dataset {
                 } else {
                     Kind::Int
                 };
-                Ok(
-                    binary::describe(&self.map, layout, columns, progress, &release)?
-                        .into_iter()
-                        .map(|summary| ColumnDescription {
-                            kind,
-                            present: summary.count() + summary.nan_count(),
-                            missing: 0,
-                            summary,
-                            min_len: 0,
-                            max_len: 0,
-                        })
-                        .collect(),
-                )
+                Ok(self
+                    .unless_truncated(binary::describe(
+                        &self.map, layout, columns, progress, &release,
+                    ))?
+                    .into_iter()
+                    .map(|summary| ColumnDescription {
+                        kind,
+                        present: summary.count() + summary.nan_count(),
+                        missing: 0,
+                        summary,
+                        min_len: 0,
+                        max_len: 0,
+                    })
+                    .collect())
             }
             Body::Csv(dialect) => {
-                let parsed =
-                    csv::scan(&self.map, dialect, columns, &self.path, progress, &release)?;
+                let parsed = self.unless_truncated(csv::scan(
+                    &self.map, dialect, columns, &self.path, progress, &release,
+                ))?;
                 *self.rows.lock() = Some(parsed.rows);
                 Ok(parsed
                     .columns
@@ -335,11 +346,29 @@ impl Dataset {
             )));
         }
         self.check_unchanged()?;
-        csv::read_rows(&self.map, dialect, cursor, columns, out, &self.path)
+        self.unless_truncated(csv::read_rows(
+            &self.map, dialect, cursor, columns, out, &self.path,
+        ))
+    }
+
+    /// The result of a scan, unless the file shrank while it was read (then the scan saw
+    /// zeros for the missing pages, and its result must not be used).
+    fn unless_truncated<T>(&self, result: Result<T>) -> Result<T> {
+        if self.watch.damaged() {
+            return Err(Error::data_format(
+                &self.path,
+                0,
+                "",
+                "the file was truncated by another process while it was being read; \
+                 no result is given for a partial file. Open it again",
+            ));
+        }
+        result
     }
 
     /// A file truncated since it was mapped would fault on access: refuse instead.
     fn check_unchanged(&self) -> Result<()> {
+        self.unless_truncated(Ok(()))?;
         let len = std::fs::metadata(&self.path)
             .map_err(|e| Error::io(&self.path, &e))?
             .len();
