@@ -5,6 +5,7 @@
 
 pub mod dataset;
 pub mod error;
+pub mod expr;
 mod f64_simd;
 pub mod ffi;
 pub mod histogram;

@@ -142,6 +142,56 @@ impl<'a, T: Element> Strided<'a, T> {
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         (0..self.len).map(move |i| self.get(i))
     }
+
+    /// The memory the view touches, as addresses `[first byte, one past the last byte)`,
+    /// and its (address of element 0, stride), for detecting overlapping views.
+    pub fn footprint(&self) -> Footprint {
+        Footprint::of(
+            self.ptr as usize,
+            self.len,
+            self.stride,
+            std::mem::size_of::<T>(),
+        )
+    }
+}
+
+/// Where a strided view lies in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    pub start: usize,
+    pub end: usize,
+    pub origin: usize,
+    pub stride_bytes: isize,
+}
+
+impl Footprint {
+    fn of(origin: usize, len: usize, stride: isize, size: usize) -> Footprint {
+        if len == 0 {
+            return Footprint {
+                start: origin,
+                end: origin,
+                origin,
+                stride_bytes: 0,
+            };
+        }
+        let stride_bytes = stride * size as isize;
+        let last = origin as isize + (len as isize - 1) * stride_bytes;
+        let (lo, hi) = if stride_bytes < 0 {
+            (last as usize, origin)
+        } else {
+            (origin, last as usize)
+        };
+        Footprint {
+            start: lo,
+            end: hi + size,
+            origin,
+            stride_bytes,
+        }
+    }
+
+    pub fn overlaps(&self, other: &Footprint) -> bool {
+        self.start < other.end && other.start < self.end
+    }
 }
 
 /// A writable strided view; its elements are distinct (stride != 0 when len > 1).
@@ -225,6 +275,26 @@ impl<'a, T: Element> StridedMut<'a, T> {
                 _borrow: PhantomData,
             },
         )
+    }
+
+    pub fn footprint(&self) -> Footprint {
+        Footprint::of(
+            self.ptr as usize,
+            self.len,
+            self.stride,
+            std::mem::size_of::<T>(),
+        )
+    }
+
+    #[inline(always)]
+    pub fn set(&mut self, i: usize, value: T) {
+        assert!(
+            i < self.len,
+            "index {i} out of bounds for length {}",
+            self.len
+        );
+        // SAFETY: in bounds and exclusively ours by the constructor's contract.
+        unsafe { *self.ptr.offset(i as isize * self.stride) = value }
     }
 
     /// Replaces every element `x` by `f(x)`.
@@ -402,6 +472,15 @@ impl Column<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    pub fn footprint(&self) -> Footprint {
+        match self {
+            Column::F64(v) => v.footprint(),
+            Column::F32(v) => v.footprint(),
+            Column::I64(v) => v.footprint(),
+            Column::I32(v) => v.footprint(),
+        }
     }
 }
 

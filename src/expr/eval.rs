@@ -1,0 +1,401 @@
+//! Runs a program over its inputs in blocks that stay in L1, on the thread pool.
+
+use super::program::{Inst, Operand, Program};
+use crate::error::{Error, Result};
+use crate::parallel::{pool, MIN_PARALLEL_LEN};
+use crate::view::{Column, StridedMut};
+use rayon::prelude::*;
+
+/// Values per block: a few registers of this size fit in L1 together.
+const BLOCK: usize = 1024;
+/// Values per parallel task.
+const TASK: usize = 1 << 16;
+
+/// One operand of an evaluation: an array (any dtype and stride) or a scalar.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    Array(Column<'a>),
+    Scalar(f64),
+}
+
+/// Where the result goes.
+#[derive(Debug)]
+pub enum Output<'a> {
+    F64(StridedMut<'a, f64>),
+    F32(StridedMut<'a, f32>),
+}
+
+impl Output<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Output::F64(v) => v.len(),
+            Output::F32(v) => v.len(),
+        }
+    }
+}
+
+enum Src<'a> {
+    Slice(&'a [f64]),
+    Scalar(f64),
+}
+
+/// Applies `f` elementwise from sources to `dst`, one loop per shape of the operands so
+/// each compiles to straight vector code.
+#[inline(always)]
+fn binary_loop(dst: &mut [f64], a: Src<'_>, b: Src<'_>, f: impl Fn(f64, f64) -> f64) {
+    match (a, b) {
+        (Src::Slice(x), Src::Slice(y)) => {
+            for ((d, &x), &y) in dst.iter_mut().zip(x).zip(y) {
+                *d = f(x, y);
+            }
+        }
+        (Src::Slice(x), Src::Scalar(y)) => {
+            for (d, &x) in dst.iter_mut().zip(x) {
+                *d = f(x, y);
+            }
+        }
+        (Src::Scalar(x), Src::Slice(y)) => {
+            for (d, &y) in dst.iter_mut().zip(y) {
+                *d = f(x, y);
+            }
+        }
+        (Src::Scalar(x), Src::Scalar(y)) => dst.fill(f(x, y)),
+    }
+}
+
+#[inline(always)]
+fn unary_loop(dst: &mut [f64], a: Src<'_>, f: impl Fn(f64) -> f64) {
+    match a {
+        Src::Slice(x) => {
+            for (d, &x) in dst.iter_mut().zip(x) {
+                *d = f(x);
+            }
+        }
+        Src::Scalar(x) => dst.fill(f(x)),
+    }
+}
+
+/// Per-task scratch: the registers and converted variables of one block.
+struct Scratch {
+    registers: Vec<Vec<f64>>,
+    vars: Vec<Vec<f64>>,
+}
+
+fn resolve<'a>(
+    op: Operand,
+    registers: &'a [Vec<f64>],
+    vars: &'a [&'a [f64]],
+    len: usize,
+) -> Src<'a> {
+    match op {
+        Operand::Reg(r) => Src::Slice(&registers[r][..len]),
+        Operand::Var(v) => Src::Slice(&vars[v][..len]),
+        Operand::Scalar(x) => Src::Scalar(x),
+    }
+}
+
+macro_rules! dispatch_unary {
+    ($f:expr, $dst:expr, $a:expr, [$($name:ident),*]) => {
+        match $f {
+            $(super::program::Unary::$name => unary_loop($dst, $a, |x| super::program::Unary::$name.apply(x)),)*
+        }
+    };
+}
+
+macro_rules! dispatch_binary {
+    ($f:expr, $dst:expr, $a:expr, $b:expr, [$($name:ident),*]) => {
+        match $f {
+            $(super::program::Binary::$name => binary_loop($dst, $a, $b, |x, y| super::program::Binary::$name.apply(x, y)),)*
+        }
+    };
+}
+
+/// Runs the program on elements `start..start + len` (at most `BLOCK`), leaving the
+/// result in a register or returning the operand that holds it.
+fn run_block<'s>(
+    program: &Program,
+    inputs: &[Input<'_>],
+    start: usize,
+    len: usize,
+    scratch: &'s mut Scratch,
+) -> Src<'s> {
+    // Contiguous float64 inputs are read in place; others are converted into scratch.
+    for (i, input) in inputs.iter().enumerate() {
+        if let Input::Array(column) = input {
+            let buffer = &mut scratch.vars[i];
+            match column {
+                Column::F64(v) => {
+                    let part = v.slice(start, len);
+                    if part.as_slice().is_none() {
+                        for (k, b) in buffer[..len].iter_mut().enumerate() {
+                            *b = part.get(k);
+                        }
+                    }
+                }
+                Column::F32(v) => {
+                    let part = v.slice(start, len);
+                    for (k, b) in buffer[..len].iter_mut().enumerate() {
+                        *b = part.get(k) as f64;
+                    }
+                }
+                Column::I64(v) => {
+                    let part = v.slice(start, len);
+                    for (k, b) in buffer[..len].iter_mut().enumerate() {
+                        *b = part.get(k) as f64;
+                    }
+                }
+                Column::I32(v) => {
+                    let part = v.slice(start, len);
+                    for (k, b) in buffer[..len].iter_mut().enumerate() {
+                        *b = part.get(k) as f64;
+                    }
+                }
+            }
+        }
+    }
+    let Scratch { registers, vars } = scratch;
+    let var_slices: Vec<&[f64]> = inputs
+        .iter()
+        .zip(vars.iter())
+        .map(|(input, buffer)| match input {
+            Input::Array(Column::F64(v)) => v.slice(start, len).as_slice().unwrap_or(&buffer[..]),
+            Input::Array(_) => &buffer[..],
+            // Scalars never appear as Var operands (see `evaluate`), but keep a slice.
+            Input::Scalar(_) => &buffer[..],
+        })
+        .collect();
+    for inst in &program.insts {
+        match *inst {
+            Inst::Unary { f, dst, a } => {
+                let mut d = std::mem::take(&mut registers[dst]);
+                let a = resolve(a, registers, &var_slices, len);
+                dispatch_unary!(
+                    f,
+                    &mut d[..len],
+                    a,
+                    [
+                        Neg, Not, Square, Abs, Sqrt, Exp, Expm1, Log, Log10, Log1p, Sin, Cos, Tan,
+                        Arcsin, Arccos, Arctan, Sinh, Cosh, Tanh, Floor, Ceil, Round, IsNan,
+                        IsFinite
+                    ]
+                );
+                registers[dst] = d;
+            }
+            Inst::Binary { f, dst, a, b } => {
+                let mut d = std::mem::take(&mut registers[dst]);
+                let (a, b) = (
+                    resolve(a, registers, &var_slices, len),
+                    resolve(b, registers, &var_slices, len),
+                );
+                dispatch_binary!(
+                    f,
+                    &mut d[..len],
+                    a,
+                    b,
+                    [
+                        Add, Sub, Mul, Div, Mod, Pow, Lt, Le, Gt, Ge, Eq, Ne, And, Or, Arctan2,
+                        Minimum, Maximum
+                    ]
+                );
+                registers[dst] = d;
+            }
+            Inst::Where { dst, c, a, b } => {
+                let mut d = std::mem::take(&mut registers[dst]);
+                let value = |s: &Src<'_>, k: usize| match s {
+                    Src::Slice(x) => x[k],
+                    Src::Scalar(x) => *x,
+                };
+                let (c, a, b) = (
+                    resolve(c, registers, &var_slices, len),
+                    resolve(a, registers, &var_slices, len),
+                    resolve(b, registers, &var_slices, len),
+                );
+                for (k, out) in d[..len].iter_mut().enumerate() {
+                    *out = if value(&c, k) != 0.0 {
+                        value(&a, k)
+                    } else {
+                        value(&b, k)
+                    };
+                }
+                registers[dst] = d;
+            }
+        }
+    }
+    match program.result {
+        Operand::Reg(r) => Src::Slice(&registers[r][..len]),
+        Operand::Scalar(x) => Src::Scalar(x),
+        Operand::Var(v) => {
+            // The expression is a bare variable: copy its block into a register.
+            let block: Vec<f64> = var_slices[v][..len].to_vec();
+            let r = registers.len() - 1;
+            registers[r][..len].copy_from_slice(&block);
+            Src::Slice(&registers[r][..len])
+        }
+    }
+}
+
+fn write_block(out: &mut Output<'_>, offset: usize, values: &Src<'_>, len: usize) {
+    let value = |k: usize| match values {
+        Src::Slice(x) => x[k],
+        Src::Scalar(x) => *x,
+    };
+    match out {
+        Output::F64(o) => {
+            if let Some(slice) = o.as_mut_slice() {
+                let target = &mut slice[offset..offset + len];
+                match values {
+                    Src::Slice(x) => target.copy_from_slice(&x[..len]),
+                    Src::Scalar(x) => target.fill(*x),
+                }
+            } else {
+                for k in 0..len {
+                    o.set(offset + k, value(k));
+                }
+            }
+        }
+        Output::F32(o) => {
+            if let Some(slice) = o.as_mut_slice() {
+                for (k, t) in slice[offset..offset + len].iter_mut().enumerate() {
+                    *t = value(k) as f32;
+                }
+            } else {
+                for k in 0..len {
+                    o.set(offset + k, value(k) as f32);
+                }
+            }
+        }
+    }
+}
+
+fn run_task(program: &Program, inputs: &[Input<'_>], start: usize, mut out: Output<'_>) {
+    let registers = program.registers + 1; // one spare for a bare-variable result
+    let mut scratch = Scratch {
+        registers: vec![vec![0.0; BLOCK]; registers],
+        vars: vec![vec![0.0; BLOCK]; inputs.len()],
+    };
+    let n = out.len();
+    let mut offset = 0;
+    while offset < n {
+        let len = BLOCK.min(n - offset);
+        let values = run_block(program, inputs, start + offset, len, &mut scratch);
+        write_block(&mut out, offset, &values, len);
+        offset += len;
+    }
+}
+
+fn split(out: Output<'_>, at: usize) -> (Output<'_>, Output<'_>) {
+    match out {
+        Output::F64(v) => {
+            let (a, b) = v.split_at_mut(at);
+            (Output::F64(a), Output::F64(b))
+        }
+        Output::F32(v) => {
+            let (a, b) = v.split_at_mut(at);
+            (Output::F32(a), Output::F32(b))
+        }
+    }
+}
+
+/// Evaluates `program` with `inputs` (one per variable, in order) into `out`. Arrays
+/// must all have `out`'s length. `out` may be one of the inputs (the same view); if it
+/// overlaps an input in any other way, the result is computed aside and copied in.
+pub fn evaluate(program: &Program, inputs: &[Input<'_>], out: Output<'_>) -> Result<()> {
+    if inputs.len() != program.variables.len() {
+        return Err(Error::invalid_argument(format!(
+            "{:?} has {} variables ({}), got {} operands",
+            program.source,
+            program.variables.len(),
+            program.variables.join(", "),
+            inputs.len()
+        )));
+    }
+    let n = out.len();
+    for (name, input) in program.variables.iter().zip(inputs) {
+        if let Input::Array(column) = input {
+            if column.len() != n {
+                return Err(Error::invalid_argument(format!(
+                    "operand {name:?} has length {}, but the output has length {n}",
+                    column.len()
+                )));
+            }
+        }
+    }
+    // Scalars become constants, so the program never reads a scalar variable as a block.
+    let bound = bind_scalars(program, inputs);
+    let (program, inputs) = match &bound {
+        Some((p, i)) => (p, &i[..]),
+        None => (program, inputs),
+    };
+    let out_place = match &out {
+        Output::F64(v) => v.footprint(),
+        Output::F32(v) => v.footprint(),
+    };
+    let hazard = inputs.iter().any(|input| match input {
+        Input::Array(c) => {
+            let f = c.footprint();
+            f.overlaps(&out_place) && f != out_place
+        }
+        Input::Scalar(_) => false,
+    });
+    if hazard {
+        let mut aside = vec![0.0f64; n];
+        evaluate(
+            program,
+            inputs,
+            Output::F64(StridedMut::from_slice(&mut aside)),
+        )?;
+        let mut out = out;
+        write_block(&mut out, 0, &Src::Slice(&aside), n);
+        return Ok(());
+    }
+    if n < MIN_PARALLEL_LEN {
+        run_task(program, inputs, 0, out);
+        return Ok(());
+    }
+    let mut pieces = Vec::with_capacity(n.div_ceil(TASK));
+    let (mut rest, mut start) = (out, 0);
+    while rest.len() > TASK {
+        let (piece, tail) = split(rest, TASK);
+        pieces.push((start, piece));
+        start += TASK;
+        rest = tail;
+    }
+    pieces.push((start, rest));
+    pool()?.install(|| {
+        pieces
+            .into_par_iter()
+            .for_each(|(start, piece)| run_task(program, inputs, start, piece))
+    });
+    Ok(())
+}
+
+/// The program with scalar operands folded in as constants (None if there are none).
+fn bind_scalars<'a>(program: &Program, inputs: &[Input<'a>]) -> Option<(Program, Vec<Input<'a>>)> {
+    if !inputs.iter().any(|i| matches!(i, Input::Scalar(_))) {
+        return None;
+    }
+    let value = |op: Operand| match op {
+        Operand::Var(v) => match inputs[v] {
+            Input::Scalar(x) => Operand::Scalar(x),
+            Input::Array(_) => op,
+        },
+        other => other,
+    };
+    let mut p = program.clone();
+    for inst in &mut p.insts {
+        match inst {
+            Inst::Unary { a, .. } => *a = value(*a),
+            Inst::Binary { a, b, .. } => {
+                *a = value(*a);
+                *b = value(*b);
+            }
+            Inst::Where { c, a, b, .. } => {
+                *c = value(*c);
+                *a = value(*a);
+                *b = value(*b);
+            }
+        }
+    }
+    p.result = value(p.result);
+    Some((p, inputs.to_vec()))
+}

@@ -1,0 +1,326 @@
+//! The expression engine: numexpr's language compiled once to a small program that runs
+//! over cache-sized blocks on every core, without full-size temporaries.
+
+mod eval;
+mod lexer;
+mod parser;
+mod program;
+
+pub use eval::{evaluate, Input, Output};
+pub use parser::Node;
+pub use program::Program;
+
+use std::fmt;
+
+/// A syntax error: what was expected, and where (byte offset in the source).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub at: usize,
+    pub message: String,
+}
+
+impl ParseError {
+    fn new(at: usize, message: impl Into<String>) -> Self {
+        ParseError {
+            at,
+            message: message.into(),
+        }
+    }
+
+    /// The message with the expression and a caret under the position:
+    /// `expected an operand ... at position 5:\n    2*a +* b\n         ^`.
+    pub fn render(&self, source: &str) -> String {
+        // The caret counts characters, not bytes, so it lines up under non-ASCII text.
+        let column = source[..self.at.min(source.len())].chars().count();
+        format!(
+            "{} (at position {column}):\n    {source}\n    {}^",
+            self.message,
+            " ".repeat(column)
+        )
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The functions of the language (numexpr's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Abs,
+    Sqrt,
+    Exp,
+    Expm1,
+    Log,
+    Log10,
+    Log1p,
+    Sin,
+    Cos,
+    Tan,
+    Arcsin,
+    Arccos,
+    Arctan,
+    Arctan2,
+    Sinh,
+    Cosh,
+    Tanh,
+    Floor,
+    Ceil,
+    Round,
+    Minimum,
+    Maximum,
+    Clip,
+    IsNan,
+    IsFinite,
+    Where,
+}
+
+impl Func {
+    pub const NAMES: &'static [&'static str] = &[
+        "abs", "sqrt", "exp", "expm1", "log", "log10", "log1p", "sin", "cos", "tan", "arcsin",
+        "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh", "floor", "ceil", "round", "minimum",
+        "maximum", "clip", "isnan", "isfinite", "where",
+    ];
+
+    fn by_name(name: &str) -> Option<Func> {
+        use Func::*;
+        Some(match name {
+            "abs" => Abs,
+            "sqrt" => Sqrt,
+            "exp" => Exp,
+            "expm1" => Expm1,
+            "log" => Log,
+            "log10" => Log10,
+            "log1p" => Log1p,
+            "sin" => Sin,
+            "cos" => Cos,
+            "tan" => Tan,
+            "arcsin" => Arcsin,
+            "arccos" => Arccos,
+            "arctan" => Arctan,
+            "arctan2" => Arctan2,
+            "sinh" => Sinh,
+            "cosh" => Cosh,
+            "tanh" => Tanh,
+            "floor" => Floor,
+            "ceil" => Ceil,
+            "round" => Round,
+            "minimum" => Minimum,
+            "maximum" => Maximum,
+            "clip" => Clip,
+            "isnan" => IsNan,
+            "isfinite" => IsFinite,
+            "where" => Where,
+            _ => return None,
+        })
+    }
+
+    fn arity(self) -> usize {
+        match self {
+            Func::Arctan2 | Func::Minimum | Func::Maximum => 2,
+            Func::Clip | Func::Where => 3,
+            _ => 1,
+        }
+    }
+}
+
+/// Rounds half to even, as numpy's `round` does.
+#[inline]
+pub(crate) fn round_half_even(x: f64) -> f64 {
+    let r = x.round();
+    if (r - x).abs() == 0.5 {
+        2.0 * (x / 2.0).round()
+    } else {
+        r
+    }
+}
+
+/// numpy's `remainder` (Python's `%`): the result has the sign of the divisor.
+#[inline]
+pub(crate) fn remainder(x: f64, y: f64) -> f64 {
+    let r = x % y;
+    if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
+        r + y
+    } else if r == 0.0 {
+        // numpy gives a zero with the divisor's sign.
+        0.0f64.copysign(y)
+    } else {
+        r
+    }
+}
+
+/// numpy's `minimum`/`maximum`: NaN in either operand gives NaN.
+#[inline]
+pub(crate) fn minimum(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a < b || (a == b && a.is_sign_negative()) {
+        a
+    } else {
+        b
+    }
+}
+
+#[inline]
+pub(crate) fn maximum(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a > b || (a == b && a.is_sign_positive()) {
+        a
+    } else {
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::{Column, Strided, StridedMut};
+
+    fn run(source: &str, vars: &[&[f64]]) -> Vec<f64> {
+        let p = Program::compile(source).unwrap();
+        let n = vars.first().map_or(1, |v| v.len());
+        let inputs: Vec<Input> = vars
+            .iter()
+            .map(|v| Input::Array(Column::F64(Strided::from_slice(v))))
+            .collect();
+        let mut out = vec![0.0; n];
+        evaluate(&p, &inputs, Output::F64(StridedMut::from_slice(&mut out))).unwrap();
+        out
+    }
+
+    #[test]
+    fn precedence_follows_python() {
+        assert_eq!(run("-2**2", &[])[0], -4.0);
+        assert_eq!(run("2**3**2", &[])[0], 512.0);
+        assert_eq!(run("2**-1", &[])[0], 0.5);
+        assert_eq!(run("1 + 2 * 3 - 4 / 2", &[])[0], 5.0);
+        assert_eq!(run("-7 % 3", &[])[0], 2.0);
+        assert_eq!(run("7 % -3", &[])[0], -2.0);
+        assert_eq!(run("(1 < 2) & (3 > 4) | ~(1 == 1)", &[])[0], 0.0);
+        assert_eq!(run("not 1 < 2 or 2 >= 2 and 1 != 1", &[])[0], 0.0);
+        assert_eq!(run("where(1 > 2, 5, clip(7, 0, 3))", &[])[0], 3.0);
+        assert_eq!(run("round(2.5) + round(-0.5) + round(1.5)", &[])[0], 4.0);
+    }
+
+    #[test]
+    fn evaluates_blocks_in_parallel_with_every_layout() {
+        let n = 300_001;
+        let a: Vec<f64> = (0..n).map(|i| i as f64 * 0.001).collect();
+        let b: Vec<f64> = (0..n).map(|i| (i % 17) as f64 - 8.0).collect();
+        let out = run("2*a + b**2 - 1", &[&a, &b]);
+        assert!(out
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == 2.0 * a[i] + b[i] * b[i] - 1.0));
+        let out = run("where(a > 0.5, log1p(a), 0)", &[&a]);
+        assert!(out
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == if a[i] > 0.5 { a[i].ln_1p() } else { 0.0 }));
+        // Reversed float32 input and a strided float64 output.
+        let f: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let reversed = unsafe { Strided::from_raw_parts(f.as_ptr().add(999), 1000, -1) };
+        let p = Program::compile("x * 2").unwrap();
+        let mut out = vec![0.0; 2000];
+        let strided = unsafe { StridedMut::from_raw_parts(out.as_mut_ptr(), 1000, 2) };
+        evaluate(
+            &p,
+            &[Input::Array(Column::F32(reversed))],
+            Output::F64(strided),
+        )
+        .unwrap();
+        assert_eq!(
+            (out[0], out[2], out[1], out[1998]),
+            (1998.0, 1996.0, 0.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn out_may_alias_inputs() {
+        let mut a: Vec<f64> = (0..100_000).map(|i| i as f64).collect();
+        let p = Program::compile("a + 1").unwrap();
+        // Shifted by one element: the result must be as if computed aside.
+        let expected: Vec<f64> = a[..99_999].iter().map(|x| x + 1.0).collect();
+        let input = unsafe { Strided::from_raw_parts(a.as_ptr(), 99_999, 1) };
+        let out = unsafe { StridedMut::from_raw_parts(a.as_mut_ptr().add(1), 99_999, 1) };
+        evaluate(&p, &[Input::Array(Column::F64(input))], Output::F64(out)).unwrap();
+        assert_eq!(&a[1..], &expected[..]);
+        // Exactly the same view: in place.
+        let input = unsafe { Strided::from_raw_parts(a.as_ptr(), 100_000, 1) };
+        let out = unsafe { StridedMut::from_raw_parts(a.as_mut_ptr(), 100_000, 1) };
+        evaluate(&p, &[Input::Array(Column::F64(input))], Output::F64(out)).unwrap();
+        assert_eq!((a[0], a[1]), (1.0, 2.0));
+    }
+
+    #[test]
+    fn scalars_bind_as_constants() {
+        let p = Program::compile("a * k + k").unwrap();
+        let a = [1.0, 2.0];
+        let mut out = [0.0; 2];
+        evaluate(
+            &p,
+            &[
+                Input::Array(Column::F64(Strided::from_slice(&a))),
+                Input::Scalar(10.0),
+            ],
+            Output::F64(StridedMut::from_slice(&mut out)),
+        )
+        .unwrap();
+        assert_eq!(out, [20.0, 30.0]);
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        let e = Program::compile("2*a +* b").unwrap_err();
+        assert_eq!(e.at, 5);
+        assert!(e.message.contains("expected a number"), "{}", e.message);
+        assert!(
+            e.render("2*a +* b").ends_with("    2*a +* b\n         ^"),
+            "{}",
+            e.render("2*a +* b")
+        );
+        let e = Program::compile("foo(a)").unwrap_err();
+        assert!(e.message.contains("unknown function \"foo\"") && e.message.contains("log1p"));
+        let e = Program::compile("where(a, b)").unwrap_err();
+        assert!(e.message.contains("where() takes 3 arguments, got 2"));
+        let e = Program::compile("(a + b").unwrap_err();
+        assert!(e.message.contains("expected \")\""), "{}", e.message);
+        assert!(Program::compile("a < b < c")
+            .unwrap_err()
+            .message
+            .contains("chained"));
+        assert!(Program::compile("").unwrap_err().message.contains("empty"));
+        assert!(Program::compile("a $ b")
+            .unwrap_err()
+            .message
+            .contains("unexpected character"));
+        let deep = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(Program::compile(&deep)
+            .unwrap_err()
+            .message
+            .contains("nested too deeply"));
+        let long = vec!["a"; 60_000].join("+");
+        assert!(Program::compile(&long)
+            .unwrap_err()
+            .message
+            .contains("too long"));
+        let chain = vec!["a"; 5_000].join("+");
+        assert!(Program::compile(&chain)
+            .unwrap_err()
+            .message
+            .contains("nested too deeply"));
+        assert!(Program::compile(&vec!["a"; 900].join("+")).is_ok());
+    }
+
+    #[test]
+    fn variables_in_order_and_bool_results() {
+        let p = Program::compile("b * a + b").unwrap();
+        assert_eq!(p.variables, ["b", "a"]);
+        assert!(!p.is_bool);
+        assert!(Program::compile("(a > 1) & ~isnan(b)").unwrap().is_bool);
+        assert!(!Program::compile("where(a > 1, a, 0)").unwrap().is_bool);
+    }
+}
