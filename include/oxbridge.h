@@ -296,6 +296,33 @@ typedef struct oxb_array_info {
 } oxb_array_info;
 
 /**
+ * Handle of a compiled expression. 0 is never a valid handle. Safe to evaluate from
+ * several threads at once.
+ */
+typedef uint64_t oxb_expression;
+
+/**
+ * What a compiled expression needs and gives.
+ */
+typedef struct oxb_expression_info {
+  /**
+   * The number of variables, in order of first appearance (see
+   * `oxb_expression_variable`).
+   */
+  size_t num_variables;
+  /**
+   * 1 when the result is a truth value (comparisons, logic, isnan...): 1.0 or 0.0.
+   */
+  uint32_t is_bool;
+} oxb_expression_info;
+
+/**
+ * A function of one double, called from every worker thread at once by
+ * `oxb_parallel_map`: it must be thread-safe.
+ */
+typedef double (*oxb_map_fn)(double x);
+
+/**
  * Where the last failure on this thread happened, for errors about files.
  */
 typedef struct oxb_error_detail {
@@ -504,6 +531,59 @@ oxb_status oxb_dataset_read_rows(oxb_dataset handle,
  * returns `OXB_INVALID_HANDLE`; a call already running on another thread finishes first.
  */
 oxb_status oxb_dataset_close(oxb_dataset handle);
+
+/**
+ * Compiles `source` (numexpr's language: + - * / ** %, comparisons, & | ~, and/or/not,
+ * where() and the math functions) and writes its handle to `*out`. A syntax error
+ * returns `OXB_INVALID_ARGUMENT` with a message naming the position, with a caret line.
+ *
+ * # Safety
+ * `source` is NULL or a NUL-terminated UTF-8 string; `out` is NULL or writable.
+ */
+oxb_status oxb_expression_compile(const char *source, oxb_expression *out);
+
+/**
+ * Writes the expression's variable count and result kind to `*out`.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_expression_inspect(oxb_expression handle, struct oxb_expression_info *out);
+
+/**
+ * Writes the name of variable `index` to `*out`; valid until the expression is destroyed.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_expression_variable(oxb_expression handle, size_t index, const char **out);
+
+/**
+ * Evaluates the expression into `out` (float64 or float32, any stride), in parallel.
+ * `inputs` holds one view per variable, in order; a view of length 1 is broadcast as a
+ * scalar, others must have `out`'s length. `out` may be the same view as an input.
+ *
+ * # Safety
+ * `inputs` points to `inputs_len` readable views; `out` is a writable view.
+ */
+oxb_status oxb_expression_evaluate(oxb_expression handle,
+                                   const struct oxb_view *inputs,
+                                   size_t inputs_len,
+                                   const struct oxb_view *out);
+
+/**
+ * Destroys a compiled expression. Destroying it again returns `OXB_INVALID_HANDLE`.
+ */
+oxb_status oxb_expression_destroy(oxb_expression handle);
+
+/**
+ * Writes `f(x)` for every element `x` of `input` (any dtype) to `out` (float64 or
+ * float32, the same length), calling `f` from every worker thread at once.
+ *
+ * # Safety
+ * `f` is a thread-safe function; `input` is readable and `out` writable views.
+ */
+oxb_status oxb_parallel_map(oxb_map_fn f, const struct oxb_view *input, const struct oxb_view *out);
 
 /**
  * Writes the detail of the last failed call on the calling thread to `*out` (all empty

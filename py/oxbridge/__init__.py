@@ -13,10 +13,12 @@ import ctypes
 from ._accumulator import Accumulator
 from ._array import histogram, quantile, sort, stats
 from ._dataset import Dataset, Description, TextStats, process_large_dataset
+from ._expr import Expression, evaluate, parallel_map
 from ._errors import (
     CancelledError,
     ClosedError,
     DataFormatError,
+    ExpressionError,
     InvalidArgumentError,
     InvalidHandleError,
     IoError,
@@ -41,6 +43,8 @@ __all__ = [
     "DataFormatError",
     "Dataset",
     "Description",
+    "Expression",
+    "ExpressionError",
     "InvalidArgumentError",
     "InvalidHandleError",
     "IoError",
@@ -51,9 +55,11 @@ __all__ = [
     "Stats",
     "TextStats",
     "UnsupportedError",
+    "evaluate",
     "get_num_threads",
     "histogram",
     "library_path",
+    "parallel_map",
     "process_array",
     "process_large_dataset",
     "quantile",

@@ -59,6 +59,17 @@ class PanicError(OxbridgeError, RuntimeError):
     status = b.OXB_PANIC
 
 
+class ExpressionError(OxbridgeError, ValueError):
+    """An expression that cannot be compiled or evaluated: the message names the
+    position (with a caret line) and what was expected; `expression` is its text."""
+
+    status = b.OXB_INVALID_ARGUMENT
+
+    def __init__(self, message: str, expression: str = "") -> None:
+        super().__init__(message)
+        self.expression = expression
+
+
 class ClosedError(OxbridgeError, ValueError):
     """A handle was used after `close()`."""
 

@@ -5,6 +5,7 @@
 
 mod accumulator;
 mod dataset;
+mod expression;
 mod guard;
 mod handles;
 mod last_error;
@@ -17,6 +18,7 @@ mod view;
 
 pub use accumulator::*;
 pub use dataset::*;
+pub use expression::*;
 pub use last_error::{oxb_error_detail, oxb_last_error_detail, oxb_last_error_message};
 pub use order::*;
 pub use process::*;

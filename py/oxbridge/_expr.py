@@ -1,0 +1,290 @@
+"""The expression engine: `evaluate`, `Expression`, `parallel_map`."""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import sys
+from collections import OrderedDict
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import _bindings as b
+from ._buffers import Buffer, as_numbers
+from ._errors import ExpressionError, check, error_for
+from ._handle import Handle
+from ._loader import lib
+
+_CACHE_SIZE = 256
+_cache: "OrderedDict[str, Expression]" = OrderedDict()
+
+
+def _scalar(value: Any) -> Optional[float]:
+    """The value as a float if it is a number (Python or numpy scalar), else None."""
+    if isinstance(value, (bool, int, float)):
+        return float(value)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return float(value)
+    return None
+
+
+class Expression(Handle):
+    """An expression compiled once to native code, reusable and safe to call from several
+    threads at once; a context manager (`close()` frees it, a finalizer otherwise).
+
+    >>> import oxbridge
+    >>> e = oxbridge.Expression("2*a + b**2 - 1")
+    >>> e.variables
+    ('a', 'b')
+    >>> e([1.0, 2.0], [3.0, 4.0]).tolist()
+    [10.0, 19.0]
+    """
+
+    _kind = "expression"
+
+    def __init__(self, source: str) -> None:
+        if not isinstance(source, str):
+            raise TypeError(f"an expression is a string, got {type(source).__name__}")
+        encoded = source.encode()
+
+        def compile_(out: Any) -> int:
+            status = lib.oxb_expression_compile(encoded, ctypes.byref(out))
+            if status == b.OXB_INVALID_ARGUMENT:
+                raise ExpressionError(error_for(status).args[0], source)
+            return status
+
+        super().__init__(compile_, lib.oxb_expression_destroy)
+        self.source = source
+        info = b.oxb_expression_info()
+        self._call(lib.oxb_expression_inspect, ctypes.byref(info))
+        names = []
+        name = ctypes.c_char_p()
+        for i in range(info.num_variables):
+            self._call(lib.oxb_expression_variable, i, ctypes.byref(name))
+            names.append((name.value or b"").decode())
+        self.variables: Tuple[str, ...] = tuple(names)
+        self.is_bool = bool(info.is_bool)
+
+    def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+        """Evaluates with operands by position (in `variables` order) or by name."""
+        if len(args) > len(self.variables):
+            raise TypeError(f"{self.source!r} takes {len(self.variables)} operands, got {len(args)}")
+        values = dict(zip(self.variables, args))
+        for name, value in kwargs.items():
+            if name not in self.variables:
+                raise TypeError(f"{self.source!r} has no variable {name!r}; its variables are {list(self.variables)}")
+            if name in values:
+                raise TypeError(f"operand {name!r} given twice")
+            values[name] = value
+        missing = [v for v in self.variables if v not in values]
+        if missing:
+            raise TypeError(f"{self.source!r} needs operands {missing}")
+        return self._evaluate([values[v] for v in self.variables], out)
+
+    def _evaluate(self, operands: Sequence[Any], out: Any) -> Any:
+        views = (b.oxb_view * max(len(operands), 1))()
+        keep: List[Any] = []
+        length: Optional[int] = None
+        shape: Optional[Tuple[int, ...]] = None
+        all_float32 = True
+        any_array = False
+        for i, (name, value) in enumerate(zip(self.variables, operands)):
+            number = _scalar(value)
+            if number is not None:
+                holder = ctypes.c_double(number)
+                keep.append(holder)
+                views[i] = b.oxb_view(ctypes.addressof(holder), 1, 0, b.OXB_DTYPE_F64)
+                continue
+            buffer = Buffer(as_numbers(value, "evaluate"), writable=False, argument=name, function="evaluate")
+            keep.append(buffer)
+            view = buffer.flat()
+            if buffer.ndim > 1 and not buffer.mv.c_contiguous:
+                raise ValueError(f"operand {name!r} is a multi-dimensional array that is not C-contiguous")
+            if length is not None and view.len != length:
+                raise ValueError(f"operand {name!r} has length {view.len}, but an earlier operand has length {length}")
+            length = view.len
+            if buffer.ndim > 1:
+                shape = tuple(buffer.mv.shape)
+            any_array = True
+            all_float32 = all_float32 and view.dtype == b.OXB_DTYPE_F32
+            views[i] = view
+        n = 1 if length is None else length
+        if out is None:
+            dtype = "f" if any_array and all_float32 else "d"
+            result, out_view, out_keep = _new_output(n, dtype, shape)
+        else:
+            out_buffer = Buffer(out, writable=True, argument="out", function="evaluate")
+            out_view = out_buffer.flat()
+            if out_view.dtype not in (b.OXB_DTYPE_F64, b.OXB_DTYPE_F32):
+                raise TypeError("out must be a float64 or float32 array")
+            if out_view.len != n:
+                raise ValueError(f"out has length {out_view.len}, but the operands have length {n}")
+            result, out_keep = out, out_buffer
+        check(lib.oxb_expression_evaluate(self._h(), views, len(operands), ctypes.byref(out_view)))
+        del keep, out_keep
+        if out is None and self.is_bool and hasattr(result, "astype"):
+            return result.astype(bool)
+        if length is None and out is None:
+            return result[0] if not hasattr(result, "reshape") else result.reshape(())[()]
+        return result
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+
+def _new_output(n: int, dtype: str, shape: Optional[Tuple[int, ...]]) -> Tuple[Any, Any, Any]:
+    try:
+        import numpy
+    except ImportError:
+        result: Any = array.array(dtype, bytes(n * (4 if dtype == "f" else 8)))
+        buffer = Buffer(result, writable=True, argument="out", function="evaluate")
+        return result, buffer.flat(), buffer
+    result = numpy.empty(shape if shape is not None else n, dtype=numpy.float32 if dtype == "f" else numpy.float64)
+    buffer = Buffer(result, writable=True, argument="out", function="evaluate")
+    return result, buffer.flat(), buffer
+
+
+def _compiled(source: str) -> Expression:
+    expression = _cache.get(source)
+    if expression is None or expression.closed:
+        expression = Expression(source)
+        _cache[source] = expression
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    else:
+        _cache.move_to_end(source)
+    return expression
+
+
+def evaluate(expr: str, out: Any = None, local_dict: Optional[Mapping[str, Any]] = None, **operands: Any) -> Any:
+    """Evaluates `expr` elementwise in one parallel pass without temporaries, like
+    `numexpr.evaluate`: operands are arrays of one length (any buffer, any stride) or
+    scalars, given as keywords, in `local_dict`, or found by name in the caller's frame.
+    The result is float64 (float32 when every array operand is float32; bool for
+    comparisons); `out` may be given and may be one of the operands.
+
+    >>> import numpy as np, oxbridge
+    >>> a = np.arange(4.0)
+    >>> oxbridge.evaluate("where(a > 1, sqrt(a), -a)").tolist()
+    [-0.0, -1.0, 1.4142135623730951, 1.7320508075688772]
+    """
+    expression = _compiled(expr) if isinstance(expr, str) else expr
+    if not isinstance(expression, Expression):
+        raise TypeError(f"an expression is a string or an Expression, got {type(expr).__name__}")
+    frame = None
+    values = []
+    for name in expression.variables:
+        if name in operands:
+            values.append(operands[name])
+        elif local_dict is not None and name in local_dict:
+            values.append(local_dict[name])
+        else:
+            if frame is None:
+                frame = sys._getframe(1)
+            if name in frame.f_locals:
+                values.append(frame.f_locals[name])
+            elif name in frame.f_globals:
+                values.append(frame.f_globals[name])
+            else:
+                known = sorted(set(operands) | set(local_dict or ()))
+                raise ExpressionError(
+                    f"name {name!r} in {expression.source!r} is not defined: pass it as a keyword or "
+                    f"in local_dict (given: {', '.join(known) if known else 'none'})",
+                    expression.source,
+                )
+    del frame
+    return expression._evaluate(values, out)
+
+
+def parallel_map(func: Union[str, Expression, Callable[..., Any], int], items: Any) -> Any:
+    """Applies `func` to every item and returns the results (a numpy array, or a list
+    without numpy).
+
+    `func` may be:
+    1. an expression string or `Expression` of one variable: compiled once, run on every
+       core outside the GIL;
+    2. a native function `double f(double)`: a ctypes function from a C library, a numba
+       `cfunc`, or an integer address; called from every worker thread at once (it must
+       be thread-safe);
+    3. any Python callable: called in order on this thread. Python code holds the GIL, so
+       threads cannot run it in parallel; an exception propagates with the failing
+       item's index in a note.
+
+    Paths 1 and 2 are parallel because no Python runs per item.
+
+    >>> import oxbridge
+    >>> oxbridge.parallel_map("x * 10 + 1", [1.0, 2.0]).tolist()
+    [11.0, 21.0]
+    """
+    if isinstance(func, (str, Expression)):
+        expression = _compiled(func) if isinstance(func, str) else func
+        if len(expression.variables) != 1:
+            raise ExpressionError(
+                f"parallel_map needs an expression of one variable; {expression.source!r} has "
+                f"{len(expression.variables)}: {list(expression.variables)}",
+                expression.source,
+            )
+        return expression._evaluate([_as_items(items)], None)
+    address = _native_address(func)
+    if address is not None:
+        source = _as_items(items)
+        buffer = Buffer(source, writable=False, argument="items", function="parallel_map")
+        view = buffer.flat()
+        result, out_view, out_keep = _new_output(view.len, "d", None)
+        check(lib.oxb_parallel_map(b.oxb_map_fn(address), ctypes.byref(view), ctypes.byref(out_view)))
+        del buffer, out_keep
+        return result
+    if not callable(func):
+        raise TypeError(f"func must be an expression, a native function or a callable, got {type(func).__name__}")
+    results = []
+    for index, item in enumerate(_iterate(items)):
+        try:
+            results.append(func(item))
+        except Exception as error:
+            if hasattr(error, "add_note"):
+                error.add_note(f"raised by parallel_map's func on item {index} ({item!r})")
+            raise
+    try:
+        import numpy
+
+        return numpy.asarray(results)
+    except ImportError:
+        return results
+
+
+def _as_items(items: Any) -> Any:
+    try:
+        memoryview(items)
+        return items
+    except TypeError:
+        return as_numbers(list(items) if not isinstance(items, (list, tuple)) else items, "parallel_map")
+
+
+def _iterate(items: Any) -> Iterable[Any]:
+    try:
+        view = memoryview(items)
+    except TypeError:
+        return items
+    return view.cast("B").cast(view.format).tolist() if view.ndim > 1 else view.tolist()
+
+
+def _native_address(func: Any) -> Optional[int]:
+    """The address of a native `double(double)` function, or None for Python callables."""
+    if isinstance(func, bool):
+        return None
+    if isinstance(func, int):
+        if func <= 0:
+            raise ValueError(f"a function address must be positive, got {func}")
+        return func
+    if isinstance(func, ctypes._CFuncPtr):  # type: ignore[attr-defined]
+        restype = getattr(func, "restype", None)
+        argtypes = getattr(func, "argtypes", None)
+        if restype is not ctypes.c_double or list(argtypes or []) != [ctypes.c_double]:
+            raise TypeError(
+                "a ctypes function for parallel_map must be double(double): set "
+                "f.restype = ctypes.c_double and f.argtypes = [ctypes.c_double]"
+            )
+        return ctypes.cast(func, ctypes.c_void_p).value
+    address = getattr(func, "address", None)  # numba cfunc
+    if isinstance(address, int) and hasattr(func, "ctypes"):
+        return address
+    return None

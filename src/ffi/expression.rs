@@ -1,0 +1,264 @@
+//! `oxb_expression`: compiled elementwise math, and the parallel map over a C function.
+
+use super::guard;
+use super::handles::{self, Handled};
+use super::status::{oxb_status, FfiError};
+use super::view::{column, column_mut, oxb_view};
+use crate::error::Error;
+use crate::expr::{evaluate, Input, Output, Program};
+use crate::parallel::{pool, MIN_PARALLEL_LEN};
+use crate::view::{Column, ColumnMut, StridedMut};
+use rayon::prelude::*;
+use std::ffi::{c_char, CStr, CString};
+
+/// Handle of a compiled expression. 0 is never a valid handle. Safe to evaluate from
+/// several threads at once.
+pub type oxb_expression = u64;
+
+/// A function of one double, called from every worker thread at once by
+/// `oxb_parallel_map`: it must be thread-safe.
+pub type oxb_map_fn = Option<unsafe extern "C" fn(x: f64) -> f64>;
+
+/// What a compiled expression needs and gives.
+#[repr(C)]
+pub struct oxb_expression_info {
+    /// The number of variables, in order of first appearance (see
+    /// `oxb_expression_variable`).
+    pub num_variables: usize,
+    /// 1 when the result is a truth value (comparisons, logic, isnan...): 1.0 or 0.0.
+    pub is_bool: u32,
+}
+
+struct Compiled {
+    program: Program,
+    names: Vec<CString>,
+}
+
+impl Handled for Compiled {
+    const KIND: &'static str = "expression";
+}
+
+/// Compiles `source` (numexpr's language: + - * / ** %, comparisons, & | ~, and/or/not,
+/// where() and the math functions) and writes its handle to `*out`. A syntax error
+/// returns `OXB_INVALID_ARGUMENT` with a message naming the position, with a caret line.
+///
+/// # Safety
+/// `source` is NULL or a NUL-terminated UTF-8 string; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_expression_compile(
+    source: *const c_char,
+    out: *mut oxb_expression,
+) -> oxb_status {
+    guard::call(|| {
+        if source.is_null() {
+            return Err(FfiError::null("source"));
+        }
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        // SAFETY: documented as a NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(source) }
+            .to_str()
+            .map_err(|_| FfiError::invalid("source is not valid UTF-8"))?;
+        let program = Program::compile(text)
+            .map_err(|e| FfiError::invalid(format!("invalid expression: {}", e.render(text))))?;
+        let names = program
+            .variables
+            .iter()
+            .map(|v| CString::new(v.as_str()).unwrap_or_default())
+            .collect();
+        let handle = handles::insert(Compiled { program, names })?;
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(handle) };
+        Ok(())
+    })
+}
+
+/// Writes the expression's variable count and result kind to `*out`.
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_expression_inspect(
+    handle: oxb_expression,
+    out: *mut oxb_expression_info,
+) -> oxb_status {
+    guard::call(|| {
+        let c = handles::get::<Compiled>(handle)?;
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        // SAFETY: checked non-NULL.
+        unsafe {
+            out.write(oxb_expression_info {
+                num_variables: c.names.len(),
+                is_bool: c.program.is_bool as u32,
+            })
+        };
+        Ok(())
+    })
+}
+
+/// Writes the name of variable `index` to `*out`; valid until the expression is destroyed.
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_expression_variable(
+    handle: oxb_expression,
+    index: usize,
+    out: *mut *const c_char,
+) -> oxb_status {
+    guard::call(|| {
+        let c = handles::get::<Compiled>(handle)?;
+        if out.is_null() {
+            return Err(FfiError::null("out"));
+        }
+        let name = c.names.get(index).ok_or_else(|| {
+            FfiError::invalid(format!(
+                "variable index {index} is out of range: the expression has {} variables",
+                c.names.len()
+            ))
+        })?;
+        // SAFETY: checked non-NULL; the string lives in the handle's object.
+        unsafe { out.write(name.as_ptr()) };
+        Ok(())
+    })
+}
+
+fn output<'a>(view: *const oxb_view) -> Result<Output<'a>, FfiError> {
+    match column_mut(view, "out")? {
+        ColumnMut::F64(v) => Ok(Output::F64(v)),
+        ColumnMut::F32(v) => Ok(Output::F32(v)),
+        _ => Err(FfiError::invalid("out must be a float64 or float32 view")),
+    }
+}
+
+/// Evaluates the expression into `out` (float64 or float32, any stride), in parallel.
+/// `inputs` holds one view per variable, in order; a view of length 1 is broadcast as a
+/// scalar, others must have `out`'s length. `out` may be the same view as an input.
+///
+/// # Safety
+/// `inputs` points to `inputs_len` readable views; `out` is a writable view.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_expression_evaluate(
+    handle: oxb_expression,
+    inputs: *const oxb_view,
+    inputs_len: usize,
+    out: *const oxb_view,
+) -> oxb_status {
+    guard::call(|| {
+        let c = handles::get::<Compiled>(handle)?;
+        if inputs.is_null() && inputs_len > 0 {
+            return Err(FfiError::null("inputs"));
+        }
+        let out = output(out)?;
+        let n = match &out {
+            Output::F64(v) => v.len(),
+            Output::F32(v) => v.len(),
+        };
+        let mut bound = Vec::with_capacity(inputs_len);
+        for i in 0..inputs_len {
+            let name = c
+                .names
+                .get(i)
+                .map_or("operand".into(), |n| n.to_string_lossy().into_owned());
+            // SAFETY: the caller passes `inputs_len` views.
+            let col = column(unsafe { inputs.add(i) }, &name)?;
+            bound.push(if col.len() == 1 && n != 1 {
+                Input::Scalar(first_value(col))
+            } else {
+                Input::Array(col)
+            });
+        }
+        Ok(evaluate(&c.program, &bound, out)?)
+    })
+}
+
+fn first_value(col: Column<'_>) -> f64 {
+    match col {
+        Column::F64(v) => v.get(0),
+        Column::F32(v) => v.get(0) as f64,
+        Column::I64(v) => v.get(0) as f64,
+        Column::I32(v) => v.get(0) as f64,
+    }
+}
+
+/// Destroys a compiled expression. Destroying it again returns `OXB_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn oxb_expression_destroy(handle: oxb_expression) -> oxb_status {
+    guard::call(|| {
+        handles::remove::<Compiled>(handle)?;
+        Ok(())
+    })
+}
+
+/// Writes `f(x)` for every element `x` of `input` (any dtype) to `out` (float64 or
+/// float32, the same length), calling `f` from every worker thread at once.
+///
+/// # Safety
+/// `f` is a thread-safe function; `input` is readable and `out` writable views.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_parallel_map(
+    f: oxb_map_fn,
+    input: *const oxb_view,
+    out: *const oxb_view,
+) -> oxb_status {
+    guard::call(|| {
+        let f = f.ok_or_else(|| FfiError::null("f"))?;
+        let input = column(input, "input")?;
+        let out = output(out)?;
+        let n = match &out {
+            Output::F64(v) => v.len(),
+            Output::F32(v) => v.len(),
+        };
+        if input.len() != n {
+            return Err(Error::invalid_argument(format!(
+                "input has length {}, but out has length {n}",
+                input.len()
+            ))
+            .into());
+        }
+        // SAFETY (for the calls below): the caller promises `f` is thread-safe.
+        let call = |x: f64| unsafe { f(x) };
+        let value = |i: usize| match input {
+            Column::F64(v) => v.get(i),
+            Column::F32(v) => v.get(i) as f64,
+            Column::I64(v) => v.get(i) as f64,
+            Column::I32(v) => v.get(i) as f64,
+        };
+        fn fill<T: crate::view::Element + Send>(
+            out: StridedMut<'_, T>,
+            n: usize,
+            convert: impl Fn(f64) -> T + Sync,
+            compute: impl Fn(usize) -> f64 + Sync,
+        ) -> crate::Result<()> {
+            const TASK: usize = 1 << 14;
+            let mut pieces = Vec::new();
+            let (mut rest, mut start) = (out, 0);
+            while rest.len() > TASK {
+                let (piece, tail) = rest.split_at_mut(TASK);
+                pieces.push((start, piece));
+                start += TASK;
+                rest = tail;
+            }
+            pieces.push((start, rest));
+            let run = |(start, mut piece): (usize, StridedMut<'_, T>)| {
+                for k in 0..piece.len() {
+                    piece.set(k, convert(compute(start + k)));
+                }
+            };
+            if n < MIN_PARALLEL_LEN / 8 {
+                pieces.into_iter().for_each(run);
+            } else {
+                pool()?.install(|| pieces.into_par_iter().for_each(run));
+            }
+            Ok(())
+        }
+        match out {
+            Output::F64(o) => fill(o, n, |x| x, |i| call(value(i)))?,
+            Output::F32(o) => fill(o, n, |x| x as f32, |i| call(value(i)))?,
+        }
+        Ok(())
+    })
+}
