@@ -699,6 +699,81 @@ static void test_dataset_npy(void) {
     unlink(path);
 }
 
+static double plus_half_squared(double x) { return (x + 0.5) * (x + 0.5); }
+
+static void test_expressions(void) {
+    size_t n = 100000, i, live_before = oxb_live_handles();
+    double *a = (double *)malloc(n * sizeof *a), *out = (double *)malloc(n * sizeof *out);
+    float b[4] = {1.0f, 2.0f, 3.0f, 4.0f}, out32[4];
+    double k = 10.0, small[4] = {1.0, -4.0, 9.0, -16.0};
+    oxb_expression e = 0;
+    oxb_expression_info info;
+    oxb_view views[2], result;
+    const char *name = NULL;
+    int ok = 1;
+
+    CHECK(a != NULL && out != NULL);
+    if (a == NULL || out == NULL) return;
+    for (i = 0; i < n; i++) a[i] = (double)i / 1000.0;
+    CHECK_OK(oxb_expression_compile("where(a > 50, sqrt(a), -a) * k", &e));
+    CHECK_OK(oxb_expression_inspect(e, &info));
+    CHECK(info.num_variables == 2 && info.is_bool == 0);
+    CHECK_OK(oxb_expression_variable(e, 1, &name));
+    CHECK(name != NULL && strcmp(name, "k") == 0);
+    views[0] = view_of(a, n, 1, OXB_DTYPE_F64);
+    views[1] = view_of(&k, 1, 0, OXB_DTYPE_F64); /* length 1: broadcast as a scalar */
+    result = view_of(out, n, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_expression_evaluate(e, views, 2, &result));
+    for (i = 0; i < n; i++) ok &= out[i] == (a[i] > 50 ? sqrt(a[i]) : -a[i]) * 10.0;
+    CHECK(ok);
+    /* In place: out is the same view as the input. */
+    result = view_of(a, n, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_expression_evaluate(e, views, 2, &result));
+    CHECK(a[0] == -0.0 && a[n - 1] == sqrt((double)(n - 1) / 1000.0) * 10.0);
+    CHECK_FAILS(oxb_expression_evaluate(e, views, 1, &result), OXB_INVALID_ARGUMENT, "2 variables");
+    views[1] = view_of(out, 7, 1, OXB_DTYPE_F64);
+    CHECK_FAILS(oxb_expression_evaluate(e, views, 2, &result), OXB_INVALID_ARGUMENT, "length 7");
+    CHECK_OK(oxb_expression_destroy(e));
+    CHECK_FAILS(oxb_expression_destroy(e), OXB_INVALID_HANDLE, "handle");
+
+    /* float32 in and out, a boolean result. */
+    CHECK_OK(oxb_expression_compile("(x >= 2) & ~isnan(x)", &e));
+    CHECK_OK(oxb_expression_inspect(e, &info));
+    CHECK(info.is_bool == 1);
+    views[0] = view_of(b, 4, 1, OXB_DTYPE_F32);
+    result = view_of(out32, 4, 1, OXB_DTYPE_F32);
+    CHECK_OK(oxb_expression_evaluate(e, views, 1, &result));
+    CHECK(out32[0] == 0.0f && out32[1] == 1.0f && out32[3] == 1.0f);
+    result = view_of(small, 4, 1, OXB_DTYPE_I64);
+    CHECK_FAILS(oxb_expression_evaluate(e, views, 1, &result), OXB_INVALID_ARGUMENT, "float64 or float32");
+    CHECK_OK(oxb_expression_destroy(e));
+
+    /* Syntax errors name the position with a caret. */
+    CHECK_FAILS(oxb_expression_compile("2*a +* b", &e), OXB_INVALID_ARGUMENT, "position 5");
+    CHECK(strstr(oxb_last_error_message(), "\n         ^") != NULL);
+    CHECK_FAILS(oxb_expression_compile("nope(a)", &e), OXB_INVALID_ARGUMENT, "unknown function");
+    CHECK_FAILS(oxb_expression_compile(NULL, &e), OXB_NULL_POINTER, "source");
+
+    /* The parallel map calls a C function from every worker thread. */
+    views[0] = view_of(small, 4, 1, OXB_DTYPE_F64);
+    result = view_of(out, 4, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_parallel_map(plus_half_squared, &views[0], &result));
+    CHECK(out[0] == 2.25 && out[1] == 12.25 && out[3] == 240.25);
+    for (i = 0; i < n; i++) a[i] = (double)i;
+    views[0] = view_of(a, n, 1, OXB_DTYPE_F64);
+    result = view_of(out, n, 1, OXB_DTYPE_F64);
+    CHECK_OK(oxb_parallel_map(plus_half_squared, &views[0], &result));
+    ok = 1;
+    for (i = 0; i < n; i++) ok &= out[i] == plus_half_squared(a[i]);
+    CHECK(ok);
+    CHECK_FAILS(oxb_parallel_map(NULL, &views[0], &result), OXB_NULL_POINTER, "f");
+    result = view_of(out, 3, 1, OXB_DTYPE_F64);
+    CHECK_FAILS(oxb_parallel_map(plus_half_squared, &views[0], &result), OXB_INVALID_ARGUMENT, "length");
+    CHECK(oxb_live_handles() == live_before);
+    free(a);
+    free(out);
+}
+
 int main(void) {
     test_version();
     test_last_error_is_per_thread();
@@ -717,5 +792,6 @@ int main(void) {
     test_dataset_csv();
     test_dataset_options_and_errors();
     test_dataset_npy();
+    test_expressions();
     return check_report("test_oxbridge (C)");
 }
