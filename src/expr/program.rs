@@ -83,6 +83,14 @@ pub enum Inst {
     },
 }
 
+impl Inst {
+    pub fn dst(&self) -> usize {
+        match *self {
+            Inst::Unary { dst, .. } | Inst::Binary { dst, .. } | Inst::Where { dst, .. } => dst,
+        }
+    }
+}
+
 #[inline(always)]
 fn truth(x: bool) -> f64 {
     if x {
