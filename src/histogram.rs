@@ -171,6 +171,12 @@ fn histogram_of<T: Binnable>(
     if T::SINGLE {
         edges.iter_mut().for_each(|e| *e = *e as f32 as f64);
     }
+    // numpy refuses a range too narrow for the bins to have distinct edges.
+    if edges.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::invalid_argument(format!(
+            "too many bins for the data range [{first}, {last}]: cannot create {bins} finite-sized bins"
+        )));
+    }
     let counts = count(view, bins, &edges)?;
     Ok(Histogram { counts, edges })
 }
@@ -232,6 +238,16 @@ mod tests {
         assert!(err.message.contains("not finite"), "{}", err.message);
         let err = histogram(Column::F64(Strided::from_slice(&xs)), 3, Some((2.0, 1.0)));
         assert!(err.unwrap_err().message.contains("larger"));
+    }
+
+    #[test]
+    fn too_many_bins_for_a_tiny_range_is_an_error() {
+        let err = histogram(
+            Column::F64(Strided::from_slice(&[0.0])),
+            2,
+            Some((0.0, 5e-324)),
+        );
+        assert!(err.unwrap_err().message.contains("too many bins"));
     }
 
     #[test]

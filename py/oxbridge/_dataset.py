@@ -218,9 +218,9 @@ class Dataset(Handle):
         """The number of data rows (a parallel scan for CSV, done once)."""
         if self._rows is None:
             out = ctypes.c_uint64()
-            reporter = Reporter(progress, f"counting rows of {os.path.basename(self.path)}")
-            status = lib.oxb_dataset_num_rows(self._h(), reporter.native, None, ctypes.byref(out))
-            reporter.finish(status)
+            with Reporter(progress, f"counting rows of {os.path.basename(self.path)}") as reporter:
+                status = lib.oxb_dataset_num_rows(self._h(), reporter.native, None, ctypes.byref(out))
+                reporter.finish(status)
             self._rows = out.value
         return self._rows
 
@@ -243,9 +243,9 @@ class Dataset(Handle):
         indexes = self._column_indexes(columns)
         wanted = (ctypes.c_size_t * max(len(indexes), 1))(*indexes)
         out = (b.oxb_column_description * max(len(indexes), 1))()
-        reporter = Reporter(progress, f"describe {os.path.basename(self.path)}")
-        status = lib.oxb_dataset_describe(self._h(), wanted, len(indexes), reporter.native, None, out)
-        reporter.finish(status)
+        with Reporter(progress, f"describe {os.path.basename(self.path)}") as reporter:
+            status = lib.oxb_dataset_describe(self._h(), wanted, len(indexes), reporter.native, None, out)
+            reporter.finish(status)
         result: Dict[str, ColumnStats] = {}
         dtypes: Dict[str, str] = {}
         for slot, i in enumerate(indexes):

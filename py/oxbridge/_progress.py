@@ -1,14 +1,18 @@
 """Progress reports and Ctrl-C for long native calls.
 
 Every long call gets a native progress callback, even without a progress bar: it runs on
-the calling thread a few times a second, which is where Python delivers Ctrl-C. The
-callback never lets an exception escape into C (ctypes would print and drop it): it
-stores the exception and asks the native side to stop; the call then re-raises it.
+the calling thread a few times a second. No exception may escape into C (ctypes would
+print and drop it), so during the call Ctrl-C only sets a flag (a temporary SIGINT
+handler); the callback sees it and asks the native side to stop, and the call then
+raises KeyboardInterrupt. Exceptions from a user's progress callable are stored and
+re-raised the same way.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from typing import Any, Callable, Optional, TextIO, Union
 
@@ -70,23 +74,52 @@ class Reporter:
         else:
             raise TypeError(f"progress must be True, False, None or a callable, got {type(progress).__name__}")
         self.error: Optional[BaseException] = None
+        self.interrupted = False
+        self._previous: Any = None
         self.native = b.oxb_progress_fn(self._report)
 
+    def __enter__(self) -> "Reporter":
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+            except ValueError:  # not the main interpreter
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            previous, self._previous = self._previous, None
+            if self.interrupted and exc_info[0] is None:
+                self.interrupted = False
+                if callable(previous) and previous is not signal.default_int_handler:
+                    previous(signal.SIGINT, None)
+                else:
+                    raise KeyboardInterrupt
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+
     def _report(self, done: int, total: int, _user: Any) -> int:
+        if self.interrupted or self.error is not None:
+            return 1
         try:
             if self.user is not None:
                 self.user(done, total)
-            return 0
-        except BaseException as error:  # KeyboardInterrupt too: re-raised after the call
+        except BaseException as error:
             self.error = error
             return 1
+        return 1 if self.interrupted else 0
 
     def finish(self, status: int) -> None:
-        """Raises what the call ended with: the callback's exception (e.g. Ctrl-C) first."""
+        """Raises what the call ended with: the callback's exception first; Ctrl-C is
+        raised when the `with` block ends."""
         if self.bar is not None:
             self.bar.close()
         if self.error is not None:
             error, self.error = self.error, None
             raise error
+        if self.interrupted and status == b.OXB_CANCELLED:
+            return  # KeyboardInterrupt follows from __exit__
         if status:
             raise error_for(status)

@@ -133,7 +133,7 @@ fn fast_decimal(bytes: &[u8]) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
-fn char_len(bytes: &[u8]) -> u64 {
+pub(crate) fn char_len(bytes: &[u8]) -> u64 {
     // UTF-8 continuation bytes are 0b10xxxxxx; every other byte starts a character.
     bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as u64
 }
@@ -176,6 +176,14 @@ impl ColumnStats {
         }
         self.kind = Kind::Text;
         self.note_len(char_len(bytes));
+    }
+
+    /// Adds a non-missing field that is text whatever it looks like (it had escaped
+    /// quotes or text after its closing quote), `chars` characters long.
+    pub fn push_text(&mut self, chars: u64) {
+        self.present += 1;
+        self.kind = Kind::Text;
+        self.note_len(chars);
     }
 
     #[inline]

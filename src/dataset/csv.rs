@@ -47,8 +47,39 @@ const CHUNK_BYTES: usize = 4 << 20;
 struct Field {
     start: usize,
     end: usize,
-    /// Quoted with doubled quotes inside: the bytes are not the value as written.
+    /// Quoted with doubled quotes inside, or with text after the closing quote: the bytes
+    /// `start..end` are not the value as written.
     escaped: bool,
+    /// Text after a closing quote (`"ab"cd`) is `end + 1..trailing_end`; else empty.
+    trailing_end: usize,
+}
+
+impl Field {
+    /// The number of characters of the value as Python's csv module reads it.
+    fn text_len(&self, bytes: &[u8], quote: u8) -> u64 {
+        let inside = &bytes[self.start..self.end];
+        let doubled = if self.escaped {
+            let mut n = 0;
+            let mut i = 0;
+            while i + 1 < inside.len() {
+                if inside[i] == quote && inside[i + 1] == quote {
+                    n += 1;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            n
+        } else {
+            0
+        };
+        let trailing = if self.trailing_end > self.end + 1 {
+            super::columns::char_len(&bytes[self.end + 1..self.trailing_end])
+        } else {
+            0
+        };
+        super::columns::char_len(inside) - doubled + trailing
+    }
 }
 
 enum Terminator {
@@ -92,17 +123,18 @@ impl<'a> Records<'a> {
                 // Text after the closing quote up to the delimiter belongs to the field,
                 // as Python's csv module reads it; such a field is text.
                 let mut next = close + 1;
-                let mut trailing = false;
                 while next < self.end && bytes[next] != self.delimiter && bytes[next] != b'\n' {
-                    if bytes[next] != b'\r' {
-                        trailing = true;
-                    }
                     next += 1;
+                }
+                let mut trailing_end = next;
+                if trailing_end > close + 1 && bytes[trailing_end - 1] == b'\r' {
+                    trailing_end -= 1;
                 }
                 let field = Field {
                     start: start + 1,
                     end: close,
-                    escaped: escaped || trailing,
+                    escaped: escaped || trailing_end > close + 1,
+                    trailing_end,
                 };
                 return Ok(self.finish_field(field, next));
             }
@@ -124,6 +156,7 @@ impl<'a> Records<'a> {
                 start,
                 end,
                 escaped: false,
+                trailing_end: end,
             },
             at,
         ))
@@ -273,6 +306,15 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
             0,
             "",
             "the file is empty (no header and no rows)",
+        ));
+    }
+    let sample = &body[..body.len().min(SAMPLE_LEN)];
+    if !sample.contains(&b'\n') && sample.contains(&b'\r') {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            "lines end with a lone CR (classic Mac OS); convert the file to LF or CRLF line endings",
         ));
     }
     let delimiter = match options.delimiter {
@@ -437,12 +479,29 @@ pub struct Parsed {
 
 /// Parses the records in `bytes[start..end]`, accumulating the columns in `wanted`
 /// (indexes into the header; others are only checked for the field count).
+/// Parses the records that start in `bytes[start..stop]` (the last may run past `stop`),
+/// accumulating the columns in `wanted` (indexes into the header; others are only checked
+/// for the field count). Also returns where the next record starts: if `stop` was not a
+/// record boundary (a wrong guess), that differs from `stop`.
 fn parse_range(
     bytes: &[u8],
-    (start, end): (usize, usize),
+    (start, stop): (usize, usize),
     dialect: &Dialect,
     wanted: &[Option<usize>],
     path: &str,
+) -> (Result<Parsed>, usize) {
+    let mut end = start;
+    let parsed = parse_records(bytes, (start, stop), dialect, wanted, path, &mut end);
+    (parsed, end)
+}
+
+fn parse_records(
+    bytes: &[u8],
+    (start, stop): (usize, usize),
+    dialect: &Dialect,
+    wanted: &[Option<usize>],
+    path: &str,
+    next_record: &mut usize,
 ) -> Result<Parsed> {
     let ncols = dialect.names.len();
     let mut columns: Vec<ColumnStats> = (0..wanted.iter().flatten().count())
@@ -450,7 +509,7 @@ fn parse_range(
         .collect();
     let mut records = Records {
         bytes,
-        end,
+        end: bytes.len(),
         pos: start,
         delimiter: dialect.delimiter,
         quote: dialect.quote,
@@ -458,8 +517,13 @@ fn parse_range(
     let nulls = NullSet::new(&dialect.null_values);
     let mut rows = 0u64;
     loop {
+        *next_record = records.pos;
+        if records.pos >= stop {
+            break;
+        }
         records.skip_blank_lines();
         if records.at_end() {
+            *next_record = records.pos;
             break;
         }
         let record_start = records.pos;
@@ -477,8 +541,10 @@ fn parse_range(
                 if let Some(slot) = wanted[index] {
                     let value = &bytes[field.start..field.end];
                     let column = &mut columns[slot];
-                    if !nulls.contains(value) {
-                        column.push(value, !field.escaped);
+                    if field.escaped {
+                        column.push_text(field.text_len(bytes, dialect.quote));
+                    } else if !nulls.contains(value) {
+                        column.push(value, true);
                     } else {
                         column.push_missing();
                     }
@@ -527,10 +593,12 @@ pub fn scan(
     pool.install(|| {
         let ranges = record_ranges(bytes, dialect.data_start, dialect.quote);
         progress.set_total((bytes.len() - dialect.data_start.min(bytes.len())) as u64);
-        let parts: Vec<Result<Parsed>> = ranges
+        let parts: Vec<(Result<Parsed>, usize)> = ranges
             .par_iter()
             .map(|&range| {
-                progress.check()?;
+                if let Err(e) = progress.check() {
+                    return (Err(e), range.1);
+                }
                 let part = parse_range(bytes, range, dialect, &wanted, path);
                 release(range.0, range.1);
                 progress.advance((range.1 - range.0) as u64);
@@ -543,9 +611,23 @@ pub fn scan(
                 .map(|_| ColumnStats::default())
                 .collect(),
         };
-        // In file order, so the error reported is the first one in the file.
-        for part in parts {
+        // Chunk starts were guessed from quote parity, which a stray quote in an unquoted
+        // field upsets. A chunk counts only if it starts where the previous one ended;
+        // otherwise it is parsed again from there. In file order, so the error reported
+        // is the first one in the file.
+        let mut expected = ranges.first().map_or(0, |r| r.0);
+        for (&(start, stop), (part, end)) in ranges.iter().zip(parts) {
+            if expected >= stop {
+                continue; // the previous chunk's last record covered this whole chunk
+            }
+            let (part, end) = if start == expected {
+                (part, end)
+            } else {
+                progress.check()?;
+                parse_range(bytes, (expected, stop), dialect, &wanted, path)
+            };
             let part = part?;
+            expected = end;
             total.rows += part.rows;
             for (t, p) in total.columns.iter_mut().zip(&part.columns) {
                 t.merge(p);
@@ -651,7 +733,7 @@ pub fn sample_kinds(bytes: &[u8], dialect: &Dialect, path: &str) -> Vec<Kind> {
             .map_or(dialect.data_start, |p| dialect.data_start + p + 1)
     };
     let wanted: Vec<Option<usize>> = (0..dialect.names.len()).map(Some).collect();
-    match parse_range(bytes, (dialect.data_start, end), dialect, &wanted, path) {
+    match parse_range(bytes, (dialect.data_start, end), dialect, &wanted, path).0 {
         Ok(parsed) => parsed.columns.iter().map(|c| c.kind).collect(),
         Err(_) => vec![Kind::Empty; dialect.names.len()],
     }
@@ -750,6 +832,27 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn a_stray_quote_in_an_unquoted_field_does_not_derail_the_chunks() {
+        let mut text = String::from("id,size,note\n0,27\" screen,x\n");
+        for i in 1..400_000 {
+            text.push_str(&format!("{i},1,\"two\nlines\"\n"));
+        }
+        let (_, p) = scan_text(&text).unwrap();
+        assert_eq!(p.rows, 400_000);
+        assert_eq!(
+            p.columns[0].summary.exact().unwrap().sum,
+            (0..400_000i128).sum::<i128>()
+        );
+    }
+
+    #[test]
+    fn text_lengths_count_the_value_as_read() {
+        let (_, p) = scan_text("a,b\n\"say \"\"hi\"\"\",\"ab\"cd\n\"\"\"\",x\n").unwrap();
+        assert_eq!((p.columns[0].min_len, p.columns[0].max_len), (1, 8));
+        assert_eq!((p.columns[1].min_len, p.columns[1].max_len), (1, 4));
     }
 
     #[test]

@@ -77,12 +77,12 @@ pub struct Dataset {
 }
 
 fn map_file(path: &str) -> Result<(File, Mmap)> {
-    let file = File::open(path).map_err(|e| Error::io(path, &e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, &e))?;
+    // stat before open: opening a FIFO without a writer would block forever.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, &e))?;
     if meta.is_dir() {
         return Err(Error::io(
             path,
-            &std::io::Error::from_raw_os_error(libc_eisdir()),
+            &std::io::Error::from_raw_os_error(libc::EISDIR),
         ));
     }
     if !meta.is_file() {
@@ -90,14 +90,11 @@ fn map_file(path: &str) -> Result<(File, Mmap)> {
             "{path}: not a regular file (a pipe or device cannot be memory-mapped)"
         )));
     }
+    let file = File::open(path).map_err(|e| Error::io(path, &e))?;
     // SAFETY: the mapping is read-only. Another process truncating the file meanwhile can
     // make reads fault; sizes are re-checked before each scan to narrow that window.
     let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, &e))?;
     Ok((file, map))
-}
-
-const fn libc_eisdir() -> i32 {
-    21 // EISDIR on Linux and macOS
 }
 
 fn detect_format(path: &str, bytes: &[u8], options: &OpenOptions) -> Format {
@@ -263,6 +260,25 @@ impl Dataset {
 
     /// Statistics of the given columns (positions), in parallel.
     pub fn describe(
+        &self,
+        columns: &[usize],
+        progress: &Progress,
+    ) -> Result<Vec<ColumnDescription>> {
+        let mut unique: Vec<usize> = columns.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.len() == columns.len() {
+            return self.describe_unique(columns, progress);
+        }
+        // Each column is scanned once however often it is asked for.
+        let described = self.describe_unique(&unique, progress)?;
+        Ok(columns
+            .iter()
+            .map(|c| described[unique.binary_search(c).expect("every column is in unique")].clone())
+            .collect())
+    }
+
+    fn describe_unique(
         &self,
         columns: &[usize],
         progress: &Progress,

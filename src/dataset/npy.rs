@@ -1,6 +1,6 @@
 //! The `.npy` header (format versions 1, 2 and 3) and the dtypes oxbridge reads.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// Element types of binary data (npy or raw), each with its byte order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,10 +113,7 @@ pub fn is_npy(bytes: &[u8]) -> bool {
 }
 
 fn malformed(path: &str, what: impl std::fmt::Display) -> Error {
-    Error::new(
-        ErrorKind::DataFormat,
-        format!("{path}: not a valid .npy file: {what}"),
-    )
+    Error::data_format(path, 0, "", format!("not a valid .npy file: {what}"))
 }
 
 /// Parses the header at the start of `bytes` (the whole file).
@@ -215,6 +212,7 @@ fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn file(version: u8, dict: &str) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
