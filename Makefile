@@ -55,6 +55,7 @@ header: $(CBINDGEN) $(VENV)/.ready
 bench: build
 	$(PY) bench/bench_process_array.py
 	$(PY) bench/bench_array.py
+	$(PY) bench/bench_expr.py
 
 clean:
 	$(CARGO) clean

@@ -1,6 +1,6 @@
 //! Runs a program over its inputs in blocks that stay in L1, on the thread pool.
 
-use super::program::{Inst, Operand, Program};
+use super::program::{map_operands, Arm, Branch, Inst, Operand, Program};
 use crate::error::{Error, Result};
 use crate::parallel::{pool, MIN_PARALLEL_LEN};
 use crate::view::{Column, StridedMut};
@@ -227,24 +227,68 @@ fn run_inst(inst: &Inst, d: &mut [f64], registers: &[Vec<f64>], var_slices: &[&[
                 ]
             );
         }
-        Inst::Where { c, a, b, .. } => {
+        Inst::Where {
+            c, ref a, ref b, ..
+        } => {
             let value = |s: &Src<'_>, k: usize| match s {
                 Src::Slice(x) => x[k],
                 Src::Scalar(x) => *x,
             };
-            let (c, a, b) = (
-                resolve(c, registers, var_slices, len),
-                resolve(a, registers, var_slices, len),
-                resolve(b, registers, var_slices, len),
-            );
+            let eager = |arm: &Arm| match arm {
+                Arm::Eager(o) => resolve(*o, registers, var_slices, len),
+                Arm::Lazy(_) => Src::Scalar(0.0), // filled in below
+            };
+            let c = resolve(c, registers, var_slices, len);
+            let (ea, eb) = (eager(a), eager(b));
             for (k, out) in d.iter_mut().enumerate() {
                 *out = if value(&c, k) != 0.0 {
-                    value(&a, k)
+                    value(&ea, k)
                 } else {
-                    value(&b, k)
+                    value(&eb, k)
                 };
             }
+            for (arm, taken) in [(a, true), (b, false)] {
+                if let Arm::Lazy(branch) = arm {
+                    let lanes: Vec<u32> = (0..len as u32)
+                        .filter(|&k| (value(&c, k as usize) != 0.0) == taken)
+                        .collect();
+                    run_branch(branch, &lanes, var_slices, d);
+                }
+            }
         }
+    }
+}
+
+/// Computes a lazy `where` side for the chosen `lanes` of the block only: gathers its
+/// variables, runs its program on them, and scatters the results into `d`.
+#[inline(never)]
+fn run_branch(branch: &Branch, lanes: &[u32], var_slices: &[&[f64]], d: &mut [f64]) {
+    let m = lanes.len();
+    if m == 0 {
+        return;
+    }
+    let mut gathered: Vec<Vec<f64>> = vec![Vec::new(); var_slices.len()];
+    for &v in &branch.vars {
+        gathered[v] = lanes.iter().map(|&k| var_slices[v][k as usize]).collect();
+    }
+    let compact: Vec<&[f64]> = gathered.iter().map(Vec::as_slice).collect();
+    let mut registers = vec![vec![0.0; m]; branch.registers];
+    for inst in &branch.insts {
+        let dst = inst.dst();
+        let mut out = std::mem::take(&mut registers[dst]);
+        run_inst(inst, &mut out[..m], &registers, &compact, m);
+        registers[dst] = out;
+    }
+    let result = match branch.result {
+        Operand::Reg(r) => Src::Slice(&registers[r][..m]),
+        Operand::Var(v) => Src::Slice(&compact[v][..m]),
+        Operand::Scalar(x) => Src::Scalar(x),
+    };
+    for (k, &lane) in lanes.iter().enumerate() {
+        d[lane as usize] = match &result {
+            Src::Slice(x) => x[k],
+            Src::Scalar(x) => *x,
+        };
     }
 }
 
@@ -447,20 +491,7 @@ fn bind_scalars<'a>(program: &Program, inputs: &[Input<'a>]) -> Option<(Program,
         other => other,
     };
     let mut p = program.clone();
-    for inst in &mut p.insts {
-        match inst {
-            Inst::Unary { a, .. } => *a = value(*a),
-            Inst::Binary { a, b, .. } => {
-                *a = value(*a);
-                *b = value(*b);
-            }
-            Inst::Where { c, a, b, .. } => {
-                *c = value(*c);
-                *a = value(*a);
-                *b = value(*b);
-            }
-        }
-    }
-    p.result = value(p.result);
+    let Program { insts, result, .. } = &mut p;
+    map_operands(insts, result, &value);
     Some((p, inputs.to_vec()))
 }

@@ -239,6 +239,42 @@ mod tests {
     }
 
     #[test]
+    fn costly_where_sides_are_computed_only_where_taken() {
+        let a: Vec<f64> = (0..5000).map(|i| (i as f64 - 2500.0) / 100.0).collect();
+        let b: Vec<f64> = (0..5000).map(|i| (i % 7) as f64).collect();
+        let out = run(
+            "where(a > 0, log(a) * b, where(b > 3, exp(a) + b, sin(a)))",
+            &[&a, &b],
+        );
+        for i in 0..a.len() {
+            let expected = if a[i] > 0.0 {
+                a[i].ln() * b[i]
+            } else if b[i] > 3.0 {
+                a[i].exp() + b[i]
+            } else {
+                a[i].sin()
+            };
+            assert_eq!(out[i].to_bits(), expected.to_bits(), "{i}");
+        }
+        // A scalar operand inside a lazy side.
+        let p = Program::compile("where(a > 0, log1p(a) * k, 0)").unwrap();
+        let mut out = vec![0.0; a.len()];
+        evaluate(
+            &p,
+            &[
+                Input::Array(Column::F64(Strided::from_slice(&a))),
+                Input::Scalar(2.0),
+            ],
+            Output::F64(StridedMut::from_slice(&mut out)),
+        )
+        .unwrap();
+        assert!(out
+            .iter()
+            .zip(&a)
+            .all(|(&o, &x)| o == if x > 0.0 { x.ln_1p() * 2.0 } else { 0.0 }));
+    }
+
+    #[test]
     fn out_may_alias_inputs() {
         let mut a: Vec<f64> = (0..100_000).map(|i| i as f64).collect();
         let p = Program::compile("a + 1").unwrap();

@@ -78,9 +78,105 @@ pub enum Inst {
     Where {
         dst: usize,
         c: Operand,
-        a: Operand,
-        b: Operand,
+        a: Arm,
+        b: Arm,
     },
+}
+
+/// One side of a `where`: computed for every value of the block, or, when it is costly
+/// (logarithms, trigonometry, powers...), only for the values that take it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arm {
+    Eager(Operand),
+    Lazy(Box<Branch>),
+}
+
+/// A side of a `where` compiled on its own: it reads only variables (gathered for the
+/// chosen values) and its own registers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Branch {
+    pub insts: Vec<Inst>,
+    pub result: Operand,
+    pub registers: usize,
+    pub vars: Vec<usize>,
+}
+
+/// Applies `f` to every operand of `insts` and `result`, inside lazy branches too.
+pub fn map_operands(insts: &mut [Inst], result: &mut Operand, f: &impl Fn(Operand) -> Operand) {
+    for inst in insts {
+        match inst {
+            Inst::Unary { a, .. } => *a = f(*a),
+            Inst::Binary { a, b, .. } => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+            Inst::Where { c, a, b, .. } => {
+                *c = f(*c);
+                for arm in [a, b] {
+                    match arm {
+                        Arm::Eager(o) => *o = f(*o),
+                        Arm::Lazy(branch) => {
+                            let Branch { insts, result, .. } = &mut **branch;
+                            map_operands(insts, result, f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    *result = f(*result);
+}
+
+/// Whether computing `node` costs much more than a load: worth doing only where needed.
+fn costly(node: &Node) -> bool {
+    match node {
+        Node::Const(..) | Node::Var(_) => false,
+        Node::Unary(_, a) => costly(a),
+        Node::Binary(op, a, b) => {
+            let square = matches!(**b, Node::Const(v, _) if v == 2.0);
+            (matches!(op, BinaryOp::Pow) && !square)
+                || matches!(op, BinaryOp::Mod)
+                || costly(a)
+                || costly(b)
+        }
+        Node::Call(func, args) => {
+            matches!(
+                func,
+                Func::Exp
+                    | Func::Expm1
+                    | Func::Log
+                    | Func::Log10
+                    | Func::Log1p
+                    | Func::Sin
+                    | Func::Cos
+                    | Func::Tan
+                    | Func::Arcsin
+                    | Func::Arccos
+                    | Func::Arctan
+                    | Func::Arctan2
+                    | Func::Sinh
+                    | Func::Cosh
+                    | Func::Tanh
+            ) || args.iter().any(costly)
+        }
+    }
+}
+
+fn variables_of(node: &Node, out: &mut Vec<usize>) {
+    match node {
+        Node::Const(..) => {}
+        Node::Var(v) => {
+            if !out.contains(v) {
+                out.push(*v);
+            }
+        }
+        Node::Unary(_, a) => variables_of(a, out),
+        Node::Binary(_, a, b) => {
+            variables_of(a, out);
+            variables_of(b, out);
+        }
+        Node::Call(_, args) => args.iter().for_each(|a| variables_of(a, out)),
+    }
 }
 
 impl Inst {
@@ -214,6 +310,30 @@ impl Compiler {
         Operand::Reg(dst)
     }
 
+    fn new() -> Compiler {
+        Compiler {
+            insts: Vec::new(),
+            free: Vec::new(),
+            registers: 0,
+        }
+    }
+
+    fn arm(&mut self, node: &Node) -> Arm {
+        if !costly(node) {
+            return Arm::Eager(self.compile(node));
+        }
+        let mut sub = Compiler::new();
+        let result = sub.compile(node);
+        let mut vars = Vec::new();
+        variables_of(node, &mut vars);
+        Arm::Lazy(Box::new(Branch {
+            insts: sub.insts,
+            result,
+            registers: sub.registers,
+            vars,
+        }))
+    }
+
     fn compile(&mut self, node: &Node) -> Operand {
         match node {
             Node::Const(v, _) => Operand::Scalar(*v),
@@ -248,6 +368,23 @@ impl Compiler {
                     BinaryOp::Or => Binary::Or,
                 };
                 self.binary(f, a, b)
+            }
+            Node::Call(Func::Where, args) => {
+                let c = self.compile(&args[0]);
+                if let Operand::Scalar(c) = c {
+                    // A constant condition picks one side; the other is never computed.
+                    return self.compile(if c != 0.0 { &args[1] } else { &args[2] });
+                }
+                let (a, b) = (self.arm(&args[1]), self.arm(&args[2]));
+                let dst = self.alloc();
+                self.release(&[c]);
+                for arm in [&a, &b] {
+                    if let Arm::Eager(o) = arm {
+                        self.release(&[*o]);
+                    }
+                }
+                self.insts.push(Inst::Where { dst, c, a, b });
+                Operand::Reg(dst)
             }
             Node::Call(func, args) => {
                 let ops: Vec<Operand> = args.iter().map(|a| self.compile(a)).collect();
@@ -288,19 +425,6 @@ impl Compiler {
                         let low = self.binary(Binary::Maximum, ops[0], ops[1]);
                         self.binary(Binary::Minimum, low, ops[2])
                     }
-                    Func::Where => {
-                        let (c, a, b) = (ops[0], ops[1], ops[2]);
-                        if let Operand::Scalar(c) = c {
-                            // A constant condition picks one side; free the other.
-                            let (keep, drop) = if c != 0.0 { (a, b) } else { (b, a) };
-                            self.release(&[drop]);
-                            return keep;
-                        }
-                        let dst = self.alloc();
-                        self.release(&[c, a, b]);
-                        self.insts.push(Inst::Where { dst, c, a, b });
-                        Operand::Reg(dst)
-                    }
                     _ => unreachable!("unary functions handled above"),
                 }
             }
@@ -311,11 +435,7 @@ impl Compiler {
 impl Program {
     pub fn compile(source: &str) -> Result<Program, ParseError> {
         let parsed = parse(source)?;
-        let mut c = Compiler {
-            insts: Vec::new(),
-            free: Vec::new(),
-            registers: 0,
-        };
+        let mut c = Compiler::new();
         let result = c.compile(&parsed.root);
         Ok(Program {
             source: source.to_owned(),
