@@ -369,47 +369,58 @@ fn unique_names(names: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// Record-aligned ranges covering `bytes[start..]`, about `CHUNK_BYTES` each.
-fn record_ranges(bytes: &[u8], start: usize, quote: u8) -> Vec<(usize, usize)> {
+/// How far past a chunk's nominal start to look for evidence of being inside quotes.
+const QUOTE_WINDOW: usize = 1 << 16;
+
+/// Whether position `s` is inside a quoted field, judged locally: the first quote after
+/// `s` whose neighbours show it opening (after a delimiter or newline) or closing (before
+/// one) a field settles it; no quote nearby means outside. A wrong guess costs time, not
+/// correctness: `scan` re-parses a chunk that does not start where the previous ended.
+fn guess_inside_quotes(bytes: &[u8], s: usize, delimiter: u8, quote: u8) -> bool {
+    let end = (s + QUOTE_WINDOW).min(bytes.len());
+    let is_break = |b: u8| b == delimiter || b == b'\n' || b == b'\r';
+    let mut before = 0usize; // quotes between s and the one being looked at
+    for at in memchr::memchr_iter(quote, &bytes[s..end]).map(|i| s + i) {
+        let prev = if at == 0 { b'\n' } else { bytes[at - 1] };
+        let next = bytes.get(at + 1).copied().unwrap_or(b'\n');
+        if next == quote || prev == quote {
+            before += 1; // part of a doubled quote or a pair: no evidence either way
+            continue;
+        }
+        let opening = is_break(prev) && !is_break(next);
+        let closing = is_break(next) && !is_break(prev);
+        if opening != closing {
+            // Outside at `at` if it opens; parity back to `s`.
+            let outside_here = opening;
+            return (before % 2 == 0) != outside_here;
+        }
+        before += 1;
+    }
+    false
+}
+
+/// Record-aligned ranges covering `bytes[start..]`, about `CHUNK_BYTES` each. Each chunk
+/// start is found from local evidence only (no pass over the whole file, which would also
+/// pull every page into memory at once); `scan` checks that the chunks chain up.
+fn record_ranges(bytes: &[u8], start: usize, delimiter: u8, quote: u8) -> Vec<(usize, usize)> {
     let len = bytes.len();
     if start >= len {
         return Vec::new();
     }
     let raw: Vec<usize> = (start..len).step_by(CHUNK_BYTES).collect();
-    let has_quotes = memchr::memchr(quote, &bytes[start..]).is_some();
-    // Quote parity at each raw chunk start (only needed when there are quotes).
-    let inside: Vec<bool> = if has_quotes {
-        let counts: Vec<usize> = raw
-            .par_iter()
-            .map(|&s| memchr::memchr_iter(quote, &bytes[s..(s + CHUNK_BYTES).min(len)]).count())
-            .collect();
-        let mut odd = false;
-        counts
-            .iter()
-            .map(|&c| {
-                let here = odd;
-                odd ^= c % 2 == 1;
-                here
-            })
-            .collect()
-    } else {
-        vec![false; raw.len()]
-    };
     let mut starts: Vec<usize> = raw
         .par_iter()
-        .zip(inside.par_iter())
         .enumerate()
-        .map(|(i, (&s, &in_quotes))| {
+        .map(|(i, &s)| {
             if i == 0 {
                 return s;
             }
-            // The first record boundary at or after s: a newline outside quotes.
-            let mut in_quotes = in_quotes;
-            let mut at = s;
+            let mut in_quotes = guess_inside_quotes(bytes, s, delimiter, quote);
             // A chunk may start right after a newline: that is a boundary already.
             if !in_quotes && bytes[s - 1] == b'\n' {
                 return s;
             }
+            let mut at = s;
             while at < len {
                 let b = bytes[at];
                 if b == quote {
@@ -591,7 +602,7 @@ pub fn scan(
     }
     let pool = pool()?;
     pool.install(|| {
-        let ranges = record_ranges(bytes, dialect.data_start, dialect.quote);
+        let ranges = record_ranges(bytes, dialect.data_start, dialect.delimiter, dialect.quote);
         progress.set_total((bytes.len() - dialect.data_start.min(bytes.len())) as u64);
         let parts: Vec<(Result<Parsed>, usize)> = ranges
             .par_iter()
