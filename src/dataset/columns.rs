@@ -40,7 +40,10 @@ pub struct ColumnStats {
     pub min_len: u64,
     pub max_len: u64,
     ints: Vec<i64>,
+    /// Parsed floats, each still to be divided by `10^scales[i]`: the divisions are done
+    /// together at flush time, where they pipeline instead of stalling the parser.
     floats: Vec<f64>,
+    scales: Vec<u8>,
 }
 
 impl Default for ColumnStats {
@@ -54,6 +57,7 @@ impl Default for ColumnStats {
             max_len: 0,
             ints: Vec::new(),
             floats: Vec::new(),
+            scales: Vec::new(),
         }
     }
 }
@@ -104,6 +108,14 @@ const POWERS_OF_TEN: [f64; 16] = [
 /// division rounds correctly (Clinger's fast path). Anything else is left to fast_float.
 #[inline]
 fn fast_decimal(bytes: &[u8]) -> Option<f64> {
+    let (signed_mantissa, scale) = decimal_parts(bytes)?;
+    Some(signed_mantissa / POWERS_OF_TEN[scale as usize])
+}
+
+/// `[+-]digits.digits` (at most 15 digits) as (±mantissa, digits after the point), whose
+/// quotient `mantissa / 10^scale` is the correctly rounded value.
+#[inline]
+fn decimal_parts(bytes: &[u8]) -> Option<(f64, u8)> {
     let (negative, rest) = match bytes.first()? {
         b'-' => (true, &bytes[1..]),
         b'+' => (false, &bytes[1..]),
@@ -129,8 +141,8 @@ fn fast_decimal(bytes: &[u8]) -> Option<f64> {
         return None;
     }
     let scale = point.map_or(0, |p| rest.len() - p - 1);
-    let value = mantissa as f64 / POWERS_OF_TEN[scale];
-    Some(if negative { -value } else { value })
+    let m = mantissa as f64;
+    Some((if negative { -m } else { m }, scale as u8))
 }
 
 pub(crate) fn char_len(bytes: &[u8]) -> u64 {
@@ -161,13 +173,16 @@ impl ColumnStats {
                     return;
                 }
             }
-            if let Some(v) = parse_float(trimmed) {
+            let parsed = decimal_parts(trimmed)
+                .or_else(|| fast_float2::parse::<f64, _>(trimmed).ok().map(|v| (v, 0)));
+            if let Some((v, scale)) = parsed {
                 if self.kind != Kind::Float {
                     self.flush_ints();
                     self.kind = Kind::Float;
                 }
                 self.note_len(bytes.len() as u64);
                 self.floats.push(v);
+                self.scales.push(scale);
                 if self.floats.len() == BLOCK {
                     self.flush_floats();
                 }
@@ -202,8 +217,12 @@ impl ColumnStats {
 
     fn flush_floats(&mut self) {
         if !self.floats.is_empty() {
+            for (v, &scale) in self.floats.iter_mut().zip(&self.scales) {
+                *v /= POWERS_OF_TEN[scale as usize];
+            }
             self.summary.merge(&Summary::of_slice(&self.floats));
             self.floats.clear();
+            self.scales.clear();
         }
     }
 
