@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import ctypes
 import sys
+import threading
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -16,6 +17,7 @@ from ._loader import lib
 
 _CACHE_SIZE = 256
 _cache: "OrderedDict[str, Expression]" = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def _scalar(value: Any) -> Optional[float]:
@@ -44,6 +46,9 @@ class Expression(Handle):
     def __init__(self, source: str) -> None:
         if not isinstance(source, str):
             raise TypeError(f"an expression is a string, got {type(source).__name__}")
+        if "\x00" in source:
+            at = source.index("\x00")
+            raise ExpressionError(f"invalid expression: a NUL character at position {at}", source)
         encoded = source.encode()
 
         def compile_(out: Any) -> int:
@@ -85,6 +90,7 @@ class Expression(Handle):
         keep: List[Any] = []
         length: Optional[int] = None
         shape: Optional[Tuple[int, ...]] = None
+        order = "C"
         all_float32 = True
         any_array = False
         for i, (name, value) in enumerate(zip(self.variables, operands)):
@@ -96,62 +102,102 @@ class Expression(Handle):
                 continue
             buffer = Buffer(as_numbers(value, "evaluate"), writable=False, argument=name, function="evaluate")
             keep.append(buffer)
+            shape, order = _same_layout(name, buffer, shape, order)
             view = buffer.flat()
-            if buffer.ndim > 1 and not buffer.mv.c_contiguous:
-                raise ValueError(f"operand {name!r} is a multi-dimensional array that is not C-contiguous")
-            if length is not None and view.len != length:
-                raise ValueError(f"operand {name!r} has length {view.len}, but an earlier operand has length {length}")
             length = view.len
-            if buffer.ndim > 1:
-                shape = tuple(buffer.mv.shape)
             any_array = True
             all_float32 = all_float32 and view.dtype == b.OXB_DTYPE_F32
             views[i] = view
-        n = 1 if length is None else length
         if out is None:
             dtype = "f" if any_array and all_float32 else "d"
-            result, out_view, out_keep = _new_output(n, dtype, shape)
+            result, out_view, out_keep = _new_output(1 if length is None else length, dtype, shape, order)
         else:
             out_buffer = Buffer(out, writable=True, argument="out", function="evaluate")
+            if shape is not None and len(shape) > 1 and not _has_order(out_buffer, order):
+                # out in another memory order: compute in the operands' order, then copy.
+                if tuple(out_buffer.mv.shape) != shape:
+                    _same_layout("out", out_buffer, shape, order)
+                out[...] = self._evaluate(operands, None)
+                return out
+            if shape is not None:
+                _same_layout("out", out_buffer, shape, order)
             out_view = out_buffer.flat()
             if out_view.dtype not in (b.OXB_DTYPE_F64, b.OXB_DTYPE_F32):
                 raise TypeError("out must be a float64 or float32 array")
-            if out_view.len != n:
-                raise ValueError(f"out has length {out_view.len}, but the operands have length {n}")
             result, out_keep = out, out_buffer
         check(lib.oxb_expression_evaluate(self._h(), views, len(operands), ctypes.byref(out_view)))
         del keep, out_keep
-        if out is None and self.is_bool and hasattr(result, "astype"):
-            return result.astype(bool)
-        if length is None and out is None:
-            return result[0] if not hasattr(result, "reshape") else result.reshape(())[()]
+        if out is not None:
+            return result
+        if self.is_bool and hasattr(result, "astype"):
+            result = result.astype(bool)
+        if length is None:  # every operand was a scalar: so is the result
+            return result.reshape(())[()] if hasattr(result, "reshape") else result[0]
         return result
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
 
 
-def _new_output(n: int, dtype: str, shape: Optional[Tuple[int, ...]]) -> Tuple[Any, Any, Any]:
+def _same_layout(name: str, buffer: Buffer, shape: Optional[Tuple[int, ...]], order: str) -> Tuple[Tuple[int, ...], str]:
+    """Checks that an operand has the shape of the earlier ones and, when it has more than
+    one dimension, the same memory order, so that flat views match element for element.
+    Returns the shape and order so far."""
+    mv = buffer.mv
+    here = tuple(mv.shape)
+    if shape is not None and here != shape:
+        if name == "out":
+            what, others = "out", "the operands have"
+        else:
+            what, others = f"operand {name!r}", "an earlier operand has"
+        if len(here) == 1 and len(shape) == 1:
+            raise ValueError(f"{what} has length {here[0]}, but {others} length {shape[0]}")
+        raise ValueError(f"{what} has shape {here}, but {others} shape {shape}")
+    if len(here) <= 1:
+        return here, order
+    # A layout that is both C and F contiguous (e.g. one row) goes with either order.
+    orders = {o for o, ok in (("C", mv.c_contiguous), ("F", mv.f_contiguous)) if ok}
+    if not orders:
+        raise ValueError(
+            f"operand {name!r} is a {len(here)}-D array that is neither C- nor Fortran-contiguous; "
+            "pass a contiguous array"
+        )
+    if shape is not None and order not in orders:
+        raise ValueError(
+            f"operand {name!r} is in {'/'.join(sorted(orders))} order but an earlier operand is in {order} "
+            "order; make them the same (numpy.ascontiguousarray or numpy.asfortranarray)"
+        )
+    return here, order if order in orders else orders.pop()
+
+
+def _has_order(buffer: Buffer, order: str) -> bool:
+    return buffer.mv.c_contiguous if order == "C" else buffer.mv.f_contiguous
+
+
+def _new_output(n: int, dtype: str, shape: Optional[Tuple[int, ...]], order: str = "C") -> Tuple[Any, Any, Any]:
     try:
         import numpy
     except ImportError:
         result: Any = array.array(dtype, bytes(n * (4 if dtype == "f" else 8)))
         buffer = Buffer(result, writable=True, argument="out", function="evaluate")
         return result, buffer.flat(), buffer
-    result = numpy.empty(shape if shape is not None else n, dtype=numpy.float32 if dtype == "f" else numpy.float64)
+    result = numpy.empty(shape if shape is not None else n, dtype=numpy.float32 if dtype == "f" else numpy.float64,
+                         order=order)
     buffer = Buffer(result, writable=True, argument="out", function="evaluate")
     return result, buffer.flat(), buffer
 
 
 def _compiled(source: str) -> Expression:
-    expression = _cache.get(source)
-    if expression is None or expression.closed:
-        expression = Expression(source)
+    with _cache_lock:
+        expression = _cache.get(source)
+        if expression is not None and not expression.closed:
+            _cache.move_to_end(source)
+            return expression
+    expression = Expression(source)  # compiled outside the lock; a race compiles twice
+    with _cache_lock:
         _cache[source] = expression
         if len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(source)
     return expression
 
 

@@ -66,9 +66,12 @@ def _process_with(a: _Buffer, func: object) -> _Buffer:
             expression.source,
         )
     try:
-        fmt = memoryview(a).format  # type: ignore[arg-type]
+        mv = memoryview(a)  # type: ignore[arg-type]
     except TypeError:
-        fmt = ""
+        raise TypeError(f"process_array expects a writable float array, got {type(a).__name__}") from None
+    if mv.readonly:
+        raise ValueError("a is read-only; process_array works in place and never on a silent copy")
+    fmt = mv.format
     if fmt not in ("d", "f", "<d", "<f", "=d", "=f"):
         raise TypeError(
             f"process_array(func=...) works in place on float64 or float32 arrays, got format {fmt!r}"

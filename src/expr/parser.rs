@@ -252,14 +252,15 @@ impl Parser {
                 if self.peek().token == Token::Symbol("(") {
                     return self.call(&name, at);
                 }
+                // Python's literals and the IEEE specials are constants; every other name
+                // (e included, which numexpr treats as a name too) is an operand.
                 let constant = |v, b| Ok((Node::Const(v, b), 1));
                 match name.as_str() {
-                    "True" | "true" => constant(1.0, true),
-                    "False" | "false" => constant(0.0, true),
+                    "True" => constant(1.0, true),
+                    "False" => constant(0.0, true),
                     "inf" => constant(f64::INFINITY, false),
                     "nan" | "NaN" => constant(f64::NAN, false),
                     "pi" => constant(std::f64::consts::PI, false),
-                    "e" => constant(std::f64::consts::E, false),
                     "and" | "or" | "not" | "if" | "else" | "lambda" => Err(ParseError::new(
                         at,
                         format!("expected an operand, found the keyword {name:?}"),
