@@ -241,7 +241,7 @@ def evaluate(expr: str, out: Any = None, local_dict: Optional[Mapping[str, Any]]
     return expression._evaluate(values, out)
 
 
-def parallel_map(func: Union[str, Expression, Callable[..., Any], int], items: Any) -> Any:
+def parallel_map(func: Union[str, Expression, Callable[..., Any], int], items: Any, out: Any = None) -> Any:
     """Applies `func` to every item and returns the results (a numpy array, or a list
     without numpy).
 
@@ -255,7 +255,8 @@ def parallel_map(func: Union[str, Expression, Callable[..., Any], int], items: A
        threads cannot run it in parallel; an exception propagates with the failing
        item's index in a note.
 
-    Paths 1 and 2 are parallel because no Python runs per item.
+    Paths 1 and 2 are parallel because no Python runs per item. They can write into a
+    float64/float32 `out` of the same length (which is then returned).
 
     >>> import oxbridge
     >>> oxbridge.parallel_map("x * 10 + 1", [1.0, 2.0]).tolist()
@@ -269,18 +270,24 @@ def parallel_map(func: Union[str, Expression, Callable[..., Any], int], items: A
                 f"{len(expression.variables)}: {list(expression.variables)}",
                 expression.source,
             )
-        return expression._evaluate([_as_items(items)], None)
+        return expression._evaluate([_as_items(items)], out)
     address = _native_address(func)
     if address is not None:
         source = _as_items(items)
         buffer = Buffer(source, writable=False, argument="items", function="parallel_map")
         view = buffer.flat()
-        result, out_view, out_keep = _new_output(view.len, "d", None)
+        if out is None:
+            result, out_view, out_keep = _new_output(view.len, "d", None)
+        else:
+            out_keep = Buffer(out, writable=True, argument="out", function="parallel_map")
+            out_view, result = out_keep.flat(), out
         check(lib.oxb_parallel_map(b.oxb_map_fn(address), ctypes.byref(view), ctypes.byref(out_view)))
         del buffer, out_keep
         return result
     if not callable(func):
         raise TypeError(f"func must be an expression, a native function or a callable, got {type(func).__name__}")
+    if out is not None:
+        raise TypeError("out is for expressions and native functions; a Python function returns a new array")
     results = []
     for index, item in enumerate(_iterate(items)):
         try:

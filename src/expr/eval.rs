@@ -230,29 +230,57 @@ fn run_inst(inst: &Inst, d: &mut [f64], registers: &[Vec<f64>], var_slices: &[&[
         Inst::Where {
             c, ref a, ref b, ..
         } => {
-            let value = |s: &Src<'_>, k: usize| match s {
-                Src::Slice(x) => x[k],
-                Src::Scalar(x) => *x,
-            };
             let eager = |arm: &Arm| match arm {
                 Arm::Eager(o) => resolve(*o, registers, var_slices, len),
                 Arm::Lazy(_) => Src::Scalar(0.0), // filled in below
             };
             let c = resolve(c, registers, var_slices, len);
+            // One select loop per operand shape, free of branches so that a random
+            // condition costs no mispredictions.
             let (ea, eb) = (eager(a), eager(b));
-            for (k, out) in d.iter_mut().enumerate() {
-                *out = if value(&c, k) != 0.0 {
-                    value(&ea, k)
-                } else {
-                    value(&eb, k)
-                };
+            match (&c, &ea, &eb) {
+                (Src::Slice(c), Src::Slice(x), Src::Slice(y)) => {
+                    for k in 0..len {
+                        d[k] = if c[k] != 0.0 { x[k] } else { y[k] };
+                    }
+                }
+                (Src::Slice(c), Src::Slice(x), Src::Scalar(y)) => {
+                    for k in 0..len {
+                        d[k] = if c[k] != 0.0 { x[k] } else { *y };
+                    }
+                }
+                (Src::Slice(c), Src::Scalar(x), Src::Slice(y)) => {
+                    for k in 0..len {
+                        d[k] = if c[k] != 0.0 { *x } else { y[k] };
+                    }
+                }
+                (Src::Slice(c), Src::Scalar(x), Src::Scalar(y)) => {
+                    for k in 0..len {
+                        d[k] = if c[k] != 0.0 { *x } else { *y };
+                    }
+                }
+                (Src::Scalar(c), _, _) => {
+                    let taken = if *c != 0.0 { &ea } else { &eb };
+                    match taken {
+                        Src::Slice(x) => d[..len].copy_from_slice(&x[..len]),
+                        Src::Scalar(x) => d[..len].fill(*x),
+                    }
+                }
             }
+            let condition = |k: usize| match &c {
+                Src::Slice(c) => c[k] != 0.0,
+                Src::Scalar(c) => *c != 0.0,
+            };
             for (arm, taken) in [(a, true), (b, false)] {
                 if let Arm::Lazy(branch) = arm {
-                    let lanes: Vec<u32> = (0..len as u32)
-                        .filter(|&k| (value(&c, k as usize) != 0.0) == taken)
-                        .collect();
-                    run_branch(branch, &lanes, var_slices, d);
+                    // Branch-free compaction of the lanes that take this side.
+                    let mut lanes = vec![0u32; len];
+                    let mut count = 0;
+                    for k in 0..len {
+                        lanes[count] = k as u32;
+                        count += (condition(k) == taken) as usize;
+                    }
+                    run_branch(branch, &lanes[..count], var_slices, d);
                 }
             }
         }

@@ -7,7 +7,7 @@ use super::view::{column, column_mut, oxb_view};
 use crate::error::Error;
 use crate::expr::{evaluate, Input, Output, Program};
 use crate::parallel::{pool, MIN_PARALLEL_LEN};
-use crate::view::{Column, ColumnMut, StridedMut};
+use crate::view::{Column, ColumnMut};
 use rayon::prelude::*;
 use std::ffi::{c_char, CStr, CString};
 
@@ -221,44 +221,85 @@ pub unsafe extern "C" fn oxb_parallel_map(
         }
         // SAFETY (for the calls below): the caller promises `f` is thread-safe.
         let call = |x: f64| unsafe { f(x) };
-        let value = |i: usize| match input {
-            Column::F64(v) => v.get(i),
-            Column::F32(v) => v.get(i) as f64,
-            Column::I64(v) => v.get(i) as f64,
-            Column::I32(v) => v.get(i) as f64,
-        };
-        fn fill<T: crate::view::Element + Send>(
-            out: StridedMut<'_, T>,
-            n: usize,
-            convert: impl Fn(f64) -> T + Sync,
-            compute: impl Fn(usize) -> f64 + Sync,
-        ) -> crate::Result<()> {
-            const TASK: usize = 1 << 14;
-            let mut pieces = Vec::new();
-            let (mut rest, mut start) = (out, 0);
-            while rest.len() > TASK {
-                let (piece, tail) = rest.split_at_mut(TASK);
-                pieces.push((start, piece));
-                start += TASK;
-                rest = tail;
-            }
-            pieces.push((start, rest));
-            let run = |(start, mut piece): (usize, StridedMut<'_, T>)| {
-                for k in 0..piece.len() {
-                    piece.set(k, convert(compute(start + k)));
-                }
-            };
-            if n < MIN_PARALLEL_LEN / 8 {
-                pieces.into_iter().for_each(run);
-            } else {
-                pool()?.install(|| pieces.into_par_iter().for_each(run));
-            }
-            Ok(())
-        }
-        match out {
-            Output::F64(o) => fill(o, n, |x| x, |i| call(value(i)))?,
-            Output::F32(o) => fill(o, n, |x| x as f32, |i| call(value(i)))?,
-        }
+        map_in_parallel(input, out, n, &call)?;
         Ok(())
     })
+}
+
+/// Writes `f(input[i])` to `out[i]` in parallel pieces; contiguous float64 in and out
+/// (the common case) take a plain loop.
+fn map_in_parallel(
+    input: Column<'_>,
+    out: Output<'_>,
+    n: usize,
+    f: &(dyn Fn(f64) -> f64 + Sync),
+) -> crate::Result<()> {
+    const TASK: usize = 1 << 14;
+    let value = |i: usize| match input {
+        Column::F64(v) => v.get(i),
+        Column::F32(v) => v.get(i) as f64,
+        Column::I64(v) => v.get(i) as f64,
+        Column::I32(v) => v.get(i) as f64,
+    };
+    let mut pieces = Vec::with_capacity(n.div_ceil(TASK));
+    let (mut rest, mut start) = (out, 0);
+    while rest_len(&rest) > TASK {
+        let (piece, tail) = split_output(rest, TASK);
+        pieces.push((start, piece));
+        start += TASK;
+        rest = tail;
+    }
+    pieces.push((start, rest));
+    let run = |(start, piece): (usize, Output<'_>)| match piece {
+        Output::F64(mut o) => {
+            let len = o.len();
+            let contiguous_in = match input {
+                Column::F64(v) => v.slice(start, len).as_slice(),
+                _ => None,
+            };
+            match (o.as_mut_slice(), contiguous_in) {
+                (Some(out), Some(xs)) => {
+                    for (y, &x) in out.iter_mut().zip(xs) {
+                        *y = f(x);
+                    }
+                }
+                _ => {
+                    for k in 0..len {
+                        o.set(k, f(value(start + k)));
+                    }
+                }
+            }
+        }
+        Output::F32(mut o) => {
+            for k in 0..o.len() {
+                o.set(k, f(value(start + k)) as f32);
+            }
+        }
+    };
+    if n < MIN_PARALLEL_LEN / 8 {
+        pieces.into_iter().for_each(run);
+    } else {
+        pool()?.install(|| pieces.into_par_iter().for_each(run));
+    }
+    Ok(())
+}
+
+fn rest_len(out: &Output<'_>) -> usize {
+    match out {
+        Output::F64(v) => v.len(),
+        Output::F32(v) => v.len(),
+    }
+}
+
+fn split_output(out: Output<'_>, at: usize) -> (Output<'_>, Output<'_>) {
+    match out {
+        Output::F64(v) => {
+            let (a, b) = v.split_at_mut(at);
+            (Output::F64(a), Output::F64(b))
+        }
+        Output::F32(v) => {
+            let (a, b) = v.split_at_mut(at);
+            (Output::F32(a), Output::F32(b))
+        }
+    }
 }
