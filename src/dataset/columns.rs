@@ -230,6 +230,10 @@ impl ColumnStats {
     pub fn finish(&mut self) {
         self.flush_ints();
         self.flush_floats();
+        // A finished part waits for the others to be merged: give its buffers back.
+        self.ints = Vec::new();
+        self.floats = Vec::new();
+        self.scales = Vec::new();
     }
 
     /// Combines the statistics of the same column from an earlier part of the file with

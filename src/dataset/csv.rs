@@ -399,49 +399,25 @@ fn guess_inside_quotes(bytes: &[u8], s: usize, delimiter: u8, quote: u8) -> bool
     false
 }
 
-/// Record-aligned ranges covering `bytes[start..]`, about `CHUNK_BYTES` each. Each chunk
-/// start is found from local evidence only (no pass over the whole file, which would also
-/// pull every page into memory at once); `scan` checks that the chunks chain up.
-fn record_ranges(bytes: &[u8], start: usize, delimiter: u8, quote: u8) -> Vec<(usize, usize)> {
+/// The first record boundary at or after `s`, found from local evidence only: no pass
+/// over the whole file, which would also map all of it into memory at once (page-cache
+/// folios can be megabytes, so even touching one byte per chunk maps a lot). `scan`
+/// checks that the chunks chain up and re-parses any that do not.
+fn chunk_start(bytes: &[u8], s: usize, delimiter: u8, quote: u8) -> usize {
     let len = bytes.len();
-    if start >= len {
-        return Vec::new();
+    let mut in_quotes = guess_inside_quotes(bytes, s, delimiter, quote);
+    // A chunk may start right after a newline: that is a boundary already.
+    if !in_quotes && bytes[s - 1] == b'\n' {
+        return s;
     }
-    let raw: Vec<usize> = (start..len).step_by(CHUNK_BYTES).collect();
-    let mut starts: Vec<usize> = raw
-        .par_iter()
-        .enumerate()
-        .map(|(i, &s)| {
-            if i == 0 {
-                return s;
-            }
-            let mut in_quotes = guess_inside_quotes(bytes, s, delimiter, quote);
-            // A chunk may start right after a newline: that is a boundary already.
-            if !in_quotes && bytes[s - 1] == b'\n' {
-                return s;
-            }
-            let mut at = s;
-            while at < len {
-                let b = bytes[at];
-                if b == quote {
-                    in_quotes = !in_quotes;
-                } else if b == b'\n' && !in_quotes {
-                    return at + 1;
-                }
-                at += 1;
-            }
-            len
-        })
-        .collect();
-    for i in 1..starts.len() {
-        starts[i] = starts[i].max(starts[i - 1]);
+    for (at, &b) in bytes.iter().enumerate().skip(s) {
+        if b == quote {
+            in_quotes = !in_quotes;
+        } else if b == b'\n' && !in_quotes {
+            return at + 1;
+        }
     }
-    starts.push(len);
-    starts
-        .windows(2)
-        .map(|w| (w[0], w[1]))
-        .filter(|(a, b)| a < b)
-        .collect()
+    len
 }
 
 /// The missing-value markers, with a quick test that rules out most fields (numbers
@@ -602,18 +578,29 @@ pub fn scan(
     }
     let pool = pool()?;
     pool.install(|| {
-        let ranges = record_ranges(bytes, dialect.data_start, dialect.delimiter, dialect.quote);
-        progress.set_total((bytes.len() - dialect.data_start.min(bytes.len())) as u64);
-        let parts: Vec<(Result<Parsed>, usize)> = ranges
-            .par_iter()
-            .map(|&range| {
+        let len = bytes.len();
+        let first = dialect.data_start.min(len);
+        let raw: Vec<usize> = (first..len).step_by(CHUNK_BYTES).collect();
+        // Each task finds its own bounds, so only the chunks being parsed are mapped.
+        let bound = |i: usize| match i {
+            0 => first,
+            i if i >= raw.len() => len,
+            i => chunk_start(bytes, raw[i], dialect.delimiter, dialect.quote),
+        };
+        progress.set_total((len - first) as u64);
+        type Part = (usize, usize, Result<Parsed>, usize);
+        let parts: Vec<Part> = (0..raw.len())
+            .into_par_iter()
+            .map(|i| {
+                let (start, stop) = (bound(i), bound(i + 1));
                 if let Err(e) = progress.check() {
-                    return (Err(e), range.1);
+                    return (start, stop, Err(e), stop);
                 }
-                let part = parse_range(bytes, range, dialect, &wanted, path);
-                release(range.0, range.1);
-                progress.advance((range.1 - range.0) as u64);
-                part
+                let (part, end) =
+                    parse_range(bytes, (start, stop.max(start)), dialect, &wanted, path);
+                release(start, end.max(stop));
+                progress.advance((raw.get(i + 1).copied().unwrap_or(len) - raw[i]) as u64);
+                (start, stop, part, end)
             })
             .collect();
         let mut total = Parsed {
@@ -626,8 +613,8 @@ pub fn scan(
         // field upsets. A chunk counts only if it starts where the previous one ended;
         // otherwise it is parsed again from there. In file order, so the error reported
         // is the first one in the file.
-        let mut expected = ranges.first().map_or(0, |r| r.0);
-        for (&(start, stop), (part, end)) in ranges.iter().zip(parts) {
+        let mut expected = first;
+        for (start, stop, part, end) in parts {
             if expected >= stop {
                 continue; // the previous chunk's last record covered this whole chunk
             }

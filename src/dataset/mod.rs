@@ -368,8 +368,10 @@ impl Dataset {
     }
 
     /// The result of a scan, unless the file shrank while it was read (then the scan saw
-    /// zeros for the missing pages, and its result must not be used).
+    /// zeros for the missing pages, and its result must not be used). Whatever a scan left
+    /// mapped is released here.
     fn unless_truncated<T>(&self, result: Result<T>) -> Result<T> {
+        self.release(0, self.map.len());
         if self.watch.damaged() {
             return Err(Error::data_format(
                 &self.path,
@@ -403,9 +405,14 @@ impl Dataset {
     }
 
     /// Drops the pages of `bytes[start..end]` from this process (they stay in the page
-    /// cache), so scanning a file larger than RAM keeps the resident set small.
+    /// cache), so scanning a file larger than RAM keeps the resident set small. Also the
+    /// 2 MiB before `start`: a fault maps a whole page-cache folio, which can reach back
+    /// into a chunk released earlier (if another thread still reads there, it refaults).
     fn release(&self, start: usize, end: usize) {
         const PAGE: usize = 4096;
+        const FOLIO: usize = 2 << 20;
+        let start = start.saturating_sub(FOLIO);
+        let end = end.min(self.map.len());
         let first = start.div_ceil(PAGE) * PAGE;
         let last = end / PAGE * PAGE;
         if last > first {
