@@ -24,6 +24,13 @@ impl Kind {
     }
 }
 
+/// A number read straight from the bytes: an integer, or `mantissa / 10^scale`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Decimal(f64, u8),
+}
+
 /// Parsed values are summarised this many at a time.
 const BLOCK: usize = 4096;
 
@@ -191,6 +198,46 @@ impl ColumnStats {
         }
         self.kind = Kind::Text;
         self.note_len(char_len(bytes));
+    }
+
+    /// Whether a number would count as a number here (the column is not text).
+    #[inline(always)]
+    pub fn wants_numbers(&self) -> bool {
+        self.kind != Kind::Text
+    }
+
+    /// Adds a number scanned straight from the bytes (`len` bytes long), exactly as
+    /// `push` would add its text.
+    #[inline]
+    pub fn push_number(&mut self, number: Number, len: u64) {
+        self.present += 1;
+        self.note_len(len);
+        match number {
+            Number::Int(v) if self.kind <= Kind::Int => {
+                self.kind = Kind::Int;
+                self.ints.push(v);
+                if self.ints.len() == BLOCK {
+                    self.flush_ints();
+                }
+            }
+            Number::Int(v) => self.push_float(v as f64, 0),
+            Number::Decimal(m, scale) => {
+                if self.kind != Kind::Float {
+                    self.flush_ints();
+                    self.kind = Kind::Float;
+                }
+                self.push_float(m, scale);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn push_float(&mut self, mantissa: f64, scale: u8) {
+        self.floats.push(mantissa);
+        self.scales.push(scale);
+        if self.floats.len() == BLOCK {
+            self.flush_floats();
+        }
     }
 
     /// Adds a non-missing field that is text whatever it looks like (it had escaped

@@ -6,7 +6,7 @@
 //! inside a quoted field, and quotes are counted in parallel first (only when the file
 //! has any).
 
-use super::columns::{ColumnStats, Kind};
+use super::columns::{ColumnStats, Kind, Number};
 use crate::error::{Error, Result};
 use crate::job::Progress;
 use crate::parallel::pool;
@@ -420,6 +420,66 @@ fn chunk_start(bytes: &[u8], s: usize, delimiter: u8, quote: u8) -> usize {
     len
 }
 
+/// A plain number at `bytes[pos..]` ending at a delimiter, a newline (LF or CRLF) or
+/// the end: `[+-]digits[.digits]`. Returns it, where its text ends, and where its
+/// terminator is (the LF of a CRLF); `None` for anything else (empty fields, exponents,
+/// spaces, quotes, text), which the general reader then handles.
+#[inline(always)]
+fn scan_number(bytes: &[u8], pos: usize, delimiter: u8) -> Option<(Number, usize, usize)> {
+    let mut at = pos;
+    let negative = match bytes.get(at) {
+        Some(b'-') => {
+            at += 1;
+            true
+        }
+        Some(b'+') => {
+            at += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits_start = at;
+    let mut mantissa: u64 = 0;
+    let mut point: Option<usize> = None;
+    while let Some(&b) = bytes.get(at) {
+        let d = b.wrapping_sub(b'0');
+        if d <= 9 {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(d as u64);
+        } else if b == b'.' && point.is_none() {
+            point = Some(at);
+        } else {
+            break;
+        }
+        at += 1;
+    }
+    let digits = at - digits_start - point.is_some() as usize;
+    let terminator = match bytes.get(at) {
+        None => at,
+        Some(&b) if b == delimiter || b == b'\n' => at,
+        Some(b'\r') => match bytes.get(at + 1) {
+            None => at + 1,
+            Some(b'\n') => at + 1,
+            Some(_) => return None,
+        },
+        _ => return None,
+    };
+    if digits == 0 {
+        return None;
+    }
+    let number = match point {
+        None if digits <= 18 => {
+            let v = mantissa as i64;
+            Number::Int(if negative { -v } else { v })
+        }
+        Some(p) if digits <= 15 => {
+            let m = mantissa as f64;
+            Number::Decimal(if negative { -m } else { m }, (at - p - 1) as u8)
+        }
+        _ => return None,
+    };
+    Some((number, at, terminator))
+}
+
 /// The missing-value markers, with a quick test that rules out most fields (numbers
 /// start with a byte no marker starts with).
 struct NullSet<'a> {
@@ -502,6 +562,11 @@ fn parse_records(
         quote: dialect.quote,
     };
     let nulls = NullSet::new(&dialect.null_values);
+    // Numbers are parsed on the fly unless a missing-value marker could look like one.
+    let fast_numbers = !dialect.null_values.iter().any(|v| {
+        v.first()
+            .is_some_and(|b| b.is_ascii_digit() || b"+-.".contains(b))
+    });
     let mut rows = 0u64;
     loop {
         *next_record = records.pos;
@@ -516,6 +581,33 @@ fn parse_records(
         let record_start = records.pos;
         let mut index = 0usize;
         loop {
+            // The common case, a plain number in a numeric column, is scanned and parsed
+            // in one pass; anything else goes through the general field reader.
+            let slot = wanted.get(index).copied().flatten();
+            if let Some(slot) = slot {
+                let column = &mut columns[slot];
+                if fast_numbers && column.wants_numbers() {
+                    if let Some((number, end, at)) =
+                        scan_number(bytes, records.pos, dialect.delimiter)
+                    {
+                        column.push_number(number, (end - records.pos) as u64);
+                        let (_, terminator) = records.finish_field(
+                            Field {
+                                start: records.pos,
+                                end,
+                                escaped: false,
+                                trailing_end: end,
+                            },
+                            at,
+                        );
+                        index += 1;
+                        if let Terminator::EndOfRecord = terminator {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
             let (field, terminator) = records.field().map_err(|u| {
                 Error::data_format(
                     path,
@@ -525,7 +617,7 @@ fn parse_records(
                 )
             })?;
             if index < ncols {
-                if let Some(slot) = wanted[index] {
+                if let Some(slot) = slot {
                     let value = &bytes[field.start..field.end];
                     let column = &mut columns[slot];
                     if field.escaped {
@@ -844,6 +936,37 @@ mod tests {
             p.columns[0].summary.exact().unwrap().sum,
             (0..400_000i128).sum::<i128>()
         );
+    }
+
+    #[test]
+    fn numbers_read_on_the_fly_match_the_general_reader() {
+        let text = "a,b,c\r\n1,2.50,-3\r\n+4,.5,1.\r\n-0,7,12345678901234567890\r\n9,1e3, 8\r\n";
+        let (_, fast) = scan_text(text).unwrap();
+        // A numeric-looking null marker turns the on-the-fly path off: same results.
+        let bytes = text.as_bytes();
+        let mut d = detect(bytes, &CsvOptions::default(), "t.csv").unwrap();
+        d.null_values.push(b"-999".to_vec());
+        let slow = scan(
+            bytes,
+            &d,
+            &[0, 1, 2],
+            "t.csv",
+            &Progress::default(),
+            &|_, _| {},
+        )
+        .unwrap();
+        assert_eq!((fast.rows, slow.rows), (4, 4));
+        for (f, s) in fast.columns.iter().zip(&slow.columns) {
+            assert_eq!(
+                (f.kind, f.present, f.missing, f.min_len, f.max_len),
+                (s.kind, s.present, s.missing, s.min_len, s.max_len)
+            );
+            assert_eq!(f.summary.sum().to_bits(), s.summary.sum().to_bits());
+            assert_eq!(f.summary.exact(), s.summary.exact());
+        }
+        assert_eq!(fast.columns[0].summary.exact().unwrap().sum, 14);
+        assert_eq!(fast.columns[1].summary.sum(), 1010.0);
+        assert_eq!(fast.columns[2].kind, Kind::Float);
     }
 
     #[test]

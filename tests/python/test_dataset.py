@@ -890,7 +890,7 @@ def test_progress_callable_gets_increasing_counts_ending_at_total(block_csv):
     with oxbridge.Dataset.open(path) as ds:
         desc = ds.describe(columns=["id"], progress=lambda done, total: calls.append((done, total)))
     total = path.stat().st_size - header
-    assert len(calls) >= 2, calls  # a few per second, and one at the end
+    assert len(calls) >= 1, calls  # a few per second (a fast scan may see only the last), and one at the end
     assert all(t == total for _, t in calls)
     dones = [d for d, _ in calls]
     assert dones == sorted(dones) and calls[-1] == (total, total)
