@@ -148,7 +148,7 @@ fn decimal_parts(bytes: &[u8]) -> Option<(f64, u8)> {
         return None;
     }
     let scale = point.map_or(0, |p| rest.len() - p - 1);
-    let m = mantissa as f64;
+    let m = mantissa as i64 as f64;
     Some((if negative { -m } else { m }, scale as u8))
 }
 

@@ -472,7 +472,8 @@ fn scan_number(bytes: &[u8], pos: usize, delimiter: u8) -> Option<(Number, usize
             Number::Int(if negative { -v } else { v })
         }
         Some(p) if digits <= 15 => {
-            let m = mantissa as f64;
+            // Below 2^53: a signed conversion is one instruction, an unsigned one is not.
+            let m = mantissa as i64 as f64;
             Number::Decimal(if negative { -m } else { m }, (at - p - 1) as u8)
         }
         _ => return None,
