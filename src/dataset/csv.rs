@@ -101,6 +101,17 @@ struct Unterminated {
     at: usize,
 }
 
+impl Unterminated {
+    fn error(&self, bytes: &[u8], path: &str) -> Error {
+        Error::data_format(
+            path,
+            line_of(bytes, self.at),
+            "",
+            "a quoted field is never closed",
+        )
+    }
+}
+
 impl<'a> Records<'a> {
     /// Reads the next field; `Ok(None)` at the end.
     #[inline]
@@ -609,14 +620,7 @@ fn parse_records(
                     }
                 }
             }
-            let (field, terminator) = records.field().map_err(|u| {
-                Error::data_format(
-                    path,
-                    line_of(bytes, u.at),
-                    "",
-                    "a quoted field is never closed",
-                )
-            })?;
+            let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
             if index < ncols {
                 if let Some(slot) = slot {
                     let value = &bytes[field.start..field.end];
@@ -764,14 +768,7 @@ pub fn read_rows(
         let row = &mut out[rows * width..(rows + 1) * width];
         let mut index = 0usize;
         loop {
-            let (field, terminator) = records.field().map_err(|u| {
-                Error::data_format(
-                    path,
-                    line_of(bytes, u.at),
-                    "",
-                    "a quoted field is never closed",
-                )
-            })?;
+            let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
             if let Some(Some(slot)) = slots.get(index) {
                 let value = &bytes[field.start..field.end];
                 row[*slot] = if nulls.contains(value) {

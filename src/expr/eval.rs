@@ -26,8 +26,26 @@ pub enum Output<'a> {
     F32(StridedMut<'a, f32>),
 }
 
-impl Output<'_> {
-    fn len(&self) -> usize {
+impl<'a> Output<'a> {
+    /// The first `at` elements and the rest, as two outputs.
+    pub fn split_at(self, at: usize) -> (Output<'a>, Output<'a>) {
+        match self {
+            Output::F64(v) => {
+                let (a, b) = v.split_at_mut(at);
+                (Output::F64(a), Output::F64(b))
+            }
+            Output::F32(v) => {
+                let (a, b) = v.split_at_mut(at);
+                (Output::F32(a), Output::F32(b))
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn len(&self) -> usize {
         match self {
             Output::F64(v) => v.len(),
             Output::F32(v) => v.len(),
@@ -415,19 +433,6 @@ fn run_task_inner(
     }
 }
 
-fn split(out: Output<'_>, at: usize) -> (Output<'_>, Output<'_>) {
-    match out {
-        Output::F64(v) => {
-            let (a, b) = v.split_at_mut(at);
-            (Output::F64(a), Output::F64(b))
-        }
-        Output::F32(v) => {
-            let (a, b) = v.split_at_mut(at);
-            (Output::F32(a), Output::F32(b))
-        }
-    }
-}
-
 /// Evaluates `program` with `inputs` (one per variable, in order) into `out`. Arrays
 /// must all have `out`'s length. `out` may be one of the inputs (the same view); if it
 /// overlaps an input in any other way, the result is computed aside and copied in.
@@ -492,7 +497,7 @@ pub fn evaluate(program: &Program, inputs: &[Input<'_>], out: Output<'_>) -> Res
     let mut pieces = Vec::with_capacity(n.div_ceil(TASK));
     let (mut rest, mut start) = (out, 0);
     while rest.len() > TASK {
-        let (piece, tail) = split(rest, TASK);
+        let (piece, tail) = rest.split_at(TASK);
         pieces.push((start, piece));
         start += TASK;
         rest = tail;

@@ -153,10 +153,7 @@ pub unsafe extern "C" fn oxb_expression_evaluate(
             return Err(FfiError::null("inputs"));
         }
         let out = output(out)?;
-        let n = match &out {
-            Output::F64(v) => v.len(),
-            Output::F32(v) => v.len(),
-        };
+        let n = out.len();
         let mut bound = Vec::with_capacity(inputs_len);
         for i in 0..inputs_len {
             let name = c
@@ -208,10 +205,7 @@ pub unsafe extern "C" fn oxb_parallel_map(
         let f = f.ok_or_else(|| FfiError::null("f"))?;
         let input = column(input, "input")?;
         let out = output(out)?;
-        let n = match &out {
-            Output::F64(v) => v.len(),
-            Output::F32(v) => v.len(),
-        };
+        let n = out.len();
         if input.len() != n {
             return Err(Error::invalid_argument(format!(
                 "input has length {}, but out has length {n}",
@@ -243,8 +237,8 @@ fn map_in_parallel(
     };
     let mut pieces = Vec::with_capacity(n.div_ceil(TASK));
     let (mut rest, mut start) = (out, 0);
-    while rest_len(&rest) > TASK {
-        let (piece, tail) = split_output(rest, TASK);
+    while rest.len() > TASK {
+        let (piece, tail) = rest.split_at(TASK);
         pieces.push((start, piece));
         start += TASK;
         rest = tail;
@@ -282,24 +276,4 @@ fn map_in_parallel(
         pool()?.install(|| pieces.into_par_iter().for_each(run));
     }
     Ok(())
-}
-
-fn rest_len(out: &Output<'_>) -> usize {
-    match out {
-        Output::F64(v) => v.len(),
-        Output::F32(v) => v.len(),
-    }
-}
-
-fn split_output(out: Output<'_>, at: usize) -> (Output<'_>, Output<'_>) {
-    match out {
-        Output::F64(v) => {
-            let (a, b) = v.split_at_mut(at);
-            (Output::F64(a), Output::F64(b))
-        }
-        Output::F32(v) => {
-            let (a, b) = v.split_at_mut(at);
-            (Output::F32(a), Output::F32(b))
-        }
-    }
 }
