@@ -234,9 +234,7 @@ fn first_record(
     records.skip_blank_lines();
     let mut fields = Vec::new();
     loop {
-        let (field, terminator) = records.field().map_err(|u| {
-            Error::data_format(path, line_of(bytes, u.at), "", "a quoted field never ends")
-        })?;
+        let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
         fields.push(unquote(&bytes[field.start..field.end], b'"'));
         if let Terminator::EndOfRecord = terminator {
             return Ok((fields, records.pos));
