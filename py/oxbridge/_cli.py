@@ -19,6 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     header = describe.add_mutually_exclusive_group()
     header.add_argument("--header", dest="header", action="store_true", default=None, help="the first CSV row is a header")
     header.add_argument("--no-header", dest="header", action="store_false", help="the first CSV row is data")
+    describe.add_argument("--null-values", metavar="LIST",
+                          help="comma-separated texts read as missing in CSV (default: empty, NA, N/A, NaN, nan, "
+                               "null, NULL, None, #N/A); an empty item is the empty field")
     describe.add_argument("--dtype", help="raw binary: element type, e.g. float64 or <i4")
     describe.add_argument("--raw-columns", type=int, help="raw binary: values per row (default 1)")
     describe.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -37,6 +40,8 @@ def describe(args: argparse.Namespace) -> int:
         options["delimiter"] = "\t" if args.delimiter in ("tab", "\\t") else args.delimiter
     if args.header is not None:
         options["header"] = args.header
+    if args.null_values is not None:
+        options["null_values"] = args.null_values.split(",")
     if args.dtype is not None:
         options["dtype"] = args.dtype
     if args.raw_columns is not None:
