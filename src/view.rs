@@ -474,6 +474,17 @@ impl Column<'_> {
         self.len() == 0
     }
 
+    /// Element `i` as a float64 (exact for float32 and int32; int64 rounds past 2^53).
+    #[inline]
+    pub fn get_f64(&self, i: usize) -> f64 {
+        match self {
+            Column::F64(v) => v.get(i),
+            Column::F32(v) => v.get(i) as f64,
+            Column::I64(v) => v.get(i) as f64,
+            Column::I32(v) => v.get(i) as f64,
+        }
+    }
+
     pub fn footprint(&self) -> Footprint {
         match self {
             Column::F64(v) => v.footprint(),

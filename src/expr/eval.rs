@@ -27,6 +27,20 @@ pub enum Output<'a> {
 }
 
 impl<'a> Output<'a> {
+    /// Consecutive pieces of at most `size` elements, each with the index of its first.
+    pub fn pieces(self, size: usize) -> Vec<(usize, Output<'a>)> {
+        let mut pieces = Vec::with_capacity(self.len().div_ceil(size.max(1)));
+        let (mut rest, mut start) = (self, 0);
+        while rest.len() > size {
+            let (piece, tail) = rest.split_at(size);
+            pieces.push((start, piece));
+            start += size;
+            rest = tail;
+        }
+        pieces.push((start, rest));
+        pieces
+    }
+
     /// The first `at` elements and the rest, as two outputs.
     pub fn split_at(self, at: usize) -> (Output<'a>, Output<'a>) {
         match self {
@@ -494,15 +508,7 @@ pub fn evaluate(program: &Program, inputs: &[Input<'_>], out: Output<'_>) -> Res
         run_task(program, inputs, 0, out, direct_ok);
         return Ok(());
     }
-    let mut pieces = Vec::with_capacity(n.div_ceil(TASK));
-    let (mut rest, mut start) = (out, 0);
-    while rest.len() > TASK {
-        let (piece, tail) = rest.split_at(TASK);
-        pieces.push((start, piece));
-        start += TASK;
-        rest = tail;
-    }
-    pieces.push((start, rest));
+    let pieces = out.pieces(TASK);
     pool()?.install(|| {
         pieces
             .into_par_iter()

@@ -163,22 +163,13 @@ pub unsafe extern "C" fn oxb_expression_evaluate(
             // SAFETY: the caller passes `inputs_len` views.
             let col = column(unsafe { inputs.add(i) }, &name)?;
             bound.push(if col.len() == 1 && n != 1 {
-                Input::Scalar(first_value(col))
+                Input::Scalar(col.get_f64(0))
             } else {
                 Input::Array(col)
             });
         }
         Ok(evaluate(&c.program, &bound, out)?)
     })
-}
-
-fn first_value(col: Column<'_>) -> f64 {
-    match col {
-        Column::F64(v) => v.get(0),
-        Column::F32(v) => v.get(0) as f64,
-        Column::I64(v) => v.get(0) as f64,
-        Column::I32(v) => v.get(0) as f64,
-    }
 }
 
 /// Destroys a compiled expression. Destroying it again returns `OXB_INVALID_HANDLE`.
@@ -229,21 +220,8 @@ fn map_in_parallel(
     f: &(dyn Fn(f64) -> f64 + Sync),
 ) -> crate::Result<()> {
     const TASK: usize = 1 << 14;
-    let value = |i: usize| match input {
-        Column::F64(v) => v.get(i),
-        Column::F32(v) => v.get(i) as f64,
-        Column::I64(v) => v.get(i) as f64,
-        Column::I32(v) => v.get(i) as f64,
-    };
-    let mut pieces = Vec::with_capacity(n.div_ceil(TASK));
-    let (mut rest, mut start) = (out, 0);
-    while rest.len() > TASK {
-        let (piece, tail) = rest.split_at(TASK);
-        pieces.push((start, piece));
-        start += TASK;
-        rest = tail;
-    }
-    pieces.push((start, rest));
+    let value = |i: usize| input.get_f64(i);
+    let pieces = out.pieces(TASK);
     let run = |(start, piece): (usize, Output<'_>)| match piece {
         Output::F64(mut o) => {
             let len = o.len();
