@@ -8,13 +8,33 @@ PY := $(VENV)/bin/python
 CBINDGEN_VERSION := 0.29.4
 CBINDGEN := .tools/bin/cbindgen
 LIBRARY := target/release/liboxbridge.so
+ABI_VERSION := $(shell sed -n 's/^\#define OXB_ABI_VERSION //p' include/oxbridge.h)
+SONAME := liboxbridge.so.$(ABI_VERSION)
+# `make install PREFIX=...` (and DESTDIR for staging) puts the C library where a C user expects it.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 
-.PHONY: all build run test lint test-rust test-c test-python header bench clean
+.PHONY: all build library install run test lint test-rust test-c test-python header bench clean
 
 all: build
 
-build: $(VENV)/.ready
+build: $(VENV)/.ready library
+
+# The soname link lets programs linked against target/release run from there.
+library:
 	$(CARGO) build --release
+	ln -sf liboxbridge.so target/release/$(SONAME)
+
+install: library
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 include/oxbridge.h $(DESTDIR)$(INCLUDEDIR)/oxbridge.h
+	install -m 755 $(LIBRARY) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liboxbridge.so
+	install -m 644 target/release/liboxbridge.a $(DESTDIR)$(LIBDIR)/liboxbridge.a
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)|' \
+		oxbridge.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/oxbridge.pc
 
 $(VENV)/.ready: requirements-dev.txt py/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +62,7 @@ test-rust:
 
 test-c: build
 	$(MAKE) -C tests/c run valgrind
+	$(MAKE) -C tests/install run
 
 test-python: build $(CBINDGEN)
 	CBINDGEN=$(abspath $(CBINDGEN)) OXBRIDGE_REQUIRE_CBINDGEN=1 $(PY) -m pytest tests/python -q

@@ -41,4 +41,21 @@ fn main() {
         "cargo:rustc-env=OXB_HEADER_HASH={:016x}",
         fnv1a(normalised.as_bytes())
     );
+    set_soname();
+}
+
+/// The shared library's soname carries the ABI version (`liboxbridge.so.2`), so programs
+/// linked against one ABI never load a library of another.
+fn set_soname() {
+    println!("cargo:rerun-if-changed=src/ffi/version.rs");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return;
+    }
+    let source = std::fs::read_to_string("src/ffi/version.rs").expect("src/ffi/version.rs");
+    let abi = source
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("pub const OXB_ABI_VERSION: u32 = "))
+        .and_then(|rest| rest.trim_end_matches(';').trim().parse::<u32>().ok())
+        .expect("src/ffi/version.rs defines OXB_ABI_VERSION");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,liboxbridge.so.{abi}");
 }
