@@ -73,10 +73,14 @@ header: $(CBINDGEN) $(VENV)/.ready
 	$(PY) tools/gen_bindings.py
 	$(CARGO) build --release
 
+# One run of every benchmark, then bench/results.png drawn from that run's ratios.
 bench: build
+	rm -f build/bench/results.jsonl
 	$(PY) bench/bench_process_array.py
 	$(PY) bench/bench_array.py
 	$(PY) bench/bench_expr.py
+	$(PY) bench/bench_dataset.py
+	$(PY) bench/chart.py
 
 clean:
 	$(CARGO) clean

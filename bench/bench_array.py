@@ -12,6 +12,7 @@ import timeit
 import numpy as np
 
 import oxbridge
+from _results import record
 
 N = 10**7
 
@@ -23,6 +24,7 @@ def best(fn, repeat=5, number=1):
 def row(name, t_numpy, t_ox, target):
     ratio = t_numpy / t_ox
     verdict = "ok" if ratio >= target else "BELOW TARGET"
+    record("arrays", name, "numpy", ratio, target)
     print(f"{name:<38} {t_numpy*1e3:>9.2f} ms {t_ox*1e3:>9.2f} ms {ratio:>7.2f}x  (target {target}x: {verdict})")
 
 

@@ -39,6 +39,8 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from _results import record
+
 DEFAULT_ROWS = 10_000_000
 NPY_ROWS_AT_DEFAULT = 26_843_545  # x 10 float64 = 2 GiB (+ the 128-byte header)
 NPY_COLUMNS = 10
@@ -561,10 +563,13 @@ def csv_part(args: argparse.Namespace, workdir: str) -> None:
             ratio = r["seconds"] / ox["seconds"]
             target = TARGET_VS_POLARS if name == "polars" else TARGET_VS_PANDAS
             line += f"  {ratio:6.2f}x (target >= {target:g}x: {verdict(ratio >= target)})"
+            record("files", f"describe {size / 1e9:.2f} GB CSV", f"{name} (time)", ratio, target)
         print(line)
     pl_res = results["polars"]
     if ox is not None and pl_res is not None:
         mem = ox["peak_kib"] / pl_res["peak_kib"]
+        # Charted as polars' peak over ours, so above 1 means less memory, like the speed ratios.
+        record("files", f"describe {size / 1e9:.2f} GB CSV", "polars (peak RSS)", 1 / mem, 1 / TARGET_RSS_VS_POLARS)
         print(f"memory: oxbridge peak RSS / polars peak RSS = {mem:.2f} "
               f"(target <= {TARGET_RSS_VS_POLARS:g}: {verdict(mem <= TARGET_RSS_VS_POLARS)})")
         if ox["peak_over_start_kib"] is not None and pl_res["peak_over_start_kib"]:
@@ -606,6 +611,7 @@ def npy_part(args: argparse.Namespace, workdir: str) -> None:
               f"peak RSS {mib(ox['peak_kib'])}, growth {mib(ox['peak_over_start_kib'])})")
     if read is not None and ox is not None:
         fraction = read["seconds"] / ox["seconds"]
+        record("files", f"describe {size / 1e9:.2f} GB .npy", "page-cache read (share)", fraction, TARGET_NPY_FRACTION)
         print(f"describe / read bandwidth = {fraction:.0%} (target >= {TARGET_NPY_FRACTION:.0%}: "
               f"{verdict(fraction >= TARGET_NPY_FRACTION)})")
     os.remove(path)

@@ -18,6 +18,7 @@ import numexpr
 import numpy as np
 
 import oxbridge
+from _results import record
 
 N = 10**7
 THREADS = 2
@@ -62,6 +63,9 @@ def bench_expressions(a, b):
                 t_ne = best(lambda: numexpr.evaluate(source, local_dict={"a": a, "b": b}))
                 t_ox = best(lambda: oxbridge.evaluate(source, a=a, b=b))
             r_np, r_ne = t_np / t_ox, t_ne / t_ox
+            label = f"{source}{', out' if with_out else ''}"
+            record("expressions", label, "numpy", r_np, 2.5)
+            record("expressions", label, "numexpr", r_ne, 1.2)
             print(f"{source:<30} {'yes' if with_out else 'no':<4} {t_np*1e3:>7.1f}ms {t_ne*1e3:>7.1f}ms "
                   f"{t_ox*1e3:>7.1f}ms {r_np:>8.2f}x {r_ne:>10.2f}x  "
                   f"(targets 2.5x: {verdict(r_np, 2.5)}, 1.2x: {verdict(r_ne, 1.2)})")
@@ -94,6 +98,7 @@ def bench_parallel_map(a):
             else:
                 t_map = best(lambda: oxbridge.parallel_map(work, a), repeat=3)
             ratio = t_loop / t_map
+            record("expressions", f"parallel_map(C fn){', out' if with_out else ''}", "1-thread C loop", ratio, 1.8)
             print(f"parallel_map(C work, 1e7{', out' if with_out else ''}) {t_map*1e3:.1f} ms vs single-threaded "
                   f"C loop into out {t_loop*1e3:.1f} ms: {ratio:.2f}x (target 1.8x: {verdict(ratio, 1.8)})")
 

@@ -14,6 +14,7 @@ import timeit
 import numpy as np
 
 import oxbridge
+from _results import record
 
 SIZES = [10**3, 10**6, 10**7]
 
@@ -40,6 +41,9 @@ def main() -> None:
         t_ox = best(lambda: oxbridge.process_array(a), number=number)
         print(f"{n:>10} {t_py*1e3:>10.3f} ms {t_np*1e3:>10.3f} ms {t_ox*1e3:>10.3f} ms "
               f"{t_py/t_ox:>9.1f}x {t_np/t_ox:>8.2f}x")
+        if n == max(SIZES):
+            record("arrays", f"process_array, {n:.0e}", "numpy a *= 2", t_np / t_ox, 1.5)
+            record("arrays", f"process_array, {n:.0e}", "a Python loop", t_py / t_ox)
     small = np.ones(1000)
     per_call = best(lambda: oxbridge.process_array(small), number=100_000)
     print(f"\nwhole Python call on 1e3 float64: {per_call*1e6:.2f} us "
