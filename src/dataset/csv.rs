@@ -6,7 +6,8 @@
 //! inside a quoted field, and quotes are counted in parallel first (only when the file
 //! has any).
 
-use super::columns::{ColumnStats, Kind, Number};
+use super::columns::{ColumnStats, Kind};
+use super::number::{self, NumberScanner};
 use crate::error::{Error, Result};
 use crate::job::Progress;
 use crate::parallel::pool;
@@ -429,67 +430,6 @@ fn chunk_start(bytes: &[u8], s: usize, delimiter: u8, quote: u8) -> usize {
     len
 }
 
-/// A plain number at `bytes[pos..]` ending at a delimiter, a newline (LF or CRLF) or
-/// the end: `[+-]digits[.digits]`. Returns it, where its text ends, and where its
-/// terminator is (the LF of a CRLF); `None` for anything else (empty fields, exponents,
-/// spaces, quotes, text), which the general reader then handles.
-#[inline(always)]
-fn scan_number(bytes: &[u8], pos: usize, delimiter: u8) -> Option<(Number, usize, usize)> {
-    let mut at = pos;
-    let negative = match bytes.get(at) {
-        Some(b'-') => {
-            at += 1;
-            true
-        }
-        Some(b'+') => {
-            at += 1;
-            false
-        }
-        _ => false,
-    };
-    let digits_start = at;
-    let mut mantissa: u64 = 0;
-    let mut point: Option<usize> = None;
-    while let Some(&b) = bytes.get(at) {
-        let d = b.wrapping_sub(b'0');
-        if d <= 9 {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(d as u64);
-        } else if b == b'.' && point.is_none() {
-            point = Some(at);
-        } else {
-            break;
-        }
-        at += 1;
-    }
-    let digits = at - digits_start - point.is_some() as usize;
-    let terminator = match bytes.get(at) {
-        None => at,
-        Some(&b) if b == delimiter || b == b'\n' => at,
-        Some(b'\r') => match bytes.get(at + 1) {
-            None => at + 1,
-            Some(b'\n') => at + 1,
-            Some(_) => return None,
-        },
-        _ => return None,
-    };
-    if digits == 0 {
-        return None;
-    }
-    let number = match point {
-        None if digits <= 18 => {
-            let v = mantissa as i64;
-            Number::Int(if negative { -v } else { v })
-        }
-        Some(p) if digits <= 15 => {
-            // Below 2^53: a signed conversion is one instruction, an unsigned one is not.
-            let m = mantissa as i64 as f64;
-            Number::Decimal(if negative { -m } else { m }, (at - p - 1) as u8)
-        }
-        _ => return None,
-    };
-    Some((number, at, terminator))
-}
-
 /// The missing-value markers, with a quick test that rules out most fields (numbers
 /// start with a byte no marker starts with).
 struct NullSet<'a> {
@@ -554,6 +494,37 @@ fn parse_range(
 
 fn parse_records(
     bytes: &[u8],
+    range: (usize, usize),
+    dialect: &Dialect,
+    wanted: &[Option<usize>],
+    path: &str,
+    next_record: &mut usize,
+) -> Result<Parsed> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("sse4.1") {
+        // SAFETY: the CPU has SSE4.1.
+        return unsafe { parse_records_sse41(bytes, range, dialect, wanted, path, next_record) };
+    }
+    parse_records_with::<number::Portable>(bytes, range, dialect, wanted, path, next_record)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.1")]
+unsafe fn parse_records_sse41(
+    bytes: &[u8],
+    range: (usize, usize),
+    dialect: &Dialect,
+    wanted: &[Option<usize>],
+    path: &str,
+    next_record: &mut usize,
+) -> Result<Parsed> {
+    parse_records_with::<number::Sse41>(bytes, range, dialect, wanted, path, next_record)
+}
+
+/// The record loop, compiled once per number scanner.
+#[inline(always)]
+fn parse_records_with<S: NumberScanner>(
+    bytes: &[u8],
     (start, stop): (usize, usize),
     dialect: &Dialect,
     wanted: &[Option<usize>],
@@ -597,8 +568,7 @@ fn parse_records(
             if let Some(slot) = slot {
                 let column = &mut columns[slot];
                 if fast_numbers && column.wants_numbers() {
-                    if let Some((number, end, at)) =
-                        scan_number(bytes, records.pos, dialect.delimiter)
+                    if let Some((number, end, at)) = S::scan(bytes, records.pos, dialect.delimiter)
                     {
                         column.push_number(number, (end - records.pos) as u64);
                         let (_, terminator) = records.finish_field(

@@ -5,6 +5,7 @@ pub mod binary;
 pub mod columns;
 pub mod csv;
 pub mod npy;
+mod number;
 mod sigbus;
 
 use crate::error::{Error, Result};
