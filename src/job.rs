@@ -6,6 +6,7 @@
 //! and cancelling takes effect at the next chunk of work.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::parallel::WORKER_NAME_PREFIX;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -66,11 +67,20 @@ pub fn run<R: Send>(
     let outcome = std::thread::scope(|scope| {
         let (finished, wait) = mpsc::channel::<()>();
         let progress = &progress;
-        let worker = scope.spawn(move || {
-            let result = work(progress);
-            let _ = finished.send(());
-            result
-        });
+        // Named like the pool's workers, so the FFI guard's panic hook knows it as ours.
+        let worker = std::thread::Builder::new()
+            .name(format!("{WORKER_NAME_PREFIX}job"))
+            .spawn_scoped(scope, move || {
+                let result = work(progress);
+                let _ = finished.send(());
+                result
+            })
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::OutOfMemory,
+                    format!("could not start a thread for the work: {e}"),
+                )
+            })?;
         // Stops when the work finishes, or panics and drops the sender.
         while let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(REPORT_INTERVAL) {
             let (done, total) = progress.snapshot();
@@ -78,8 +88,8 @@ pub fn run<R: Send>(
                 progress.cancelled.store(true, Ordering::Relaxed);
             }
         }
-        worker.join()
-    });
+        Ok(worker.join())
+    })?;
     let result = match outcome {
         Ok(result) => result,
         Err(panic) => std::panic::resume_unwind(panic),

@@ -6,16 +6,23 @@ use super::last_error;
 use super::status::{oxb_status, FfiError};
 use crate::parallel::WORKER_NAME_PREFIX;
 use parking_lot::Mutex;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
 thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// What the panic hook saw of the latest panic on this thread inside a guard (message
+    /// and location): caught by this thread's guard, so no other thread can take it.
+    static OWN_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// What the panic hook saw of the latest panic inside oxbridge (message and location).
-static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+/// What the panic hook saw of panics on our worker threads, whose payload travels to the
+/// guard of the thread that called: (payload text, message and location), matched by the
+/// payload's text when caught. Bounded, since a panic that is dropped on the way (rayon
+/// keeps one of two panicking halves) is never taken.
+static WORKER_PANICS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+const MAX_WORKER_PANICS: usize = 64;
 static HOOK: Once = Once::new();
 
 fn is_ours() -> bool {
@@ -36,7 +43,17 @@ fn install_hook() {
                     .location()
                     .map(|l| format!(" at {}:{}", l.file(), l.line()))
                     .unwrap_or_default();
-                *LAST_PANIC.lock() = Some(format!("{}{site}", payload_text(info.payload())));
+                let text = payload_text(info.payload());
+                let message = format!("{text}{site}");
+                if DEPTH.with(|d| d.get() > 0) {
+                    OWN_PANIC.with(|p| *p.borrow_mut() = Some(message));
+                } else {
+                    let mut panics = WORKER_PANICS.lock();
+                    if panics.len() == MAX_WORKER_PANICS {
+                        panics.remove(0);
+                    }
+                    panics.push((text, message));
+                }
             } else {
                 previous(info);
             }
@@ -60,10 +77,17 @@ fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     DEPTH.with(|d| d.set(d.get() - 1));
     result.map_err(|payload| {
-        let text = LAST_PANIC
-            .lock()
-            .take()
-            .unwrap_or_else(|| payload_text(&*payload));
+        let text = payload_text(&*payload);
+        let own = OWN_PANIC
+            .with(|p| p.borrow_mut().take())
+            .filter(|m| m.starts_with(&text));
+        let text = own
+            .or_else(|| {
+                let mut panics = WORKER_PANICS.lock();
+                let i = panics.iter().rposition(|(t, _)| *t == text)?;
+                Some(panics.remove(i).1)
+            })
+            .unwrap_or(text);
         // Dropping a payload can itself panic; leaking it is harmless.
         std::mem::forget(payload);
         format!("internal error in oxbridge (please report): panic: {text}")

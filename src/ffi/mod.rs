@@ -13,6 +13,9 @@ mod order;
 mod process;
 mod stats;
 mod status;
+/// cbindgen:ignore
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod version;
 mod view;
 

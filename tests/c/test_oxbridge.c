@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
@@ -774,6 +775,267 @@ static void test_expressions(void) {
     free(out);
 }
 
+/* Handles of one kind given to another kind's functions are refused, and the refusal
+ * neither destroys nor changes the object; 0 and forged handles are refused by every kind. */
+static void test_wrong_kind_handles(void) {
+    static const char csv[] = "x,y\n1,2\n3,4\n";
+    const char *path = temp_file("kinds.csv", csv, sizeof csv - 1);
+    size_t live_before = oxb_live_handles(), columns = 0;
+    oxb_accumulator acc = 0;
+    oxb_expression e = 0;
+    oxb_dataset ds = 0;
+    oxb_expression_info info;
+    oxb_column_description out[2];
+    oxb_stats s;
+    double one = 1.0, result_value = 0.0;
+    oxb_view v = view_of(&one, 1, 1, OXB_DTYPE_F64), result = view_of(&result_value, 1, 1, OXB_DTYPE_F64);
+    uint64_t rows = 0, forged[3];
+    int i;
+
+    CHECK_OK(oxb_accumulator_create(&acc));
+    CHECK_OK(oxb_expression_compile("x + 1", &e));
+    CHECK_OK(oxb_dataset_open(path, NULL, &ds));
+    CHECK(oxb_live_handles() == live_before + 3);
+
+    /* An accumulator handle where an expression or a dataset is expected. */
+    CHECK_FAILS(oxb_expression_inspect(acc, &info), OXB_INVALID_HANDLE, "accumulator");
+    CHECK(strstr(oxb_last_error_message(), "expression") != NULL);
+    CHECK_FAILS(oxb_expression_evaluate(acc, &v, 1, &result), OXB_INVALID_HANDLE, "accumulator");
+    CHECK_FAILS(oxb_expression_destroy(acc), OXB_INVALID_HANDLE, "accumulator");
+    CHECK_FAILS(oxb_dataset_num_columns(acc, &columns), OXB_INVALID_HANDLE, "accumulator");
+    CHECK(strstr(oxb_last_error_message(), "dataset") != NULL);
+    CHECK_FAILS(oxb_dataset_describe(acc, NULL, 0, NULL, NULL, out), OXB_INVALID_HANDLE, "accumulator");
+    CHECK_FAILS(oxb_dataset_close(acc), OXB_INVALID_HANDLE, "accumulator");
+    /* An expression handle where an accumulator or a dataset is expected. */
+    CHECK_FAILS(oxb_accumulator_push(e, &v), OXB_INVALID_HANDLE, "expression");
+    CHECK_FAILS(oxb_accumulator_merge(acc, e), OXB_INVALID_HANDLE, "expression");
+    CHECK_FAILS(oxb_accumulator_destroy(e), OXB_INVALID_HANDLE, "expression");
+    CHECK_FAILS(oxb_dataset_num_rows(e, NULL, NULL, &rows), OXB_INVALID_HANDLE, "expression");
+    CHECK_FAILS(oxb_dataset_close(e), OXB_INVALID_HANDLE, "expression");
+    /* A dataset handle where an accumulator or an expression is expected. */
+    CHECK_FAILS(oxb_accumulator_stats(ds, &s), OXB_INVALID_HANDLE, "dataset");
+    CHECK_FAILS(oxb_accumulator_destroy(ds), OXB_INVALID_HANDLE, "dataset");
+    CHECK_FAILS(oxb_expression_evaluate(ds, &v, 1, &result), OXB_INVALID_HANDLE, "dataset");
+    CHECK_FAILS(oxb_expression_destroy(ds), OXB_INVALID_HANDLE, "dataset");
+
+    /* None of that destroyed or changed anything: all three still work. */
+    CHECK(oxb_live_handles() == live_before + 3);
+    CHECK_OK(oxb_accumulator_push(acc, &v));
+    CHECK_OK(oxb_accumulator_stats(acc, &s));
+    CHECK(s.count == 1 && s.sum == 1.0);
+    CHECK_OK(oxb_expression_evaluate(e, &v, 1, &result));
+    CHECK(result_value == 2.0);
+    CHECK_OK(oxb_dataset_num_columns(ds, &columns));
+    CHECK(columns == 2);
+
+    /* 0 and forged handles (a live slot with another generation, a slot never issued,
+     * all bits set) for the expression and dataset kinds too. */
+    forged[0] = acc ^ (1ull << 32);
+    forged[1] = 0x7FFFFFFFull;
+    forged[2] = UINT64_MAX;
+    CHECK_FAILS(oxb_expression_inspect(0, &info), OXB_INVALID_HANDLE, "0");
+    CHECK_FAILS(oxb_expression_destroy(0), OXB_INVALID_HANDLE, "0");
+    CHECK_FAILS(oxb_dataset_num_columns(0, &columns), OXB_INVALID_HANDLE, "0");
+    CHECK_FAILS(oxb_dataset_close(0), OXB_INVALID_HANDLE, "0");
+    for (i = 0; i < 3; i++) {
+        CHECK_FAILS(oxb_accumulator_stats(forged[i], &s), OXB_INVALID_HANDLE, "handle");
+        CHECK_FAILS(oxb_expression_inspect(forged[i], &info), OXB_INVALID_HANDLE, "handle");
+        CHECK_FAILS(oxb_expression_destroy(forged[i]), OXB_INVALID_HANDLE, "handle");
+        CHECK_FAILS(oxb_dataset_num_rows(forged[i], NULL, NULL, &rows), OXB_INVALID_HANDLE, "handle");
+        CHECK_FAILS(oxb_dataset_close(forged[i]), OXB_INVALID_HANDLE, "handle");
+    }
+
+    CHECK_OK(oxb_accumulator_destroy(acc));
+    CHECK_OK(oxb_expression_destroy(e));
+    CHECK_OK(oxb_dataset_close(ds));
+    /* Stale handles of each kind, given to their own kind and to the others. */
+    CHECK_FAILS(oxb_expression_inspect(e, &info), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_expression_evaluate(e, &v, 1, &result), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_dataset_describe(ds, NULL, 0, NULL, NULL, out), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_accumulator_destroy(ds), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_dataset_close(acc), OXB_INVALID_HANDLE, "handle");
+    CHECK(oxb_live_handles() == live_before);
+    unlink(path);
+}
+
+/* Destroying a handle while another thread is inside a call on it: the call finishes
+ * normally on the object it already holds (the library keeps the object alive until the
+ * call returns), the destroy succeeds at once, and every later call on the handle returns
+ * OXB_INVALID_HANDLE. Under valgrind and ASan any use of freed memory shows up. */
+struct in_flight {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int in_callback, closed, callbacks, finished;
+    oxb_dataset ds;
+    oxb_column_description out[2];
+    oxb_status status;
+};
+
+/* The first progress report (mid-work, or the final one for short work) waits for the
+ * main thread to close the dataset before letting the call go on. */
+static int wait_for_close(uint64_t done, uint64_t total, void *user) {
+    struct in_flight *f = (struct in_flight *)user;
+    (void)done;
+    (void)total;
+    pthread_mutex_lock(&f->lock);
+    if (f->callbacks++ == 0) {
+        f->in_callback = 1;
+        pthread_cond_broadcast(&f->changed);
+        while (!f->closed) pthread_cond_wait(&f->changed, &f->lock);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return 0;
+}
+
+static void *describe_in_thread(void *arg) {
+    struct in_flight *f = (struct in_flight *)arg;
+    oxb_status status = oxb_dataset_describe(f->ds, NULL, 0, wait_for_close, f, f->out);
+    pthread_mutex_lock(&f->lock);
+    f->status = status;
+    f->finished = 1; /* so a call that never reports cannot hang the test */
+    pthread_cond_broadcast(&f->changed);
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+struct racer {
+    uint64_t handle;
+    double *data;
+    size_t len;
+    volatile int started;
+    int ok_calls, other_status;
+    oxb_status last;
+};
+
+/* Pushes (or evaluates) until the handle goes away; any status but OK and then
+ * OXB_INVALID_HANDLE is a failure. */
+static void *push_until_destroyed(void *arg) {
+    struct racer *r = (struct racer *)arg;
+    oxb_view v = view_of(r->data, r->len, 1, OXB_DTYPE_F64);
+    for (;;) {
+        r->last = oxb_accumulator_push(r->handle, &v);
+        if (r->last != OXB_OK) break;
+        r->ok_calls++;
+        r->started = 1;
+    }
+    if (r->last != OXB_INVALID_HANDLE || strstr(oxb_last_error_message(), "handle") == NULL)
+        r->other_status++;
+    return NULL;
+}
+
+static void *evaluate_until_destroyed(void *arg) {
+    struct racer *r = (struct racer *)arg;
+    oxb_view in = view_of(r->data, r->len, 1, OXB_DTYPE_F64);
+    oxb_view out = view_of(r->data + r->len, r->len, 1, OXB_DTYPE_F64);
+    for (;;) {
+        r->last = oxb_expression_evaluate(r->handle, &in, 1, &out);
+        if (r->last != OXB_OK) break;
+        r->ok_calls++;
+        r->started = 1;
+    }
+    if (r->last != OXB_INVALID_HANDLE || strstr(oxb_last_error_message(), "handle") == NULL)
+        r->other_status++;
+    return NULL;
+}
+
+static void *destroy_accumulator(void *arg) {
+    struct racer *r = (struct racer *)arg;
+    r->last = oxb_accumulator_destroy(r->handle);
+    return NULL;
+}
+
+static void test_destroy_while_in_use(void) {
+    size_t live_before = oxb_live_handles(), n = 1u << 20, rows = 200000, i;
+    double *data = (double *)malloc(2 * n * sizeof *data);
+    char *csv = (char *)malloc(rows * 24 + 8);
+    size_t csv_len = 0;
+    const char *path;
+    struct in_flight f;
+    struct racer r, twins[2];
+    pthread_t thread, threads[2];
+    oxb_stats s;
+    int round, ok_destroys, ok = 1;
+
+    CHECK(data != NULL && csv != NULL);
+    if (data == NULL || csv == NULL) return;
+    for (i = 0; i < 2 * n; i++) data[i] = (double)(i % 1000);
+
+    /* A dataset closed while its describe waits in the progress callback. */
+    csv_len += (size_t)sprintf(csv, "i,half\n");
+    for (i = 0; i < rows; i++) csv_len += (size_t)sprintf(csv + csv_len, "%lu,%lu.5\n", (unsigned long)i, (unsigned long)i);
+    path = temp_file("in_flight.csv", csv, csv_len);
+    memset(&f, 0, sizeof f);
+    pthread_mutex_init(&f.lock, NULL);
+    pthread_cond_init(&f.changed, NULL);
+    CHECK_OK(oxb_dataset_open(path, NULL, &f.ds));
+    CHECK(pthread_create(&thread, NULL, describe_in_thread, &f) == 0);
+    pthread_mutex_lock(&f.lock);
+    while (!f.in_callback && !f.finished) pthread_cond_wait(&f.changed, &f.lock);
+    CHECK(f.in_callback && !f.finished);
+    pthread_mutex_unlock(&f.lock);
+    CHECK_OK(oxb_dataset_close(f.ds)); /* returns at once, the call is still running */
+    CHECK(oxb_live_handles() == live_before);
+    CHECK_FAILS(oxb_dataset_num_columns(f.ds, &i), OXB_INVALID_HANDLE, "handle");
+    pthread_mutex_lock(&f.lock);
+    f.closed = 1;
+    pthread_cond_broadcast(&f.changed);
+    pthread_mutex_unlock(&f.lock);
+    CHECK(pthread_join(thread, NULL) == 0);
+    CHECK(f.status == OXB_OK);
+    CHECK(f.out[0].stats.count == rows && f.out[0].stats.int_sum_low == (uint64_t)rows * (rows - 1) / 2);
+    CHECK(f.out[1].stats.count == rows && f.out[1].stats.sum == (double)rows * (rows - 1) / 2 + 0.5 * (double)rows);
+    CHECK_FAILS(oxb_dataset_close(f.ds), OXB_INVALID_HANDLE, "handle");
+    pthread_mutex_destroy(&f.lock);
+    pthread_cond_destroy(&f.changed);
+    unlink(path);
+
+    /* An accumulator destroyed while another thread keeps pushing large arrays into it. */
+    memset(&r, 0, sizeof r);
+    r.data = data;
+    r.len = n;
+    CHECK_OK(oxb_accumulator_create(&r.handle));
+    CHECK(pthread_create(&thread, NULL, push_until_destroyed, &r) == 0);
+    while (!r.started) sched_yield();
+    CHECK_OK(oxb_accumulator_destroy(r.handle));
+    CHECK(pthread_join(thread, NULL) == 0);
+    CHECK(r.ok_calls >= 1 && r.other_status == 0 && r.last == OXB_INVALID_HANDLE);
+    CHECK_FAILS(oxb_accumulator_stats(r.handle, &s), OXB_INVALID_HANDLE, "handle");
+
+    /* An expression destroyed while another thread keeps evaluating it in parallel. */
+    memset(&r, 0, sizeof r);
+    r.data = data;
+    r.len = n;
+    CHECK_OK(oxb_expression_compile("sqrt(x) * 2 + 1", &r.handle));
+    CHECK(pthread_create(&thread, NULL, evaluate_until_destroyed, &r) == 0);
+    while (!r.started) sched_yield();
+    CHECK_OK(oxb_expression_destroy(r.handle));
+    CHECK(pthread_join(thread, NULL) == 0);
+    CHECK(r.ok_calls >= 1 && r.other_status == 0 && r.last == OXB_INVALID_HANDLE);
+    for (i = 0; i < n; i++) ok &= data[n + i] == sqrt(data[i]) * 2 + 1;
+    CHECK(ok);
+
+    /* Two threads destroying the same handle at once: exactly one succeeds. */
+    for (round = 0; round < 50; round++) {
+        oxb_accumulator h = 0;
+        CHECK_OK(oxb_accumulator_create(&h));
+        for (i = 0; i < 2; i++) {
+            memset(&twins[i], 0, sizeof twins[i]);
+            twins[i].handle = h;
+            CHECK(pthread_create(&threads[i], NULL, destroy_accumulator, &twins[i]) == 0);
+        }
+        ok_destroys = 0;
+        for (i = 0; i < 2; i++) {
+            CHECK(pthread_join(threads[i], NULL) == 0);
+            ok_destroys += twins[i].last == OXB_OK;
+            CHECK(twins[i].last == OXB_OK || twins[i].last == OXB_INVALID_HANDLE);
+        }
+        CHECK(ok_destroys == 1);
+    }
+    CHECK(oxb_live_handles() == live_before);
+    free(data);
+    free(csv);
+}
+
 int main(void) {
     test_version();
     test_last_error_is_per_thread();
@@ -793,5 +1055,7 @@ int main(void) {
     test_dataset_options_and_errors();
     test_dataset_npy();
     test_expressions();
+    test_wrong_kind_handles();
+    test_destroy_while_in_use();
     return check_report("test_oxbridge (C)");
 }
