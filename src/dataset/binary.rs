@@ -140,6 +140,71 @@ fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64
 
 /// Statistics of each of `columns`, in parallel over row chunks (whole columns at once
 /// for Fortran order, where a column is contiguous).
+/// Rows per block when row-major columns are transposed into contiguous buffers.
+const BLOCK_ROWS: usize = 2048;
+
+/// C-order, native-endian, aligned arrays: reads each row once, transposing a block of
+/// rows into one contiguous buffer per column for the SIMD kernels. (A strided pass per
+/// column would read the whole chunk once per column.) `None` for other layouts.
+fn row_major_part(
+    data: &[u8],
+    layout: &Layout,
+    columns: &[usize],
+    rows: std::ops::Range<u64>,
+) -> Option<Vec<Summary>> {
+    if layout.fortran_order || !layout.native() || columns.is_empty() {
+        return None;
+    }
+    let size = layout.scalar.size();
+    let cols = layout.cols as usize;
+    let start = rows.start as usize * cols * size;
+    let len = (rows.end - rows.start) as usize * cols;
+    if (data.as_ptr() as usize + start) % size != 0 {
+        return None;
+    }
+    fn typed<T: Element>(
+        data: &[u8],
+        start: usize,
+        len: usize,
+        cols: usize,
+        columns: &[usize],
+    ) -> Vec<Summary> {
+        // SAFETY: the caller checked alignment and native byte order; the layout was
+        // validated against the mapping's length, so these `len` elements are inside it.
+        let values: &[T] =
+            unsafe { std::slice::from_raw_parts(data.as_ptr().add(start) as *const T, len) };
+        transpose_summaries(values, cols, columns)
+    }
+    Some(match layout.scalar {
+        Scalar::F64 => typed::<f64>(data, start, len, cols, columns),
+        Scalar::F32 => typed::<f32>(data, start, len, cols, columns),
+        Scalar::I64 => typed::<i64>(data, start, len, cols, columns),
+        Scalar::I32 => typed::<i32>(data, start, len, cols, columns),
+        _ => return None,
+    })
+}
+
+fn transpose_summaries<T: Element>(values: &[T], cols: usize, columns: &[usize]) -> Vec<Summary> {
+    let mut totals = vec![Summary::EMPTY; columns.len()];
+    let Some(&first) = values.first() else {
+        return totals;
+    };
+    assert!(columns.iter().all(|&c| c < cols), "columns were checked");
+    let mut scratch: Vec<T> = vec![first; BLOCK_ROWS];
+    // A block of rows stays in L2 while each column is gathered from it in turn.
+    for block in values.chunks(BLOCK_ROWS * cols) {
+        let n = block.len() / cols;
+        for (&c, total) in columns.iter().zip(&mut totals) {
+            for (r, slot) in scratch[..n].iter_mut().enumerate() {
+                // SAFETY: r < n and c < cols, so r * cols + c < n * cols <= block.len().
+                *slot = unsafe { *block.get_unchecked(r * cols + c) };
+            }
+            total.merge(&Summary::of_strided(Strided::from_slice(&scratch[..n])));
+        }
+    }
+    totals
+}
+
 pub fn describe(
     bytes: &[u8],
     layout: &Layout,
@@ -161,10 +226,13 @@ pub fn describe(
             .par_iter()
             .map(|rows| {
                 progress.check()?;
-                let part: Vec<Summary> = columns
-                    .iter()
-                    .map(|&c| column_part(data, layout, c as u64, rows.clone()))
-                    .collect();
+                let part =
+                    row_major_part(data, layout, columns, rows.clone()).unwrap_or_else(|| {
+                        columns
+                            .iter()
+                            .map(|&c| column_part(data, layout, c as u64, rows.clone()))
+                            .collect()
+                    });
                 if !layout.fortran_order {
                     let start = layout.offset + rows.start as usize * row_bytes;
                     release(start, start + (rows.end - rows.start) as usize * row_bytes);
