@@ -50,7 +50,7 @@ run: build
 	$(PY) examples/demo.py
 	$(PY) examples/large_file.py
 
-test: lint test-rust test-c test-python
+test: lint test-rust test-c test-python test-pypy test-types test-doctest test-hooks
 	@echo "make test: all suites passed"
 
 lint:
@@ -66,6 +66,27 @@ test-c: build
 
 test-python: build $(CBINDGEN)
 	CBINDGEN=$(abspath $(CBINDGEN)) OXBRIDGE_REQUIRE_CBINDGEN=1 $(PY) -m pytest tests/python -q
+
+# The Python tests that need no numpy, under PyPy 3 (Debian's pypy3, unpacked into
+# .tools/pypy once by tools/pypy.sh): the package through ctypes, test_cffi.py through cffi.
+# (The cbindgen-vs-header comparison, the same on any interpreter, is test-python's.)
+.PHONY: test-pypy
+test-pypy: build
+	PIP=$(abspath $(VENV))/bin/pip tools/pypy.sh
+	.tools/bin/pypy3 -m pytest tests/python -q -p no:cacheprovider
+
+# The panic boundary: the release build plus test-only exports that panic on purpose
+# (cargo feature test-hooks), built into its own target dir so target/release is untouched.
+.PHONY: test-hooks
+test-hooks: $(VENV)/.ready
+	$(CARGO) build --quiet --profile hooks --features test-hooks --target-dir target/hooks
+	OXBRIDGE_HOOKS_LIBRARY=$(abspath target/hooks/hooks/liboxbridge.so) $(PY) -m pytest tests/python/test_panic_boundary.py -q
+
+test-types: build
+	$(PY) -m mypy --strict py/oxbridge
+
+test-doctest: build
+	$(PY) -m pytest --doctest-modules py/oxbridge -q
 
 # Regenerates include/oxbridge.h from src/ffi, then the Python declarations from it.
 header: $(CBINDGEN) $(VENV)/.ready
@@ -85,3 +106,38 @@ bench: build
 clean:
 	$(CARGO) clean
 	rm -rf build $(VENV) .tools
+
+# Fuzzing (issue 7 item 14): cargo-fuzz targets in fuzz/ whose bodies are src/fuzzing.rs
+# (the CSV reader, the npy header and file, the expression compiler and evaluator).
+# `make fuzz`: libFuzzer with AddressSanitizer on the nightly toolchain, each target for
+# FUZZ_SECONDS (cargo-fuzz goes into .tools on first use, ~1 min of CPU; the ASan build
+# takes ~3 min of CPU more, which is why `make test` does not do this). New inputs go to
+# fuzz/corpus/<target>, crashes to fuzz/artifacts/<target> (both ignored by git): a crash
+# copied into fuzz/seeds/<target>/ becomes a regression test of `cargo test`.
+# `make test-fuzz`: the same bodies on stable, as plain tests over the seeds and
+# FUZZ_CASES random mutations per property; `make test` runs them already (test-rust,
+# 300 mutations each, under a second).
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= csv npy expr
+FUZZ_TOOLCHAIN ?= nightly
+FUZZ_CASES ?= 20000
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ := .tools/bin/cargo-fuzz
+
+$(CARGO_FUZZ):
+	$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root .tools --quiet
+
+.PHONY: fuzz test-fuzz
+fuzz: $(CARGO_FUZZ)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t || exit 1; \
+		seeds=$(abspath fuzz/seeds)/$$t; [ $$t = csv ] && seeds="$$seeds $(abspath tests/data/csv)"; \
+		echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		PATH=$(abspath .tools/bin):$$PATH cargo +$(FUZZ_TOOLCHAIN) fuzz run --fuzz-dir fuzz $$t \
+			$(abspath fuzz/corpus)/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) \
+			-dict=$(abspath fuzz/dicts)/$$t.dict -timeout=10 -rss_limit_mb=4096 \
+			-print_final_stats=1 || exit 1; \
+	done
+
+test-fuzz:
+	OXBRIDGE_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --quiet --lib fuzzing::

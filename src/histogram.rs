@@ -128,7 +128,8 @@ fn outer_edges<T: Binnable>(view: Strided<'_, T>, range: Option<(f64, f64)>) -> 
                 c.iter()
                     .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
                         let v = x.as_bin_value();
-                        if v.is_nan() {
+                        // NaN sticks once seen: f64::min would drop it at the next number.
+                        if v.is_nan() || lo.is_nan() {
                             (f64::NAN, f64::NAN)
                         } else {
                             (lo.min(v), hi.max(v))

@@ -1,14 +1,22 @@
 """oxbridge: fast data work for Python through a native library with a stable C ABI.
 
+Arrays: `process_array`, `stats`, `histogram`, `quantile`, `sort`; fused math:
+`evaluate`, `Expression`, `parallel_map`; streaming: `Accumulator`; files larger than
+RAM: `Dataset`, `process_large_dataset`. Errors derive from `OxbridgeError`.
+`library_path` is the native library's file and `__version__` its version.
+
 >>> import numpy as np, oxbridge
 >>> a = np.arange(4.0)
 >>> oxbridge.process_array(a)
 array([0., 2., 4., 6.])
+>>> oxbridge.library_path.is_file()
+True
 """
 
 from __future__ import annotations
 
 import ctypes
+from pathlib import Path
 
 from ._accumulator import Accumulator
 from ._array import histogram, quantile, sort, stats
@@ -30,11 +38,15 @@ from ._errors import (
     check as _check,
 )
 from ._loader import lib as _lib
-from ._loader import path as library_path
+from ._loader import path as _library_path
 from ._process import process_array
 from ._stats import Stats
 
 __version__: str = _lib.oxb_version().decode()
+
+library_path: Path = _library_path
+"""The native library this package loaded: the file named by $OXBRIDGE_LIBRARY, else the
+copy bundled in the package, else the build in the cargo target folder of its checkout."""
 
 __all__ = [
     "Accumulator",
@@ -71,8 +83,11 @@ __all__ = [
 
 def set_num_threads(threads: int) -> None:
     """Sets how many worker threads parallel work uses; 0 restores the default
-    ($OXBRIDGE_NUM_THREADS, else one per core).
+    ($OXBRIDGE_NUM_THREADS, else one per core). Affects every later call, from any
+    thread. Raises `ValueError` for a negative count or one above the library's limit.
 
+    Examples
+    --------
     >>> import oxbridge
     >>> oxbridge.set_num_threads(2); oxbridge.get_num_threads()
     2
@@ -80,12 +95,16 @@ def set_num_threads(threads: int) -> None:
     """
     if threads < 0:
         raise ValueError(f"threads must be 0 or more, got {threads}")
+    if threads >= 1 << (8 * ctypes.sizeof(ctypes.c_size_t)):  # ctypes would wrap it around
+        raise ValueError(f"threads must fit in a size_t, got {threads}")
     _check(_lib.oxb_set_num_threads(threads))
 
 
 def get_num_threads() -> int:
-    """How many worker threads parallel work uses.
+    """How many worker threads parallel work uses (see `set_num_threads`).
 
+    Examples
+    --------
     >>> import oxbridge
     >>> oxbridge.get_num_threads() >= 1
     True

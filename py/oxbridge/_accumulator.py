@@ -17,8 +17,12 @@ Numbers = Union[Any, Iterable[float]]
 class Accumulator(Handle):
     """Statistics of everything pushed into it, one chunk at a time, in native memory.
 
-    Safe to share between threads; pushes run outside the GIL and in parallel.
+    Safe to share between threads; pushes run outside the GIL and in parallel. `data`,
+    when given, is pushed at once. A context manager: `close()` frees the native state
+    (a finalizer does it for a forgotten one); use after that raises `ClosedError`.
 
+    Examples
+    --------
     >>> import oxbridge
     >>> with oxbridge.Accumulator() as acc:
     ...     acc.push([1.0, 2.0])
@@ -36,26 +40,65 @@ class Accumulator(Handle):
 
     def push(self, data: Numbers) -> None:
         """Adds every number of `data`: any buffer of float64/float32/int64/int32 (zero-copy,
-        any stride), or an iterable of numbers."""
+        any stride; N-D when contiguous), or an iterable of numbers.
+
+        Raises `TypeError` for other dtypes or non-numbers, `ClosedError` after `close()`.
+
+        Examples
+        --------
+        >>> import array, oxbridge
+        >>> acc = oxbridge.Accumulator()
+        >>> acc.push(array.array("i", [1, 2, 3]))
+        >>> acc.push(x / 2 for x in range(3))
+        >>> acc.stats().count
+        6
+        """
         view, keep = view_of(as_numbers(data, "push"), writable=False, argument="data", function="push")
         self._call(lib.oxb_accumulator_push, ctypes.byref(view))
         del keep
 
     def stats(self) -> Stats:
-        """The statistics of everything pushed so far."""
+        """The statistics of everything pushed so far (population variance, NaN counted
+        and skipped).
+
+        Examples
+        --------
+        >>> import oxbridge
+        >>> s = oxbridge.Accumulator([1, 2, 3, float("nan")]).stats()
+        >>> s.count, s.nan_count, s.mean, s.max
+        (3, 1, 2.0, 3.0)
+        """
         out = b.oxb_stats()
         self._call(lib.oxb_accumulator_stats, ctypes.byref(out))
         return Stats._from_native(out)
 
     def merge(self, other: "Accumulator") -> None:
         """Adds everything `other` has seen, as if it had been pushed here; `other` is
-        unchanged."""
+        unchanged.
+
+        Examples
+        --------
+        >>> import oxbridge
+        >>> a, b = oxbridge.Accumulator([1.0]), oxbridge.Accumulator([3.0])
+        >>> a.merge(b)
+        >>> a.stats().mean, b.stats().count
+        (2.0, 1)
+        """
         if not isinstance(other, Accumulator):
             raise TypeError(f"merge() expects an Accumulator, got {type(other).__name__}")
         self._call(lib.oxb_accumulator_merge, other._h())
 
     def reset(self) -> None:
-        """Forgets everything pushed so far."""
+        """Forgets everything pushed so far.
+
+        Examples
+        --------
+        >>> import oxbridge
+        >>> acc = oxbridge.Accumulator([1.0, 2.0])
+        >>> acc.reset()
+        >>> acc.stats().count
+        0
+        """
         self._call(lib.oxb_accumulator_reset)
 
     def __repr__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import math
 import operator
-from typing import Any, List, Optional, Sequence, Tuple, TypeVar, Union, overload
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union, overload
 
 from . import _bindings as b
 from ._buffers import Buffer, as_numbers
@@ -38,18 +38,51 @@ def _axis(axis: Any, ndim: int) -> Optional[int]:
     return value % ndim
 
 
+@overload
+def stats(a: Any, axis: None = None, ddof: int = 0, skipna: bool = True) -> Stats: ...
+@overload
+def stats(a: Any, axis: int, ddof: int = 0, skipna: bool = True) -> Union[Stats, List[Stats]]: ...
 def stats(a: Any, axis: Optional[int] = None, ddof: int = 0, skipna: bool = True) -> Union[Stats, List[Stats]]:
     """Count, NaN count, sum, mean, var, std, min and max in one parallel pass.
 
-    `a` is any buffer of float64, float32, int64 or int32 (or a sequence of numbers). With
-    `axis=None` the statistics cover every element; for a 2-D array `axis=0` gives a list
-    with one `Stats` per column and `axis=1` one per row, zero-copy in C or Fortran order.
-    Integer sums are exact; `skipna=False` propagates NaN like numpy.
+    Parameters
+    ----------
+    a
+        Any buffer of float64, float32, int64 or int32 (numpy array, `array.array`,
+        memoryview; any stride), or a flat sequence of numbers.
+    axis
+        None: the statistics of every element. For a 2-D array, 0 gives a list with one
+        `Stats` per column and 1 one per row (negative values count from the end),
+        zero-copy in C or Fortran order.
+    ddof
+        Delta degrees of freedom of `var` and `std` (0: population, 1: sample).
+    skipna
+        True: NaN is counted in `nan_count` and otherwise skipped. False: NaN makes
+        sum, mean, var, std, min and max NaN, like numpy.
 
+    Returns
+    -------
+    A `Stats`; with `axis` on a 2-D array, a list of them. For integer data, sum, min
+    and max are exact Python ints.
+
+    Raises
+    ------
+    TypeError
+        For an unsupported dtype or non-numbers.
+    ValueError
+        For a negative `ddof` or an `axis` out of range (or given for a 3-D array).
+
+    Examples
+    --------
     >>> import oxbridge
     >>> s = oxbridge.stats([1.0, 2.0, 3.0, 4.0], ddof=1)
     >>> (s.mean, s.var, s.min, s.max)
     (2.5, 1.6666666666666667, 1.0, 4.0)
+    >>> oxbridge.stats([2**62, 2**62]).sum  # exact, beyond int64
+    9223372036854775808
+    >>> import numpy as np
+    >>> [s.sum for s in oxbridge.stats(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0)]
+    [4.0, 6.0]
     """
     ddof = _ddof(ddof)
     buffer = Buffer(as_numbers(a, "stats"), writable=False, argument="a", function="stats")
@@ -71,7 +104,7 @@ def stats(a: Any, axis: Optional[int] = None, ddof: int = 0, skipna: bool = True
     return Stats._from_native(out, ddof, skipna)
 
 
-def _as_array(values: Sequence[float], dtype: str) -> Any:
+def _as_array(values: Iterable[float], dtype: str) -> Any:
     try:
         import numpy
     except ImportError:
@@ -84,12 +117,24 @@ def histogram(a: Any, bins: int = 10, range: Optional[Tuple[float, float]] = Non
     `numpy.histogram(a, bins, range)`: the last bin includes its right edge, values
     outside `range` (default: the data's min and max) and NaN are not counted.
 
-    Returns numpy arrays (lists when numpy is not installed).
+    `a` is any buffer of float64, float32, int64 or int32, or a sequence of numbers;
+    `range` is a finite `(lo, hi)` pair with `lo <= hi`.
 
+    Returns `(counts, edges)`: numpy arrays of int64 and float64 (float32 edges for
+    float32 data), or lists when numpy is not installed.
+
+    Raises `TypeError` for a non-integer `bins` or a malformed `range`, `ValueError` for
+    `bins < 1` or a reversed or infinite `range`.
+
+    Examples
+    --------
     >>> import oxbridge
     >>> counts, edges = oxbridge.histogram([0, 1, 2, 3, 4], bins=4)
-    >>> list(counts), list(edges)
+    >>> counts.tolist(), edges.tolist()
     ([1, 1, 1, 2], [0.0, 1.0, 2.0, 3.0, 4.0])
+    >>> counts, edges = oxbridge.histogram([0.5, 1.5, 9.0], bins=2, range=(0, 2))
+    >>> counts.tolist()
+    [1, 1]
     """
     if isinstance(bins, bool):
         raise TypeError("bins must be an integer, got bool")
@@ -126,12 +171,21 @@ def quantile(a: Any, q: Any) -> Any:
     """The q-th quantile(s) of all elements of `a`, identical to `numpy.quantile(a, q)`
     (linear method). Found by selection, not a full sort, without copying the data.
 
-    `q` is a number in [0, 1] (returns a float) or a sequence of them (returns a numpy
-    array, or a list without numpy). NaN in the data gives NaN, like numpy.
+    `a` is any buffer of float64, float32, int64 or int32, or a sequence of numbers; a
+    non-contiguous N-D numpy array is copied once. `q` is a number in [0, 1] (returns a
+    float) or a sequence of them (returns a float64 numpy array, or a list without
+    numpy). NaN in the data gives NaN, like numpy.
 
+    Raises `TypeError` when `q` is not numbers and `ValueError` when one is outside
+    [0, 1].
+
+    Examples
+    --------
     >>> import oxbridge
     >>> oxbridge.quantile([1.0, 2.0, 3.0, 4.0], 0.5)
     2.5
+    >>> oxbridge.quantile([4, 1, 3, 2], [0.0, 0.25, 1.0]).tolist()
+    [1.0, 1.75, 4.0]
     """
     scalar = not hasattr(q, "__len__") and not hasattr(q, "__iter__")
     try:
@@ -164,6 +218,11 @@ def sort(a: _Buffer) -> _Buffer:
     """Sorts `a` in place, ascending, NaN last (like `numpy.sort`), in parallel; returns
     `a`. A 2-D array is sorted along its last axis, row by row, like numpy.
 
+    `a` is a writable buffer of float64, float32, int64 or int32 (any stride). Read-only
+    memory raises `ValueError` (never a silent copy), as does an array of more than 2-D.
+
+    Examples
+    --------
     >>> import array, oxbridge
     >>> oxbridge.sort(array.array("d", [3.0, float("nan"), -1.0, 2.0]))
     array('d', [-1.0, 2.0, 3.0, nan])

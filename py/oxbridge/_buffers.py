@@ -41,12 +41,20 @@ _PyBUF_RECORDS_RO = 0x001C  # PyBUF_STRIDES | PyBUF_FORMAT
 
 
 def _buffer_address(view: memoryview) -> int:
-    """Address of element 0 of any buffer, via the C-API (CPython only)."""
+    """Address of element 0 of any buffer: via the C-API on CPython, via the memoryview
+    on PyPy (which has no `ctypes.pythonapi`; its buffers with an address do not move)."""
     api = getattr(ctypes, "pythonapi", None)
     if api is None:
-        raise TypeError(
-            "this Python has no C-API access: pass a numpy array or a writable contiguous buffer"
-        )
+        raw_address = getattr(view, "_pypy_raw_address", None)
+        try:
+            if raw_address is None:
+                raise ValueError("no C-API access")
+            return int(raw_address())
+        except ValueError:
+            raise TypeError(
+                f"this Python cannot reach the memory of this {type(view.obj).__name__} without a "
+                "copy; pass a numpy array, an array.array or a writable contiguous buffer"
+            ) from None
     info = _PyBuffer()
     get, release = api.PyObject_GetBuffer, api.PyBuffer_Release
     get.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
@@ -130,7 +138,7 @@ class Buffer:
             raise ValueError(
                 f"{argument} is read-only; {function}() works in place and never on a silent copy"
             )
-        for stride in mv.strides:
+        for stride in mv.strides or ():  # typeshed allows None; a memoryview always has a tuple
             if stride % mv.itemsize:
                 raise ValueError(
                     f"{argument} has a stride of {stride} bytes, not a multiple of its "
@@ -161,7 +169,7 @@ class Buffer:
         mv = self.mv
         length = mv.nbytes // mv.itemsize
         if mv.ndim == 1:
-            stride = mv.strides[0] // mv.itemsize
+            stride = (mv.strides or (0,))[0] // mv.itemsize
         elif mv.c_contiguous or mv.f_contiguous:
             stride = 1
         else:
@@ -174,8 +182,8 @@ class Buffer:
     def matrix(self) -> b.oxb_view2d:
         """A 2-D view of a 2-D buffer, any layout."""
         mv = self.mv
-        rows, cols = mv.shape
-        row_stride, col_stride = (s // mv.itemsize for s in mv.strides)
+        rows, cols = mv.shape or (0, 0)
+        row_stride, col_stride = (s // mv.itemsize for s in mv.strides or (0, 0))
         return b.oxb_view2d(self.address, rows, cols, row_stride, col_stride, self.code)
 
 

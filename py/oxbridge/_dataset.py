@@ -8,14 +8,17 @@ import math
 import os
 import weakref
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from . import _bindings as b
-from ._errors import check
+from ._errors import UnsupportedError, check
 from ._handle import Handle, _destroy
 from ._loader import lib
 from ._progress import ProgressArg, Reporter
 from ._stats import Stats
+
+if TYPE_CHECKING:  # numpy is optional at run time
+    from numpy.typing import NDArray
 
 _KINDS = {b.OXB_KIND_EMPTY: "float64", b.OXB_KIND_INT: "int64", b.OXB_KIND_FLOAT: "float64", b.OXB_KIND_TEXT: "text"}
 
@@ -23,7 +26,18 @@ _KINDS = {b.OXB_KIND_EMPTY: "float64", b.OXB_KIND_INT: "int64", b.OXB_KIND_FLOAT
 @dataclass(frozen=True)
 class TextStats:
     """Statistics of a text column: values present, missing values, and the fewest and
-    most characters in a value."""
+    most characters in a value. `Dataset.describe` gives them for text columns.
+
+    Examples
+    --------
+    >>> import oxbridge, os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "names.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("name\\nAda\\nNA\\nGrace\\n")
+    ...     oxbridge.process_large_dataset(path)["name"]
+    TextStats(count=2, nan_count=1, min_len=3, max_len=5)
+    """
 
     count: int
     nan_count: int
@@ -38,7 +52,28 @@ class Description(Mapping[str, ColumnStats]):
     """Per-column statistics of a file: a mapping from column name to `Stats` (numeric
     columns) or `TextStats` (text columns), with each column's inferred type in `dtypes`.
 
-    Printing it shows a table like pandas' `describe()`.
+    Printing it shows a table like pandas' `describe()`. `num_rows` is the number of
+    data rows of the file.
+
+    Examples
+    --------
+    >>> import oxbridge, os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "prices.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("item,price\\napple,1.5\\npear,2.5\\n")
+    ...     desc = oxbridge.process_large_dataset(path)
+    >>> print(desc)
+              item     price
+    dtype     text   float64
+    count        2         2
+    missing      0         0
+    mean                   2
+    std             0.707107
+    min      len 4       1.5
+    max      len 5       2.5
+    >>> list(desc), desc.dtypes["price"], desc["price"].max, desc.num_rows
+    (['item', 'price'], 'float64', 2.5, 2)
     """
 
     def __init__(self, columns: Dict[str, ColumnStats], dtypes: Dict[str, str], rows: Optional[int]) -> None:
@@ -60,7 +95,25 @@ class Description(Mapping[str, ColumnStats]):
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
         """Plain data: {column: {"dtype", "count", "nan_count", "mean", "std", "min", "max",
-        "sum"} or, for text, {"dtype", "count", "nan_count", "min_len", "max_len"}}."""
+        "sum"} or, for text, {"dtype", "count", "nan_count", "min_len", "max_len"}}.
+
+        Examples
+        --------
+        >>> import oxbridge, os, pprint, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "counts.csv")
+        ...     with open(path, "w") as f:
+        ...         _ = f.write("n\\n1\\n3\\n")
+        ...     pprint.pprint(oxbridge.process_large_dataset(path).to_dict(), sort_dicts=False)
+        {'n': {'dtype': 'int64',
+               'count': 2,
+               'nan_count': 0,
+               'mean': 2.0,
+               'std': 1.4142135623730951,
+               'min': 1,
+               'max': 3,
+               'sum': 4}}
+        """
         out: Dict[str, Dict[str, Any]] = {}
         for name, s in self._columns.items():
             if isinstance(s, TextStats):
@@ -72,7 +125,19 @@ class Description(Mapping[str, ColumnStats]):
         return out
 
     def to_json(self) -> str:
-        """JSON of `to_dict()`; NaN and infinities become null."""
+        """JSON of `to_dict()`, indented; NaN and infinities become null.
+
+        Examples
+        --------
+        >>> import json, oxbridge, os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "one.csv")
+        ...     with open(path, "w") as f:
+        ...         _ = f.write("n\\n1\\n")
+        ...     text = oxbridge.process_large_dataset(path).to_json()
+        >>> json.loads(text)["n"]["std"] is None  # NaN: one value, ddof=1
+        True
+        """
 
         def clean(v: Any) -> Any:
             return None if isinstance(v, float) and not math.isfinite(v) else v
@@ -80,8 +145,21 @@ class Description(Mapping[str, ColumnStats]):
         return json.dumps({k: {f: clean(v) for f, v in d.items()} for k, d in self.to_dict().items()}, indent=2)
 
     def to_pandas(self) -> Any:
-        """A pandas DataFrame shaped like `DataFrame.describe()` (statistics as rows)."""
-        import pandas
+        """A pandas DataFrame shaped like `DataFrame.describe()` (statistics as rows, one
+        column per column of the file). Needs pandas.
+
+        Examples
+        --------
+        >>> import oxbridge, os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "prices.csv")
+        ...     with open(path, "w") as f:
+        ...         _ = f.write("item,price\\napple,1.5\\npear,2.5\\n")
+        ...     frame = oxbridge.process_large_dataset(path).to_pandas()
+        >>> float(frame.loc["mean", "price"])
+        2.0
+        """
+        import pandas  # type: ignore[import-untyped,unused-ignore]  # stubs are optional
 
         return pandas.DataFrame(self.to_dict())
 
@@ -118,8 +196,21 @@ def _num(v: Any) -> str:
     return f"{v:.6g}"
 
 
-def _encode_path(path: Union[str, "os.PathLike[str]"]) -> bytes:
-    return os.fsencode(os.fspath(path))
+def _encode_path(path: Union[str, bytes, "os.PathLike[str]"]) -> bytes:
+    """The path as the library takes it: bytes without NUL (ctypes would cut the path at
+    a NUL and open another file), in UTF-8 (the C ABI's paths are UTF-8)."""
+    encoded = os.fsencode(os.fspath(path))
+    if b"\0" in encoded:
+        raise ValueError(f"embedded null byte in the path {path!r}")
+    try:
+        encoded.decode("utf-8")
+    except UnicodeDecodeError:
+        error = UnsupportedError(
+            f"{os.fsdecode(encoded)!r}: this path is not valid UTF-8, and oxbridge opens files by UTF-8 paths "
+            "only; rename the file, or open it through a symbolic link whose path is UTF-8")
+        error.path = os.fsdecode(encoded)
+        raise error from None
+    return encoded
 
 
 class _Mapping:
@@ -130,13 +221,22 @@ class _Mapping:
 class Dataset(Handle):
     """A data file (`.npy`, raw binary or CSV/TSV), memory-mapped, never read into RAM.
 
+    Made by `Dataset.open` (which documents the arguments); `path` is the file's path. A
+    context manager: `close()` releases the mapping, and use after it raises
+    `ClosedError`. Safe to use from several threads.
+
+    Examples
+    --------
     >>> import oxbridge, tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "prices.csv")
-    >>> _ = open(path, "w").write("item,price\\napple,1.5\\npear,2.5\\n")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "prices.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("item,price\\napple,1.5\\npear,2.5\\n")
     >>> with oxbridge.Dataset.open(path) as ds:
     ...     desc = ds.describe()
     >>> desc["price"].mean, ds.columns
     (2.0, ['item', 'price'])
+    >>> tmp.cleanup()
     """
 
     _kind = "dataset"
@@ -166,6 +266,8 @@ class Dataset(Handle):
         if columns is not None:
             if columns < 1:
                 raise ValueError(f"columns must be at least 1, got {columns}")
+            if columns >= 1 << 64:  # a uint64 field: ctypes would wrap it around
+                raise ValueError(f"columns must be less than 2**64, got {columns}")
             options.columns = columns
         self.path = os.fspath(path)
         encoded_path = _encode_path(path)
@@ -187,35 +289,125 @@ class Dataset(Handle):
         self._finalizer.detach()
         self._mapping: Optional[_Mapping] = _Mapping()
         self._finalizer = weakref.finalize(self._mapping, _destroy, lib.oxb_dataset_close, handle)
+        # Not at interpreter exit: daemon threads may still be reading zero-copy chunks (an
+        # unmapped chunk is a segfault) or be inside a call; the OS unmaps it at exit.
+        self._finalizer.atexit = False
 
     def close(self) -> None:
         """Closes the dataset; calling it again does nothing. The file is unmapped at once,
-        or, while zero-copy chunks from `iter_chunks` are still alive, when the last goes."""
+        or, while zero-copy chunks from `iter_chunks` are still alive, when the last goes.
+
+        Examples
+        --------
+        >>> import numpy as np, oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "data.npy")
+        >>> np.save(path, np.arange(3.0))
+        >>> ds = oxbridge.Dataset.open(path)
+        >>> chunk = next(ds.iter_chunks())
+        >>> ds.close()
+        >>> ds.closed, chunk.tolist()  # the chunk still reads the mapping
+        (True, [0.0, 1.0, 2.0])
+        >>> del chunk
+        >>> tmp.cleanup()
+        """
         if self._handle is not None:
             self._handle = None
             self._mapping = None  # the finalizer runs now unless chunks still hold it
 
     @classmethod
     def open(cls, path: Any, format: Optional[str] = None, **options: Any) -> "Dataset":
-        """Opens `path` (format detected from the extension and content, or "npy", "raw",
-        "csv"). CSV options: `delimiter`, `header` (True/False; detected when None),
-        `null_values` (texts read as missing). Raw binary: `dtype` (required) and
-        `columns`. Missing files raise FileNotFoundError (an `oxbridge.IoError`)."""
+        """Opens and maps `path`, reads the column names and guesses their types.
+
+        Parameters
+        ----------
+        path
+            A `str` or path-like object.
+        format
+            "npy", "raw" or "csv"; detected from the extension and content when None.
+        **options
+            CSV: `delimiter` (one ASCII character; detected when None), `header`
+            (True/False; detected when None), `null_values` (a sequence of texts read as
+            missing; default: empty, NA, N/A, NaN, nan, null, NULL, None, #N/A). Raw
+            binary: `dtype` (required, e.g. "float64" or "<i4") and `columns` (values
+            per row, default 1).
+
+        Raises
+        ------
+        FileNotFoundError, PermissionError...
+            Also `oxbridge.IoError`s, when the file cannot be opened.
+        DataFormatError
+            When the file is not in the format (e.g. a malformed `.npy` header).
+        InvalidArgumentError, UnsupportedError, ValueError, TypeError
+            For bad or unsupported options.
+
+        Examples
+        --------
+        >>> import oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "data.txt")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("1;2.5\\n3;-\\n")
+        >>> with oxbridge.Dataset.open(path, "csv", delimiter=";", header=False,
+        ...                            null_values=["-"]) as ds:
+        ...     print(ds.columns, ds.describe()["1"].nan_count)
+        ['0', '1'] 1
+        >>> tmp.cleanup()
+        """
         return cls(path, format, **options)
 
     @property
     def columns(self) -> List[str]:
-        """The column names (for files without a header: "0", "1", ...)."""
+        """The column names (for files without a header: "0", "1", ...).
+
+        Examples
+        --------
+        >>> import numpy as np, oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "m.npy")
+        >>> np.save(path, np.zeros((4, 2)))
+        >>> with oxbridge.Dataset.open(path) as ds:
+        ...     ds.columns
+        ['0', '1']
+        >>> tmp.cleanup()
+        """
         return list(self._names)
 
     @property
     def dtypes(self) -> Dict[str, str]:
         """Each column's type: from the file for binary data; for CSV guessed from the
-        first records ("int64", "float64" or "text"); `describe()` has the final word."""
+        first records ("int64", "float64" or "text"); `describe()` has the final word.
+
+        Examples
+        --------
+        >>> import oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "mixed.csv")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("id,name,score\\n1,Ada,9.5\\n")
+        >>> with oxbridge.Dataset.open(path) as ds:
+        ...     ds.dtypes
+        {'id': 'int64', 'name': 'text', 'score': 'float64'}
+        >>> tmp.cleanup()
+        """
         return dict(self._dtypes)
 
     def count_rows(self, progress: ProgressArg = False) -> int:
-        """The number of data rows (a parallel scan for CSV, done once)."""
+        """The number of data rows, header excluded (a parallel scan for CSV, done once).
+        `progress` is as for `describe`.
+
+        Examples
+        --------
+        >>> import oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "rows.csv")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("x\\n" + "1\\n" * 1000)
+        >>> with oxbridge.Dataset.open(path) as ds:
+        ...     ds.count_rows(progress=lambda done, total: None)
+        1000
+        >>> tmp.cleanup()
+        """
         if self._rows is None:
             out = ctypes.c_uint64()
             with Reporter(progress, f"counting rows of {os.path.basename(self.path)}") as reporter:
@@ -226,7 +418,19 @@ class Dataset(Handle):
 
     @property
     def num_rows(self) -> int:
-        """The number of data rows, header excluded."""
+        """The number of data rows, header excluded (`count_rows()`; also `len(ds)`).
+
+        Examples
+        --------
+        >>> import numpy as np, oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "m.npy")
+        >>> np.save(path, np.zeros((4, 2)))
+        >>> with oxbridge.Dataset.open(path) as ds:
+        ...     ds.num_rows, len(ds)
+        (4, 4)
+        >>> tmp.cleanup()
+        """
         return self.count_rows()
 
     def __len__(self) -> int:
@@ -239,6 +443,23 @@ class Dataset(Handle):
         for numeric columns (std with `ddof=1`, as pandas and polars), value counts and
         lengths for text. `progress=True` shows a bar on stderr; a callable gets
         `(bytes_done, bytes_total)`. Ctrl-C stops the native work promptly.
+
+        Returns a `Description`. Raises `KeyError` for an unknown column name,
+        `IndexError` for a position out of range, `DataFormatError` for malformed data,
+        and whatever a `progress` callable raises.
+
+        Examples
+        --------
+        >>> import oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "trades.csv")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("sym,price,qty\\nA,1.5,10\\nB,2.5,\\n")
+        >>> with oxbridge.Dataset.open(path) as ds:
+        ...     desc = ds.describe(["price", 2])
+        >>> desc["price"].std, desc["qty"].count, desc["qty"].nan_count
+        (0.7071067811865476, 1, 1)
+        >>> tmp.cleanup()
         """
         indexes = self._column_indexes(columns)
         wanted = (ctypes.c_size_t * max(len(indexes), 1))(*indexes)
@@ -262,13 +483,27 @@ class Dataset(Handle):
         self._dtypes.update({n: t for n, t in dtypes.items() if self._dtypes.get(n) in ("int64", "float64", "text")})
         return Description(result, dtypes, self._rows)
 
-    def iter_chunks(self, rows: int = 65536, columns: Optional[Sequence[Union[str, int]]] = None) -> Iterator[Any]:
+    def iter_chunks(
+        self, rows: int = 65536, columns: Optional[Sequence[Union[str, int]]] = None
+    ) -> Iterator[NDArray[Any]]:
         """Yields the data in order as numpy arrays of up to `rows` rows: `(rows, columns)`
         arrays, or 1-D arrays for single-column files. For `.npy` and raw files the chunks
         are read-only views of the file's mapping (zero-copy; with `columns` they are
         copies); they stay valid even after `close()`. For CSV they are float64 arrays
         parsed in order (missing values are NaN; text raises DataFormatError naming the
-        line and column).
+        line and column). Needs numpy. `columns` selects columns by name or position.
+
+        Examples
+        --------
+        >>> import oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "xy.csv")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("x,y\\n1,2\\n3,4\\n5,\\n")
+        >>> with oxbridge.Dataset.open(path) as ds:
+        ...     [chunk.tolist() for chunk in ds.iter_chunks(rows=2)]
+        [[[1.0, 2.0], [3.0, 4.0]], [[5.0, nan]]]
+        >>> tmp.cleanup()
         """
         import numpy
 
@@ -287,10 +522,13 @@ class Dataset(Handle):
     def _array_chunks(self, numpy: Any, info: Any, rows: int, indexes: Optional[List[int]]) -> Iterator[Any]:
         dtype = numpy.dtype(info.typestr.decode())
         shape = (info.rows, info.cols)
-        nbytes = info.rows * info.cols * dtype.itemsize
-        memory = (ctypes.c_char * nbytes).from_address(info.data or 0) if nbytes else bytearray()
+        nbytes: int = info.rows * info.cols * dtype.itemsize
+        memory: Union[ctypes.Array[ctypes.c_char], bytearray] = bytearray()
         if nbytes:
-            memory._oxbridge_mapping = self._mapping  # type: ignore[attr-defined]
+            mapped = (ctypes.c_char * nbytes).from_address(info.data or 0)
+            # ctypes arrays take attributes, but typeshed does not declare that.
+            mapped._oxbridge_mapping = self._mapping  # type: ignore[attr-defined]
+            memory = mapped
         # Read-only all the way down: the mapping itself is read-only memory.
         whole = numpy.frombuffer(memoryview(memory).toreadonly(), dtype=dtype)
         whole = whole.reshape(shape, order="F" if info.fortran_order else "C")
@@ -344,8 +582,20 @@ def process_large_dataset(path: Any, columns: Optional[Sequence[Union[str, int]]
                           progress: ProgressArg = False, **options: Any) -> Description:
     """Opens `path`, describes it and closes it: the integration guide's entry point.
 
-    Options are those of `Dataset.open` (format, delimiter, header, null_values, dtype,
-    columns for raw files are passed as `raw_columns`).
+    Options are those of `Dataset.open` (format, delimiter, header, null_values, dtype;
+    the `columns` of raw files is passed as `raw_columns`); `columns` and `progress` are
+    those of `Dataset.describe`. Returns a `Description`.
+
+    Examples
+    --------
+    >>> import oxbridge, os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "values.bin")
+    ...     with open(path, "wb") as f:
+    ...         _ = f.write(bytes(range(6)))
+    ...     desc = oxbridge.process_large_dataset(path, format="raw", dtype="uint8", raw_columns=2)
+    >>> desc.num_rows, desc["1"].sum, desc.dtypes["1"]
+    (3, 9, 'uint8')
     """
     raw_columns = options.pop("raw_columns", None)
     if raw_columns is not None:

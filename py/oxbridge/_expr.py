@@ -7,7 +7,7 @@ import ctypes
 import sys
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, List, Literal, Mapping, Optional, Sequence, Set, Tuple, Union, cast
 
 from . import _bindings as b
 from ._buffers import Buffer, as_numbers
@@ -18,6 +18,7 @@ from ._loader import lib
 _CACHE_SIZE = 256
 _cache: "OrderedDict[str, Expression]" = OrderedDict()
 _cache_lock = threading.Lock()
+_Order = Literal["C", "F"]  # the memory order of N-D operands, as numpy spells it
 
 
 def _scalar(value: Any) -> Optional[float]:
@@ -33,12 +34,24 @@ class Expression(Handle):
     """An expression compiled once to native code, reusable and safe to call from several
     threads at once; a context manager (`close()` frees it, a finalizer otherwise).
 
+    The language is numexpr's: arithmetic, comparisons, ``& | ~``, ``where(c, a, b)`` and
+    the usual math functions (see the README). Attributes: `source` (the text),
+    `variables` (the names it reads, in order of first appearance) and `is_bool` (True
+    when the result is a comparison or logical value).
+
+    Raises `ExpressionError` (a `ValueError`) when the text does not compile, and
+    `TypeError` when it is not a string.
+
+    Examples
+    --------
     >>> import oxbridge
     >>> e = oxbridge.Expression("2*a + b**2 - 1")
     >>> e.variables
     ('a', 'b')
     >>> e([1.0, 2.0], [3.0, 4.0]).tolist()
     [10.0, 19.0]
+    >>> oxbridge.Expression("x > 1").is_bool
+    True
     """
 
     _kind = "expression"
@@ -52,7 +65,7 @@ class Expression(Handle):
         encoded = source.encode()
 
         def compile_(out: Any) -> int:
-            status = lib.oxb_expression_compile(encoded, ctypes.byref(out))
+            status: int = lib.oxb_expression_compile(encoded, ctypes.byref(out))
             if status == b.OXB_INVALID_ARGUMENT:
                 raise ExpressionError(error_for(status).args[0], source)
             return status
@@ -70,7 +83,33 @@ class Expression(Handle):
         self.is_bool = bool(info.is_bool)
 
     def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
-        """Evaluates with operands by position (in `variables` order) or by name."""
+        """Evaluates the expression elementwise, in parallel, without temporaries.
+
+        Operands are given by position (in `variables` order) or by name: buffers of
+        one length or shape (numpy arrays, `array.array`, memoryview, any stride; N-D
+        ones in one memory order), sequences of numbers, or scalars.
+
+        Returns a new float64 array (float32 when every array operand is float32; bool
+        when `is_bool`), shaped like the operands: a numpy array, or an `array.array`
+        without numpy. With only scalar operands the result is a scalar. With `out`, a
+        writable float64/float32 buffer of the operands' shape (it may be one of them),
+        the result is written there and `out` is returned.
+
+        Raises `TypeError` for missing, unknown or repeated operands and `ValueError`
+        for operands of different lengths.
+
+        Examples
+        --------
+        >>> import array, oxbridge
+        >>> e = oxbridge.Expression("x * y + 1")
+        >>> e([1.0, 2.0], y=10.0).tolist()
+        [11.0, 21.0]
+        >>> float(e(2, 3))
+        7.0
+        >>> xs = array.array("d", [1.0, 2.0])
+        >>> e(xs, xs, out=xs)
+        array('d', [2.0, 5.0])
+        """
         if len(args) > len(self.variables):
             raise TypeError(f"{self.source!r} takes {len(self.variables)} operands, got {len(args)}")
         values = dict(zip(self.variables, args))
@@ -90,7 +129,7 @@ class Expression(Handle):
         keep: List[Any] = []
         length: Optional[int] = None
         shape: Optional[Tuple[int, ...]] = None
-        order = "C"
+        order: _Order = "C"
         all_float32 = True
         any_array = False
         for i, (name, value) in enumerate(zip(self.variables, operands)):
@@ -115,7 +154,7 @@ class Expression(Handle):
             out_buffer = Buffer(out, writable=True, argument="out", function="evaluate")
             if shape is not None and len(shape) > 1 and not _has_order(out_buffer, order):
                 # out in another memory order: compute in the operands' order, then copy.
-                if tuple(out_buffer.mv.shape) != shape:
+                if tuple(out_buffer.mv.shape or ()) != shape:
                     _same_layout("out", out_buffer, shape, order)
                 out[...] = self._evaluate(operands, None)
                 return out
@@ -139,12 +178,14 @@ class Expression(Handle):
         return f"Expression({self.source!r})"
 
 
-def _same_layout(name: str, buffer: Buffer, shape: Optional[Tuple[int, ...]], order: str) -> Tuple[Tuple[int, ...], str]:
+def _same_layout(
+    name: str, buffer: Buffer, shape: Optional[Tuple[int, ...]], order: _Order
+) -> Tuple[Tuple[int, ...], _Order]:
     """Checks that an operand has the shape of the earlier ones and, when it has more than
     one dimension, the same memory order, so that flat views match element for element.
     Returns the shape and order so far."""
     mv = buffer.mv
-    here = tuple(mv.shape)
+    here = tuple(mv.shape or ())
     if shape is not None and here != shape:
         if name == "out":
             what, others = "out", "the operands have"
@@ -156,7 +197,8 @@ def _same_layout(name: str, buffer: Buffer, shape: Optional[Tuple[int, ...]], or
     if len(here) <= 1:
         return here, order
     # A layout that is both C and F contiguous (e.g. one row) goes with either order.
-    orders = {o for o, ok in (("C", mv.c_contiguous), ("F", mv.f_contiguous)) if ok}
+    candidates: Tuple[Tuple[_Order, bool], ...] = (("C", mv.c_contiguous), ("F", mv.f_contiguous))
+    orders: Set[_Order] = {o for o, ok in candidates if ok}
     if not orders:
         raise ValueError(
             f"operand {name!r} is a {len(here)}-D array that is neither C- nor Fortran-contiguous; "
@@ -174,14 +216,14 @@ def _has_order(buffer: Buffer, order: str) -> bool:
     return buffer.mv.c_contiguous if order == "C" else buffer.mv.f_contiguous
 
 
-def _new_output(n: int, dtype: str, shape: Optional[Tuple[int, ...]], order: str = "C") -> Tuple[Any, Any, Any]:
+def _new_output(n: int, dtype: str, shape: Optional[Tuple[int, ...]], order: _Order = "C") -> Tuple[Any, Any, Any]:
     try:
         import numpy
     except ImportError:
         result: Any = array.array(dtype, bytes(n * (4 if dtype == "f" else 8)))
         buffer = Buffer(result, writable=True, argument="out", function="evaluate")
         return result, buffer.flat(), buffer
-    result = numpy.empty(shape if shape is not None else n, dtype=numpy.float32 if dtype == "f" else numpy.float64,
+    result = numpy.empty(shape if shape is not None else (n,), dtype=numpy.float32 if dtype == "f" else numpy.float64,
                          order=order)
     buffer = Buffer(result, writable=True, argument="out", function="evaluate")
     return result, buffer.flat(), buffer
@@ -203,12 +245,37 @@ def _compiled(source: str) -> Expression:
 
 def evaluate(expr: str, out: Any = None, local_dict: Optional[Mapping[str, Any]] = None, **operands: Any) -> Any:
     """Evaluates `expr` elementwise in one parallel pass without temporaries, like
-    `numexpr.evaluate`: operands are arrays of one length (any buffer, any stride) or
-    scalars, given as keywords, in `local_dict`, or found by name in the caller's frame.
-    The result is float64 (float32 when every array operand is float32; bool for
-    comparisons); `out` may be given and may be one of the operands.
+    `numexpr.evaluate`.
 
-    >>> import numpy as np, oxbridge
+    Parameters
+    ----------
+    expr
+        The expression text (compiled once and cached) or an `Expression`.
+    out
+        Optional writable float64/float32 buffer for the result; it may be an operand.
+    local_dict
+        Operands by name, looked up after the keyword `operands`.
+    **operands
+        Operands by name. Names found in neither are taken from the caller's local,
+        then global variables. Operands are buffers of one length (any stride) or
+        scalars, as for `Expression.__call__`.
+
+    Returns
+    -------
+    A new array (numpy, or `array.array` without numpy): float64, float32 when every
+    array operand is float32, bool for comparisons; or `out` when given.
+
+    Raises
+    ------
+    ExpressionError
+        When `expr` does not compile or names a variable that is not defined.
+
+    Examples
+    --------
+    >>> import oxbridge
+    >>> oxbridge.evaluate("2*a + b", a=[1.0, 2.0], b=0.5).tolist()
+    [2.5, 4.5]
+    >>> import numpy as np
     >>> a = np.arange(4.0)
     >>> oxbridge.evaluate("where(a > 1, sqrt(a), -a)").tolist()
     [-0.0, -1.0, 1.4142135623730951, 1.7320508075688772]
@@ -256,11 +323,18 @@ def parallel_map(func: Union[str, Expression, Callable[..., Any], int], items: A
        item's index in a note.
 
     Paths 1 and 2 are parallel because no Python runs per item. They can write into a
-    float64/float32 `out` of the same length (which is then returned).
+    float64/float32 `out` of the same length (which is then returned); path 3 raises
+    `TypeError` when `out` is given.
 
+    `items` is a buffer of numbers or any iterable (of numbers, for paths 1 and 2).
+
+    Examples
+    --------
     >>> import oxbridge
     >>> oxbridge.parallel_map("x * 10 + 1", [1.0, 2.0]).tolist()
     [11.0, 21.0]
+    >>> oxbridge.parallel_map(lambda s: len(s), ["a", "bcd"]).tolist()
+    [1, 3]
     """
     if isinstance(func, (str, Expression)):
         expression = _compiled(func) if isinstance(func, str) else func
@@ -316,8 +390,12 @@ def _iterate(items: Any) -> Iterable[Any]:
     try:
         view = memoryview(items)
     except TypeError:
-        return items
-    return view.cast("B").cast(view.format).tolist() if view.ndim > 1 else view.tolist()
+        return cast(Iterable[Any], items)  # not iterable either: the caller's loop raises TypeError
+    if view.ndim > 1:
+        # Flattened; typeshed's cast() takes only literal formats, this one is known at run time.
+        flat: memoryview = view.cast("B").cast(view.format)  # type: ignore[call-overload]
+        return flat.tolist()
+    return view.tolist()
 
 
 def _native_address(func: Any) -> Optional[int]:

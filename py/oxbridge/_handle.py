@@ -29,10 +29,25 @@ class Handle:
         check(create(out))
         self._handle: int | None = out.value
         self._destroy = destroy
-        self._finalizer = weakref.finalize(self, _destroy, destroy, out.value)
+        # object, not Handle: Dataset moves its finalizer onto another object.
+        self._finalizer: weakref.finalize[[Callable[[int], int], int], object] = weakref.finalize(
+            self, _destroy, destroy, out.value
+        )
 
     @property
     def closed(self) -> bool:
+        """True once `close()` has been called.
+
+        Examples
+        --------
+        >>> import oxbridge
+        >>> acc = oxbridge.Accumulator()
+        >>> acc.closed
+        False
+        >>> acc.close()
+        >>> acc.closed
+        True
+        """
         return self._handle is None
 
     def _h(self) -> int:
@@ -49,16 +64,29 @@ class Handle:
             raise error_for(status)
 
     def close(self) -> None:
-        """Releases the native resource; calling it again does nothing."""
+        """Releases the native resource; calling it again does nothing. Any later use
+        raises `ClosedError`. A ``with`` block calls it on exit.
+
+        Examples
+        --------
+        >>> import oxbridge
+        >>> e = oxbridge.Expression("x + 1")
+        >>> e.close()
+        >>> e.close()  # does nothing
+        >>> e.closed
+        True
+        """
         if self._finalizer.detach() is not None:
             handle, self._handle = self._handle, None
             if handle is not None:
                 check(self._destroy(handle))
 
     def __enter__(self: _Self) -> _Self:
+        """Returns the object itself; raises `ClosedError` if it is closed."""
         self._h()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Closes the object."""
         self.close()
 

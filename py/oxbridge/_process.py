@@ -27,9 +27,17 @@ def process_array(a: _Buffer, func: "str | None" = None) -> _Buffer:
     own memory, never on a copy: read-only or unsupported input raises instead. Integer
     overflow raises ValueError and leaves `a` unchanged.
 
+    Raises `ValueError` for read-only memory (or overflow), `TypeError` for another
+    dtype (or an integer array with `func`), `ExpressionError` for a `func` that does
+    not compile or uses a variable other than `x`.
+
+    Examples
+    --------
     >>> import array, oxbridge
     >>> oxbridge.process_array(array.array("d", [1.5, -2.0]))
     array('d', [3.0, -4.0])
+    >>> oxbridge.process_array(array.array("f", [1.0, 4.0]), func="sqrt(x) + 1")
+    array('f', [2.0, 3.0])
     """
     if func is not None:
         return _process_with(a, func)

@@ -6,10 +6,19 @@ print and drop it), so during the call Ctrl-C only sets a flag (a temporary SIGI
 handler); the callback sees it and asks the native side to stop, and the call then
 raises KeyboardInterrupt. Exceptions from a user's progress callable are stored and
 re-raised the same way.
+
+At interpreter exit, daemon threads may still be inside such calls. Their next callback
+would enter an interpreter being finalized (ctypes then crashes the process, or ends the
+thread by unwinding through native frames). So an atexit handler, which runs while other
+threads can still take the GIL, asks every call in flight to stop and waits for them
+(briefly); each ends its thread with a quiet SystemExit. Calls started after that get no
+callback at all.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import signal
 import sys
 import threading
@@ -60,6 +69,38 @@ def _size(n: float) -> str:
     return f"{n:.1f} TB"  # pragma: no cover - the loop always returns
 
 
+_active: "set[Reporter]" = set()  # calls in flight with a native callback into Python
+_active_lock = threading.Lock()
+_exiting = False
+EXIT_WAIT = 2.0  # seconds atexit waits for calls in flight to stop
+
+
+def _stop_calls_at_exit() -> None:
+    global _exiting
+    with _active_lock:
+        _exiting = True
+        reporters = list(_active)
+    for reporter in reporters:
+        reporter.abandoned = True
+    deadline = time.monotonic() + EXIT_WAIT
+    while time.monotonic() < deadline:
+        with _active_lock:
+            if not _active:
+                return
+        time.sleep(0.005)  # lets the threads in flight run their (last) callback
+
+
+def _after_fork_in_child() -> None:
+    global _active_lock
+    _active_lock = threading.Lock()  # another thread of the parent may have held it
+    _active.clear()  # the parent's calls in flight do not run here
+
+
+atexit.register(_stop_calls_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Reporter:
     """Adapts `progress=` (True, a callable or None) to the native callback."""
 
@@ -75,10 +116,16 @@ class Reporter:
             raise TypeError(f"progress must be True, False, None or a callable, got {type(progress).__name__}")
         self.error: Optional[BaseException] = None
         self.interrupted = False
+        self.abandoned = False  # the interpreter is exiting: stop
         self._previous: Any = None
-        self.native = b.oxb_progress_fn(self._report)
+        self.native: Any = b.oxb_progress_fn(self._report)
 
     def __enter__(self) -> "Reporter":
+        with _active_lock:
+            if _exiting:
+                self.native = b.oxb_progress_fn()  # NULL: no callback into an exiting interpreter
+            else:
+                _active.add(self)
         if threading.current_thread() is threading.main_thread():
             try:
                 self._previous = signal.signal(signal.SIGINT, self._on_sigint)
@@ -87,6 +134,8 @@ class Reporter:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        with _active_lock:
+            _active.discard(self)
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
             previous, self._previous = self._previous, None
@@ -101,7 +150,7 @@ class Reporter:
         self.interrupted = True
 
     def _report(self, done: int, total: int, _user: Any) -> int:
-        if self.interrupted or self.error is not None:
+        if self.interrupted or self.error is not None or self.abandoned:
             return 1
         try:
             if self.user is not None:
@@ -121,5 +170,7 @@ class Reporter:
             raise error
         if self.interrupted and status == b.OXB_CANCELLED:
             return  # KeyboardInterrupt follows from __exit__
+        if self.abandoned and status == b.OXB_CANCELLED:
+            raise SystemExit  # stopped for interpreter exit: ends this daemon thread quietly
         if status:
             raise error_for(status)

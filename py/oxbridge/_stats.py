@@ -33,6 +33,12 @@ class Stats:
     Stats merge: `s1.merge(s2)` and `Stats.combine([...])` give the statistics of the
     concatenated data.
 
+    Fields: `count` (values other than NaN), `nan_count`, `sum`, `mean`, `var`, `std`,
+    `min`, `max`, and the `ddof` and `skipna` they were computed with. Stats are made by
+    `stats`, `Accumulator.stats` and `Dataset.describe`, and are immutable.
+
+    Examples
+    --------
     >>> import oxbridge
     >>> s = oxbridge.Accumulator([1.0, 2.0, float("nan"), 4.0]).stats()
     >>> (s.count, s.nan_count, s.sum, s.min, s.max)
@@ -64,7 +70,7 @@ class Stats:
             total, low, high = s.sum, s.min, s.max
         var = s.m2 / (count - ddof) if count > ddof else math.nan
         var = max(var, 0.0) if var == var else var
-        mean = s.mean
+        mean = s.mean if count else math.nan  # the merge identity holds 0.0 here
         if not skipna and s.nan_count:
             total = mean = var = low = high = math.nan
         if not owned:
@@ -90,8 +96,13 @@ class Stats:
 
     def merge(self, other: "Stats") -> "Stats":
         """The statistics of this data and `other`'s together (same ddof and skipna as
-        this one).
+        this one); neither is changed.
 
+        Raises `TypeError` when `other` is not a `Stats`, and `ValueError` for Stats built
+        by hand rather than computed by oxbridge.
+
+        Examples
+        --------
         >>> import oxbridge
         >>> a, b = oxbridge.stats([1.0, 2.0]), oxbridge.stats([3.0])
         >>> a.merge(b).mean
@@ -107,11 +118,17 @@ class Stats:
 
     @classmethod
     def combine(cls, parts: Iterable["Stats"], *, ddof: int = 0, skipna: bool = True) -> "Stats":
-        """The statistics of all the parts' data together.
+        """The statistics of all the parts' data together, with the given `ddof` and
+        `skipna`. No parts give the statistics of no data.
 
+        Examples
+        --------
         >>> import oxbridge
         >>> oxbridge.Stats.combine([oxbridge.stats([1, 2]), oxbridge.stats([3, 4])]).sum
         10
+        >>> empty = oxbridge.Stats.combine([])
+        >>> empty.count, empty.sum, empty.mean
+        (0, 0, nan)
         """
         total = cls._from_native(_empty_native(), ddof, skipna)
         for part in parts:
