@@ -213,6 +213,13 @@ def _encode_path(path: Union[str, bytes, "os.PathLike[str]"]) -> bytes:
     return encoded
 
 
+def _c_text(name: str, text: str) -> bytes:
+    """`text` as a C string; a NUL would end it early (ctypes passes the bytes as they are)."""
+    if "\0" in text:
+        raise ValueError(f"{name} must not contain a NUL character, got {text!r}")
+    return text.encode()
+
+
 class _Mapping:
     """Stands for the file's mapping: zero-copy chunks hold it, and the native dataset is
     closed (and the file unmapped) only when the Dataset is closed and no chunk remains."""
@@ -247,7 +254,7 @@ class Dataset(Handle):
         options = b.oxb_open_options()
         keep: List[Any] = []
         if format is not None:
-            options.format = format.encode()
+            options.format = _c_text("format", format)
         if delimiter is not None:
             if len(delimiter) != 1 or not delimiter.isascii():
                 raise ValueError(f"delimiter must be one ASCII character, got {delimiter!r}")
@@ -256,13 +263,13 @@ class Dataset(Handle):
         if null_values is not None:
             if isinstance(null_values, str):
                 raise TypeError("null_values must be a sequence of strings, not one string")
-            encoded = [str(v).encode() for v in null_values]
+            encoded = [_c_text("null_values entry", str(v)) for v in null_values]
             array = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
             keep.append(array)
             options.null_values = ctypes.cast(array, ctypes.POINTER(ctypes.c_char_p))
             options.null_values_len = len(encoded)
         if dtype is not None:
-            options.dtype = str(dtype).encode()
+            options.dtype = _c_text("dtype", str(dtype))
         if columns is not None:
             if columns < 1:
                 raise ValueError(f"columns must be at least 1, got {columns}")

@@ -152,9 +152,30 @@ fn decimal_parts(bytes: &[u8]) -> Option<(f64, u8)> {
     Some((if negative { -m } else { m }, scale as u8))
 }
 
+/// The number of characters of a field as `bytes.decode("utf-8", "replace")` reads it:
+/// invalid UTF-8 counts one U+FFFD per maximal invalid sequence (as
+/// `String::from_utf8_lossy`), so no non-empty value has length 0.
 pub(crate) fn char_len(bytes: &[u8]) -> u64 {
     // UTF-8 continuation bytes are 0b10xxxxxx; every other byte starts a character.
-    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as u64
+    let starts = |b: &[u8]| b.iter().filter(|&&b| (b as i8) >= -0x40).count() as u64;
+    if bytes.is_ascii() {
+        return bytes.len() as u64;
+    }
+    let mut rest = bytes;
+    let mut n = 0;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(_) => return n + starts(rest),
+            Err(e) => {
+                let (valid, bad) = rest.split_at(e.valid_up_to());
+                n += starts(valid) + 1;
+                match e.error_len() {
+                    Some(len) => rest = &bad[len..],
+                    None => return n, // a sequence cut short by the end of the field
+                }
+            }
+        }
+    }
 }
 
 impl ColumnStats {
@@ -335,6 +356,29 @@ mod tests {
         assert_eq!((c.kind, c.summary.nan_count()), (Kind::Float, 1));
         c.push("héllo".as_bytes(), true);
         assert_eq!((c.kind, c.max_len, c.min_len), (Kind::Text, 9, 1));
+    }
+
+    #[test]
+    fn text_lengths_of_invalid_utf8_are_those_of_a_lossy_decoding() {
+        // As Python's bytes.decode("utf-8", "replace"): one U+FFFD per invalid sequence.
+        for (bytes, chars) in [
+            (&b"abc"[..], 3),
+            ("h\u{e9}llo \u{1F600}".as_bytes(), 7),
+            (b"\x80\x80", 2),
+            (b"a\x80b", 3),
+            (b"\xe2\x82", 1),
+            (b"\xe2\x82z", 2),
+            (b"\xc0\xafz", 3),
+            (b"\xed\xa0\x80", 3),
+            (b"caf\xe9", 4),
+            (b"\xff\xfeab", 4),
+        ] {
+            assert_eq!(char_len(bytes), chars, "{bytes:?}");
+            assert_eq!(
+                char_len(bytes),
+                String::from_utf8_lossy(bytes).chars().count() as u64
+            );
+        }
     }
 
     #[test]

@@ -233,9 +233,21 @@ fn first_record(
         quote: b'"',
     };
     records.skip_blank_lines();
+    let line = records.pos;
     let mut fields = Vec::new();
     loop {
         let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
+        if fields.len() as u64 == super::MAX_COLUMNS {
+            return Err(Error::data_format(
+                path,
+                line_of(bytes, line),
+                "",
+                format!(
+                    "the first record has more than {} fields; oxbridge reads at most that many columns",
+                    super::MAX_COLUMNS
+                ),
+            ));
+        }
         fields.push(unquote(&bytes[field.start..field.end], b'"'));
         if let Terminator::EndOfRecord = terminator {
             return Ok((fields, records.pos));
@@ -338,7 +350,14 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
         None => !first.iter().any(|f| looks_numeric(f)),
     };
     let names = if has_header {
-        unique_names(first.iter().map(|s| s.trim().to_owned()).collect())
+        // A NUL cannot cross the C ABI in a name: it is shown as \0 before the names are
+        // made unique, so the names stay unique as the bindings see them.
+        unique_names(
+            first
+                .iter()
+                .map(|s| s.trim().replace('\0', "\\0"))
+                .collect(),
+        )
     } else {
         (0..first.len()).map(|i| i.to_string()).collect()
     };
@@ -359,24 +378,35 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
     })
 }
 
-/// Empty names become their position; repeats get ".1", ".2", ... as in pandas.
+/// Empty names become their position; repeats get ".1", ".2", ... skipping any name
+/// the header already has, as pandas names them (`a,a,a.1` is `a, a.2, a.1`): the names
+/// are always unique.
 fn unique_names(names: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashMap::new();
-    names
+    use std::collections::{HashMap, HashSet};
+    let mut names: Vec<String> = names
         .into_iter()
         .enumerate()
-        .map(|(i, name)| {
-            let base = if name.is_empty() { i.to_string() } else { name };
-            let count = seen.entry(base.clone()).or_insert(0usize);
-            let unique = if *count == 0 {
-                base.clone()
+        .map(|(i, name)| if name.is_empty() { i.to_string() } else { name })
+        .collect();
+    let mut taken: HashSet<String> = names.iter().cloned().collect();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for name in names.iter_mut() {
+        let base = name.clone();
+        let mut count = counts.get(&base).copied().unwrap_or(0);
+        while count > 0 {
+            counts.insert(base.clone(), count + 1);
+            let candidate = format!("{base}.{count}");
+            if taken.contains(&candidate) {
+                count += 1;
             } else {
-                format!("{base}.{count}")
-            };
-            *count += 1;
-            unique
-        })
-        .collect()
+                count = counts.get(&candidate).copied().unwrap_or(0);
+                *name = candidate;
+            }
+        }
+        taken.insert(name.clone());
+        counts.insert(name.clone(), count + 1);
+    }
+    names
 }
 
 /// How far past a chunk's nominal start to look for evidence of being inside quotes.
@@ -766,10 +796,16 @@ pub fn read_rows(
             }
         }
         if index != ncols {
+            // As `scan` reports it: a short record names its first missing column.
+            let column = if index < ncols {
+                dialect.names[index].as_str()
+            } else {
+                ""
+            };
             return Err(Error::data_format(
                 path,
                 line_of(bytes, record_start),
-                "",
+                column,
                 format!("expected {ncols} fields, found {index}"),
             ));
         }
@@ -848,6 +884,41 @@ mod tests {
         assert_eq!(d.delimiter, b'\t');
         let (d, _) = scan_text("x,x,\n1,2,3\n").unwrap();
         assert_eq!(d.names, ["x", "x.1", "2"]);
+    }
+
+    #[test]
+    fn header_names_are_unique_as_pandas_makes_them() {
+        let names = |text: &str| scan_text(text).unwrap().0.names;
+        assert_eq!(names("a,a,a.1\n1,2,3\n"), ["a", "a.2", "a.1"]);
+        assert_eq!(names("x,x.1,x\n1,2,3\n"), ["x", "x.1", "x.2"]);
+        assert_eq!(names("b,b,b,b.1\n1,2,3,4\n"), ["b", "b.2", "b.3", "b.1"]);
+        // An empty name becomes its position, which a later name may also be.
+        let d = detect(
+            b"a,,1\n1,2,3\n",
+            &CsvOptions {
+                has_header: Some(true),
+                ..Default::default()
+            },
+            "t.csv",
+        );
+        assert_eq!(d.unwrap().names, ["a", "1", "1.1"]);
+    }
+
+    #[test]
+    fn a_first_record_with_too_many_fields_is_refused() {
+        let mut text = ",".repeat(super::super::MAX_COLUMNS as usize);
+        text.push('\n');
+        let e = scan_text(&text).err().unwrap();
+        assert!(
+            e.message.contains("line 1") && e.message.contains("at most"),
+            "{}",
+            e.message
+        );
+        text.drain(..1);
+        assert_eq!(
+            scan_text(&text).unwrap().0.names.len() as u64,
+            super::super::MAX_COLUMNS
+        );
     }
 
     #[test]

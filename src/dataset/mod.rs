@@ -77,6 +77,39 @@ pub struct Dataset {
     rows: Mutex<Option<u64>>,
 }
 
+/// The most columns a file may have. Each column costs a name and per-column state (about
+/// 100 bytes native, more in the bindings), so a header claiming billions of columns (a
+/// forged `.npy` shape, a huge raw `columns`, a CSV first line of commas) is refused with
+/// a clear error instead of an allocation failure, which would abort the process.
+pub const MAX_COLUMNS: u64 = 1 << 20;
+
+/// An unsupported-file error that names the file (in the message and the detail).
+fn unsupported_file(path: &str, what: impl std::fmt::Display) -> Error {
+    let mut e = Error::unsupported(format!("{path}: {what}"));
+    e.detail = Some(Box::new(crate::error::Detail {
+        path: path.to_owned(),
+        ..Default::default()
+    }));
+    e
+}
+
+const NOT_MAPPABLE: &str = "oxbridge memory-maps files, and this one cannot be mapped (a /proc or \
+     /sys file?); copy it to a regular file first";
+
+/// Whether a file that reports a size of 0 has content after all. Read without blocking:
+/// some such files (/proc/kmsg) would wait for data.
+fn has_content(path: &str) -> bool {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut first = [0u8; 1];
+    options
+        .open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
+        .is_ok_and(|n| n > 0)
+}
+
 fn map_file(path: &str) -> Result<(File, Mmap)> {
     // stat before open: opening a FIFO without a writer would block forever.
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, &e))?;
@@ -87,14 +120,29 @@ fn map_file(path: &str) -> Result<(File, Mmap)> {
         ));
     }
     if !meta.is_file() {
-        return Err(Error::unsupported(format!(
-            "{path}: not a regular file (a pipe or device cannot be memory-mapped)"
-        )));
+        return Err(unsupported_file(
+            path,
+            "not a regular file (a pipe or device cannot be memory-mapped)",
+        ));
     }
     let file = File::open(path).map_err(|e| Error::io(path, &e))?;
+    // Files of /proc report a size of 0 but have content: mapping them would fail with a
+    // misleading "No such device", or, worse, read as an empty file.
+    if meta.len() == 0 && has_content(path) {
+        return Err(unsupported_file(
+            path,
+            format!("the file reports a size of 0 bytes but has content: {NOT_MAPPABLE}"),
+        ));
+    }
     // SAFETY: the mapping is read-only. Another process truncating the file meanwhile can
     // make reads fault; sizes are re-checked before each scan to narrow that window.
-    let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, &e))?;
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENODEV) {
+            unsupported_file(path, NOT_MAPPABLE)
+        } else {
+            Error::io(path, &e)
+        }
+    })?;
     Ok((file, map))
 }
 
@@ -147,6 +195,17 @@ impl Dataset {
                     offset: h.data_offset,
                 };
                 layout.check_size(bytes.len(), path)?;
+                if cols > MAX_COLUMNS {
+                    return Err(Error::data_format(
+                        path,
+                        0,
+                        "",
+                        format!(
+                            "the header claims {cols} columns (shape {:?}); oxbridge reads at most {MAX_COLUMNS}",
+                            h.shape
+                        ),
+                    ));
+                }
                 let names = (0..cols).map(|i| i.to_string()).collect();
                 (Body::Binary(layout), names, Some(rows))
             }
@@ -161,7 +220,12 @@ impl Dataset {
                 if cols == 0 {
                     return Err(Error::invalid_argument("columns must be at least 1"));
                 }
-                let row_bytes = cols * scalar.size() as u64;
+                if cols > MAX_COLUMNS {
+                    return Err(Error::invalid_argument(format!(
+                        "{path}: columns={cols} is more than oxbridge reads (at most {MAX_COLUMNS} columns)"
+                    )));
+                }
+                let row_bytes = cols * scalar.size() as u64; // at most 2^23: no overflow
                 if bytes.len() as u64 % row_bytes != 0 {
                     return Err(Error::data_format(
                         path,
