@@ -8,6 +8,7 @@ pub mod error;
 pub mod expr;
 mod f64_simd;
 pub mod ffi;
+mod fork_lock;
 pub mod histogram;
 mod int_simd;
 pub mod job;

@@ -4,11 +4,17 @@
 //! a host program's own rayon use is left alone. The pool remembers the process that built
 //! it: after `fork()` the child has no worker threads, so it builds a fresh pool instead
 //! of waiting forever on the parent's.
+//!
+//! Fork safety: the slot holding the pool is a `ForkLock`, never held while a pool is built
+//! or dropped, so a child never inherits it locked by a thread that does not exist there
+//! (a parking_lot mutex held by another thread of the parent, e.g. one building a pool
+//! after `set_num_threads`, deadlocked the child's first parallel call).
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::fork_lock::{ForkLock, ForkLockGuard};
 use crate::view::{Element, Strided, StridedMut};
-use parking_lot::Mutex;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Below this many elements the work runs on the calling thread: waking workers costs
@@ -27,8 +33,25 @@ struct PoolState {
     pool: Arc<rayon::ThreadPool>,
 }
 
-static POOL: Mutex<Option<PoolState>> = Mutex::new(None);
-static REQUESTED_THREADS: Mutex<usize> = Mutex::new(0);
+/// The pool of this process (or, inherited through fork, of the parent's). Its critical
+/// sections only look at, clone or swap the state: no waiting, no calls out.
+static POOL: ForkLock<Option<PoolState>> = ForkLock::new(None);
+static REQUESTED_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+fn lock_pool() -> ForkLockGuard<'static, Option<PoolState>> {
+    POOL.lock()
+}
+
+/// Drops a pool taken out of the slot, after the lock is released. One inherited from the
+/// parent through fork() is leaked on purpose: its threads do not exist here, and
+/// dropping it could wait for them.
+fn retire(state: Option<PoolState>) {
+    if let Some(s) = state {
+        if s.pid != std::process::id() {
+            std::mem::forget(s);
+        }
+    }
+}
 
 fn default_threads() -> usize {
     std::env::var("OXBRIDGE_NUM_THREADS")
@@ -52,30 +75,44 @@ fn build_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
         })
 }
 
-/// The pool for this process, built on first use (and again after a fork).
+/// The pool for this process, built on first use (and again after a fork or a
+/// `set_num_threads`). Built outside the lock: two threads racing here build two pools and
+/// one is dropped.
 pub fn pool() -> Result<Arc<rayon::ThreadPool>> {
     let pid = std::process::id();
-    let mut state = POOL.lock();
-    if let Some(s) = state.as_ref() {
-        if s.pid == pid {
-            return Ok(s.pool.clone());
+    let stale = {
+        let mut slot = lock_pool();
+        match slot.as_ref() {
+            Some(s) if s.pid == pid => return Ok(s.pool.clone()),
+            _ => slot.take(),
         }
-        // Inherited from the parent through fork(): its threads do not exist here, and
-        // dropping it would wait for them, so it is leaked on purpose.
-        std::mem::forget(state.take());
-    }
-    let requested = *REQUESTED_THREADS.lock();
+    };
+    retire(stale);
+    let requested = REQUESTED_THREADS.load(Ordering::Acquire);
     let threads = if requested == 0 {
         default_threads()
     } else {
         requested
     };
     let pool = build_pool(threads)?;
-    *state = Some(PoolState {
+    let mut slot = lock_pool();
+    if let Some(s) = slot.as_ref().filter(|s| s.pid == pid) {
+        let winner = s.pool.clone();
+        drop(slot);
+        return Ok(winner); // ours is dropped here, outside the lock
+    }
+    // A set_num_threads since `requested` was read: this call runs on the pool just
+    // built, but the next one builds a pool of the new size.
+    if REQUESTED_THREADS.load(Ordering::Acquire) != requested {
+        return Ok(pool);
+    }
+    let stale = slot.replace(PoolState {
         pid,
         threads,
         pool: pool.clone(),
     });
+    drop(slot);
+    retire(stale);
     Ok(pool)
 }
 
@@ -87,20 +124,17 @@ pub fn set_num_threads(threads: usize) -> Result<()> {
             "num_threads must be at most 4096, got {threads}"
         )));
     }
-    *REQUESTED_THREADS.lock() = threads;
-    let mut state = POOL.lock();
-    if let Some(s) = state.take() {
-        if s.pid != std::process::id() {
-            std::mem::forget(s);
-        }
-    }
+    REQUESTED_THREADS.store(threads, Ordering::Release);
+    let old = lock_pool().take();
+    retire(old);
     Ok(())
 }
 
 /// The number of worker threads parallel work uses.
 pub fn num_threads() -> Result<usize> {
-    if let Some(s) = POOL.lock().as_ref() {
-        if s.pid == std::process::id() {
+    {
+        let slot = lock_pool();
+        if let Some(s) = slot.as_ref().filter(|s| s.pid == std::process::id()) {
             return Ok(s.threads);
         }
     }

@@ -1,11 +1,12 @@
 //! The table of live handles. A handle is `generation << 32 | slot`; the generation of a
 //! slot changes when its object is destroyed, so a stale, forged or double-freed handle
-//! is found out instead of touching freed memory. Lookups take a read lock only long
-//! enough to clone an `Arc`, so calls on different handles run in parallel, and an object
-//! destroyed while another thread uses it lives until that call returns.
+//! is found out instead of touching freed memory. Lookups take the lock only long enough
+//! to clone an `Arc`, so calls on different handles run in parallel, and an object
+//! destroyed while another thread uses it lives until that call returns. The lock is a
+//! `ForkLock`: a child forked while another thread held it can still make handles.
 
 use super::status::{oxb_status, FfiError, FfiResult};
-use parking_lot::RwLock;
+use crate::fork_lock::ForkLock;
 use std::any::Any;
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ struct Table {
     live: usize,
 }
 
-static TABLE: RwLock<Table> = RwLock::new(Table {
+static TABLE: ForkLock<Table> = ForkLock::new(Table {
     slots: Vec::new(),
     free: Vec::new(),
     live: 0,
@@ -45,7 +46,7 @@ fn invalid(message: String) -> FfiError {
 }
 
 pub(crate) fn insert<T: Handled>(object: T) -> FfiResult<u64> {
-    let mut table = TABLE.write();
+    let mut table = TABLE.lock();
     let entry = Entry {
         kind: T::KIND,
         object: Arc::new(object),
@@ -106,14 +107,14 @@ fn downcast<T: Handled>(object: Arc<dyn Any + Send + Sync>) -> Arc<T> {
 
 /// The object behind a live handle of kind `T`.
 pub(crate) fn get<T: Handled>(handle: u64) -> FfiResult<Arc<T>> {
-    let table = TABLE.read();
+    let table = TABLE.lock();
     let object = check::<T>(&table, handle)?.object.clone();
     Ok(downcast(object))
 }
 
 /// Removes a live handle of kind `T`; the object is freed once no call uses it.
 pub(crate) fn remove<T: Handled>(handle: u64) -> FfiResult<Arc<T>> {
-    let mut table = TABLE.write();
+    let mut table = TABLE.lock();
     check::<T>(&table, handle)?;
     let (index, _) = split(handle);
     let slot = &mut table.slots[index];
@@ -127,5 +128,5 @@ pub(crate) fn remove<T: Handled>(handle: u64) -> FfiResult<Arc<T>> {
 
 /// How many handles are live now, of every kind.
 pub(crate) fn live() -> usize {
-    TABLE.read().live
+    TABLE.lock().live
 }
