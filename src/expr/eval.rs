@@ -1,6 +1,7 @@
 //! Runs a program over its inputs in blocks that stay in L1, on the thread pool.
 
 use super::program::{map_operands, Arm, Branch, Inst, Operand, Program};
+use super::vmath::{self, Op};
 use crate::error::{Error, Result};
 use crate::parallel::{pool, MIN_PARALLEL_LEN};
 use crate::view::{Column, StridedMut};
@@ -108,6 +109,16 @@ fn unary_loop(dst: &mut [f64], a: Src<'_>, f: impl Fn(f64) -> f64) {
     }
 }
 
+/// A function with a vector kernel (which picks AVX2 by itself, so a lazy `where` side,
+/// run outside the AVX2-compiled task loop, gets it too).
+#[inline(always)]
+fn vector_loop(dst: &mut [f64], a: Src<'_>, op: Op) {
+    match a {
+        Src::Slice(x) => vmath::map(op, dst, x),
+        Src::Scalar(x) => dst.fill(vmath::apply(op, x)),
+    }
+}
+
 /// Per-task scratch: the registers and converted variables of one block.
 struct Scratch {
     registers: Vec<Vec<f64>>,
@@ -128,9 +139,10 @@ fn resolve<'a>(
 }
 
 macro_rules! dispatch_unary {
-    ($f:expr, $dst:expr, $a:expr, [$($name:ident),*]) => {
+    ($f:expr, $dst:expr, $a:expr, [$($name:ident),*], vector [$($vector:ident),*]) => {
         match $f {
             $(super::program::Unary::$name => unary_loop($dst, $a, |x| super::program::Unary::$name.apply(x)),)*
+            $(super::program::Unary::$vector => vector_loop($dst, $a, Op::$vector),)*
         }
     };
 }
@@ -238,9 +250,10 @@ fn run_inst(inst: &Inst, d: &mut [f64], registers: &[Vec<f64>], var_slices: &[&[
                 d,
                 a,
                 [
-                    Neg, Not, Square, Abs, Sqrt, Exp, Expm1, Log, Log10, Log1p, Sin, Cos, Tan,
-                    Arcsin, Arccos, Arctan, Sinh, Cosh, Tanh, Floor, Ceil, Round, IsNan, IsFinite
-                ]
+                    Neg, Not, Square, Abs, Sqrt, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Sinh, Cosh,
+                    Tanh, Floor, Ceil, Round, IsNan, IsFinite
+                ],
+                vector[Exp, Expm1, Log, Log10, Log1p]
             );
         }
         Inst::Binary { f, a, b, .. } => {
@@ -268,55 +281,106 @@ fn run_inst(inst: &Inst, d: &mut [f64], registers: &[Vec<f64>], var_slices: &[&[
             };
             let c = resolve(c, registers, var_slices, len);
             // One select loop per operand shape, free of branches so that a random
-            // condition costs no mispredictions.
+            // condition costs no mispredictions (every operand is read: a select, not a
+            // jump).
             let (ea, eb) = (eager(a), eager(b));
+            let d = &mut d[..len];
             match (&c, &ea, &eb) {
                 (Src::Slice(c), Src::Slice(x), Src::Slice(y)) => {
-                    for k in 0..len {
-                        d[k] = if c[k] != 0.0 { x[k] } else { y[k] };
+                    for (((d, &c), &x), &y) in
+                        d.iter_mut().zip(&c[..len]).zip(&x[..len]).zip(&y[..len])
+                    {
+                        *d = if c != 0.0 { x } else { y };
                     }
                 }
                 (Src::Slice(c), Src::Slice(x), Src::Scalar(y)) => {
-                    for k in 0..len {
-                        d[k] = if c[k] != 0.0 { x[k] } else { *y };
+                    for ((d, &c), &x) in d.iter_mut().zip(&c[..len]).zip(&x[..len]) {
+                        *d = if c != 0.0 { x } else { *y };
                     }
                 }
                 (Src::Slice(c), Src::Scalar(x), Src::Slice(y)) => {
-                    for k in 0..len {
-                        d[k] = if c[k] != 0.0 { *x } else { y[k] };
+                    for ((d, &c), &y) in d.iter_mut().zip(&c[..len]).zip(&y[..len]) {
+                        *d = if c != 0.0 { *x } else { y };
                     }
                 }
                 (Src::Slice(c), Src::Scalar(x), Src::Scalar(y)) => {
-                    for k in 0..len {
-                        d[k] = if c[k] != 0.0 { *x } else { *y };
+                    for (d, &c) in d.iter_mut().zip(&c[..len]) {
+                        *d = if c != 0.0 { *x } else { *y };
                     }
                 }
                 (Src::Scalar(c), _, _) => {
                     let taken = if *c != 0.0 { &ea } else { &eb };
                     match taken {
-                        Src::Slice(x) => d[..len].copy_from_slice(&x[..len]),
-                        Src::Scalar(x) => d[..len].fill(*x),
+                        Src::Slice(x) => d.copy_from_slice(&x[..len]),
+                        Src::Scalar(x) => d.fill(*x),
                     }
                 }
             }
-            let condition = |k: usize| match &c {
-                Src::Slice(c) => c[k] != 0.0,
-                Src::Scalar(c) => *c != 0.0,
-            };
             for (arm, taken) in [(a, true), (b, false)] {
                 if let Arm::Lazy(branch) = arm {
-                    // Branch-free compaction of the lanes that take this side.
-                    let mut lanes = vec![0u32; len];
-                    let mut count = 0;
-                    for k in 0..len {
-                        lanes[count] = k as u32;
-                        count += (condition(k) == taken) as usize;
-                    }
+                    // The lanes that take this side, compacted without branches (a block
+                    // is at most BLOCK long, a lazy side's block shorter still).
+                    let mut lanes = [0u32; BLOCK];
+                    let count = match &c {
+                        Src::Slice(c) => compact_lanes(&c[..len], taken, &mut lanes),
+                        Src::Scalar(c) if (*c != 0.0) == taken => {
+                            for (k, lane) in lanes[..len].iter_mut().enumerate() {
+                                *lane = k as u32;
+                            }
+                            len
+                        }
+                        Src::Scalar(_) => 0,
+                    };
                     run_branch(branch, &lanes[..count], var_slices, d);
                 }
             }
         }
     }
+}
+
+/// For each 4-bit mask, the positions of its set bits in order.
+const SET_BITS: [[u32; 4]; 16] = {
+    let mut table = [[0u32; 4]; 16];
+    let mut mask = 0;
+    while mask < 16 {
+        let (mut bit, mut n) = (0, 0);
+        while bit < 4 {
+            if mask & (1 << bit) != 0 {
+                table[mask][n] = bit as u32;
+                n += 1;
+            }
+            bit += 1;
+        }
+        mask += 1;
+    }
+    table
+};
+
+/// Writes to the front of `lanes` the indices `k` where `(c[k] != 0) == taken`, in order,
+/// and returns their count; four values a step, without branches.
+#[inline(always)]
+fn compact_lanes(c: &[f64], taken: bool, lanes: &mut [u32]) -> usize {
+    // x != 0.0 (NaN too) on the bits: no moves from float to integer registers.
+    let nonzero = |x: f64| (x.to_bits() << 1 != 0) as usize;
+    let flip = if taken { 0 } else { 0xf };
+    let mut count = 0;
+    let mut chunks = c.chunks_exact(4);
+    for (step, q) in (&mut chunks).enumerate() {
+        let mask =
+            (nonzero(q[0]) | nonzero(q[1]) << 1 | nonzero(q[2]) << 2 | nonzero(q[3]) << 3) ^ flip;
+        let base = 4 * step as u32;
+        // count <= 4 * step, so the four slots fit in `lanes` (as long as `c`).
+        for (lane, &bit) in lanes[count..count + 4].iter_mut().zip(&SET_BITS[mask]) {
+            *lane = base + bit;
+        }
+        count += mask.count_ones() as usize;
+    }
+    let done = c.len() - chunks.remainder().len();
+    for (k, &x) in chunks.remainder().iter().enumerate() {
+        lanes[count] = (done + k) as u32;
+        count += (nonzero(x) == taken as usize) as usize;
+    }
+    count
 }
 
 /// Computes a lazy `where` side for the chosen `lanes` of the block only: gathers its
@@ -327,11 +391,17 @@ fn run_branch(branch: &Branch, lanes: &[u32], var_slices: &[&[f64]], d: &mut [f6
     if m == 0 {
         return;
     }
-    let mut gathered: Vec<Vec<f64>> = vec![Vec::new(); var_slices.len()];
-    for &v in &branch.vars {
-        gathered[v] = lanes.iter().map(|&k| var_slices[v][k as usize]).collect();
+    let mut gathered = vec![0.0; branch.vars.len() * m];
+    let mut compact: Vec<&[f64]> = vec![&[]; var_slices.len()];
+    for (values, &v) in gathered.chunks_exact_mut(m).zip(&branch.vars) {
+        let source = var_slices[v];
+        for (g, &k) in values.iter_mut().zip(lanes) {
+            *g = source[k as usize];
+        }
     }
-    let compact: Vec<&[f64]> = gathered.iter().map(Vec::as_slice).collect();
+    for (values, &v) in gathered.chunks_exact(m).zip(&branch.vars) {
+        compact[v] = values;
+    }
     let mut registers = vec![vec![0.0; m]; branch.registers];
     for inst in &branch.insts {
         let dst = inst.dst();
@@ -344,11 +414,17 @@ fn run_branch(branch: &Branch, lanes: &[u32], var_slices: &[&[f64]], d: &mut [f6
         Operand::Var(v) => Src::Slice(&compact[v][..m]),
         Operand::Scalar(x) => Src::Scalar(x),
     };
-    for (k, &lane) in lanes.iter().enumerate() {
-        d[lane as usize] = match &result {
-            Src::Slice(x) => x[k],
-            Src::Scalar(x) => *x,
-        };
+    match result {
+        Src::Slice(x) => {
+            for (&lane, &x) in lanes.iter().zip(x) {
+                d[lane as usize] = x;
+            }
+        }
+        Src::Scalar(x) => {
+            for &lane in lanes {
+                d[lane as usize] = x;
+            }
+        }
     }
 }
 
@@ -533,4 +609,37 @@ fn bind_scalars<'a>(program: &Program, inputs: &[Input<'a>]) -> Option<(Program,
     let Program { insts, result, .. } = &mut p;
     map_operands(insts, result, &value);
     Some((p, inputs.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compacted_lanes_are_those_taking_the_side() {
+        let values = [
+            0.0,
+            -0.0,
+            1.0,
+            f64::NAN,
+            -2.5,
+            f64::INFINITY,
+            5e-324,
+            -5e-324,
+            0.0,
+        ];
+        for len in 0..=40 {
+            let c: Vec<f64> = (0..len)
+                .map(|k| values[(k * 7 + k / 3) % values.len()])
+                .collect();
+            for taken in [true, false] {
+                let mut lanes = [0u32; BLOCK];
+                let count = compact_lanes(&c, taken, &mut lanes);
+                let want: Vec<u32> = (0..len as u32)
+                    .filter(|&k| (c[k as usize] != 0.0) == taken)
+                    .collect();
+                assert_eq!(&lanes[..count], &want[..], "{len} {taken}");
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! folded and `x**2` turned into a multiply.
 
 use super::parser::{parse, BinaryOp, Node, UnaryOp};
+use super::vmath::{self, Op};
 use super::{maximum, minimum, remainder, round_half_even, Func, ParseError};
 
 /// Where an instruction reads a value: a register of the block, a variable's block, or a
@@ -205,11 +206,12 @@ impl Unary {
             Unary::Square => x * x,
             Unary::Abs => x.abs(),
             Unary::Sqrt => x.sqrt(),
-            Unary::Exp => x.exp(),
-            Unary::Expm1 => x.exp_m1(),
-            Unary::Log => x.ln(),
-            Unary::Log10 => x.log10(),
-            Unary::Log1p => x.ln_1p(),
+            // The same kernels as over blocks, so a folded constant equals an array's value.
+            Unary::Exp => vmath::apply(Op::Exp, x),
+            Unary::Expm1 => vmath::apply(Op::Expm1, x),
+            Unary::Log => vmath::apply(Op::Log, x),
+            Unary::Log10 => vmath::apply(Op::Log10, x),
+            Unary::Log1p => vmath::apply(Op::Log1p, x),
             Unary::Sin => x.sin(),
             Unary::Cos => x.cos(),
             Unary::Tan => x.tan(),

@@ -213,11 +213,11 @@ pub unsafe extern "C" fn oxb_parallel_map(
 
 /// Writes `f(input[i])` to `out[i]` in parallel pieces; contiguous float64 in and out
 /// (the common case) take a plain loop.
-fn map_in_parallel(
+fn map_in_parallel<F: Fn(f64) -> f64 + Sync>(
     input: Column<'_>,
     out: Output<'_>,
     n: usize,
-    f: &(dyn Fn(f64) -> f64 + Sync),
+    f: &F,
 ) -> crate::Result<()> {
     const TASK: usize = 1 << 14;
     let value = |i: usize| input.get_f64(i);

@@ -382,6 +382,17 @@ def _numexpr(expression, **operands):
 # numexpr turns small integer powers into multiplications (a**3 is a*a*a), which
 # differs from pow by an ulp; after a cancellation, compare with an absolute tolerance.
 CANCELLING = {"a**3 - 2*a**2 + a"}
+# exp, expm1, log, log10 and log1p are the engine's own vector kernels (within 0.7 ulp of
+# the correctly rounded result), numexpr's are the C library's (log10 up to 2 ulp off, the
+# others 1): a product of one with another factor may differ by 3 ulp, of two by 4...
+KERNEL_ULPS = {
+    "log(abs(a) + 1e-3) * log10(abs(b) + 2)": 4,
+    "exp(-a*a) * cos(b)": 3,
+    "expm1(a) / (1 + abs(b))": 3,
+    "sqrt(a) * expm1(b)": 3,
+}
+# ... and a sum of them may cancel: within a few ulps of its largest term (|log| <= 745).
+KERNEL_SUMS = {"log(a) + log10(b) + log1p(c)"}
 
 
 def assert_numexpr_close(got, want, expression):
@@ -392,6 +403,9 @@ def assert_numexpr_close(got, want, expression):
     elif expression in CANCELLING:
         assert got.dtype == want.dtype
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-12, equal_nan=True)
+    elif expression in KERNEL_SUMS:
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=5e-13, equal_nan=True)
     elif "minimum" in expression or "maximum" in expression:
         # numexpr, like numpy, returns the second operand of a tie of -0.0 and 0.0; the
         # engine orders -0.0 < 0.0 (IEEE 754-2019). Values only.
@@ -399,7 +413,7 @@ def assert_numexpr_close(got, want, expression):
         np.testing.assert_allclose(got, want, rtol=4e-16, atol=0, equal_nan=True)
     else:
         assert got.dtype == want.dtype
-        assert_ulp(got, want, 2)
+        assert_ulp(got, want, KERNEL_ULPS.get(expression, 2))
 
 
 @pytest.mark.parametrize("expression", NUMEXPR_EXPRESSIONS + NUMEXPR_BOOL)
@@ -921,16 +935,22 @@ def test_where_with_costly_sides_across_blocks_and_tasks(expression):
         env = {"a": a, "b": b, "c": c_value}
         with np.errstate(all="ignore"):
             want = np.broadcast_to(_f(_reference(tree, {k: _f(v) for k, v in env.items()})[0]), (n,))
-        assert_same(oxbridge.evaluate(expression, **env), want)
+        got = oxbridge.evaluate(expression, **env)
+        # The reference's exp and log are the C library's, the engine's its own kernels:
+        # an ulp apart, and the sides' sums (of terms below 10 here) may cancel.
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-14, equal_nan=True)
+        both_zero = (got == 0) & (want == 0)
+        np.testing.assert_array_equal(np.signbit(got[both_zero]), np.signbit(want[both_zero]))
+        # Every other layout gives the engine's float64 result exactly.
         out = np.empty(n, np.float32)
         oxbridge.evaluate(expression, out=out, **env)
         with np.errstate(all="ignore"):
-            assert_same(out, want.astype(np.float32))
+            assert_same(out, got.astype(np.float32))
         reversed_env = {k: v[::-1] if isinstance(v, np.ndarray) else v for k, v in env.items()}
-        assert_same(oxbridge.evaluate(expression, **reversed_env), want[::-1])
+        assert_same(oxbridge.evaluate(expression, **reversed_env), got[::-1])
         aliased = a.copy()
         oxbridge.evaluate(expression, out=aliased, **dict(env, a=aliased))
-        assert_same(aliased, want)
+        assert_same(aliased, got)
 
 
 NUMEXPR_FIXED = BENCHMARK + [
