@@ -110,8 +110,9 @@ clean:
 # Fuzzing (issue 7 item 14): cargo-fuzz targets in fuzz/ whose bodies are src/fuzzing.rs
 # (the CSV reader, the npy header and file, the expression compiler and evaluator).
 # `make fuzz`: libFuzzer with AddressSanitizer on the nightly toolchain, each target for
-# FUZZ_SECONDS (cargo-fuzz goes into .tools on first use, ~1 min of CPU; the ASan build
-# takes ~3 min of CPU more, which is why `make test` does not do this). New inputs go to
+# FUZZ_SECONDS (cargo-fuzz goes into .tools on first use: ~1 min of CPU, 3 min on a busy
+# 2-core machine; the ASan build of the targets ~1.5 min of CPU, more after any change in
+# src: too slow and too toolchain-dependent for `make test`). New inputs go to
 # fuzz/corpus/<target>, crashes to fuzz/artifacts/<target> (both ignored by git): a crash
 # copied into fuzz/seeds/<target>/ becomes a regression test of `cargo test`.
 # `make test-fuzz`: the same bodies on stable, as plain tests over the seeds and

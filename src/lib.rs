@@ -9,6 +9,10 @@ pub mod expr;
 mod f64_simd;
 pub mod ffi;
 mod fork_lock;
+// Issue 7 item 14: the fuzz targets' bodies, for fuzz/ (feature `fuzzing`) and cargo test.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod histogram;
 mod int_simd;
 pub mod job;

@@ -152,6 +152,8 @@ class Expression(Handle):
             result, out_view, out_keep = _new_output(1 if length is None else length, dtype, shape, order)
         else:
             out_buffer = Buffer(out, writable=True, argument="out", function="evaluate")
+            if not _is_native_float(out_buffer.mv.format):
+                raise TypeError("out must be a float64 or float32 array")
             if shape is not None and len(shape) > 1 and not _has_order(out_buffer, order):
                 # out in another memory order: compute in the operands' order, then copy.
                 if tuple(out_buffer.mv.shape or ()) != shape:
@@ -210,6 +212,12 @@ def _same_layout(
             "order; make them the same (numpy.ascontiguousarray or numpy.asfortranarray)"
         )
     return here, order if order in orders else orders.pop()
+
+
+def _is_native_float(fmt: str) -> bool:
+    """Whether a buffer format is float64 or float32 in this machine's byte order."""
+    native = "<" if sys.byteorder == "little" else ">"
+    return fmt.lstrip("@=" + native) in ("d", "f")
 
 
 def _has_order(buffer: Buffer, order: str) -> bool:

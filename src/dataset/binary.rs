@@ -212,6 +212,11 @@ pub fn describe(
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Summary>> {
+    // Shape (n, 0) holds no element however large n is: a 128-byte file may claim 10^18
+    // rows, whose chunk list was an allocation that aborted the process (issue 7 item 14).
+    if layout.cols == 0 {
+        return Ok(vec![Summary::EMPTY; columns.len()]);
+    }
     let data = &bytes[layout.offset..];
     let row_bytes = (layout.cols as usize * layout.scalar.size()).max(1);
     let rows_per_chunk = (CHUNK_BYTES / row_bytes).max(1) as u64;

@@ -71,7 +71,9 @@ impl Scalar {
         if let Some(s) = by_name {
             return Ok((s, cfg!(target_endian = "big")));
         }
-        let (order, code) = text.split_at(text.len().min(1));
+        // After the first character, not byte: the text may be any UTF-8 (fuzzing found
+        // a v3 header's descr starting with 'م' panicking here; fuzz/seeds/npy).
+        let (order, code) = text.split_at(text.chars().next().map_or(0, char::len_utf8));
         let big = match order {
             "<" => false,
             ">" => true,
