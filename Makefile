@@ -15,7 +15,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 
-.PHONY: all build library install run test lint test-rust test-c test-python header bench clean
+.PHONY: all build library install run test lint test-rust test-c test-python test-types test-doctest header bench clean
 
 all: build
 
@@ -105,7 +105,7 @@ bench: build
 
 clean:
 	$(CARGO) clean
-	rm -rf build $(VENV) .tools
+	rm -rf build $(VENV) .tools fuzz/target
 
 # Fuzzing (issue 7 item 14): cargo-fuzz targets in fuzz/ whose bodies are src/fuzzing.rs
 # (the CSV reader, the npy header and file, the expression compiler and evaluator).
