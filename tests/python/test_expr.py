@@ -1374,6 +1374,22 @@ def test_parallel_map_with_an_address():
         oxbridge.parallel_map(-5, [1.0])
 
 
+def test_parallel_map_with_a_numba_cfunc():
+    # numba is in requirements-dev; the cfunc runs on every worker thread, no GIL involved.
+    numba = pytest.importorskip("numba")
+
+    @numba.cfunc("float64(float64)")
+    def hypot1(v):
+        return (v * v + 1.0) ** 0.5
+
+    x = np.random.default_rng(7).standard_normal(200_001)
+    got = oxbridge.parallel_map(hypot1, x)
+    np.testing.assert_allclose(got, np.sqrt(x * x + 1.0), rtol=1e-15)
+    out = np.empty_like(x)
+    assert oxbridge.parallel_map(hypot1, x, out=out) is out
+    assert_same(out, got)
+
+
 def test_parallel_map_refuses_ctypes_functions_without_signature():
     cos = ctypes.CDLL(ctypes.util.find_library("m")).cos  # restype c_int, no argtypes
     with pytest.raises(TypeError, match="restype"):
