@@ -80,7 +80,7 @@ test-pypy: build
 .PHONY: test-hooks
 test-hooks: $(VENV)/.ready
 	$(CARGO) build --quiet --profile hooks --features test-hooks --target-dir target/hooks
-	OXBRIDGE_HOOKS_LIBRARY=$(abspath target/hooks/hooks/liboxbridge.so) $(PY) -m pytest tests/python/test_panic_boundary.py -q
+	OXBRIDGE_HOOKS_LIBRARY=$(abspath target/hooks/hooks/liboxbridge.so) $(PY) -m pytest tests/python/test_panic_boundary.py tests/python/test_fault_injection.py -q
 
 test-types: build
 	$(PY) -m mypy --strict py/oxbridge

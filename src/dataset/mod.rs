@@ -4,6 +4,7 @@
 pub mod binary;
 pub mod columns;
 pub mod csv;
+pub(crate) mod faults;
 pub mod npy;
 mod number;
 mod sigbus;
@@ -81,7 +82,7 @@ pub struct Dataset {
 /// 100 bytes native, more in the bindings), so a header claiming billions of columns (a
 /// forged `.npy` shape, a huge raw `columns`, a CSV first line of commas) is refused with
 /// a clear error instead of an allocation failure, which would abort the process.
-pub const MAX_COLUMNS: u64 = 1 << 20;
+pub(crate) const MAX_COLUMNS: u64 = 1 << 20;
 
 /// An unsupported-file error that names the file (in the message and the detail).
 fn unsupported_file(path: &str, what: impl std::fmt::Display) -> Error {
@@ -104,15 +105,20 @@ fn has_content(path: &str) -> bool {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
     let mut first = [0u8; 1];
-    options
-        .open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
+    faults::check("probe.open")
+        .and_then(|()| options.open(path))
+        .and_then(|mut f| {
+            faults::check("probe.read")?;
+            std::io::Read::read(&mut f, &mut first)
+        })
         .is_ok_and(|n| n > 0)
 }
 
 fn map_file(path: &str) -> Result<(File, Mmap)> {
     // stat before open: opening a FIFO without a writer would block forever.
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, &e))?;
+    let meta = faults::check("stat")
+        .and_then(|()| std::fs::metadata(path))
+        .map_err(|e| Error::io(path, &e))?;
     if meta.is_dir() {
         return Err(Error::io(
             path,
@@ -125,7 +131,9 @@ fn map_file(path: &str) -> Result<(File, Mmap)> {
             "not a regular file (a pipe or device cannot be memory-mapped)",
         ));
     }
-    let file = File::open(path).map_err(|e| Error::io(path, &e))?;
+    let file = faults::check("open")
+        .and_then(|()| File::open(path))
+        .map_err(|e| Error::io(path, &e))?;
     // Files of /proc report a size of 0 but have content: mapping them would fail with a
     // misleading "No such device", or, worse, read as an empty file.
     if meta.len() == 0 && has_content(path) {
@@ -136,13 +144,15 @@ fn map_file(path: &str) -> Result<(File, Mmap)> {
     }
     // SAFETY: the mapping is read-only. Another process truncating the file meanwhile can
     // make reads fault; sizes are re-checked before each scan to narrow that window.
-    let map = unsafe { Mmap::map(&file) }.map_err(|e| {
-        if e.raw_os_error() == Some(libc::ENODEV) {
-            unsupported_file(path, NOT_MAPPABLE)
-        } else {
-            Error::io(path, &e)
-        }
-    })?;
+    let map = faults::check("mmap")
+        .and_then(|()| unsafe { Mmap::map(&file) })
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ENODEV) {
+                unsupported_file(path, NOT_MAPPABLE)
+            } else {
+                Error::io(path, &e)
+            }
+        })?;
     Ok((file, map))
 }
 
@@ -452,7 +462,8 @@ impl Dataset {
     /// A file truncated since it was mapped would fault on access: refuse instead.
     fn check_unchanged(&self) -> Result<()> {
         self.unless_truncated(Ok(()))?;
-        let len = std::fs::metadata(&self.path)
+        let len = faults::check("restat")
+            .and_then(|()| std::fs::metadata(&self.path))
             .map_err(|e| Error::io(&self.path, &e))?
             .len();
         if len < self.map.len() as u64 {
@@ -480,7 +491,8 @@ impl Dataset {
         let end = end.min(self.map.len());
         let first = start.div_ceil(PAGE) * PAGE;
         let last = end / PAGE * PAGE;
-        if last > first {
+        // A failed release (or an injected one) is harmless: the pages just stay mapped.
+        if last > first && faults::check("madvise").is_ok() {
             // SAFETY: a read-only shared file mapping: dropped pages are read back from
             // the file if touched again, so no data is lost.
             let _ = unsafe {

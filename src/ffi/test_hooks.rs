@@ -1,11 +1,13 @@
 //! Test-only exports that panic on purpose, so the tests can prove that the guard holds
 //! the boundary: the panic becomes `OXB_PANIC` with a message naming its site, nothing is
-//! printed, and the library stays usable. Compiled only with the `test-hooks` feature
+//! printed, and the library stays usable. Also the switch of the file reader's fault
+//! injection (src/dataset/faults.rs). Compiled only with the `test-hooks` feature
 //! (`make test-hooks` builds it into target/hooks); the module line in mod.rs carries
 //! `cbindgen:ignore`, so none of this is in a default build, the header or its hash.
 
 use super::guard;
 use super::status::{oxb_status, FfiError};
+use crate::dataset::faults;
 use crate::job;
 use crate::parallel::{self, WORKER_NAME_PREFIX};
 use crate::view::StridedMut;
@@ -90,5 +92,44 @@ pub extern "C" fn oxb_test_panic_in_job(on_pool: u32) -> oxb_status {
             Some(&mut report),
         )?;
         Ok(())
+    })
+}
+
+/// Arms the file reader's fault injection: the `n`-th file operation from now
+/// (process-wide, counted across threads) fails with EIO; 0 turns it off. Either way the
+/// count of operations restarts. Returns `OXB_OK`.
+#[no_mangle]
+pub extern "C" fn oxb_test_fail_io_at(n: u64) -> oxb_status {
+    guard::call(|| -> Result<(), FfiError> {
+        faults::arm(n);
+        Ok(())
+    })
+}
+
+/// The number of file operations checked since the last `oxb_test_fail_io_at`.
+#[no_mangle]
+pub extern "C" fn oxb_test_io_ops() -> u64 {
+    guard::value(u64::MAX, faults::ops)
+}
+
+/// Writes the name of the operation failed since the last `oxb_test_fail_io_at` (e.g.
+/// "mmap"), NUL-terminated, to `buf` (room for `len` bytes) and returns its length; 0
+/// (and an empty string) when none was failed. `buf` may be NULL to ask for the length.
+///
+/// # Safety
+/// `buf` is NULL or writable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_test_io_failed_op(buf: *mut u8, len: usize) -> usize {
+    guard::value(0, || {
+        let name = faults::failed_op().unwrap_or("");
+        if !buf.is_null() && len > 0 {
+            let n = name.len().min(len - 1);
+            // SAFETY: the caller gives room for `len` bytes; at most `len` are written.
+            unsafe {
+                std::ptr::copy_nonoverlapping(name.as_ptr(), buf, n);
+                buf.add(n).write(0);
+            }
+        }
+        name.len()
     })
 }
