@@ -33,6 +33,10 @@ class Handle:
         self._finalizer: weakref.finalize[[Callable[[int], int], int], object] = weakref.finalize(
             self, _destroy, destroy, out.value
         )
+        # Not at interpreter exit: a daemon thread may still be using the handle then, and
+        # destroying it under that thread turns its next call into an error; the process's
+        # end frees the native memory anyway.
+        self._finalizer.atexit = False
 
     @property
     def closed(self) -> bool:
