@@ -318,6 +318,24 @@ fn run(program: &Program, inputs: &[Input<'_>], out: Output<'_>) {
     evaluate(program, inputs, out).expect("evaluating with one operand per variable");
 }
 
+fn f64_inputs(arrays: &[Vec<f64>]) -> Vec<Input<'_>> {
+    arrays
+        .iter()
+        .map(|v| Input::Array(Column::F64(Strided::from_slice(v))))
+        .collect()
+}
+
+/// The program's float64 result for these inputs, in a fresh contiguous buffer.
+fn run_to_vec(program: &Program, inputs: &[Input<'_>]) -> Vec<f64> {
+    let mut out = vec![0.0; LEN];
+    run(
+        program,
+        inputs,
+        Output::F64(StridedMut::from_slice(&mut out)),
+    );
+    out
+}
+
 fn assert_same_results(a: &[f64], b: &[f64], source: &str, what: &str) {
     for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
         assert!(
@@ -342,16 +360,7 @@ pub fn expr(data: &[u8]) {
     let n = program.variables.len();
     let arrays: Vec<Vec<f64>> = (0..n).map(values).collect();
     // 1. Contiguous float64 everywhere.
-    let inputs: Vec<Input> = arrays
-        .iter()
-        .map(|v| Input::Array(Column::F64(Strided::from_slice(v))))
-        .collect();
-    let mut expected = vec![0.0; LEN];
-    run(
-        &program,
-        &inputs,
-        Output::F64(StridedMut::from_slice(&mut expected)),
-    );
+    let expected = run_to_vec(&program, &f64_inputs(&arrays));
     // 2. Reversed inputs and a reversed, strided output.
     let reversed: Vec<Vec<f64>> = arrays
         .iter()
@@ -424,22 +433,8 @@ pub fn expr(data: &[u8]) {
             _ => i32s[v].iter().map(|&x| x as f64).collect(),
         })
         .collect();
-    let reference: Vec<Input> = widened
-        .iter()
-        .map(|v| Input::Array(Column::F64(Strided::from_slice(v))))
-        .collect();
-    let mut expected = vec![0.0; LEN];
-    run(
-        &program,
-        &reference,
-        Output::F64(StridedMut::from_slice(&mut expected)),
-    );
-    let mut got = vec![0.0; LEN];
-    run(
-        &program,
-        &mixed,
-        Output::F64(StridedMut::from_slice(&mut got)),
-    );
+    let expected = run_to_vec(&program, &f64_inputs(&widened));
+    let got = run_to_vec(&program, &mixed);
     assert_same_results(&expected, &got, &source, "mixed operand types");
     let mut narrow = vec![0.0f32; LEN];
     run(
