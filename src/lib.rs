@@ -6,6 +6,7 @@
 pub mod dataset;
 pub mod error;
 pub mod expr;
+mod f64_rows_simd;
 mod f64_simd;
 pub mod ffi;
 mod fork_lock;

@@ -9,11 +9,13 @@
 use crate::error::Result;
 use crate::parallel::{map_chunks, CHUNK_LEN};
 use crate::view::{Column, Element, Matrix, Matrix2, Strided};
-use crate::{f64_simd, int_simd};
+use crate::{f64_rows_simd, f64_simd, int_simd};
 use rayon::prelude::*;
 
 /// Values per block: 8 KiB of float64, comfortably inside L1.
 const BLOCK_LEN: usize = 1024;
+/// Values per block of the row-major kernel: 64 KiB, which stays in L2 between passes.
+const ROW_MAJOR_BLOCK_LEN: usize = 16384;
 /// Integers per block: larger, since an integer block's bookkeeping (128-bit sums) costs
 /// more; 64 KiB still stays in L2, and the 32-bit half sums cannot overflow.
 const INT_BLOCK_LEN: usize = 8192;
@@ -388,6 +390,10 @@ fn columns_of<T: Element>(m: Matrix<'_, T>) -> Result<Vec<Summary>> {
             .map(|b| {
                 let start = b * block_rows;
                 let block = m.row_range(start, block_rows.min(rows - start));
+                let packed = block.as_row_major_slice().and_then(T::as_f64_slice);
+                if let Some(all) = packed.and_then(|xs| row_major_summaries(xs, cols)) {
+                    return all;
+                }
                 (0..cols)
                     .map(|j| Summary::of_strided(block.column(j)))
                     .collect()
@@ -552,6 +558,85 @@ fn block_summary(xs: &[f64]) -> Summary {
     s
 }
 
+/// Summaries of every column of row-major float64 data (`values.len()` a multiple of
+/// `cols`), read in place without transposing it; `None` when there are too many columns
+/// for the stripe kernel (see `f64_rows_simd`).
+pub fn row_major_summaries(values: &[f64], cols: usize) -> Option<Vec<Summary>> {
+    let stripe = f64_rows_simd::stripe_len(cols)?;
+    debug_assert_eq!(values.len() % cols, 0);
+    let mut totals = vec![Summary::EMPTY; cols];
+    let mut column = Vec::new();
+    for block in values.chunks((ROW_MAJOR_BLOCK_LEN / stripe).max(1) * stripe) {
+        for (total, part) in
+            totals
+                .iter_mut()
+                .zip(row_major_block(block, cols, stripe, &mut column))
+        {
+            total.merge(&part);
+        }
+    }
+    Some(totals)
+}
+
+/// `block_summary` of each column of one row-major block. The stripe kernel's sums have
+/// no NaN test: a column whose sum comes out non-finite (a NaN, an infinity or an
+/// overflow) is gathered into `column` and summarised by `block_summary` instead.
+fn row_major_block(
+    block: &[f64],
+    cols: usize,
+    stripe: usize,
+    column: &mut Vec<f64>,
+) -> Vec<Summary> {
+    let rows = block.len() / cols;
+    let (body, tail) = block.split_at(block.len() / stripe * stripe);
+    let sums = f64_rows_simd::first_pass(body, stripe);
+    let mut parts: Vec<Summary> = (0..cols)
+        .map(|c| {
+            let mut s = Summary {
+                exact: None,
+                count: rows as u64,
+                ..Summary::EMPTY
+            };
+            let positions = (c..stripe).step_by(cols);
+            let tail_values = tail.iter().skip(c).step_by(cols);
+            for p in positions {
+                let (h, e) = two_sum(s.sum_hi, sums.hi[p]);
+                s.sum_hi = h;
+                s.sum_lo += e + sums.lo[p];
+                s.min = s.min.min(sums.min[p]);
+                s.max = s.max.max(sums.max[p]);
+            }
+            for &x in tail_values {
+                let (h, e) = two_sum(s.sum_hi, x);
+                s.sum_hi = h;
+                s.sum_lo += e;
+                s.min = s.min.min(x);
+                s.max = s.max.max(x);
+            }
+            s.mean = s.sum() / s.count as f64;
+            s
+        })
+        .collect();
+    let means: Vec<f64> = (0..stripe).map(|p| parts[p % cols].mean).collect();
+    let deviations = f64_rows_simd::squared_deviations(body, &means);
+    for (p, d) in deviations.iter().enumerate() {
+        parts[p % cols].m2 += d;
+    }
+    for row in tail.chunks_exact(cols) {
+        for (s, &x) in parts.iter_mut().zip(row) {
+            s.m2 += (x - s.mean) * (x - s.mean);
+        }
+    }
+    for (c, s) in parts.iter_mut().enumerate() {
+        if !(s.sum_hi.is_finite() && s.sum_lo.is_finite()) {
+            column.clear();
+            column.extend(block.iter().skip(c).step_by(cols));
+            *s = block_summary(column);
+        }
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -692,6 +777,47 @@ mod tests {
             prop_assert!((s.variance(0) - exact).abs() <= 1e-12 * exact + 1e-12,
                 "{} vs {exact}", s.variance(0));
             prop_assert_eq!(s.exact.map(|e| e.sum), Some(xs.iter().map(|&x| x as i128).sum()));
+        }
+
+        #[test]
+        fn row_major_kernel_matches_each_column_alone(
+            cols in 1usize..70,
+            rows in 0usize..400,
+            seed in proptest::collection::vec(
+                prop_oneof![
+                    8 => -1e6f64..1e6,
+                    1 => Just(f64::NAN),
+                    1 => Just(f64::INFINITY),
+                    1 => Just(-0.0),
+                    1 => Just(1e300),
+                ],
+                1..50,
+            ),
+            stride in 1usize..50,
+        ) {
+            let values: Vec<f64> = (0..rows * cols).map(|i| seed[(i * stride) % seed.len()]).collect();
+            let Some(fast) = row_major_summaries(&values, cols) else {
+                prop_assert!(f64_rows_simd::stripe_len(cols).is_none());
+                return Ok(());
+            };
+            for (c, got) in fast.iter().enumerate() {
+                let column: Vec<f64> = values.iter().skip(c).step_by(cols).copied().collect();
+                let want = Summary::of_slice(&column);
+                prop_assert_eq!((got.count(), got.nan_count()), (want.count(), want.nan_count()));
+                let close = |a: f64, b: f64, tol: f64| {
+                    a.to_bits() == b.to_bits()
+                        || (a.is_nan() && b.is_nan())
+                        || (a - b).abs() <= tol * a.abs().max(b.abs())
+                };
+                prop_assert_eq!(got.min().to_bits(), want.min().to_bits(), "column {}", c);
+                prop_assert_eq!(got.max().to_bits(), want.max().to_bits(), "column {}", c);
+                prop_assert!(close(got.sum(), want.sum(), 1e-15), "column {}: {} vs {}", c, got.sum(), want.sum());
+                prop_assert!(close(got.mean(), want.mean(), 1e-15), "column {}", c);
+                // Rounding leaves M2 near 0 rather than 0 for a constant column.
+                let spread = want.min().abs().max(want.max().abs()).powi(2) * 1e-14;
+                let (a, b) = (got.variance(1), want.variance(1));
+                prop_assert!(close(a, b, 1e-9) || (a - b).abs() <= spread, "column {}: {} vs {}", c, a, b);
+            }
         }
 
         #[test]

@@ -406,6 +406,15 @@ impl<'a, T: Element> Matrix<'a, T> {
         }
     }
 
+    /// The elements as one row-major slice, when rows are contiguous and follow each
+    /// other without gaps.
+    pub fn as_row_major_slice(&self) -> Option<&'a [T]> {
+        let packed = self.col_stride == 1 && self.row_stride == self.cols as isize;
+        let len = self.rows.checked_mul(self.cols)?;
+        // SAFETY: packed rows: the elements are exactly ptr[0..rows * cols], all valid.
+        (packed && len > 0).then(|| unsafe { std::slice::from_raw_parts(self.ptr, len) })
+    }
+
     /// Rows `start..start + len` as a matrix.
     pub fn row_range(&self, start: usize, len: usize) -> Self {
         assert!(start + len <= self.rows);

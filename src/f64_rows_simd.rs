@@ -1,0 +1,289 @@
+//! The two passes of the float64 statistics kernel over a row-major block (all columns of
+//! a run of rows, contiguous), without transposing it.
+//!
+//! The block is read as a flat array in stripes of `stripe` values, a multiple of both
+//! the column count and the vector width, so the value at position `p` of every stripe
+//! belongs to column `p % cols` and each position keeps its own accumulators. The first
+//! pass has no NaN test: a NaN or an infinity leaves its position's sum non-finite, and
+//! the caller then recomputes that column by the general kernel.
+
+/// Values per vector.
+const WIDTH: usize = 4;
+/// Shortest stripe: four vectors, so the accumulators' dependency chains overlap.
+const MIN_STRIPE: usize = 4 * WIDTH;
+/// Longest stripe: its accumulators (4 x 512 doubles, 16 KiB) still share L1 with data.
+pub(crate) const MAX_STRIPE: usize = 512;
+
+/// Values per stripe for `cols` columns, or `None` when the stripe would be too long.
+pub(crate) fn stripe_len(cols: usize) -> Option<usize> {
+    if cols == 0 {
+        return None;
+    }
+    let base = cols / gcd(cols, WIDTH) * WIDTH;
+    let stripe = base * MIN_STRIPE.div_ceil(base);
+    (stripe <= MAX_STRIPE).then_some(stripe)
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Per-position sums (as hi + lo two-sums), minima and maxima of the first pass.
+pub(crate) struct StripeSums {
+    pub hi: Vec<f64>,
+    pub lo: Vec<f64>,
+    pub min: Vec<f64>,
+    pub max: Vec<f64>,
+}
+
+/// First pass over `xs` (a whole number of stripes).
+pub(crate) fn first_pass(xs: &[f64], stripe: usize) -> StripeSums {
+    debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
+    let mut sums = StripeSums {
+        hi: vec![0.0; stripe],
+        lo: vec![0.0; stripe],
+        min: vec![f64::INFINITY; stripe],
+        max: vec![f64::NEG_INFINITY; stripe],
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { avx2::first_pass(xs, stripe, &mut sums) };
+            return sums;
+        }
+    }
+    portable_first_pass(xs, stripe, &mut sums);
+    sums
+}
+
+/// Per-position sums of `(x - means[p])^2` over `xs` (a whole number of stripes).
+pub(crate) fn squared_deviations(xs: &[f64], means: &[f64]) -> Vec<f64> {
+    let stripe = means.len();
+    debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            return unsafe { avx2::squared_deviations(xs, means) };
+        }
+    }
+    portable_squared_deviations(xs, means)
+}
+
+#[inline(always)]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bp = s - a;
+    (s, (a - (s - bp)) + (b - bp))
+}
+
+fn portable_first_pass(xs: &[f64], stripe: usize, sums: &mut StripeSums) {
+    for row in xs.chunks_exact(stripe) {
+        for (p, &x) in row.iter().enumerate() {
+            let (s, e) = two_sum(sums.hi[p], x);
+            sums.hi[p] = s;
+            sums.lo[p] += e;
+            // Comparisons with NaN are false: NaN never becomes the min or max.
+            sums.min[p] = if x < sums.min[p] { x } else { sums.min[p] };
+            sums.max[p] = if x > sums.max[p] { x } else { sums.max[p] };
+        }
+    }
+}
+
+fn portable_squared_deviations(xs: &[f64], means: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; means.len()];
+    for row in xs.chunks_exact(means.len()) {
+        for ((o, &x), &m) in out.iter_mut().zip(row).zip(means) {
+            *o += (x - m) * (x - m);
+        }
+    }
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! A stripe's accumulators can outnumber the 16 vector registers, and accumulators
+    //! kept in memory make every update wait for the previous store. So each pass walks
+    //! the block once per group of a few vectors of the stripe, with that group's
+    //! accumulators in registers; the first walk brings the block into cache.
+    use super::{StripeSums, WIDTH};
+    use std::arch::x86_64::*;
+
+    /// Vectors per group of the first pass: 4 accumulators each, 12 registers.
+    const FIRST_GROUP: usize = 3;
+    /// Vectors per group of the second pass: a mean and an accumulator each.
+    const SECOND_GROUP: usize = 6;
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn first_pass(xs: &[f64], stripe: usize, sums: &mut StripeSums) {
+        let vectors = stripe / WIDTH;
+        let mut first = 0;
+        while first < vectors {
+            // SAFETY (all four calls): AVX2 is enabled here; first + G <= vectors.
+            unsafe {
+                match vectors - first {
+                    1 => first_pass_group::<1>(xs, stripe, first, sums),
+                    2 => first_pass_group::<2>(xs, stripe, first, sums),
+                    _ => first_pass_group::<FIRST_GROUP>(xs, stripe, first, sums),
+                }
+            }
+            first += FIRST_GROUP.min(vectors - first);
+        }
+    }
+
+    /// The first pass for vectors `first..first + G` of each stripe.
+    #[target_feature(enable = "avx2")]
+    unsafe fn first_pass_group<const G: usize>(
+        xs: &[f64],
+        stripe: usize,
+        first: usize,
+        sums: &mut StripeSums,
+    ) {
+        assert!(WIDTH * (first + G) <= stripe && sums.hi.len() == stripe);
+        let mut hi = [_mm256_setzero_pd(); G];
+        let mut lo = [_mm256_setzero_pd(); G];
+        let mut min = [_mm256_set1_pd(f64::INFINITY); G];
+        let mut max = [_mm256_set1_pd(f64::NEG_INFINITY); G];
+        for row in xs.chunks_exact(stripe) {
+            for k in 0..G {
+                // SAFETY: first + k < stripe / 4, inside this stripe.
+                let x = unsafe { _mm256_loadu_pd(row.as_ptr().add(WIDTH * (first + k))) };
+                // Knuth's two-sum: the rounding error of hi + x, exactly.
+                let s = _mm256_add_pd(hi[k], x);
+                let bp = _mm256_sub_pd(s, hi[k]);
+                let error = _mm256_add_pd(
+                    _mm256_sub_pd(hi[k], _mm256_sub_pd(s, bp)),
+                    _mm256_sub_pd(x, bp),
+                );
+                lo[k] = _mm256_add_pd(lo[k], error);
+                hi[k] = s;
+                // min/max return the second operand when the first is NaN.
+                min[k] = _mm256_min_pd(x, min[k]);
+                max[k] = _mm256_max_pd(x, max[k]);
+            }
+        }
+        for k in 0..G {
+            let at = WIDTH * (first + k);
+            // SAFETY: each output holds `stripe` doubles and at + 4 <= stripe.
+            unsafe {
+                _mm256_storeu_pd(sums.hi.as_mut_ptr().add(at), hi[k]);
+                _mm256_storeu_pd(sums.lo.as_mut_ptr().add(at), lo[k]);
+                _mm256_storeu_pd(sums.min.as_mut_ptr().add(at), min[k]);
+                _mm256_storeu_pd(sums.max.as_mut_ptr().add(at), max[k]);
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2", enable = "fma")]
+    pub(super) unsafe fn squared_deviations(xs: &[f64], means: &[f64]) -> Vec<f64> {
+        let vectors = means.len() / WIDTH;
+        let mut out = vec![0.0; means.len()];
+        let mut first = 0;
+        while first < vectors {
+            // SAFETY (all calls): AVX2 and FMA are enabled here; first + G <= vectors.
+            unsafe {
+                match vectors - first {
+                    1 => deviations_group::<1>(xs, means, first, &mut out),
+                    2 => deviations_group::<2>(xs, means, first, &mut out),
+                    3 => deviations_group::<3>(xs, means, first, &mut out),
+                    4 => deviations_group::<4>(xs, means, first, &mut out),
+                    5 => deviations_group::<5>(xs, means, first, &mut out),
+                    _ => deviations_group::<SECOND_GROUP>(xs, means, first, &mut out),
+                }
+            }
+            first += SECOND_GROUP.min(vectors - first);
+        }
+        out
+    }
+
+    /// The second pass for vectors `first..first + G` of each stripe.
+    #[target_feature(enable = "avx2", enable = "fma")]
+    unsafe fn deviations_group<const G: usize>(
+        xs: &[f64],
+        means: &[f64],
+        first: usize,
+        out: &mut [f64],
+    ) {
+        let stripe = means.len();
+        assert!(WIDTH * (first + G) <= stripe && out.len() == stripe);
+        let mut centre = [_mm256_setzero_pd(); G];
+        let mut acc = [_mm256_setzero_pd(); G];
+        for (k, c) in centre.iter_mut().enumerate() {
+            // SAFETY: `means` holds `stripe` doubles and 4 * (first + k) + 4 <= stripe.
+            *c = unsafe { _mm256_loadu_pd(means.as_ptr().add(WIDTH * (first + k))) };
+        }
+        for row in xs.chunks_exact(stripe) {
+            for k in 0..G {
+                // SAFETY: first + k < stripe / 4, inside this stripe.
+                let x = unsafe { _mm256_loadu_pd(row.as_ptr().add(WIDTH * (first + k))) };
+                let d = _mm256_sub_pd(x, centre[k]);
+                acc[k] = _mm256_fmadd_pd(d, d, acc[k]);
+            }
+        }
+        for (k, a) in acc.iter().enumerate() {
+            // SAFETY: `out` holds `stripe` doubles and 4 * (first + k) + 4 <= stripe.
+            unsafe { _mm256_storeu_pd(out.as_mut_ptr().add(WIDTH * (first + k)), *a) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn stripes_hold_whole_rows_and_whole_vectors() {
+        for cols in 1..200 {
+            if let Some(stripe) = stripe_len(cols) {
+                assert_eq!(stripe % cols, 0, "{cols}");
+                assert_eq!(stripe % WIDTH, 0, "{cols}");
+                assert!((MIN_STRIPE..=MAX_STRIPE).contains(&stripe), "{cols}");
+            } else {
+                assert!(cols / gcd(cols, WIDTH) * WIDTH > MAX_STRIPE, "{cols}");
+            }
+        }
+        assert_eq!(stripe_len(10), Some(20));
+        assert_eq!(stripe_len(1), Some(16));
+        assert_eq!(stripe_len(0), None);
+    }
+
+    proptest! {
+        #[test]
+        fn dispatched_passes_match_portable(
+            cols in 1usize..40,
+            stripes in 0usize..6,
+            seed in proptest::collection::vec(
+                prop_oneof![-1e6f64..1e6, Just(-0.0), Just(f64::NAN), Just(f64::INFINITY), any::<f64>()],
+                1..64,
+            ),
+        ) {
+            let Some(stripe) = stripe_len(cols) else { return Ok(()) };
+            let xs: Vec<f64> = (0..stripe * stripes).map(|i| seed[i % seed.len()] * (1.0 + i as f64)).collect();
+            let fast = first_pass(&xs, stripe);
+            let mut slow = StripeSums {
+                hi: vec![0.0; stripe],
+                lo: vec![0.0; stripe],
+                min: vec![f64::INFINITY; stripe],
+                max: vec![f64::NEG_INFINITY; stripe],
+            };
+            portable_first_pass(&xs, stripe, &mut slow);
+            let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
+            prop_assert!(same(&fast.hi, &slow.hi));
+            prop_assert!(same(&fast.lo, &slow.lo));
+            prop_assert!(same(&fast.min, &slow.min));
+            prop_assert!(same(&fast.max, &slow.max));
+            let means: Vec<f64> = (0..stripe).map(|p| p as f64 * 0.5).collect();
+            let (a, b) = (squared_deviations(&xs, &means), portable_squared_deviations(&xs, &means));
+            for (x, y) in a.iter().zip(&b) {
+                prop_assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-12 * y.abs());
+            }
+        }
+    }
+}
