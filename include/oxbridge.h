@@ -444,7 +444,8 @@ oxb_status oxb_accumulator_destroy(oxb_accumulator handle);
  * writes its handle to `*out`. `options` may be NULL to detect everything.
  *
  * # Safety
- * `path` is NULL or a NUL-terminated UTF-8 path; `options` is NULL or valid; `out` is
+ * `path` is NULL or a NUL-terminated path (any bytes on POSIX systems, where messages
+ * show invalid UTF-8 as U+FFFD; UTF-8 elsewhere); `options` is NULL or valid; `out` is
  * NULL or writable.
  */
 oxb_status oxb_dataset_open(const char *path,

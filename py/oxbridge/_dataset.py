@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from . import _bindings as b
-from ._errors import UnsupportedError, check
+from ._errors import check, remember_path
 from ._handle import Handle, _destroy
 from ._loader import lib
 from ._progress import ProgressArg, Reporter
@@ -197,19 +197,12 @@ def _num(v: Any) -> str:
 
 
 def _encode_path(path: Union[str, bytes, "os.PathLike[str]"]) -> bytes:
-    """The path as the library takes it: bytes without NUL (ctypes would cut the path at
-    a NUL and open another file), in UTF-8 (the C ABI's paths are UTF-8)."""
+    """The path as the library takes it: the file system's bytes, without NUL (ctypes
+    would cut the path at a NUL and open another file)."""
     encoded = os.fsencode(os.fspath(path))
     if b"\0" in encoded:
         raise ValueError(f"embedded null byte in the path {path!r}")
-    try:
-        encoded.decode("utf-8")
-    except UnicodeDecodeError:
-        error = UnsupportedError(
-            f"{os.fsdecode(encoded)!r}: this path is not valid UTF-8, and oxbridge opens files by UTF-8 paths "
-            "only; rename the file, or open it through a symbolic link whose path is UTF-8")
-        error.path = os.fsdecode(encoded)
-        raise error from None
+    remember_path(encoded)
     return encoded
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 from typing import cast
 
 from . import _bindings as b
@@ -261,6 +262,20 @@ def _io_error(os_code: int, message: str, path: str) -> OxbridgeError:
     return cls(os_code, message, path or None)
 
 
+# Paths that are not UTF-8, by the name the library gives them in errors (invalid bytes
+# shown as U+FFFD), so an error's `path` and `filename` are the path as the caller spelled
+# it. Only such paths are kept, and each once.
+_EXACT_PATHS: dict[str, str] = {}
+
+
+def remember_path(encoded: bytes) -> None:
+    """Records a path about to be passed to the library, if it is not valid UTF-8."""
+    try:
+        encoded.decode("utf-8")
+    except UnicodeDecodeError:
+        _EXACT_PATHS[encoded.decode("utf-8", "replace")] = os.fsdecode(encoded)
+
+
 def error_for(status: int) -> OxbridgeError:
     """The exception for a failed call, carrying the library's message and, for errors
     about a file, its `path` (and `line` and `column` for malformed data)."""
@@ -268,6 +283,7 @@ def error_for(status: int) -> OxbridgeError:
     detail = b.oxb_error_detail()
     lib.oxb_last_error_detail(ctypes.byref(detail))
     path = (detail.path or b"").decode("utf-8", "replace")
+    path = _EXACT_PATHS.get(path, path)
     error: OxbridgeError
     if status == b.OXB_IO and detail.os_code:
         error = _io_error(detail.os_code, message, path)

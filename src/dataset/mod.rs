@@ -16,6 +16,7 @@ use columns::Kind;
 use memmap2::Mmap;
 use parking_lot::Mutex;
 use std::fs::File;
+use std::path::Path;
 
 /// The file formats oxbridge reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,9 @@ enum Body {
 /// An open data file.
 pub struct Dataset {
     path: String,
+    /// Kept open: `check_unchanged` asks it (fstat) for the size of the file as mapped,
+    /// which another file renamed over the path does not change.
+    file: File,
     // Declared before `map`: unregistered before the mapping goes away.
     watch: sigbus::Watch,
     map: Mmap,
@@ -99,7 +103,7 @@ const NOT_MAPPABLE: &str = "oxbridge memory-maps files, and this one cannot be m
 
 /// Whether a file that reports a size of 0 has content after all. Read without blocking:
 /// some such files (/proc/kmsg) would wait for data.
-fn has_content(path: &str) -> bool {
+fn has_content(path: &Path) -> bool {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -114,10 +118,11 @@ fn has_content(path: &str) -> bool {
         .is_ok_and(|n| n > 0)
 }
 
-fn map_file(path: &str) -> Result<(File, Mmap)> {
+/// Opens and maps the file at `fs_path`; `path` is its name in messages.
+fn map_file(fs_path: &Path, path: &str) -> Result<(File, Mmap)> {
     // stat before open: opening a FIFO without a writer would block forever.
     let meta = faults::check("stat")
-        .and_then(|()| std::fs::metadata(path))
+        .and_then(|()| std::fs::metadata(fs_path))
         .map_err(|e| Error::io(path, &e))?;
     if meta.is_dir() {
         return Err(Error::io(
@@ -132,11 +137,11 @@ fn map_file(path: &str) -> Result<(File, Mmap)> {
         ));
     }
     let file = faults::check("open")
-        .and_then(|()| File::open(path))
+        .and_then(|()| File::open(fs_path))
         .map_err(|e| Error::io(path, &e))?;
     // Files of /proc report a size of 0 but have content: mapping them would fail with a
     // misleading "No such device", or, worse, read as an empty file.
-    if meta.len() == 0 && has_content(path) {
+    if meta.len() == 0 && has_content(fs_path) {
         return Err(unsupported_file(
             path,
             format!("the file reports a size of 0 bytes but has content: {NOT_MAPPABLE}"),
@@ -170,8 +175,13 @@ fn detect_format(path: &str, bytes: &[u8], options: &OpenOptions) -> Format {
 }
 
 impl Dataset {
-    pub fn open(path: &str, options: &OpenOptions) -> Result<Dataset> {
-        let (_file, map) = map_file(path)?;
+    /// Opens the file at `fs_path` (any path the OS takes; messages show it with invalid
+    /// UTF-8 replaced).
+    pub fn open(fs_path: impl AsRef<Path>, options: &OpenOptions) -> Result<Dataset> {
+        let fs_path = fs_path.as_ref();
+        let name = fs_path.to_string_lossy();
+        let path: &str = &name;
+        let (file, map) = map_file(fs_path, path)?;
         let bytes: &[u8] = &map;
         let format = detect_format(path, bytes, options);
         let (body, names, rows) = match format {
@@ -277,6 +287,7 @@ impl Dataset {
         };
         Ok(Dataset {
             path: path.to_owned(),
+            file,
             watch: sigbus::Watch::new(&map),
             map,
             body,
@@ -463,7 +474,7 @@ impl Dataset {
     fn check_unchanged(&self) -> Result<()> {
         self.unless_truncated(Ok(()))?;
         let len = faults::check("restat")
-            .and_then(|()| std::fs::metadata(&self.path))
+            .and_then(|()| self.file.metadata())
             .map_err(|e| Error::io(&self.path, &e))?
             .len();
         if len < self.map.len() as u64 {

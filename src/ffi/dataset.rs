@@ -102,6 +102,24 @@ unsafe fn optional_text(text: *const c_char, name: &str) -> FfiResult<Option<Str
         .map_err(|_| FfiError::invalid(format!("{name} is not valid UTF-8")))
 }
 
+/// A path as the OS takes it: any bytes on POSIX systems, UTF-8 elsewhere.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+unsafe fn file_path(path: *const c_char) -> FfiResult<std::path::PathBuf> {
+    if path.is_null() {
+        return Err(FfiError::null("path"));
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
+    #[cfg(unix)]
+    return Ok(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes).into());
+    #[cfg(not(unix))]
+    return std::str::from_utf8(bytes)
+        .map(Into::into)
+        .map_err(|_| FfiError::invalid("path is not valid UTF-8"));
+}
+
 /// # Safety
 /// `options` is NULL or points to a valid `oxb_open_options`.
 unsafe fn open_options(options: *const oxb_open_options) -> FfiResult<OpenOptions> {
@@ -185,7 +203,8 @@ fn with_progress<R: Send>(
 /// writes its handle to `*out`. `options` may be NULL to detect everything.
 ///
 /// # Safety
-/// `path` is NULL or a NUL-terminated UTF-8 path; `options` is NULL or valid; `out` is
+/// `path` is NULL or a NUL-terminated path (any bytes on POSIX systems, where messages
+/// show invalid UTF-8 as U+FFFD; UTF-8 elsewhere); `options` is NULL or valid; `out` is
 /// NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn oxb_dataset_open(
@@ -195,7 +214,7 @@ pub unsafe extern "C" fn oxb_dataset_open(
 ) -> oxb_status {
     guard::call(|| {
         // SAFETY: documented as NULL or NUL-terminated.
-        let path = unsafe { optional_text(path, "path") }?.ok_or_else(|| FfiError::null("path"))?;
+        let path = unsafe { file_path(path) }?;
         if out.is_null() {
             return Err(FfiError::null("out"));
         }

@@ -20,8 +20,9 @@ path (in the message, and in `.path`/`.filename` where the class has them):
   mappable): oxbridge memory-maps files, so it cannot read these. The correct behaviour
   chosen: UnsupportedError saying so and suggesting a copy, never "the file is empty" or
   the mmap's "No such device" (what it said before);
-- a path that is not UTF-8 (b"\\xff"): UnsupportedError naming the path (the C ABI takes
-  UTF-8 paths); a UTF-8 symlink to the file works, as the message suggests;
+- a path that is not UTF-8 (b"\\xff"), given as bytes or as str with surrogate escapes:
+  the correct result (POSIX paths are bytes, and the C ABI takes them so); errors carry
+  the path as spelled in `path` and `filename`, and show invalid bytes as U+FFFD;
 - a path (or a text option) with an embedded NUL: ValueError, as Python's open() (ctypes cut the
   path at the NUL and silently opened another file; "1\\0junk" became the marker "1");
 - paths with spaces, unicode, a newline, quotes, a leading dash, given as str, bytes or
@@ -321,13 +322,24 @@ def test_a_path_that_is_not_utf8(tmp_path, reference):
     with open(raw, "wb") as f:
         f.write(CSV_TEXT.encode())
     for spelling in (raw, os.fsdecode(raw)):  # bytes, and str with a surrogate escape
-        e = _fails("non-UTF-8 path", spelling, oxbridge.UnsupportedError, words=["not valid UTF-8", "symbolic link"])
-        assert e.path == os.fsdecode(raw)
-    # The way out the message gives.
-    link = tmp_path / "utf8 link.csv"
-    os.symlink(raw, os.fsencode(link))
-    assert _plain(oxbridge.process_large_dataset(link)) == reference
-    OUTCOMES["non-UTF-8 path via a UTF-8 symlink"] = "correct result"
+        assert _plain(oxbridge.process_large_dataset(spelling)) == reference
+    OUTCOMES["non-UTF-8 path"] = "correct result"
+    # Errors: the path as spelled in the attributes, readable in the message.
+    missing = folder + b"/gone \xff.csv"
+    for spelling in (missing, os.fsdecode(missing)):
+        with pytest.raises(FileNotFoundError) as info:
+            oxbridge.Dataset.open(spelling)
+        e = info.value
+        assert isinstance(e, oxbridge.IoError)
+        assert e.filename == os.fsdecode(missing) and e.path == os.fsdecode(missing), e
+        assert "gone \ufffd.csv" in str(e), e
+    ragged = folder + b"/ragged \xfe.csv"
+    with open(ragged, "wb") as f:
+        f.write(b"a,b\n1,2\n3\n")
+    with pytest.raises(oxbridge.DataFormatError) as info:
+        oxbridge.process_large_dataset(ragged)
+    assert (info.value.path, info.value.line) == (os.fsdecode(ragged), 3), info.value
+    OUTCOMES["non-UTF-8 path, errors"] = "clean error"
 
 
 def test_a_path_with_an_embedded_nul_is_refused(tmp_path):
