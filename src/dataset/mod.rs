@@ -102,20 +102,25 @@ const NOT_MAPPABLE: &str = "oxbridge memory-maps files, and this one cannot be m
      /sys file?); copy it to a regular file first";
 
 /// Whether a file that reports a size of 0 has content after all. Read without blocking:
-/// some such files (/proc/kmsg) would wait for data.
-fn has_content(path: &Path) -> bool {
+/// some such files (/proc/kmsg) would wait for data, and "no data yet" counts as none. A
+/// failed probe is the file's error, not "empty".
+fn has_content(fs_path: &Path, path: &str) -> Result<bool> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
     let mut first = [0u8; 1];
-    faults::check("probe.open")
-        .and_then(|()| options.open(path))
+    let read = faults::check("probe.open")
+        .and_then(|()| options.open(fs_path))
         .and_then(|mut f| {
             faults::check("probe.read")?;
             std::io::Read::read(&mut f, &mut first)
-        })
-        .is_ok_and(|n| n > 0)
+        });
+    match read {
+        Ok(n) => Ok(n > 0),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(Error::io(path, &e)),
+    }
 }
 
 /// Opens and maps the file at `fs_path`; `path` is its name in messages.
@@ -141,7 +146,7 @@ fn map_file(fs_path: &Path, path: &str) -> Result<(File, Mmap)> {
         .map_err(|e| Error::io(path, &e))?;
     // Files of /proc report a size of 0 but have content: mapping them would fail with a
     // misleading "No such device", or, worse, read as an empty file.
-    if meta.len() == 0 && has_content(fs_path) {
+    if meta.len() == 0 && has_content(fs_path, path)? {
         return Err(unsupported_file(
             path,
             format!("the file reports a size of 0 bytes but has content: {NOT_MAPPABLE}"),
