@@ -660,10 +660,12 @@ def child_fork_churn(what: str, forks: int) -> None:
             i += 1
 
     threads = [threading.Thread(target=churn, args=(k,), daemon=True) for k in range(2)]
+    cores = _enable_core_dumps()
     for t in threads:
         t.start()
     time.sleep(0.05)
     outcomes: Dict[str, int] = {}
+    backtraces: List[str] = []
     started = time.monotonic()
     for _ in range(forks):
         pid = os.fork()
@@ -678,11 +680,59 @@ def child_fork_churn(what: str, forks: int) -> None:
                 os._exit(code)
         outcome = str(_wait(pid, timeout=3))
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcome.startswith("signal") and cores and len(backtraces) < 3:
+            backtraces.append(_backtrace(cores, pid))
     stop.set()
     for t in threads:
         t.join(10)
     oxbridge.set_num_threads(0)
-    emit(what=what, outcomes=outcomes, seconds=time.monotonic() - started)
+    if cores:
+        import shutil
+
+        os.chdir("/")
+        shutil.rmtree(cores, ignore_errors=True)
+    emit(what=what, outcomes=outcomes, seconds=time.monotonic() - started, backtraces=backtraces)
+
+
+def _enable_core_dumps() -> Optional[str]:
+    """Lets forked children that die by a signal leave a core file, for `_backtrace`:
+    returns the folder they go to (this process's working directory is moved there), or
+    None where cores go elsewhere (a piped core_pattern) or gdb is missing."""
+    import resource
+    import shutil
+    import tempfile
+
+    try:
+        with open("/proc/sys/kernel/core_pattern") as f:
+            pattern = f.read().strip()
+    except OSError:
+        return None
+    if pattern.startswith("|") or "/" in pattern or not shutil.which("gdb"):
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+    folder = tempfile.mkdtemp(prefix="oxbridge-cores-")
+    os.chdir(folder)
+    return folder
+
+
+def _backtrace(folder: str, pid: int) -> str:
+    """The native stack of every thread of a dead child, from its core file (then deleted)."""
+    import glob
+
+    cores = sorted(glob.glob(os.path.join(folder, "core*")), key=os.path.getmtime)
+    if not cores:
+        return f"child {pid}: no core file"
+    try:
+        out = subprocess.run(["gdb", "-batch", "-nx", "-ex", "thread apply all bt 25", sys.executable, cores[-1]],
+                             capture_output=True, text=True, timeout=120).stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        out = f"gdb failed: {e}"
+    finally:
+        for core in cores:
+            os.unlink(core)
+    frames = [line for line in out.splitlines() if line.startswith(("#", "Thread", "Program terminated"))]
+    return f"child {pid}:\n" + "\n".join(frames[:80])
 
 
 # ---------------------------------------------------------------------------------------
