@@ -80,6 +80,23 @@ impl<T> Drop for ForkLockGuard<'_, T> {
     }
 }
 
+/// Held while the library creates threads, so that no `fork()` lands in the middle.
+///
+/// glibc's `pthread_create`, when it reuses the cached stack of a finished thread, frees
+/// that thread's dynamic TLS blocks (those of libraries loaded with `dlopen`, as Python
+/// loads this one) after it has put the stack back on its in-use list and released its
+/// lock. A child forked in that window inherits the stack on the in-use list, returns it
+/// to the cache, and frees the same blocks again when it next creates a thread: "double
+/// free or corruption" (about one child in a few hundred while other threads rebuilt the
+/// pool). Thread exits need no such care: glibc repairs its lists in the child.
+static SPAWN: ForkLock<()> = ForkLock::new(());
+
+/// Runs `create`, which starts threads and does not wait for them, with forks held off.
+pub fn spawning<R>(create: impl FnOnce() -> R) -> R {
+    let _held = SPAWN.lock();
+    create()
+}
+
 /// The locks the fork handlers take, in registration order. The library has a handful.
 const MAX_LOCKS: usize = 16;
 #[allow(clippy::declare_interior_mutable_const)] // only used to initialise LOCKS

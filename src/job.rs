@@ -68,19 +68,20 @@ pub fn run<R: Send>(
         let (finished, wait) = mpsc::channel::<()>();
         let progress = &progress;
         // Named like the pool's workers, so the FFI guard's panic hook knows it as ours.
-        let worker = std::thread::Builder::new()
-            .name(format!("{WORKER_NAME_PREFIX}job"))
-            .spawn_scoped(scope, move || {
+        let builder = std::thread::Builder::new().name(format!("{WORKER_NAME_PREFIX}job"));
+        let worker = crate::fork_lock::spawning(|| {
+            builder.spawn_scoped(scope, move || {
                 let result = work(progress);
                 let _ = finished.send(());
                 result
             })
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::OutOfMemory,
-                    format!("could not start a thread for the work: {e}"),
-                )
-            })?;
+        })
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::OutOfMemory,
+                format!("could not start a thread for the work: {e}"),
+            )
+        })?;
         // Stops when the work finishes, or panics and drops the sender.
         while let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(REPORT_INTERVAL) {
             let (done, total) = progress.snapshot();

@@ -62,10 +62,11 @@ fn default_threads() -> usize {
 }
 
 fn build_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
-    rayon::ThreadPoolBuilder::new()
+    let builder = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
-        .thread_name(|i| format!("{WORKER_NAME_PREFIX}{i}"))
-        .build()
+        .thread_name(|i| format!("{WORKER_NAME_PREFIX}{i}"));
+    // rayon starts the threads inside `build` and does not wait for them.
+    crate::fork_lock::spawning(|| builder.build())
         .map(Arc::new)
         .map_err(|e| {
             Error::new(
