@@ -1,10 +1,15 @@
 //! In-place elementwise kernels.
 
 use crate::error::{Error, Result};
-use crate::parallel::{for_each_chunk_mut, map_chunks, CHUNK_LEN};
+use crate::parallel::{for_each_chunk_mut, map_chunks, CHUNK_LEN, MIN_PARALLEL_LEN};
 use crate::view::{ColumnMut, Element, Strided, StridedMut};
 
-/// Replaces every `x` by `x * scale + offset`, in parallel.
+/// Float scaling runs at memory speed: below this many elements one thread is done
+/// before the pool's sleeping workers wake (tens of microseconds on a VM, measured by
+/// `bench/bench_process_array.py`), so the pool is left alone.
+const MIN_PARALLEL_STREAMING: usize = 1 << 20;
+
+/// Replaces every `x` by `x * scale + offset`, in parallel for large arrays.
 ///
 /// An offset of 0 adds nothing at all, so `-0.0 * 2` stays `-0.0` as in numpy's `a * 2`
 /// (adding `+0.0` would turn it into `+0.0`).
@@ -13,17 +18,18 @@ use crate::view::{ColumnMut, Element, Strided, StridedMut};
 /// `scale` and `offset`, and every result must fit the dtype: that is checked before
 /// anything is written, so on error the caller's data is untouched.
 pub fn scale_offset(column: ColumnMut<'_>, scale: f64, offset: f64) -> Result<()> {
+    const MIN: usize = MIN_PARALLEL_STREAMING;
     match column {
         ColumnMut::F64(v) if offset == 0.0 => {
-            for_each_chunk_mut(v, |mut c| c.update(|x| x * scale))
+            for_each_chunk_mut(v, MIN, |mut c| c.update(|x| x * scale))
         }
-        ColumnMut::F64(v) => for_each_chunk_mut(v, |mut c| c.update(|x| x * scale + offset)),
+        ColumnMut::F64(v) => for_each_chunk_mut(v, MIN, |mut c| c.update(|x| x * scale + offset)),
         ColumnMut::F32(v) if offset == 0.0 => {
-            for_each_chunk_mut(v, |mut c| c.update(|x| (x as f64 * scale) as f32))
+            for_each_chunk_mut(v, MIN, |mut c| c.update(|x| (x as f64 * scale) as f32))
         }
-        ColumnMut::F32(v) => {
-            for_each_chunk_mut(v, |mut c| c.update(|x| (x as f64 * scale + offset) as f32))
-        }
+        ColumnMut::F32(v) => for_each_chunk_mut(v, MIN, |mut c| {
+            c.update(|x| (x as f64 * scale + offset) as f32)
+        }),
         ColumnMut::I64(v) => scale_offset_int(v, scale, offset, i64::MIN as i128, i64::MAX as i128),
         ColumnMut::I32(v) => scale_offset_int(v, scale, offset, i32::MIN as i128, i32::MAX as i128),
     }
@@ -85,7 +91,7 @@ fn scale_offset_int<T: Integer>(
             )));
         }
     }
-    for_each_chunk_mut(view, |mut c| {
+    for_each_chunk_mut(view, MIN_PARALLEL_LEN, |mut c| {
         c.update(|x| T::from_i128(x.to_i128() * s + o))
     })
 }

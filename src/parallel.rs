@@ -143,13 +143,17 @@ pub fn num_threads() -> Result<usize> {
 }
 
 /// Applies `f` to disjoint pieces of `view` that together cover it, in parallel when the
-/// view is large.
-pub fn for_each_chunk_mut<T, F>(view: StridedMut<'_, T>, f: F) -> Result<()>
+/// view has at least `min_parallel_len` elements (on the calling thread below that).
+pub fn for_each_chunk_mut<T, F>(
+    view: StridedMut<'_, T>,
+    min_parallel_len: usize,
+    f: F,
+) -> Result<()>
 where
     T: Element,
     F: Fn(StridedMut<'_, T>) + Sync,
 {
-    if view.len() < MIN_PARALLEL_LEN {
+    if view.len() < min_parallel_len.max(1) {
         f(view);
         return Ok(());
     }
@@ -193,9 +197,11 @@ mod tests {
     #[test]
     fn for_each_chunk_mut_covers_every_element_once() {
         let mut data: Vec<i64> = (0..200_001).collect();
-        for_each_chunk_mut(StridedMut::from_slice(&mut data), |mut v| {
-            v.update(|x| x + 1)
-        })
+        for_each_chunk_mut(
+            StridedMut::from_slice(&mut data),
+            MIN_PARALLEL_LEN,
+            |mut v| v.update(|x| x + 1),
+        )
         .unwrap();
         assert!(data.iter().enumerate().all(|(i, &x)| x == i as i64 + 1));
     }

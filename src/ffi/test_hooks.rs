@@ -53,7 +53,8 @@ pub extern "C" fn oxb_test_panic_in_worker(len: usize, linger_ms: u32) -> oxb_st
     guard::call(|| {
         let started = AtomicUsize::new(0);
         let mut data = vec![1.0_f64; len];
-        parallel::for_each_chunk_mut(StridedMut::from_slice(&mut data), |mut piece| {
+        let threshold = parallel::MIN_PARALLEL_LEN;
+        parallel::for_each_chunk_mut(StridedMut::from_slice(&mut data), threshold, |mut piece| {
             if started.fetch_add(1, Ordering::SeqCst) == 0 {
                 let deadline = Instant::now() + Duration::from_secs(1);
                 while started.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {

@@ -16,7 +16,8 @@ DTYPES = [np.float64, np.float32, np.int64, np.int32]
 FLOATS = [np.float64, np.float32]
 INTS = [np.int64, np.int32]
 # 65_536 is one parallel chunk; 200_003 spans several and ends in a ragged one.
-LENGTHS = [0, 1, 2, 7, 1000, 65_537, 200_003]
+# 2^20 + 3: floats go to the thread pool from 2^20 elements, integers from 2^15.
+LENGTHS = [0, 1, 2, 7, 1000, 65_537, 200_003, (1 << 20) + 3]
 _BITS = {np.dtype(np.float64): np.uint64, np.dtype(np.float32): np.uint32}
 
 
@@ -420,6 +421,17 @@ def test_threads_on_distinct_arrays():
     _run_threads(8, work)
     for a, expected in jobs:
         _assert_identical(a, expected)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_large_strided_views_are_split_across_the_pool(dtype):
+    a = _data(dtype, 4 * (1 << 20) + 9, seed=30)
+    expected = a.copy()
+    expected[1::4] = _doubled(expected[1::4])
+    expected[::-3] = _doubled(expected[::-3])
+    oxbridge.process_array(a[1::4])
+    oxbridge.process_array(a[::-3])
+    _assert_identical(a, expected)
 
 
 def test_threads_on_interleaved_views_of_one_array():
