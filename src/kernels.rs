@@ -21,18 +21,50 @@ pub fn scale_offset(column: ColumnMut<'_>, scale: f64, offset: f64) -> Result<()
     const MIN: usize = MIN_PARALLEL_STREAMING;
     match column {
         ColumnMut::F64(v) if offset == 0.0 => {
-            for_each_chunk_mut(v, MIN, |mut c| c.update(|x| x * scale))
+            for_each_chunk_mut(v, MIN, |c| map_wide(c, |x| x * scale))
         }
-        ColumnMut::F64(v) => for_each_chunk_mut(v, MIN, |mut c| c.update(|x| x * scale + offset)),
+        ColumnMut::F64(v) => for_each_chunk_mut(v, MIN, |c| map_wide(c, |x| x * scale + offset)),
         ColumnMut::F32(v) if offset == 0.0 => {
-            for_each_chunk_mut(v, MIN, |mut c| c.update(|x| (x as f64 * scale) as f32))
+            for_each_chunk_mut(v, MIN, |c| map_wide(c, |x| (x as f64 * scale) as f32))
         }
-        ColumnMut::F32(v) => for_each_chunk_mut(v, MIN, |mut c| {
-            c.update(|x| (x as f64 * scale + offset) as f32)
+        ColumnMut::F32(v) => for_each_chunk_mut(v, MIN, |c| {
+            map_wide(c, |x| (x as f64 * scale + offset) as f32)
         }),
         ColumnMut::I64(v) => scale_offset_int(v, scale, offset, i64::MIN as i128, i64::MAX as i128),
         ColumnMut::I32(v) => scale_offset_int(v, scale, offset, i32::MIN as i128, i32::MAX as i128),
     }
+}
+
+/// Replaces every `x` of `piece` by `op(x)`; a contiguous piece with the CPU's widest
+/// vectors (the library is built for baseline x86-64, whose SSE2 halves the speed of a
+/// loop that runs from cache).
+fn map_wide<T: Element>(mut piece: StridedMut<'_, T>, op: impl Fn(T) -> T + Copy) {
+    let Some(xs) = piece.as_mut_slice() else {
+        piece.update(op);
+        return;
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { map_avx2(xs, op) };
+        }
+    }
+    map_slice(xs, op)
+}
+
+#[inline(always)]
+fn map_slice<T: Copy>(xs: &mut [T], op: impl Fn(T) -> T) {
+    for x in xs {
+        *x = op(*x);
+    }
+}
+
+/// `map_slice` compiled for AVX2 (`op` is inlined into it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn map_avx2<T: Copy>(xs: &mut [T], op: impl Fn(T) -> T) {
+    map_slice(xs, op)
 }
 
 trait Integer: Element {
