@@ -1,5 +1,5 @@
 //! The two passes of the float64 statistics kernel over a row-major block (all columns of
-//! a run of rows, contiguous), without transposing it.
+//! a run of rows, contiguous), without transposing it. float32 data is widened on load.
 //!
 //! The block is read as a flat array in stripes of `stripe` values, a multiple of both
 //! the column count and the vector width, so the value at position `p` of every stripe
@@ -9,6 +9,44 @@
 
 /// Values per vector.
 const WIDTH: usize = 4;
+
+/// A value type the kernels read, widened to float64 (exactly, for both).
+pub(crate) trait Widen: Copy {
+    fn widen(self) -> f64;
+    /// Four values from `p` (unaligned) as float64.
+    ///
+    /// # Safety
+    /// `p` points to four readable values; the CPU has AVX.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load4(p: *const Self) -> std::arch::x86_64::__m256d;
+}
+
+impl Widen for f64 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load4(p: *const f64) -> std::arch::x86_64::__m256d {
+        // SAFETY: the caller's contract.
+        unsafe { std::arch::x86_64::_mm256_loadu_pd(p) }
+    }
+}
+
+impl Widen for f32 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self as f64
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load4(p: *const f32) -> std::arch::x86_64::__m256d {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller's contract.
+        unsafe { _mm256_cvtps_pd(_mm_loadu_ps(p)) }
+    }
+}
 /// Shortest stripe: four vectors, so the accumulators' dependency chains overlap.
 const MIN_STRIPE: usize = 4 * WIDTH;
 /// Longest stripe: its accumulators (4 x 512 doubles, 16 KiB) still share L1 with data.
@@ -41,7 +79,7 @@ pub(crate) struct StripeSums {
 }
 
 /// First pass over `xs` (a whole number of stripes).
-pub(crate) fn first_pass(xs: &[f64], stripe: usize) -> StripeSums {
+pub(crate) fn first_pass<T: Widen>(xs: &[T], stripe: usize) -> StripeSums {
     debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
     let mut sums = StripeSums {
         hi: vec![0.0; stripe],
@@ -62,7 +100,7 @@ pub(crate) fn first_pass(xs: &[f64], stripe: usize) -> StripeSums {
 }
 
 /// Per-position sums of `(x - means[p])^2` over `xs` (a whole number of stripes).
-pub(crate) fn squared_deviations(xs: &[f64], means: &[f64]) -> Vec<f64> {
+pub(crate) fn squared_deviations<T: Widen>(xs: &[T], means: &[f64]) -> Vec<f64> {
     let stripe = means.len();
     debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
     #[cfg(target_arch = "x86_64")]
@@ -83,9 +121,10 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
     (s, (a - (s - bp)) + (b - bp))
 }
 
-fn portable_first_pass(xs: &[f64], stripe: usize, sums: &mut StripeSums) {
+fn portable_first_pass<T: Widen>(xs: &[T], stripe: usize, sums: &mut StripeSums) {
     for row in xs.chunks_exact(stripe) {
         for (p, &x) in row.iter().enumerate() {
+            let x = x.widen();
             let (s, e) = two_sum(sums.hi[p], x);
             sums.hi[p] = s;
             sums.lo[p] += e;
@@ -96,10 +135,11 @@ fn portable_first_pass(xs: &[f64], stripe: usize, sums: &mut StripeSums) {
     }
 }
 
-fn portable_squared_deviations(xs: &[f64], means: &[f64]) -> Vec<f64> {
+fn portable_squared_deviations<T: Widen>(xs: &[T], means: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; means.len()];
     for row in xs.chunks_exact(means.len()) {
         for ((o, &x), &m) in out.iter_mut().zip(row).zip(means) {
+            let x = x.widen();
             *o += (x - m) * (x - m);
         }
     }
@@ -112,7 +152,7 @@ mod avx2 {
     //! kept in memory make every update wait for the previous store. So each pass walks
     //! the block once per group of a few vectors of the stripe, with that group's
     //! accumulators in registers; the first walk brings the block into cache.
-    use super::{StripeSums, WIDTH};
+    use super::{StripeSums, Widen, WIDTH};
     use std::arch::x86_64::*;
 
     /// Vectors per group of the first pass: 4 accumulators each, 12 registers.
@@ -121,16 +161,16 @@ mod avx2 {
     const SECOND_GROUP: usize = 6;
 
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn first_pass(xs: &[f64], stripe: usize, sums: &mut StripeSums) {
+    pub(super) unsafe fn first_pass<T: Widen>(xs: &[T], stripe: usize, sums: &mut StripeSums) {
         let vectors = stripe / WIDTH;
         let mut first = 0;
         while first < vectors {
             // SAFETY (all four calls): AVX2 is enabled here; first + G <= vectors.
             unsafe {
                 match vectors - first {
-                    1 => first_pass_group::<1>(xs, stripe, first, sums),
-                    2 => first_pass_group::<2>(xs, stripe, first, sums),
-                    _ => first_pass_group::<FIRST_GROUP>(xs, stripe, first, sums),
+                    1 => first_pass_group::<T, 1>(xs, stripe, first, sums),
+                    2 => first_pass_group::<T, 2>(xs, stripe, first, sums),
+                    _ => first_pass_group::<T, FIRST_GROUP>(xs, stripe, first, sums),
                 }
             }
             first += FIRST_GROUP.min(vectors - first);
@@ -139,8 +179,8 @@ mod avx2 {
 
     /// The first pass for vectors `first..first + G` of each stripe.
     #[target_feature(enable = "avx2")]
-    unsafe fn first_pass_group<const G: usize>(
-        xs: &[f64],
+    unsafe fn first_pass_group<T: Widen, const G: usize>(
+        xs: &[T],
         stripe: usize,
         first: usize,
         sums: &mut StripeSums,
@@ -153,7 +193,7 @@ mod avx2 {
         for row in xs.chunks_exact(stripe) {
             for k in 0..G {
                 // SAFETY: first + k < stripe / 4, inside this stripe.
-                let x = unsafe { _mm256_loadu_pd(row.as_ptr().add(WIDTH * (first + k))) };
+                let x = unsafe { T::load4(row.as_ptr().add(WIDTH * (first + k))) };
                 // Knuth's two-sum: the rounding error of hi + x, exactly.
                 let s = _mm256_add_pd(hi[k], x);
                 let bp = _mm256_sub_pd(s, hi[k]);
@@ -181,7 +221,7 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2", enable = "fma")]
-    pub(super) unsafe fn squared_deviations(xs: &[f64], means: &[f64]) -> Vec<f64> {
+    pub(super) unsafe fn squared_deviations<T: Widen>(xs: &[T], means: &[f64]) -> Vec<f64> {
         let vectors = means.len() / WIDTH;
         let mut out = vec![0.0; means.len()];
         let mut first = 0;
@@ -189,12 +229,12 @@ mod avx2 {
             // SAFETY (all calls): AVX2 and FMA are enabled here; first + G <= vectors.
             unsafe {
                 match vectors - first {
-                    1 => deviations_group::<1>(xs, means, first, &mut out),
-                    2 => deviations_group::<2>(xs, means, first, &mut out),
-                    3 => deviations_group::<3>(xs, means, first, &mut out),
-                    4 => deviations_group::<4>(xs, means, first, &mut out),
-                    5 => deviations_group::<5>(xs, means, first, &mut out),
-                    _ => deviations_group::<SECOND_GROUP>(xs, means, first, &mut out),
+                    1 => deviations_group::<T, 1>(xs, means, first, &mut out),
+                    2 => deviations_group::<T, 2>(xs, means, first, &mut out),
+                    3 => deviations_group::<T, 3>(xs, means, first, &mut out),
+                    4 => deviations_group::<T, 4>(xs, means, first, &mut out),
+                    5 => deviations_group::<T, 5>(xs, means, first, &mut out),
+                    _ => deviations_group::<T, SECOND_GROUP>(xs, means, first, &mut out),
                 }
             }
             first += SECOND_GROUP.min(vectors - first);
@@ -204,8 +244,8 @@ mod avx2 {
 
     /// The second pass for vectors `first..first + G` of each stripe.
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn deviations_group<const G: usize>(
-        xs: &[f64],
+    unsafe fn deviations_group<T: Widen, const G: usize>(
+        xs: &[T],
         means: &[f64],
         first: usize,
         out: &mut [f64],
@@ -221,7 +261,7 @@ mod avx2 {
         for row in xs.chunks_exact(stripe) {
             for k in 0..G {
                 // SAFETY: first + k < stripe / 4, inside this stripe.
-                let x = unsafe { _mm256_loadu_pd(row.as_ptr().add(WIDTH * (first + k))) };
+                let x = unsafe { T::load4(row.as_ptr().add(WIDTH * (first + k))) };
                 let d = _mm256_sub_pd(x, centre[k]);
                 acc[k] = _mm256_fmadd_pd(d, d, acc[k]);
             }
@@ -274,11 +314,22 @@ mod tests {
                 max: vec![f64::NEG_INFINITY; stripe],
             };
             portable_first_pass(&xs, stripe, &mut slow);
+            let mut slow32 = StripeSums {
+                hi: vec![0.0; stripe],
+                lo: vec![0.0; stripe],
+                min: vec![f64::INFINITY; stripe],
+                max: vec![f64::NEG_INFINITY; stripe],
+            };
             let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
             prop_assert!(same(&fast.hi, &slow.hi));
             prop_assert!(same(&fast.lo, &slow.lo));
             prop_assert!(same(&fast.min, &slow.min));
             prop_assert!(same(&fast.max, &slow.max));
+            let narrow: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+            let fast32 = first_pass(&narrow, stripe);
+            portable_first_pass(&narrow, stripe, &mut slow32);
+            prop_assert!(same(&fast32.hi, &slow32.hi) && same(&fast32.lo, &slow32.lo));
+            prop_assert!(same(&fast32.min, &slow32.min) && same(&fast32.max, &slow32.max));
             let means: Vec<f64> = (0..stripe).map(|p| p as f64 * 0.5).collect();
             let (a, b) = (squared_deviations(&xs, &means), portable_squared_deviations(&xs, &means));
             for (x, y) in a.iter().zip(&b) {

@@ -7,9 +7,10 @@
 //! pairwise sum. Blocks merge in a fixed order, so results do not depend on thread count.
 
 use crate::error::Result;
+use crate::f64_rows_simd::{self, Widen};
 use crate::parallel::{map_chunks, CHUNK_LEN};
 use crate::view::{Column, Element, Matrix, Matrix2, Strided};
-use crate::{f64_rows_simd, f64_simd, int_simd};
+use crate::{f64_simd, int_simd};
 use rayon::prelude::*;
 
 /// Values per block: 8 KiB of float64, comfortably inside L1.
@@ -558,10 +559,10 @@ fn block_summary(xs: &[f64]) -> Summary {
     s
 }
 
-/// Summaries of every column of row-major float64 data (`values.len()` a multiple of
-/// `cols`), read in place without transposing it; `None` when there are too many columns
+/// Summaries of every column of row-major float64 or float32 data (`values.len()` a
+/// multiple of `cols`), read in place without transposing it; `None` when there are too many columns
 /// for the stripe kernel (see `f64_rows_simd`).
-pub fn row_major_summaries(values: &[f64], cols: usize) -> Option<Vec<Summary>> {
+pub(crate) fn row_major_summaries<T: Widen>(values: &[T], cols: usize) -> Option<Vec<Summary>> {
     let stripe = f64_rows_simd::stripe_len(cols)?;
     debug_assert_eq!(values.len() % cols, 0);
     let mut totals = vec![Summary::EMPTY; cols];
@@ -581,8 +582,8 @@ pub fn row_major_summaries(values: &[f64], cols: usize) -> Option<Vec<Summary>> 
 /// `block_summary` of each column of one row-major block. The stripe kernel's sums have
 /// no NaN test: a column whose sum comes out non-finite (a NaN, an infinity or an
 /// overflow) is gathered into `column` and summarised by `block_summary` instead.
-fn row_major_block(
-    block: &[f64],
+fn row_major_block<T: Widen>(
+    block: &[T],
     cols: usize,
     stripe: usize,
     column: &mut Vec<f64>,
@@ -606,7 +607,7 @@ fn row_major_block(
                 s.min = s.min.min(sums.min[p]);
                 s.max = s.max.max(sums.max[p]);
             }
-            for &x in tail_values {
+            for x in tail_values.map(|x| x.widen()) {
                 let (h, e) = two_sum(s.sum_hi, x);
                 s.sum_hi = h;
                 s.sum_lo += e;
@@ -623,14 +624,14 @@ fn row_major_block(
         parts[p % cols].m2 += d;
     }
     for row in tail.chunks_exact(cols) {
-        for (s, &x) in parts.iter_mut().zip(row) {
+        for (s, x) in parts.iter_mut().zip(row.iter().map(|x| x.widen())) {
             s.m2 += (x - s.mean) * (x - s.mean);
         }
     }
     for (c, s) in parts.iter_mut().enumerate() {
         if !(s.sum_hi.is_finite() && s.sum_lo.is_finite()) {
             column.clear();
-            column.extend(block.iter().skip(c).step_by(cols));
+            column.extend(block.iter().skip(c).step_by(cols).map(|x| x.widen()));
             *s = block_summary(column);
         }
     }
@@ -800,7 +801,13 @@ mod tests {
                 prop_assert!(f64_rows_simd::stripe_len(cols).is_none());
                 return Ok(());
             };
-            for (c, got) in fast.iter().enumerate() {
+            // float32 data goes through the same kernel, widened.
+            let narrow: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+            let fast32 = row_major_summaries(&narrow, cols).expect("same stripe");
+            let widened: Vec<f64> = narrow.iter().map(|&x| x as f64).collect();
+            let cases = fast.iter().map(|s| (s, &values)).chain(fast32.iter().map(|s| (s, &widened)));
+            for (i, (got, values)) in cases.enumerate() {
+                let c = i % cols;
                 let column: Vec<f64> = values.iter().skip(c).step_by(cols).copied().collect();
                 let want = Summary::of_slice(&column);
                 prop_assert_eq!((got.count(), got.nan_count()), (want.count(), want.nan_count()));

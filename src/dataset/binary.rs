@@ -179,20 +179,30 @@ fn row_major_part(
         transpose_summaries(values, cols, columns)
     }
     Some(match layout.scalar {
-        Scalar::F64 => {
-            // SAFETY: as in `typed`: aligned, native byte order, inside the mapping.
-            let values: &[f64] =
-                unsafe { std::slice::from_raw_parts(data.as_ptr().add(start) as *const f64, len) };
-            match crate::stats::row_major_summaries(values, cols) {
-                Some(all) => columns.iter().map(|&c| all[c]).collect(),
-                None => transpose_summaries(values, cols, columns),
-            }
-        }
-        Scalar::F32 => typed::<f32>(data, start, len, cols, columns),
+        Scalar::F64 => stripes::<f64>(data, start, len, cols, columns),
+        Scalar::F32 => stripes::<f32>(data, start, len, cols, columns),
         Scalar::I64 => typed::<i64>(data, start, len, cols, columns),
         Scalar::I32 => typed::<i32>(data, start, len, cols, columns),
         _ => return None,
     })
+}
+
+/// Floats: read in place by the stripe kernel, or transposed when there are too many
+/// columns for it.
+fn stripes<T: Element + crate::f64_rows_simd::Widen>(
+    data: &[u8],
+    start: usize,
+    len: usize,
+    cols: usize,
+    columns: &[usize],
+) -> Vec<Summary> {
+    // SAFETY: as in `typed`: aligned, native byte order, inside the mapping.
+    let values: &[T] =
+        unsafe { std::slice::from_raw_parts(data.as_ptr().add(start) as *const T, len) };
+    match crate::stats::row_major_summaries(values, cols) {
+        Some(all) => columns.iter().map(|&c| all[c]).collect(),
+        None => transpose_summaries(values, cols, columns),
+    }
 }
 
 fn transpose_summaries<T: Element>(values: &[T], cols: usize, columns: &[usize]) -> Vec<Summary> {
