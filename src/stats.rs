@@ -269,6 +269,22 @@ impl Summary {
         self.max = self.max.max(other.max);
     }
 
+    /// Turns the float sums of a block of integers (exact: see `Widen::INTEGER`) into
+    /// exact integer statistics, as `int_block` gives them. Returns the integer nearest to
+    /// the mean and sets `offset` to the mean's exact distance from it.
+    fn make_exact_ints(&mut self, offset: &mut f64) -> f64 {
+        let sum = self.sum_hi as i128 + self.sum_lo as i128;
+        let (min, max) = (self.min as i64, self.max as i64);
+        let n = self.count as i128;
+        let centre = (self.sum_hi / self.count as f64).round();
+        *offset = (sum - n * centre as i128) as f64 / self.count as f64;
+        self.sum_hi = sum as f64;
+        self.sum_lo = (sum - self.sum_hi as i128) as f64;
+        self.mean = sum as f64 / self.count as f64;
+        self.exact = Some(ExactInts { sum, min, max });
+        centre
+    }
+
     /// Summary of at most `BLOCK_LEN` values, in two passes over data that stays in cache.
     fn of_block(xs: &[f64]) -> Summary {
         block_summary(xs)
@@ -559,7 +575,7 @@ fn block_summary(xs: &[f64]) -> Summary {
     s
 }
 
-/// Summaries of every column of row-major float64 or float32 data (`values.len()` a
+/// Summaries of every column of row-major float64, float32 or int32 data (`values.len()` a
 /// multiple of `cols`), read in place without transposing it; `None` when there are too many columns
 /// for the stripe kernel (see `f64_rows_simd`).
 pub(crate) fn row_major_summaries<T: Widen>(values: &[T], cols: usize) -> Option<Vec<Summary>> {
@@ -618,15 +634,34 @@ fn row_major_block<T: Widen>(
             s
         })
         .collect();
-    let means: Vec<f64> = (0..stripe).map(|p| parts[p % cols].mean).collect();
+    // M2 around each column's mean, or for integers around the integer nearest to it
+    // (deviations from it are exact), corrected by the exact distance to the mean.
+    let mut offsets = vec![0.0; cols];
+    let centres: Vec<f64> = if T::INTEGER {
+        parts
+            .iter_mut()
+            .zip(&mut offsets)
+            .map(|(s, offset)| s.make_exact_ints(offset))
+            .collect()
+    } else {
+        parts.iter().map(|s| s.mean).collect()
+    };
+    let means: Vec<f64> = (0..stripe).map(|p| centres[p % cols]).collect();
     let deviations = f64_rows_simd::squared_deviations(body, &means);
     for (p, d) in deviations.iter().enumerate() {
         parts[p % cols].m2 += d;
     }
     for row in tail.chunks_exact(cols) {
-        for (s, x) in parts.iter_mut().zip(row.iter().map(|x| x.widen())) {
-            s.m2 += (x - s.mean) * (x - s.mean);
+        for ((s, x), &centre) in parts
+            .iter_mut()
+            .zip(row.iter().map(|x| x.widen()))
+            .zip(&centres)
+        {
+            s.m2 += (x - centre) * (x - centre);
         }
+    }
+    for (s, offset) in parts.iter_mut().zip(offsets) {
+        s.m2 -= s.count as f64 * offset * offset;
     }
     for (c, s) in parts.iter_mut().enumerate() {
         if !(s.sum_hi.is_finite() && s.sum_lo.is_finite()) {
@@ -824,6 +859,38 @@ mod tests {
                 let spread = want.min().abs().max(want.max().abs()).powi(2) * 1e-14;
                 let (a, b) = (got.variance(1), want.variance(1));
                 prop_assert!(close(a, b, 1e-9) || (a - b).abs() <= spread, "column {}: {} vs {}", c, a, b);
+            }
+        }
+
+        #[test]
+        fn row_major_int32_kernel_is_exact_like_the_integer_path(
+            cols in 1usize..40,
+            rows in 0usize..3000,
+            spread in prop_oneof![Just(3i64), Just(1000), Just(1 << 31)],
+            base in prop_oneof![Just(0i64), Just(i32::MAX as i64 - 5), Just(i32::MIN as i64 + 2)],
+            seed in any::<u64>(),
+        ) {
+            let mut state = seed | 1;
+            let values: Vec<i32> = (0..rows * cols)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (base + (state % spread as u64) as i64 - spread / 2).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+                })
+                .collect();
+            let Some(fast) = row_major_summaries(&values, cols) else {
+                prop_assert!(f64_rows_simd::stripe_len(cols).is_none());
+                return Ok(());
+            };
+            for (c, got) in fast.iter().enumerate() {
+                let column: Vec<i32> = values.iter().skip(c).step_by(cols).copied().collect();
+                let want = Summary::of_strided(Strided::from_slice(&column));
+                prop_assert_eq!(got.exact(), want.exact(), "column {}", c);
+                prop_assert_eq!(got.count(), want.count());
+                prop_assert_eq!(got.mean().to_bits(), want.mean().to_bits(), "column {}", c);
+                let (a, b) = (got.m2(), want.m2());
+                prop_assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "column {}: m2 {} vs {}", c, a, b);
             }
         }
 

@@ -182,13 +182,13 @@ fn row_major_part(
         Scalar::F64 => stripes::<f64>(data, start, len, cols, columns),
         Scalar::F32 => stripes::<f32>(data, start, len, cols, columns),
         Scalar::I64 => typed::<i64>(data, start, len, cols, columns),
-        Scalar::I32 => typed::<i32>(data, start, len, cols, columns),
+        Scalar::I32 => stripes::<i32>(data, start, len, cols, columns),
         _ => return None,
     })
 }
 
-/// Floats: read in place by the stripe kernel, or transposed when there are too many
-/// columns for it.
+/// Floats and int32: read in place by the stripe kernel, or transposed when there are
+/// too many columns for it.
 fn stripes<T: Element + crate::f64_rows_simd::Widen>(
     data: &[u8],
     start: usize,
