@@ -158,7 +158,7 @@ class Expression(Handle):
                 # out in another memory order: compute in the operands' order, then copy.
                 if tuple(out_buffer.mv.shape or ()) != shape:
                     _same_layout("out", out_buffer, shape, order)
-                out[...] = self._evaluate(operands, None)
+                _copy_into(out, self._evaluate(operands, None), order)
                 return out
             if shape is not None:
                 _same_layout("out", out_buffer, shape, order)
@@ -249,6 +249,23 @@ def _compiled(source: str) -> Expression:
         if len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return expression
+
+
+def _copy_into(out: Any, result: Any, order: Optional[str]) -> None:
+    """`out[...] = result` for an `out` in another memory order than the operands; a
+    memoryview (or other plain buffer) cannot do that itself, numpy copies between them."""
+    try:
+        out[...] = result
+        return
+    except TypeError:
+        pass
+    try:
+        import numpy as np
+    except ImportError:
+        raise TypeError(
+            f"out is not in the operands' memory order ({'Fortran' if order == 'F' else 'C'}); without numpy "
+            "oxbridge cannot copy between orders: pass out in the operands' order") from None
+    np.asarray(out)[...] = result
 
 
 def evaluate(expr: str, out: Any = None, local_dict: Optional[Mapping[str, Any]] = None, **operands: Any) -> Any:

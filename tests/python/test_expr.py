@@ -556,6 +556,16 @@ def test_fortran_out_with_c_operand():
     np.testing.assert_array_equal(out, c)  # numexpr gives c too
 
 
+@pytest.mark.parametrize("out_order", ["C", "F"])
+@pytest.mark.parametrize("operand_order", ["C", "F"])
+def test_out_as_a_memoryview_in_either_order(operand_order, out_order):
+    # A memoryview cannot copy between memory orders itself ("invalid slice key").
+    c = np.asarray(np.arange(12.0).reshape(3, 4), order=operand_order)
+    out = np.zeros((3, 4), order=out_order)
+    assert oxbridge.evaluate("x * 2 - 1", x=c, out=memoryview(out)) is not None
+    np.testing.assert_array_equal(out, c * 2 - 1)
+
+
 @pytest.mark.parametrize("case", ["out (3, 2) for operands (2, 3)", "operands (2, 3) and (6,)"])
 def test_shape_mismatch_is_refused(case):
     c = np.arange(6.0).reshape(2, 3)
