@@ -15,6 +15,7 @@ mod fork_lock;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod histogram;
+mod int_rows_simd;
 mod int_simd;
 pub mod job;
 pub mod kernels;

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::f64_rows_simd::{self, Widen};
 use crate::parallel::{map_chunks, CHUNK_LEN};
 use crate::view::{Column, Element, Matrix, Matrix2, Strided};
-use crate::{f64_simd, int_simd};
+use crate::{f64_simd, int_rows_simd, int_simd};
 use rayon::prelude::*;
 
 /// Values per block: 8 KiB of float64, comfortably inside L1.
@@ -673,6 +673,97 @@ fn row_major_block<T: Widen>(
     parts
 }
 
+/// Summaries of every column of row-major int64 data (`values.len()` a multiple of
+/// `cols`), read in place: exact sums, minima and maxima as `int_block` gives them. `None`
+/// when there are too many columns for the stripe kernel.
+pub(crate) fn row_major_int64_summaries(values: &[i64], cols: usize) -> Option<Vec<Summary>> {
+    let stripe = f64_rows_simd::stripe_len(cols)?;
+    debug_assert_eq!(values.len() % cols, 0);
+    let mut totals = vec![Summary::EMPTY; cols];
+    for block in values.chunks((ROW_MAJOR_BLOCK_LEN / stripe).max(1) * stripe) {
+        for (total, part) in totals
+            .iter_mut()
+            .zip(row_major_int64_block(block, cols, stripe))
+        {
+            total.merge(&part);
+        }
+    }
+    Some(totals)
+}
+
+/// `int_block` of each column of one row-major int64 block.
+fn row_major_int64_block(block: &[i64], cols: usize, stripe: usize) -> Vec<Summary> {
+    let rows = block.len() / cols;
+    let n = rows as i128;
+    let (body, tail) = block.split_at(block.len() / stripe * stripe);
+    let pass = int_rows_simd::first_pass(body, stripe);
+    let column = |c: usize| block.iter().skip(c).step_by(cols).copied();
+    let mut parts: Vec<Summary> = Vec::with_capacity(cols);
+    // M2 around the floor of the mean (exact integer deviations while they are below
+    // 2^51), corrected by the exact distance from it to the mean, in [0, 1).
+    let mut centres = vec![0i64; cols];
+    let mut offsets = vec![0.0; cols];
+    let mut small = vec![false; cols];
+    for c in 0..cols {
+        let (mut wrapped, mut min, mut max) = (0i64, i64::MAX, i64::MIN);
+        for p in (c..stripe).step_by(cols) {
+            wrapped = wrapped.wrapping_add(pass.wrapped_sum[p]);
+            min = min.min(pass.min[p]);
+            max = max.max(pass.max[p]);
+        }
+        for &x in tail.iter().skip(c).step_by(cols) {
+            wrapped = wrapped.wrapping_add(x);
+            min = min.min(x);
+            max = max.max(x);
+        }
+        // As in `int_block`: the sum modulo 2^64 and a range narrower than 2^64 fix it.
+        let lowest = n * min as i128;
+        let sum = if n * (max as i128 - min as i128) < 1 << 64 {
+            lowest + (wrapped as i128 - lowest).rem_euclid(1 << 64)
+        } else {
+            column(c).map(|v| v as i128).sum()
+        };
+        let centre = sum.div_euclid(n);
+        centres[c] = centre as i64; // between min and max
+        offsets[c] = (sum - n * centre) as f64 / rows as f64;
+        small[c] = max as i128 - centre < 1 << 51 && centre - (min as i128) < 1 << 51;
+        let sum_hi = sum as f64;
+        parts.push(Summary {
+            count: rows as u64,
+            nan_count: 0,
+            sum_hi,
+            sum_lo: (sum - sum_hi as i128) as f64,
+            mean: sum as f64 / rows as f64,
+            m2: 0.0,
+            min: min as f64,
+            max: max as f64,
+            exact: Some(ExactInts { sum, min, max }),
+        });
+    }
+    let by_position: Vec<i64> = (0..stripe).map(|p| centres[p % cols]).collect();
+    let squares = int_rows_simd::centred_squares(body, &by_position);
+    for (p, q) in squares.iter().enumerate() {
+        parts[p % cols].m2 += q;
+    }
+    for row in tail.chunks_exact(cols) {
+        for ((s, &x), &centre) in parts.iter_mut().zip(row).zip(&centres) {
+            let d = x.wrapping_sub(centre) as f64; // exact when it matters (small)
+            s.m2 += d * d;
+        }
+    }
+    for (c, s) in parts.iter_mut().enumerate() {
+        s.m2 = if small[c] {
+            s.m2 - rows as f64 * offsets[c] * offsets[c]
+        } else {
+            let mean = s.mean;
+            column(c)
+                .map(|v| (v as f64 - mean) * (v as f64 - mean))
+                .sum()
+        };
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -885,6 +976,39 @@ mod tests {
             };
             for (c, got) in fast.iter().enumerate() {
                 let column: Vec<i32> = values.iter().skip(c).step_by(cols).copied().collect();
+                let want = Summary::of_strided(Strided::from_slice(&column));
+                prop_assert_eq!(got.exact(), want.exact(), "column {}", c);
+                prop_assert_eq!(got.count(), want.count());
+                prop_assert_eq!(got.mean().to_bits(), want.mean().to_bits(), "column {}", c);
+                let (a, b) = (got.m2(), want.m2());
+                prop_assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "column {}: m2 {} vs {}", c, a, b);
+            }
+        }
+
+        #[test]
+        fn row_major_int64_kernel_is_exact_like_the_integer_path(
+            cols in 1usize..40,
+            rows in 0usize..3000,
+            spread in prop_oneof![Just(3i128), Just(1000), Just(1 << 40), Just(1 << 60), Just(1 << 64)],
+            base in prop_oneof![Just(0i128), Just(1_700_000_000_000_000_001), Just(i64::MIN as i128 + 5)],
+            seed in any::<u64>(),
+        ) {
+            let mut state = seed | 1;
+            let values: Vec<i64> = (0..rows * cols)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let v = base + (state as i128 % spread) - spread / 2;
+                    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+                })
+                .collect();
+            let Some(fast) = row_major_int64_summaries(&values, cols) else {
+                prop_assert!(f64_rows_simd::stripe_len(cols).is_none());
+                return Ok(());
+            };
+            for (c, got) in fast.iter().enumerate() {
+                let column: Vec<i64> = values.iter().skip(c).step_by(cols).copied().collect();
                 let want = Summary::of_strided(Strided::from_slice(&column));
                 prop_assert_eq!(got.exact(), want.exact(), "column {}", c);
                 prop_assert_eq!(got.count(), want.count());

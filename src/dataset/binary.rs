@@ -3,9 +3,10 @@
 
 use super::npy::Scalar;
 use crate::error::{Error, Result};
+use crate::f64_rows_simd::Widen;
 use crate::job::Progress;
 use crate::parallel::pool;
-use crate::stats::Summary;
+use crate::stats::{self, Summary};
 use crate::view::{Element, Strided};
 use rayon::prelude::*;
 
@@ -146,9 +147,11 @@ fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64
 /// Rows per block when row-major columns are transposed into contiguous buffers.
 const BLOCK_ROWS: usize = 2048;
 
-/// C-order, native-endian, aligned arrays: reads each row once, transposing a block of
-/// rows into one contiguous buffer per column for the SIMD kernels. (A strided pass per
-/// column would read the whole chunk once per column.) `None` for other layouts.
+/// C-order, native-endian, aligned arrays: reads each row once, all columns together,
+/// with the stripe kernels (float64, float32, int32 and int64), or by transposing blocks
+/// of rows into one buffer per column when there are too many columns for them. (A
+/// strided pass per column would read the chunk once per column.) `None` for other
+/// layouts.
 fn row_major_part(
     data: &[u8],
     layout: &Layout,
@@ -165,44 +168,31 @@ fn row_major_part(
     if (data.as_ptr() as usize + start) % size != 0 {
         return None;
     }
-    fn typed<T: Element>(
-        data: &[u8],
-        start: usize,
-        len: usize,
-        cols: usize,
-        columns: &[usize],
-    ) -> Vec<Summary> {
-        // SAFETY: the caller checked alignment and native byte order; the layout was
+    /// The chunk's `len` values of type `T`.
+    fn values<T>(data: &[u8], start: usize, len: usize) -> &[T] {
+        // SAFETY: the caller checked alignment and native byte order, and the layout was
         // validated against the mapping's length, so these `len` elements are inside it.
-        let values: &[T] =
-            unsafe { std::slice::from_raw_parts(data.as_ptr().add(start) as *const T, len) };
-        transpose_summaries(values, cols, columns)
+        unsafe { std::slice::from_raw_parts(data.as_ptr().add(start) as *const T, len) }
+    }
+    fn widened<T: Element + Widen>(values: &[T], cols: usize, columns: &[usize]) -> Vec<Summary> {
+        match stats::row_major_summaries(values, cols) {
+            Some(all) => columns.iter().map(|&c| all[c]).collect(),
+            None => transpose_summaries(values, cols, columns),
+        }
     }
     Some(match layout.scalar {
-        Scalar::F64 => stripes::<f64>(data, start, len, cols, columns),
-        Scalar::F32 => stripes::<f32>(data, start, len, cols, columns),
-        Scalar::I64 => typed::<i64>(data, start, len, cols, columns),
-        Scalar::I32 => stripes::<i32>(data, start, len, cols, columns),
+        Scalar::F64 => widened(values::<f64>(data, start, len), cols, columns),
+        Scalar::F32 => widened(values::<f32>(data, start, len), cols, columns),
+        Scalar::I32 => widened(values::<i32>(data, start, len), cols, columns),
+        Scalar::I64 => {
+            let values = values::<i64>(data, start, len);
+            match stats::row_major_int64_summaries(values, cols) {
+                Some(all) => columns.iter().map(|&c| all[c]).collect(),
+                None => transpose_summaries(values, cols, columns),
+            }
+        }
         _ => return None,
     })
-}
-
-/// Floats and int32: read in place by the stripe kernel, or transposed when there are
-/// too many columns for it.
-fn stripes<T: Element + crate::f64_rows_simd::Widen>(
-    data: &[u8],
-    start: usize,
-    len: usize,
-    cols: usize,
-    columns: &[usize],
-) -> Vec<Summary> {
-    // SAFETY: as in `typed`: aligned, native byte order, inside the mapping.
-    let values: &[T] =
-        unsafe { std::slice::from_raw_parts(data.as_ptr().add(start) as *const T, len) };
-    match crate::stats::row_major_summaries(values, cols) {
-        Some(all) => columns.iter().map(|&c| all[c]).collect(),
-        None => transpose_summaries(values, cols, columns),
-    }
 }
 
 fn transpose_summaries<T: Element>(values: &[T], cols: usize, columns: &[usize]) -> Vec<Summary> {
