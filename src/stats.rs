@@ -12,6 +12,7 @@ use crate::parallel::{map_chunks, CHUNK_LEN};
 use crate::view::{Column, Element, Matrix, Matrix2, Strided};
 use crate::{f64_simd, int_rows_simd, int_simd};
 use rayon::prelude::*;
+use std::any::TypeId;
 
 /// Values per block: 8 KiB of float64, comfortably inside L1.
 const BLOCK_LEN: usize = 1024;
@@ -407,8 +408,8 @@ fn columns_of<T: Element>(m: Matrix<'_, T>) -> Result<Vec<Summary>> {
             .map(|b| {
                 let start = b * block_rows;
                 let block = m.row_range(start, block_rows.min(rows - start));
-                let packed = block.as_row_major_slice().and_then(T::as_f64_slice);
-                if let Some(all) = packed.and_then(|xs| row_major_summaries(xs, cols)) {
+                let packed = block.as_row_major_slice();
+                if let Some(all) = packed.and_then(|xs| row_major_any(xs, cols)) {
                     return all;
                 }
                 (0..cols)
@@ -573,6 +574,26 @@ fn block_summary(xs: &[f64]) -> Summary {
         f64::NAN
     };
     s
+}
+
+/// Summaries of every column of packed row-major data (`values.len()` a multiple of
+/// `cols`) by the stripe kernels, which read every element type the engine has; `None`
+/// when there are too many columns for them.
+pub(crate) fn row_major_any<T: Element>(values: &[T], cols: usize) -> Option<Vec<Summary>> {
+    fn cast<T: 'static, U: 'static>(xs: &[T]) -> Option<&[U]> {
+        // SAFETY: T and U are the same type.
+        (TypeId::of::<T>() == TypeId::of::<U>())
+            .then(|| unsafe { std::slice::from_raw_parts(xs.as_ptr() as *const U, xs.len()) })
+    }
+    if let Some(xs) = cast::<T, f64>(values) {
+        row_major_summaries(xs, cols)
+    } else if let Some(xs) = cast::<T, f32>(values) {
+        row_major_summaries(xs, cols)
+    } else if let Some(xs) = cast::<T, i32>(values) {
+        row_major_summaries(xs, cols)
+    } else {
+        row_major_int64_summaries(cast::<T, i64>(values)?, cols)
+    }
 }
 
 /// Summaries of every column of row-major float64, float32 or int32 data (`values.len()` a

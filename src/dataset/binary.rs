@@ -3,7 +3,6 @@
 
 use super::npy::Scalar;
 use crate::error::{Error, Result};
-use crate::f64_rows_simd::Widen;
 use crate::job::Progress;
 use crate::parallel::pool;
 use crate::stats::{self, Summary};
@@ -168,29 +167,27 @@ fn row_major_part(
     if (data.as_ptr() as usize + start) % size != 0 {
         return None;
     }
-    /// The chunk's `len` values of type `T`.
-    fn values<T>(data: &[u8], start: usize, len: usize) -> &[T] {
+    fn typed<T: Element>(
+        data: &[u8],
+        start: usize,
+        len: usize,
+        cols: usize,
+        columns: &[usize],
+    ) -> Vec<Summary> {
         // SAFETY: the caller checked alignment and native byte order, and the layout was
         // validated against the mapping's length, so these `len` elements are inside it.
-        unsafe { std::slice::from_raw_parts(data.as_ptr().add(start) as *const T, len) }
-    }
-    fn widened<T: Element + Widen>(values: &[T], cols: usize, columns: &[usize]) -> Vec<Summary> {
-        match stats::row_major_summaries(values, cols) {
+        let values: &[T] =
+            unsafe { std::slice::from_raw_parts(data.as_ptr().add(start) as *const T, len) };
+        match stats::row_major_any(values, cols) {
             Some(all) => columns.iter().map(|&c| all[c]).collect(),
             None => transpose_summaries(values, cols, columns),
         }
     }
     Some(match layout.scalar {
-        Scalar::F64 => widened(values::<f64>(data, start, len), cols, columns),
-        Scalar::F32 => widened(values::<f32>(data, start, len), cols, columns),
-        Scalar::I32 => widened(values::<i32>(data, start, len), cols, columns),
-        Scalar::I64 => {
-            let values = values::<i64>(data, start, len);
-            match stats::row_major_int64_summaries(values, cols) {
-                Some(all) => columns.iter().map(|&c| all[c]).collect(),
-                None => transpose_summaries(values, cols, columns),
-            }
-        }
+        Scalar::F64 => typed::<f64>(data, start, len, cols, columns),
+        Scalar::F32 => typed::<f32>(data, start, len, cols, columns),
+        Scalar::I64 => typed::<i64>(data, start, len, cols, columns),
+        Scalar::I32 => typed::<i32>(data, start, len, cols, columns),
         _ => return None,
     })
 }
