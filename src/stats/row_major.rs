@@ -245,6 +245,53 @@ mod tests {
     use super::*;
     use crate::view::Strided;
     use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+
+    /// `n` pseudo-random integers spread around `base` (xorshift), clamped to `lo..=hi`.
+    fn spread_values(
+        seed: u64,
+        n: usize,
+        base: i128,
+        spread: i128,
+        lo: i128,
+        hi: i128,
+    ) -> impl Iterator<Item = i128> {
+        let mut state = seed | 1;
+        (0..n).map(move |_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (base + state as i128 % spread - spread / 2).clamp(lo, hi)
+        })
+    }
+
+    /// The stripe kernels' summaries of integer columns equal the integer path's: the same
+    /// exact sums, minima, maxima and means, and M2 within rounding.
+    fn check_like_the_integer_path<T: Element>(
+        values: &[T],
+        cols: usize,
+    ) -> Result<(), TestCaseError> {
+        let Some(fast) = row_major_any(values, cols) else {
+            prop_assert!(f64_rows_simd::stripe_len(cols).is_none());
+            return Ok(());
+        };
+        for (c, got) in fast.iter().enumerate() {
+            let column: Vec<T> = values.iter().skip(c).step_by(cols).copied().collect();
+            let want = Summary::of_strided(Strided::from_slice(&column));
+            prop_assert_eq!(got.exact(), want.exact(), "column {}", c);
+            prop_assert_eq!(got.count(), want.count());
+            prop_assert_eq!(got.mean().to_bits(), want.mean().to_bits(), "column {}", c);
+            let (a, b) = (got.m2(), want.m2());
+            prop_assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "column {}: m2 {} vs {}",
+                c,
+                a,
+                b
+            );
+        }
+        Ok(())
+    }
 
     proptest! {
         #[test]
@@ -298,32 +345,14 @@ mod tests {
         fn row_major_int32_kernel_is_exact_like_the_integer_path(
             cols in 1usize..40,
             rows in 0usize..3000,
-            spread in prop_oneof![Just(3i64), Just(1000), Just(1 << 31)],
-            base in prop_oneof![Just(0i64), Just(i32::MAX as i64 - 5), Just(i32::MIN as i64 + 2)],
+            spread in prop_oneof![Just(3i128), Just(1000), Just(1 << 31)],
+            base in prop_oneof![Just(0i128), Just(i32::MAX as i128 - 5), Just(i32::MIN as i128 + 2)],
             seed in any::<u64>(),
         ) {
-            let mut state = seed | 1;
-            let values: Vec<i32> = (0..rows * cols)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (base + (state % spread as u64) as i64 - spread / 2).clamp(i32::MIN as i64, i32::MAX as i64) as i32
-                })
+            let values: Vec<i32> = spread_values(seed, rows * cols, base, spread, i32::MIN.into(), i32::MAX.into())
+                .map(|v| v as i32)
                 .collect();
-            let Some(fast) = row_major_summaries(&values, cols) else {
-                prop_assert!(f64_rows_simd::stripe_len(cols).is_none());
-                return Ok(());
-            };
-            for (c, got) in fast.iter().enumerate() {
-                let column: Vec<i32> = values.iter().skip(c).step_by(cols).copied().collect();
-                let want = Summary::of_strided(Strided::from_slice(&column));
-                prop_assert_eq!(got.exact(), want.exact(), "column {}", c);
-                prop_assert_eq!(got.count(), want.count());
-                prop_assert_eq!(got.mean().to_bits(), want.mean().to_bits(), "column {}", c);
-                let (a, b) = (got.m2(), want.m2());
-                prop_assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "column {}: m2 {} vs {}", c, a, b);
-            }
+            check_like_the_integer_path(&values, cols)?;
         }
 
         #[test]
@@ -334,30 +363,10 @@ mod tests {
             base in prop_oneof![Just(0i128), Just(1_700_000_000_000_000_001), Just(i64::MIN as i128 + 5)],
             seed in any::<u64>(),
         ) {
-            let mut state = seed | 1;
-            let values: Vec<i64> = (0..rows * cols)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    let v = base + (state as i128 % spread) - spread / 2;
-                    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
-                })
+            let values: Vec<i64> = spread_values(seed, rows * cols, base, spread, i64::MIN.into(), i64::MAX.into())
+                .map(|v| v as i64)
                 .collect();
-            let Some(fast) = row_major_int64_summaries(&values, cols) else {
-                prop_assert!(f64_rows_simd::stripe_len(cols).is_none());
-                return Ok(());
-            };
-            for (c, got) in fast.iter().enumerate() {
-                let column: Vec<i64> = values.iter().skip(c).step_by(cols).copied().collect();
-                let want = Summary::of_strided(Strided::from_slice(&column));
-                prop_assert_eq!(got.exact(), want.exact(), "column {}", c);
-                prop_assert_eq!(got.count(), want.count());
-                prop_assert_eq!(got.mean().to_bits(), want.mean().to_bits(), "column {}", c);
-                let (a, b) = (got.m2(), want.m2());
-                prop_assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "column {}: m2 {} vs {}", c, a, b);
-            }
+            check_like_the_integer_path(&values, cols)?;
         }
-
     }
 }
