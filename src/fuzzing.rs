@@ -109,7 +109,14 @@ fn csv_option_sets() -> Vec<OpenOptions> {
 pub fn csv(data: &[u8]) {
     let file = MemFile::new(data);
     for options in csv_option_sets() {
-        if let Ok(dataset) = Dataset::open(&file.path, &options) {
+        if let Ok(mut dataset) = Dataset::open(&file.path, &options) {
+            exercise(&dataset);
+            // Again in chunks of a few bytes, so that the parallel scan's chunk
+            // boundaries (found from local evidence, re-parsed when wrong) land inside
+            // quoted fields, CRLFs and doubled quotes; `exercise` checks the scan against
+            // the sequential reader.
+            let chunk = 1 + data.len() % 13;
+            dataset.set_csv_chunk_bytes(chunk);
             exercise(&dataset);
         }
     }

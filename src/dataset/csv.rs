@@ -23,6 +23,9 @@ pub struct Dialect {
     /// Offset of the first data record (after the BOM and the header).
     pub data_start: usize,
     pub null_values: Vec<Vec<u8>>,
+    /// Bytes per parallel task (`CHUNK_BYTES`; tiny in the fuzz targets, so that small
+    /// inputs cross chunk boundaries).
+    pub chunk_bytes: usize,
 }
 
 /// The CSV options a caller may set; `None` means detect.
@@ -375,6 +378,7 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
         names,
         data_start: if has_header { after_first } else { bom },
         null_values,
+        chunk_bytes: CHUNK_BYTES,
     })
 }
 
@@ -675,7 +679,7 @@ pub fn scan(
     pool.install(|| {
         let len = bytes.len();
         let first = dialect.data_start.min(len);
-        let raw: Vec<usize> = (first..len).step_by(CHUNK_BYTES).collect();
+        let raw: Vec<usize> = (first..len).step_by(dialect.chunk_bytes.max(1)).collect();
         // Each task finds its own bounds, so only the chunks being parsed are mapped.
         let bound = |i: usize| match i {
             0 => first,
