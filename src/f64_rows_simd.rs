@@ -80,6 +80,14 @@ pub(crate) fn stripe_len(cols: usize) -> Option<usize> {
     (stripe <= MAX_STRIPE).then_some(stripe)
 }
 
+/// `(first, len)` of consecutive groups of at most `size` vectors covering `vectors`:
+/// the SIMD passes walk a block once per group, with its accumulators in registers.
+pub(crate) fn groups(vectors: usize, size: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..vectors)
+        .step_by(size)
+        .map(move |first| (first, size.min(vectors - first)))
+}
+
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 {
         a
@@ -170,7 +178,7 @@ mod avx2 {
     //! kept in memory make every update wait for the previous store. So each pass walks
     //! the block once per group of a few vectors of the stripe, with that group's
     //! accumulators in registers; the first walk brings the block into cache.
-    use super::{StripeSums, Widen, WIDTH};
+    use super::{groups, StripeSums, Widen, WIDTH};
     use std::arch::x86_64::*;
 
     /// Vectors per group of the first pass: 4 accumulators each, 12 registers.
@@ -181,17 +189,15 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn first_pass<T: Widen>(xs: &[T], stripe: usize, sums: &mut StripeSums) {
         let vectors = stripe / WIDTH;
-        let mut first = 0;
-        while first < vectors {
+        for (first, len) in groups(vectors, FIRST_GROUP) {
             // SAFETY (all four calls): AVX2 is enabled here; first + G <= vectors.
             unsafe {
-                match vectors - first {
+                match len {
                     1 => first_pass_group::<T, 1>(xs, stripe, first, sums),
                     2 => first_pass_group::<T, 2>(xs, stripe, first, sums),
                     _ => first_pass_group::<T, FIRST_GROUP>(xs, stripe, first, sums),
                 }
             }
-            first += FIRST_GROUP.min(vectors - first);
         }
     }
 
@@ -242,11 +248,10 @@ mod avx2 {
     pub(super) unsafe fn squared_deviations<T: Widen>(xs: &[T], means: &[f64]) -> Vec<f64> {
         let vectors = means.len() / WIDTH;
         let mut out = vec![0.0; means.len()];
-        let mut first = 0;
-        while first < vectors {
+        for (first, len) in groups(vectors, SECOND_GROUP) {
             // SAFETY (all calls): AVX2 and FMA are enabled here; first + G <= vectors.
             unsafe {
-                match vectors - first {
+                match len {
                     1 => deviations_group::<T, 1>(xs, means, first, &mut out),
                     2 => deviations_group::<T, 2>(xs, means, first, &mut out),
                     3 => deviations_group::<T, 3>(xs, means, first, &mut out),
@@ -255,7 +260,6 @@ mod avx2 {
                     _ => deviations_group::<T, SECOND_GROUP>(xs, means, first, &mut out),
                 }
             }
-            first += SECOND_GROUP.min(vectors - first);
         }
         out
     }

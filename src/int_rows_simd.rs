@@ -2,14 +2,11 @@
 //! transposing it: the stripe layout of `f64_rows_simd` (position `p` of each stripe
 //! belongs to column `p % cols`) with the integer arithmetic of `int_simd`.
 
-use crate::f64_rows_simd::MAX_STRIPE;
+use crate::f64_rows_simd::{groups, MAX_STRIPE};
+use crate::int_simd::small_to_f64;
 
 /// Values per vector.
 const WIDTH: usize = 4;
-/// 2^52 + 2^51: adding an integer below 2^51 in magnitude to its bit pattern gives the
-/// double `MAGIC + d` exactly, so subtracting `MAGIC` converts `d` to float64.
-const MAGIC: f64 = 6_755_399_441_055_744.0;
-
 /// Per-position wrapping sums, minima and maxima of the first pass.
 pub(crate) struct StripeInts {
     pub wrapped_sum: Vec<i64>,
@@ -63,10 +60,6 @@ fn portable_first_pass(xs: &[i64], stripe: usize, sums: &mut StripeInts) {
     }
 }
 
-fn small_to_f64(d: i64) -> f64 {
-    f64::from_bits((d as u64).wrapping_add(MAGIC.to_bits())) - MAGIC
-}
-
 fn portable_centred_squares(xs: &[i64], centres: &[i64]) -> Vec<f64> {
     let mut out = vec![0.0; centres.len()];
     for row in xs.chunks_exact(centres.len()) {
@@ -82,7 +75,8 @@ fn portable_centred_squares(xs: &[i64], centres: &[i64]) -> Vec<f64> {
 mod avx2 {
     //! As in `f64_rows_simd`: one walk over the block per group of a few vectors of the
     //! stripe, with the group's accumulators in registers.
-    use super::{StripeInts, MAGIC, WIDTH};
+    use super::{groups, StripeInts, WIDTH};
+    use crate::int_simd::MAGIC;
     use std::arch::x86_64::*;
 
     /// Vectors per group of the first pass: 3 accumulators each, 12 registers.
@@ -93,18 +87,16 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn first_pass(xs: &[i64], stripe: usize, sums: &mut StripeInts) {
         let vectors = stripe / WIDTH;
-        let mut first = 0;
-        while first < vectors {
+        for (first, len) in groups(vectors, FIRST_GROUP) {
             // SAFETY (all calls): AVX2 is enabled here; first + G <= vectors.
             unsafe {
-                match vectors - first {
+                match len {
                     1 => first_pass_group::<1>(xs, stripe, first, sums),
                     2 => first_pass_group::<2>(xs, stripe, first, sums),
                     3 => first_pass_group::<3>(xs, stripe, first, sums),
                     _ => first_pass_group::<FIRST_GROUP>(xs, stripe, first, sums),
                 }
             }
-            first += FIRST_GROUP.min(vectors - first);
         }
     }
 
@@ -148,11 +140,10 @@ mod avx2 {
     pub(super) unsafe fn centred_squares(xs: &[i64], centres: &[i64]) -> Vec<f64> {
         let vectors = centres.len() / WIDTH;
         let mut out = vec![0.0; centres.len()];
-        let mut first = 0;
-        while first < vectors {
+        for (first, len) in groups(vectors, SECOND_GROUP) {
             // SAFETY (all calls): AVX2 and FMA are enabled here; first + G <= vectors.
             unsafe {
-                match vectors - first {
+                match len {
                     1 => squares_group::<1>(xs, centres, first, &mut out),
                     2 => squares_group::<2>(xs, centres, first, &mut out),
                     3 => squares_group::<3>(xs, centres, first, &mut out),
@@ -160,7 +151,6 @@ mod avx2 {
                     _ => squares_group::<SECOND_GROUP>(xs, centres, first, &mut out),
                 }
             }
-            first += SECOND_GROUP.min(vectors - first);
         }
         out
     }

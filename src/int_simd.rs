@@ -6,7 +6,7 @@
 
 /// 1.5 * 2^52: adding an integer below 2^51 in magnitude to its bit pattern gives a float
 /// whose value minus this is the integer, a conversion that vectorises (unlike i64 -> f64).
-const MAGIC: f64 = 6_755_399_441_055_744.0;
+pub(crate) const MAGIC: f64 = 6_755_399_441_055_744.0;
 
 /// One pass over a block: the wrapping sum, the min and max, and the wrapping sum of
 /// `low32(x - pivot)^2` (the square of the difference's low 32 bits taken as signed).
@@ -67,7 +67,7 @@ fn portable_first_pass(xs: &[i64], pivot: i64) -> FirstPass {
 }
 
 #[inline(always)]
-fn small_to_f64(d: i64) -> f64 {
+pub(crate) fn small_to_f64(d: i64) -> f64 {
     f64::from_bits((d as u64).wrapping_add(MAGIC.to_bits())) - MAGIC
 }
 
