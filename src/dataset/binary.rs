@@ -2,11 +2,11 @@
 //! mapping, zero-copy for native-endian aligned float64/float32/int64/int32.
 
 use super::npy::Scalar;
+use crate::array::{Element, Strided};
 use crate::error::{Error, Result};
-use crate::job::Progress;
-use crate::parallel::pool;
+use crate::runtime::pool::pool;
+use crate::runtime::progress::Progress;
 use crate::stats::{self, Summary};
-use crate::view::{Element, Strided};
 use rayon::prelude::*;
 
 /// Where the array is in the file and how it is laid out.

@@ -1,8 +1,8 @@
 //! Per-column accumulators for parsed text: type inference (int, then float, then text)
 //! with statistics built from blocks of parsed values by the array kernels.
 
+use crate::array::Strided;
 use crate::stats::Summary;
-use crate::view::Strided;
 
 /// What a column holds, as inferred from every value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

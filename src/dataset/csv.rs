@@ -9,8 +9,8 @@
 use super::columns::{ColumnStats, Kind};
 use super::number::{self, NumberScanner};
 use crate::error::{Error, Result};
-use crate::job::Progress;
-use crate::parallel::pool;
+use crate::runtime::pool::pool;
+use crate::runtime::progress::Progress;
 use rayon::prelude::*;
 
 /// How a CSV file is written, detected or given.

@@ -10,7 +10,7 @@ mod number;
 mod sigbus;
 
 use crate::error::{Error, Result};
-use crate::job::Progress;
+use crate::runtime::progress::Progress;
 use crate::stats::Summary;
 use columns::Kind;
 use memmap2::Mmap;

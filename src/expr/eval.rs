@@ -2,9 +2,9 @@
 
 use super::program::{map_operands, Arm, Branch, Inst, Operand, Program};
 use super::vmath::{self, Op};
+use crate::array::{Column, StridedMut};
 use crate::error::{Error, Result};
-use crate::parallel::{pool, MIN_PARALLEL_LEN};
-use crate::view::{Column, StridedMut};
+use crate::runtime::pool::{pool, MIN_PARALLEL_LEN};
 use rayon::prelude::*;
 
 /// Values per block: the inputs, the registers and the output block of one step fit in

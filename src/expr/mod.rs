@@ -179,7 +179,7 @@ pub(crate) fn maximum(a: f64, b: f64) -> f64 {
 mod tests {
     use super::vmath::{apply, Op};
     use super::*;
-    use crate::view::{Column, Strided, StridedMut};
+    use crate::array::{Column, Strided, StridedMut};
 
     // exp, expm1, log, log10 and log1p: the engine's own kernels (see vmath's tests for
     // their accuracy), so these tests can compare bit for bit.

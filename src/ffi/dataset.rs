@@ -6,7 +6,7 @@ use super::stats::oxb_stats;
 use super::status::{oxb_status, FfiError, FfiResult};
 use crate::dataset::columns::Kind;
 use crate::dataset::{csv::CsvOptions, Dataset, Format, OpenOptions};
-use crate::job;
+use crate::runtime::progress;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
 /// Handle of an open data file. 0 is never a valid handle.
@@ -185,16 +185,16 @@ fn c_string(text: &str) -> CString {
 fn with_progress<R: Send>(
     progress: oxb_progress_fn,
     user: *mut c_void,
-    work: impl FnOnce(&job::Progress) -> crate::Result<R> + Send,
+    work: impl FnOnce(&progress::Progress) -> crate::Result<R> + Send,
 ) -> crate::Result<R> {
     match progress {
-        None => job::run(work, None),
+        None => progress::run(work, None),
         Some(callback) => {
             let mut report = |done: u64, total: u64| {
                 // SAFETY: the caller's callback with the caller's pointer, on its thread.
                 unsafe { callback(done, total, user) == 0 }
             };
-            job::run(work, Some(&mut report))
+            progress::run(work, Some(&mut report))
         }
     }
 }

@@ -4,10 +4,10 @@ use super::guard;
 use super::handles::{self, Handled};
 use super::status::{oxb_status, FfiError};
 use super::view::{column, column_mut, oxb_view};
+use crate::array::{Column, ColumnMut};
 use crate::error::Error;
 use crate::expr::{evaluate, Input, Output, Program};
-use crate::parallel::{pool, MIN_PARALLEL_LEN};
-use crate::view::{Column, ColumnMut};
+use crate::runtime::pool::{pool, MIN_PARALLEL_LEN};
 use rayon::prelude::*;
 use std::ffi::{c_char, CStr, CString};
 

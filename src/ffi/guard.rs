@@ -4,7 +4,7 @@
 
 use super::last_error;
 use super::status::{oxb_status, FfiError};
-use crate::parallel::WORKER_NAME_PREFIX;
+use crate::runtime::pool::WORKER_NAME_PREFIX;
 use parking_lot::Mutex;
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};

@@ -6,7 +6,7 @@
 //! `ForkLock`: a child forked while another thread held it can still make handles.
 
 use super::status::{oxb_status, FfiError, FfiResult};
-use crate::fork_lock::ForkLock;
+use crate::runtime::fork_lock::ForkLock;
 use std::any::Any;
 use std::sync::Arc;
 

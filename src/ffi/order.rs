@@ -3,9 +3,9 @@
 use super::guard;
 use super::status::{oxb_status, FfiError};
 use super::view::{column, column_mut, oxb_view};
-use crate::histogram::histogram;
+use crate::array::{Column, ColumnMut};
 use crate::order::{quantiles, sort};
-use crate::view::{Column, ColumnMut};
+use crate::stats::histogram::histogram;
 
 /// Counts the elements of `view` in `bins` equal-width bins, exactly as
 /// `numpy.histogram(a, bins, range)` does: over `range[0]..range[1]` when `range` is not

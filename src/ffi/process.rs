@@ -3,8 +3,8 @@
 use super::guard;
 use super::status::{oxb_status, FfiError};
 use super::view::{column_mut, oxb_view};
-use crate::kernels::scale_offset;
-use crate::view::{ColumnMut, StridedMut};
+use crate::array::{ColumnMut, StridedMut};
+use crate::process::scale_offset;
 use std::ffi::c_int;
 
 /// Doubles `length` doubles at `data` in place, in parallel for large arrays.

@@ -7,10 +7,10 @@
 
 use super::guard;
 use super::status::{oxb_status, FfiError};
+use crate::array::StridedMut;
 use crate::dataset::faults;
-use crate::job;
-use crate::parallel::{self, WORKER_NAME_PREFIX};
-use crate::view::StridedMut;
+use crate::runtime::pool::{self, WORKER_NAME_PREFIX};
+use crate::runtime::progress;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,7 @@ pub extern "C" fn oxb_test_panic_any() -> oxb_status {
     guard::call(|| -> Result<(), FfiError> { std::panic::panic_any(42_i32) })
 }
 
-/// Runs `len` doubles through the library's pool (`parallel::for_each_chunk_mut`, the
+/// Runs `len` doubles through the library's pool (`pool::for_each_chunk_mut`, the
 /// path of `oxb_process_array`); the first piece to start panics on its worker thread
 /// once a second piece has started (or after 1 s with a single worker), while every other
 /// piece sleeps `linger_ms` before finishing, so other work is in flight when it panics.
@@ -53,8 +53,8 @@ pub extern "C" fn oxb_test_panic_in_worker(len: usize, linger_ms: u32) -> oxb_st
     guard::call(|| {
         let started = AtomicUsize::new(0);
         let mut data = vec![1.0_f64; len];
-        let threshold = parallel::MIN_PARALLEL_LEN;
-        parallel::for_each_chunk_mut(StridedMut::from_slice(&mut data), threshold, |mut piece| {
+        let threshold = pool::MIN_PARALLEL_LEN;
+        pool::for_each_chunk_mut(StridedMut::from_slice(&mut data), threshold, |mut piece| {
             if started.fetch_add(1, Ordering::SeqCst) == 0 {
                 let deadline = Instant::now() + Duration::from_secs(1);
                 while started.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
@@ -69,14 +69,14 @@ pub extern "C" fn oxb_test_panic_in_worker(len: usize, linger_ms: u32) -> oxb_st
     })
 }
 
-/// Panics inside a long call with a progress callback (`job::run`), whose work runs on a
+/// Panics inside a long call with a progress callback (`progress::run`), whose work runs on a
 /// helper thread that hands it to the pool; returns `OXB_PANIC`. `on_pool` != 0 panics
 /// on a pool worker, 0 on the helper thread itself.
 #[no_mangle]
 pub extern "C" fn oxb_test_panic_in_job(on_pool: u32) -> oxb_status {
     guard::call(|| {
         let mut report = |_: u64, _: u64| true;
-        job::run(
+        progress::run(
             |_| -> crate::Result<()> {
                 if on_pool == 0 {
                     panic!(
@@ -84,7 +84,7 @@ pub extern "C" fn oxb_test_panic_in_job(on_pool: u32) -> oxb_status {
                         thread_name()
                     );
                 }
-                let pool = parallel::pool()?;
+                let pool = pool::pool()?;
                 pool.install(|| {
                     assert!(thread_name().starts_with(WORKER_NAME_PREFIX));
                     panic!("test hook: panic in a job's pool worker {}", thread_name())

@@ -3,7 +3,7 @@
 use super::guard;
 use super::handles;
 use super::status::{oxb_status, FfiError};
-use crate::parallel;
+use crate::runtime::pool;
 use std::ffi::c_char;
 
 /// Version of the header; `OXB_VERSION` is the same as a string.
@@ -55,7 +55,7 @@ const fn parse_hex(text: &str) -> u64 {
 /// (the `OXBRIDGE_NUM_THREADS` environment variable, else one per core).
 #[no_mangle]
 pub extern "C" fn oxb_set_num_threads(threads: usize) -> oxb_status {
-    guard::call(|| Ok(parallel::set_num_threads(threads)?))
+    guard::call(|| Ok(pool::set_num_threads(threads)?))
 }
 
 /// Writes the number of worker threads parallel work uses to `*out`.
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn oxb_num_threads(out: *mut usize) -> oxb_status {
         if out.is_null() {
             return Err(FfiError::null("out"));
         }
-        let threads = parallel::num_threads()?;
+        let threads = pool::num_threads()?;
         // SAFETY: checked non-NULL; the caller provides the slot.
         unsafe { out.write(threads) };
         Ok(())

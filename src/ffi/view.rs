@@ -2,7 +2,7 @@
 //! domain's views.
 
 use super::status::{FfiError, FfiResult};
-use crate::view::{Column, ColumnMut, Element, Matrix, Matrix2, Strided, StridedMut};
+use crate::array::{Column, ColumnMut, Element, Matrix, Matrix2, Strided, StridedMut};
 use std::ffi::c_void;
 
 /// Element type tag of an `oxb_view`: one of the `OXB_DTYPE_*` values.

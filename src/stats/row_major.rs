@@ -5,9 +5,9 @@
 //! maxima, and M2 from a second pass over each block while it is in cache.
 
 use super::{block_summary, two_sum, ExactInts, Summary};
-use crate::f64_rows_simd::{self, Widen};
-use crate::int_rows_simd;
-use crate::view::Element;
+use crate::array::Element;
+use crate::stats::kernels::float_rows::{self, Widen};
+use crate::stats::kernels::int_rows;
 use std::any::TypeId;
 
 /// Values per block: 128 KiB of float64, which stays in L2 between the two passes.
@@ -55,7 +55,7 @@ pub(crate) fn row_major_any<T: Element>(values: &[T], cols: usize) -> Option<Vec
 /// multiple of `cols`), read in place without transposing it; `None` when there are too many columns
 /// for the stripe kernel (see `f64_rows_simd`).
 pub(crate) fn row_major_summaries<T: Widen>(values: &[T], cols: usize) -> Option<Vec<Summary>> {
-    let stripe = f64_rows_simd::stripe_len(cols)?;
+    let stripe = float_rows::stripe_len(cols)?;
     debug_assert_eq!(values.len() % cols, 0);
     let mut totals = vec![Summary::EMPTY; cols];
     let mut column = Vec::new();
@@ -82,7 +82,7 @@ fn row_major_block<T: Widen>(
 ) -> Vec<Summary> {
     let rows = block.len() / cols;
     let (body, tail) = block.split_at(block.len() / stripe * stripe);
-    let sums = f64_rows_simd::first_pass(body, stripe);
+    let sums = float_rows::first_pass(body, stripe);
     let mut parts: Vec<Summary> = (0..cols)
         .map(|c| {
             let mut s = Summary {
@@ -123,7 +123,7 @@ fn row_major_block<T: Widen>(
         parts.iter().map(|s| s.mean).collect()
     };
     let means: Vec<f64> = (0..stripe).map(|p| centres[p % cols]).collect();
-    let deviations = f64_rows_simd::squared_deviations(body, &means);
+    let deviations = float_rows::squared_deviations(body, &means);
     for (p, d) in deviations.iter().enumerate() {
         parts[p % cols].m2 += d;
     }
@@ -153,7 +153,7 @@ fn row_major_block<T: Widen>(
 /// `cols`), read in place: exact sums, minima and maxima as `int_block` gives them. `None`
 /// when there are too many columns for the stripe kernel.
 pub(crate) fn row_major_int64_summaries(values: &[i64], cols: usize) -> Option<Vec<Summary>> {
-    let stripe = f64_rows_simd::stripe_len(cols)?;
+    let stripe = float_rows::stripe_len(cols)?;
     debug_assert_eq!(values.len() % cols, 0);
     let mut totals = vec![Summary::EMPTY; cols];
     for block in values.chunks((ROW_MAJOR_BLOCK_LEN / stripe).max(1) * stripe) {
@@ -172,7 +172,7 @@ fn row_major_int64_block(block: &[i64], cols: usize, stripe: usize) -> Vec<Summa
     let rows = block.len() / cols;
     let n = rows as i128;
     let (body, tail) = block.split_at(block.len() / stripe * stripe);
-    let pass = int_rows_simd::first_pass(body, stripe);
+    let pass = int_rows::first_pass(body, stripe);
     let column = |c: usize| block.iter().skip(c).step_by(cols).copied();
     let mut parts: Vec<Summary> = Vec::with_capacity(cols);
     // M2 around the floor of the mean (exact integer deviations while they are below
@@ -217,7 +217,7 @@ fn row_major_int64_block(block: &[i64], cols: usize, stripe: usize) -> Vec<Summa
         });
     }
     let by_position: Vec<i64> = (0..stripe).map(|p| centres[p % cols]).collect();
-    let squares = int_rows_simd::centred_squares(body, &by_position);
+    let squares = int_rows::centred_squares(body, &by_position);
     for (p, q) in squares.iter().enumerate() {
         parts[p % cols].m2 += q;
     }
@@ -243,7 +243,7 @@ fn row_major_int64_block(block: &[i64], cols: usize, stripe: usize) -> Vec<Summa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::Strided;
+    use crate::array::Strided;
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
 
@@ -272,7 +272,7 @@ mod tests {
         cols: usize,
     ) -> Result<(), TestCaseError> {
         let Some(fast) = row_major_any(values, cols) else {
-            prop_assert!(f64_rows_simd::stripe_len(cols).is_none());
+            prop_assert!(float_rows::stripe_len(cols).is_none());
             return Ok(());
         };
         for (c, got) in fast.iter().enumerate() {
@@ -312,7 +312,7 @@ mod tests {
         ) {
             let values: Vec<f64> = (0..rows * cols).map(|i| seed[(i * stride) % seed.len()]).collect();
             let Some(fast) = row_major_summaries(&values, cols) else {
-                prop_assert!(f64_rows_simd::stripe_len(cols).is_none());
+                prop_assert!(float_rows::stripe_len(cols).is_none());
                 return Ok(());
             };
             // float32 data goes through the same kernel, widened.

@@ -10,9 +10,9 @@
 //! (a parking_lot mutex held by another thread of the parent, e.g. one building a pool
 //! after `set_num_threads`, deadlocked the child's first parallel call).
 
+use crate::array::{Element, Strided, StridedMut};
 use crate::error::{Error, ErrorKind, Result};
-use crate::fork_lock::{ForkLock, ForkLockGuard};
-use crate::view::{Element, Strided, StridedMut};
+use crate::runtime::fork_lock::{ForkLock, ForkLockGuard};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -66,7 +66,7 @@ fn build_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
         .num_threads(threads)
         .thread_name(|i| format!("{WORKER_NAME_PREFIX}{i}"));
     // rayon starts the threads inside `build` and does not wait for them.
-    crate::fork_lock::spawning(|| builder.build())
+    crate::runtime::fork_lock::spawning(|| builder.build())
         .map(Arc::new)
         .map_err(|e| {
             Error::new(

@@ -6,7 +6,7 @@
 //! and cancelling takes effect at the next chunk of work.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::parallel::WORKER_NAME_PREFIX;
+use crate::runtime::pool::WORKER_NAME_PREFIX;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -69,7 +69,7 @@ pub fn run<R: Send>(
         let progress = &progress;
         // Named like the pool's workers, so the FFI guard's panic hook knows it as ours.
         let builder = std::thread::Builder::new().name(format!("{WORKER_NAME_PREFIX}job"));
-        let worker = crate::fork_lock::spawning(|| {
+        let worker = crate::runtime::fork_lock::spawning(|| {
             builder.spawn_scoped(scope, move || {
                 let result = work(progress);
                 let _ = finished.send(());

@@ -4,9 +4,9 @@
 //! order is numeric order), which lets a sort be a parallel LSD radix sort and a quantile
 //! a radix selection: histogram passes over the data instead of a full sort.
 
+use crate::array::{Element, Strided, StridedMut};
 use crate::error::Result;
-use crate::parallel::{pool, MIN_PARALLEL_LEN};
-use crate::view::{Element, Strided, StridedMut};
+use crate::runtime::pool::{pool, MIN_PARALLEL_LEN};
 use rayon::prelude::*;
 
 /// An element type with an order-preserving key. NaN maps above +inf, so it sorts last,

@@ -10,12 +10,12 @@
 //! `tests/data/csv`) and random mutations of it, so plain `cargo test` on stable runs
 //! them without libFuzzer, nightly or sanitizers.
 
+use crate::array::{Column, Strided, StridedMut};
 use crate::dataset::csv::CsvOptions;
 use crate::dataset::{npy, Dataset, Format, OpenOptions};
 use crate::expr::{evaluate, Input, Output, Program};
-use crate::job::Progress;
+use crate::runtime::progress::Progress;
 use crate::stats::Summary;
-use crate::view::{Column, Strided, StridedMut};
 
 // ---- files from bytes ----------------------------------------------------------------
 

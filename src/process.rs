@@ -1,8 +1,8 @@
 //! In-place elementwise kernels.
 
+use crate::array::{ColumnMut, Element, Strided, StridedMut};
 use crate::error::{Error, Result};
-use crate::parallel::{for_each_chunk_mut, map_chunks, CHUNK_LEN, MIN_PARALLEL_LEN};
-use crate::view::{ColumnMut, Element, Strided, StridedMut};
+use crate::runtime::pool::{for_each_chunk_mut, map_chunks, CHUNK_LEN, MIN_PARALLEL_LEN};
 
 /// Float scaling runs at memory speed: below this many elements one thread is done
 /// before the pool's sleeping workers wake (tens of microseconds on a VM, measured by

@@ -4,9 +4,9 @@
 //! `[edge[i], edge[i+1])`, the last bin closed"; the edges and the index arithmetic below
 //! follow numpy's own steps so that values on or near an edge land where numpy puts them.
 
+use crate::array::{Column, Element, Strided};
 use crate::error::{Error, Result};
-use crate::parallel::{map_chunks, CHUNK_LEN};
-use crate::view::{Column, Element, Strided};
+use crate::runtime::pool::{map_chunks, CHUNK_LEN};
 
 /// Counts per bin and the `bins + 1` edges.
 #[derive(Debug, Clone, PartialEq)]

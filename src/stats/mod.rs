@@ -6,12 +6,14 @@
 //! double-double (hi + lo), so it is close to correctly rounded: better than numpy's
 //! pairwise sum. Blocks merge in a fixed order, so results do not depend on thread count.
 
+use crate::array::{Column, Element, Matrix, Matrix2, Strided};
 use crate::error::Result;
-use crate::parallel::{map_chunks, CHUNK_LEN};
-use crate::view::{Column, Element, Matrix, Matrix2, Strided};
-use crate::{f64_simd, int_simd};
+use crate::runtime::pool::{map_chunks, CHUNK_LEN};
+use kernels::{float, int};
 use rayon::prelude::*;
 
+pub mod histogram;
+pub(crate) mod kernels;
 mod row_major;
 pub(crate) use row_major::row_major_any;
 
@@ -364,7 +366,7 @@ fn columns_of<T: Element>(m: Matrix<'_, T>) -> Result<Vec<Summary>> {
     if rows == 0 || cols == 0 {
         return Ok(vec![Summary::EMPTY; cols]);
     }
-    let pool = crate::parallel::pool()?;
+    let pool = crate::runtime::pool::pool()?;
     let tasks = pool.current_num_threads() * 4;
     pool.install(|| {
         if m.row_stride().unsigned_abs() <= m.col_stride().unsigned_abs() {
@@ -447,7 +449,7 @@ fn int_block(xs: &[i64]) -> Summary {
     }
     // Deviations from the first value: within a block's range, so usually 32-bit.
     let pivot = xs[0];
-    let pass = int_simd::first_pass(xs, pivot);
+    let pass = int::first_pass(xs, pivot);
     let (wrapped, min, max) = (pass.wrapped_sum, pass.min, pass.max);
     // The wrapping sum is the true sum modulo 2^64, and the true sum lies in
     // [n * min, n * max]: when that interval is narrower than 2^64 it holds exactly one
@@ -475,7 +477,7 @@ fn int_block(xs: &[i64]) -> Summary {
         let offset = (sum - n * center as i128) as f64 / count as f64;
         let small = |v: i64| ((v as i128) - center as i128).unsigned_abs() < 1 << 51;
         if small(min) && small(max) {
-            int_simd::centered_m2(xs, center, offset)
+            int::centered_m2(xs, center, offset)
         } else {
             xs.iter()
                 .map(|&v| (v as f64 - mean) * (v as f64 - mean))
@@ -518,9 +520,9 @@ fn exact_mean(exact: Option<ExactInts>, count: u64) -> Option<f64> {
 /// The block kernel: a first pass for the compensated sum, NaN count, min and max, and a
 /// second for M2 around the block's mean while the block is still in L1.
 fn block_summary(xs: &[f64]) -> Summary {
-    let whole = xs.len() / f64_simd::LANES * f64_simd::LANES;
+    let whole = xs.len() / float::LANES * float::LANES;
     let (body, tail) = xs.split_at(whole);
-    let pass = f64_simd::first_pass(body);
+    let pass = float::first_pass(body);
     let mut s = Summary {
         exact: None,
         nan_count: pass.nans,
@@ -528,7 +530,7 @@ fn block_summary(xs: &[f64]) -> Summary {
         max: pass.max,
         ..Summary::EMPTY
     };
-    for lane in 0..f64_simd::LANES {
+    for lane in 0..float::LANES {
         let (h, e) = two_sum(s.sum_hi, pass.hi[lane]);
         s.sum_hi = h;
         s.sum_lo += e + pass.lo[lane];
@@ -552,7 +554,7 @@ fn block_summary(xs: &[f64]) -> Summary {
     s.mean = mean;
     // A mean of ±inf leaves (x - mean) NaN for the infinite values: the variance is NaN.
     s.m2 = if mean.is_finite() {
-        f64_simd::squared_deviations(xs, mean)
+        float::squared_deviations(xs, mean)
     } else {
         f64::NAN
     };

@@ -2,8 +2,8 @@
 //! transposing it: the stripe layout of `f64_rows_simd` (position `p` of each stripe
 //! belongs to column `p % cols`) with the integer arithmetic of `int_simd`.
 
-use crate::f64_rows_simd::{groups, MAX_STRIPE};
-use crate::int_simd::small_to_f64;
+use crate::stats::kernels::float_rows::{groups, MAX_STRIPE};
+use crate::stats::kernels::int::small_to_f64;
 
 /// Values per vector.
 const WIDTH: usize = 4;
@@ -76,7 +76,7 @@ mod avx2 {
     //! As in `f64_rows_simd`: one walk over the block per group of a few vectors of the
     //! stripe, with the group's accumulators in registers.
     use super::{groups, StripeInts, WIDTH};
-    use crate::int_simd::MAGIC;
+    use crate::stats::kernels::int::MAGIC;
     use std::arch::x86_64::*;
 
     /// Vectors per group of the first pass: 3 accumulators each, 12 registers.
@@ -195,7 +195,7 @@ mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::f64_rows_simd::stripe_len;
+    use crate::stats::kernels::float_rows::stripe_len;
     use proptest::prelude::*;
 
     proptest! {

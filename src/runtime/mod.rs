@@ -1,0 +1,5 @@
+//! How work runs: the thread pool, progress and cancellation, fork-safe locks.
+
+pub mod fork_lock;
+pub mod pool;
+pub mod progress;
