@@ -45,8 +45,8 @@ fn map_wide<T: Element>(mut piece: StridedMut<'_, T>, op: impl Fn(T) -> T + Copy
     };
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
+        if crate::runtime::cpu::has_avx2() {
+            // SAFETY: the CPU supports AVX2, checked just above (runtime::cpu).
             return unsafe { map_avx2(xs, op) };
         }
     }

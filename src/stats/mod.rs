@@ -9,7 +9,7 @@
 use crate::array::{Column, Element, Matrix, Matrix2, Strided};
 use crate::error::Result;
 use crate::runtime::pool::{map_chunks, CHUNK_LEN};
-use kernels::{float, int};
+use kernels::{float, int, two_sum};
 use rayon::prelude::*;
 
 pub mod histogram;
@@ -81,13 +81,6 @@ impl Default for Summary {
     fn default() -> Self {
         Self::EMPTY
     }
-}
-
-#[inline(always)]
-fn two_sum(a: f64, b: f64) -> (f64, f64) {
-    let s = a + b;
-    let bp = s - a;
-    (s, (a - (s - bp)) + (b - bp))
 }
 
 impl Summary {

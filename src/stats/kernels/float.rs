@@ -20,8 +20,8 @@ pub(crate) fn first_pass(xs: &[f64]) -> FirstPass {
     debug_assert_eq!(xs.len() % LANES, 0);
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
+        if crate::runtime::cpu::has_avx2() {
+            // SAFETY: the CPU supports AVX2, checked just above (runtime::cpu).
             return unsafe { avx2::first_pass(xs) };
         }
     }
@@ -32,9 +32,8 @@ pub(crate) fn first_pass(xs: &[f64]) -> FirstPass {
 pub(crate) fn squared_deviations(xs: &[f64], mean: f64) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        if crate::runtime::cpu::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above (runtime::cpu).
             return unsafe { avx2::squared_deviations(xs, mean) };
         }
     }
@@ -51,9 +50,8 @@ fn portable_first_pass(xs: &[f64]) -> FirstPass {
         for lane in 0..LANES {
             let x = chunk[lane];
             let v = if x.is_nan() { 0.0 } else { x };
-            let s = hi[lane] + v;
-            let bp = s - hi[lane];
-            lo[lane] += (hi[lane] - (s - bp)) + (v - bp);
+            let (s, error) = super::two_sum(hi[lane], v);
+            lo[lane] += error;
             hi[lane] = s;
             nans += x.is_nan() as u64;
             // Comparisons with NaN are false, so NaN never becomes the min or max.
@@ -101,13 +99,7 @@ mod avx2 {
                 let x = unsafe { _mm256_loadu_pd(chunk.as_ptr().add(4 * k)) };
                 let is_nan = _mm256_cmp_pd::<_CMP_UNORD_Q>(x, x);
                 let v = _mm256_andnot_pd(is_nan, x);
-                // Knuth's two-sum: the rounding error of hi + v, exactly.
-                let s = _mm256_add_pd(hi[k], v);
-                let bp = _mm256_sub_pd(s, hi[k]);
-                let error = _mm256_add_pd(
-                    _mm256_sub_pd(hi[k], _mm256_sub_pd(s, bp)),
-                    _mm256_sub_pd(v, bp),
-                );
+                let (s, error) = super::super::two_sum_avx2(hi[k], v);
                 lo[k] = _mm256_add_pd(lo[k], error);
                 hi[k] = s;
                 // An all-ones mask is -1: subtracting it counts the NaN.

@@ -115,8 +115,8 @@ pub(crate) fn first_pass<T: Widen>(xs: &[T], stripe: usize) -> StripeSums {
     };
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
+        if crate::runtime::cpu::has_avx2() {
+            // SAFETY: the CPU supports AVX2, checked just above (runtime::cpu).
             unsafe { avx2::first_pass(xs, stripe, &mut sums) };
             return sums;
         }
@@ -131,27 +131,19 @@ pub(crate) fn squared_deviations<T: Widen>(xs: &[T], means: &[f64]) -> Vec<f64> 
     debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        if crate::runtime::cpu::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above (runtime::cpu).
             return unsafe { avx2::squared_deviations(xs, means) };
         }
     }
     portable_squared_deviations(xs, means)
 }
 
-#[inline(always)]
-fn two_sum(a: f64, b: f64) -> (f64, f64) {
-    let s = a + b;
-    let bp = s - a;
-    (s, (a - (s - bp)) + (b - bp))
-}
-
 fn portable_first_pass<T: Widen>(xs: &[T], stripe: usize, sums: &mut StripeSums) {
     for row in xs.chunks_exact(stripe) {
         for (p, &x) in row.iter().enumerate() {
             let x = x.widen();
-            let (s, e) = two_sum(sums.hi[p], x);
+            let (s, e) = super::two_sum(sums.hi[p], x);
             sums.hi[p] = s;
             sums.lo[p] += e;
             // Comparisons with NaN are false: NaN never becomes the min or max.
@@ -218,13 +210,7 @@ mod avx2 {
             for k in 0..G {
                 // SAFETY: first + k < stripe / 4, inside this stripe.
                 let x = unsafe { T::load4(row.as_ptr().add(WIDTH * (first + k))) };
-                // Knuth's two-sum: the rounding error of hi + x, exactly.
-                let s = _mm256_add_pd(hi[k], x);
-                let bp = _mm256_sub_pd(s, hi[k]);
-                let error = _mm256_add_pd(
-                    _mm256_sub_pd(hi[k], _mm256_sub_pd(s, bp)),
-                    _mm256_sub_pd(x, bp),
-                );
+                let (s, error) = super::super::two_sum_avx2(hi[k], x);
                 lo[k] = _mm256_add_pd(lo[k], error);
                 hi[k] = s;
                 // min/max return the second operand when the first is NaN.

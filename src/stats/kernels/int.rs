@@ -23,8 +23,8 @@ pub(crate) struct FirstPass {
 pub(crate) fn first_pass(xs: &[i64], pivot: i64) -> FirstPass {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
+        if crate::runtime::cpu::has_avx2() {
+            // SAFETY: the CPU supports AVX2, checked just above (runtime::cpu).
             return unsafe { avx2::first_pass(xs, pivot) };
         }
     }
@@ -35,8 +35,8 @@ pub(crate) fn first_pass(xs: &[i64], pivot: i64) -> FirstPass {
 pub(crate) fn centered_m2(xs: &[i64], center: i64, offset: f64) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
+        if crate::runtime::cpu::has_avx2() {
+            // SAFETY: the CPU supports AVX2, checked just above (runtime::cpu).
             return unsafe { avx2::centered_m2(xs, center, offset) };
         }
     }

@@ -24,8 +24,8 @@ pub(crate) fn first_pass(xs: &[i64], stripe: usize) -> StripeInts {
     };
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
+        if crate::runtime::cpu::has_avx2() {
+            // SAFETY: the CPU supports AVX2, checked just above (runtime::cpu).
             unsafe { avx2::first_pass(xs, stripe, &mut sums) };
             return sums;
         }
@@ -41,9 +41,8 @@ pub(crate) fn centred_squares(xs: &[i64], centres: &[i64]) -> Vec<f64> {
     debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        if crate::runtime::cpu::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above (runtime::cpu).
             return unsafe { avx2::centred_squares(xs, centres) };
         }
     }
