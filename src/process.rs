@@ -1,6 +1,6 @@
 //! In-place elementwise kernels.
 
-use crate::array::{ColumnMut, Element, Strided, StridedMut};
+use crate::array::{ColumnMut, Element, Integer, Strided, StridedMut};
 use crate::error::{Error, Result};
 use crate::runtime::pool::{for_each_chunk_mut, map_chunks, CHUNK_LEN, MIN_PARALLEL_LEN};
 
@@ -65,29 +65,6 @@ fn map_slice<T: Copy>(xs: &mut [T], op: impl Fn(T) -> T) {
 #[target_feature(enable = "avx2")]
 unsafe fn map_avx2<T: Copy>(xs: &mut [T], op: impl Fn(T) -> T) {
     map_slice(xs, op)
-}
-
-trait Integer: Element {
-    fn to_i128(self) -> i128;
-    fn from_i128(v: i128) -> Self;
-}
-
-impl Integer for i64 {
-    fn to_i128(self) -> i128 {
-        self as i128
-    }
-    fn from_i128(v: i128) -> Self {
-        v as i64
-    }
-}
-
-impl Integer for i32 {
-    fn to_i128(self) -> i128 {
-        self as i128
-    }
-    fn from_i128(v: i128) -> Self {
-        v as i32
-    }
 }
 
 fn integral(name: &str, value: f64, dtype: &str) -> Result<i128> {

@@ -4,45 +4,8 @@
 //! claim the gap elements between its own ones, which another thread may be using
 //! (`a[0::2]` and `a[1::2]` processed at once). Everything outside `from_raw_parts` is safe.
 
+use super::dtype::{with_dtype, Element};
 use std::marker::PhantomData;
-
-/// Element types the engine reads and writes.
-pub trait Element: Copy + Send + Sync + 'static {
-    const NAME: &'static str;
-    fn to_f64(self) -> f64;
-    /// The same slice as float64, when `Self` is float64 (lets kernels skip conversion).
-    fn as_f64_slice(xs: &[Self]) -> Option<&[f64]>;
-    /// The value as an integer, for integer types (whose sums are kept exact).
-    fn as_i64(self) -> Option<i64>;
-    /// The same slice as int64, when `Self` is int64.
-    fn as_i64_slice(xs: &[Self]) -> Option<&[i64]>;
-}
-
-macro_rules! element {
-    ($t:ty, $name:literal, $as_f64:expr, $as_i64:expr, $as_i64_slice:expr) => {
-        impl Element for $t {
-            const NAME: &'static str = $name;
-            #[inline(always)]
-            fn to_f64(self) -> f64 {
-                self as f64
-            }
-            fn as_f64_slice(xs: &[Self]) -> Option<&[f64]> {
-                $as_f64(xs)
-            }
-            #[inline(always)]
-            fn as_i64(self) -> Option<i64> {
-                $as_i64(self)
-            }
-            fn as_i64_slice(xs: &[Self]) -> Option<&[i64]> {
-                $as_i64_slice(xs)
-            }
-        }
-    };
-}
-element!(f64, "float64", Some, |_| None, |_| None);
-element!(f32, "float32", |_| None, |_| None, |_| None);
-element!(i64, "int64", |_| None, Some, Some);
-element!(i32, "int32", |_| None, |x| Some(x as i64), |_| None);
 
 /// A read-only strided view: element `i` is at `ptr + i * stride` (in elements).
 #[derive(Debug)]
@@ -451,12 +414,7 @@ pub enum Matrix2<'a> {
 impl Matrix2<'_> {
     /// (rows, cols).
     pub fn shape(&self) -> (usize, usize) {
-        match self {
-            Matrix2::F64(m) => (m.rows(), m.cols()),
-            Matrix2::F32(m) => (m.rows(), m.cols()),
-            Matrix2::I64(m) => (m.rows(), m.cols()),
-            Matrix2::I32(m) => (m.rows(), m.cols()),
-        }
+        with_dtype!(self, Matrix2, m => (m.rows(), m.cols()))
     }
 }
 
@@ -471,12 +429,7 @@ pub enum ColumnMut<'a> {
 
 impl Column<'_> {
     pub fn len(&self) -> usize {
-        match self {
-            Column::F64(v) => v.len(),
-            Column::F32(v) => v.len(),
-            Column::I64(v) => v.len(),
-            Column::I32(v) => v.len(),
-        }
+        with_dtype!(self, Column, v => v.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -486,21 +439,11 @@ impl Column<'_> {
     /// Element `i` as a float64 (exact for float32 and int32; int64 rounds past 2^53).
     #[inline]
     pub fn get_f64(&self, i: usize) -> f64 {
-        match self {
-            Column::F64(v) => v.get(i),
-            Column::F32(v) => v.get(i) as f64,
-            Column::I64(v) => v.get(i) as f64,
-            Column::I32(v) => v.get(i) as f64,
-        }
+        with_dtype!(self, Column, v => v.get(i).to_f64())
     }
 
     pub fn footprint(&self) -> Footprint {
-        match self {
-            Column::F64(v) => v.footprint(),
-            Column::F32(v) => v.footprint(),
-            Column::I64(v) => v.footprint(),
-            Column::I32(v) => v.footprint(),
-        }
+        with_dtype!(self, Column, v => v.footprint())
     }
 }
 

@@ -3,6 +3,7 @@
 use super::guard;
 use super::status::{oxb_status, FfiError};
 use super::view::{column, column_mut, oxb_view};
+use crate::array::with_dtype;
 use crate::array::{Column, ColumnMut};
 use crate::order::{quantiles, sort};
 use crate::stats::histogram::histogram;
@@ -69,12 +70,7 @@ pub unsafe extern "C" fn oxb_quantile(
         }
         // SAFETY: the caller provides `q_len` readable doubles.
         let qs = unsafe { std::slice::from_raw_parts(q, q_len) }.to_vec();
-        let values = match data {
-            Column::F64(v) => quantiles(v, &qs),
-            Column::F32(v) => quantiles(v, &qs),
-            Column::I64(v) => quantiles(v, &qs),
-            Column::I32(v) => quantiles(v, &qs),
-        }?;
+        let values = with_dtype!(data, Column, v => quantiles(v, &qs))?;
         // SAFETY: the caller provides `q_len` writable doubles.
         unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, q_len) };
         Ok(())
@@ -87,12 +83,5 @@ pub unsafe extern "C" fn oxb_quantile(
 /// `view` is NULL or a view whose elements are writable and unused by others meanwhile.
 #[no_mangle]
 pub unsafe extern "C" fn oxb_sort(view: *const oxb_view) -> oxb_status {
-    guard::call(|| {
-        Ok(match column_mut(view, "view")? {
-            ColumnMut::F64(v) => sort(v),
-            ColumnMut::F32(v) => sort(v),
-            ColumnMut::I64(v) => sort(v),
-            ColumnMut::I32(v) => sort(v),
-        }?)
-    })
+    guard::call(|| Ok(with_dtype!(column_mut(view, "view")?, ColumnMut, v => sort(v))?))
 }

@@ -9,98 +9,6 @@ use crate::error::Result;
 use crate::runtime::pool::{pool, MIN_PARALLEL_LEN};
 use rayon::prelude::*;
 
-/// An element type with an order-preserving key. NaN maps above +inf, so it sorts last,
-/// as numpy sorts it.
-pub trait Ordered: Element {
-    fn key(self) -> u64;
-    fn from_key(key: u64) -> Self;
-    fn is_nan(self) -> bool;
-}
-
-impl Ordered for f64 {
-    #[inline(always)]
-    fn key(self) -> u64 {
-        // Every NaN becomes a positive NaN: above +inf whatever its sign bit.
-        let bits = if self.is_nan() {
-            self.to_bits() & !(1 << 63)
-        } else {
-            self.to_bits()
-        };
-        if bits >> 63 == 1 {
-            !bits
-        } else {
-            bits | 1 << 63
-        }
-    }
-    #[inline(always)]
-    fn from_key(key: u64) -> Self {
-        f64::from_bits(if key >> 63 == 1 {
-            key & !(1 << 63)
-        } else {
-            !key
-        })
-    }
-    fn is_nan(self) -> bool {
-        f64::is_nan(self)
-    }
-}
-
-impl Ordered for f32 {
-    #[inline(always)]
-    fn key(self) -> u64 {
-        let bits = if self.is_nan() {
-            self.to_bits() & !(1 << 31)
-        } else {
-            self.to_bits()
-        };
-        (if bits >> 31 == 1 {
-            !bits
-        } else {
-            bits | 1 << 31
-        }) as u64
-    }
-    #[inline(always)]
-    fn from_key(key: u64) -> Self {
-        let key = key as u32;
-        f32::from_bits(if key >> 31 == 1 {
-            key & !(1 << 31)
-        } else {
-            !key
-        })
-    }
-    fn is_nan(self) -> bool {
-        f32::is_nan(self)
-    }
-}
-
-impl Ordered for i64 {
-    #[inline(always)]
-    fn key(self) -> u64 {
-        (self as u64) ^ (1 << 63)
-    }
-    #[inline(always)]
-    fn from_key(key: u64) -> Self {
-        (key ^ (1 << 63)) as i64
-    }
-    fn is_nan(self) -> bool {
-        false
-    }
-}
-
-impl Ordered for i32 {
-    #[inline(always)]
-    fn key(self) -> u64 {
-        ((self as u32) ^ (1 << 31)) as u64
-    }
-    #[inline(always)]
-    fn from_key(key: u64) -> Self {
-        ((key as u32) ^ (1 << 31)) as i32
-    }
-    fn is_nan(self) -> bool {
-        false
-    }
-}
-
 const RADIX_BITS: u32 = 8;
 const BUCKETS: usize = 1 << RADIX_BITS;
 
@@ -253,7 +161,7 @@ fn sort_bucket(bucket: &mut [u64], room: &mut [u64], mask: u64) {
 }
 
 /// Sorts a view in place, ascending, NaN last (like `numpy.sort`).
-pub fn sort<T: Ordered>(mut view: StridedMut<'_, T>) -> Result<()> {
+pub fn sort<T: Element>(mut view: StridedMut<'_, T>) -> Result<()> {
     let n = view.len();
     if n < 2 {
         return Ok(());
@@ -401,7 +309,7 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 /// Quantiles of a view with numpy's default ("linear") method: the same values as
 /// `numpy.quantile(a, qs)` computed in float64. Each `q` must lie in [0, 1]; any NaN in
 /// the data makes every quantile NaN, and empty data gives NaN.
-pub fn quantiles<T: Ordered>(view: Strided<'_, T>, qs: &[f64]) -> Result<Vec<f64>> {
+pub fn quantiles<T: Element>(view: Strided<'_, T>, qs: &[f64]) -> Result<Vec<f64>> {
     let n = view.len();
     if let Some(q) = qs.iter().find(|q| !(0.0..=1.0).contains(*q)) {
         return Err(crate::error::Error::invalid_argument(format!(
@@ -446,7 +354,7 @@ pub fn quantiles<T: Ordered>(view: Strided<'_, T>, qs: &[f64]) -> Result<Vec<f64
     })
 }
 
-fn lerp_values<T: Ordered>(a: T, b: T, t: f64) -> f64 {
+fn lerp_values<T: Element>(a: T, b: T, t: f64) -> f64 {
     lerp(a.to_f64(), b.to_f64(), t)
 }
 

@@ -4,7 +4,8 @@
 //! `[edge[i], edge[i+1])`, the last bin closed"; the edges and the index arithmetic below
 //! follow numpy's own steps so that values on or near an edge land where numpy puts them.
 
-use crate::array::{Column, Element, Strided};
+use crate::array::with_dtype;
+use crate::array::{Column, DType, Element, Strided};
 use crate::error::{Error, Result};
 use crate::runtime::pool::{map_chunks, CHUNK_LEN};
 
@@ -15,40 +16,6 @@ pub struct Histogram {
     pub edges: Vec<f64>,
 }
 
-/// How values of one dtype are binned: whether numpy computes its edges in float32, and
-/// the value as a float64 (exact for float32 and int32).
-trait Binnable: Element {
-    /// True for float32, whose edges numpy computes and compares in float32.
-    const SINGLE: bool;
-    fn as_bin_value(self) -> f64;
-}
-
-impl Binnable for f64 {
-    const SINGLE: bool = false;
-    fn as_bin_value(self) -> f64 {
-        self
-    }
-}
-impl Binnable for f32 {
-    const SINGLE: bool = true;
-    fn as_bin_value(self) -> f64 {
-        self as f64
-    }
-}
-impl Binnable for i64 {
-    const SINGLE: bool = false;
-    fn as_bin_value(self) -> f64 {
-        self as f64
-    }
-}
-impl Binnable for i32 {
-    const SINGLE: bool = false;
-    fn as_bin_value(self) -> f64 {
-        self as f64
-    }
-}
-
-/// `numpy.linspace(first, last, bins + 1)`, in float64 or (emulated) float32.
 fn linspace(first: f64, last: f64, bins: usize, single: bool) -> Vec<f64> {
     let round = |x: f64| if single { x as f32 as f64 } else { x };
     let div = bins as f64;
@@ -83,13 +50,13 @@ fn bin_of(x: f64, first: f64, scale: f64, bins: usize, edges: &[f64]) -> usize {
     i
 }
 
-fn count<T: Binnable>(view: Strided<'_, T>, bins: usize, edges: &[f64]) -> Result<Vec<u64>> {
+fn count<T: Element>(view: Strided<'_, T>, bins: usize, edges: &[f64]) -> Result<Vec<u64>> {
     let (first, last) = (edges[0], edges[bins]);
     let scale = bins as f64 / (last - first);
     let parts = map_chunks(view, CHUNK_LEN, |chunk| {
         let mut counts = vec![0u64; bins];
         for x in chunk.iter() {
-            let v = x.as_bin_value();
+            let v = x.to_f64();
             if v >= first && v <= last {
                 counts[bin_of(v, first, scale, bins, edges)] += 1;
             }
@@ -107,7 +74,7 @@ fn count<T: Binnable>(view: Strided<'_, T>, bins: usize, edges: &[f64]) -> Resul
 
 /// numpy's `_get_outer_edges`: the range given, or the data's min and max, widened by
 /// 0.5 on each side when they are equal.
-fn outer_edges<T: Binnable>(view: Strided<'_, T>, range: Option<(f64, f64)>) -> Result<(f64, f64)> {
+fn outer_edges<T: Element>(view: Strided<'_, T>, range: Option<(f64, f64)>) -> Result<(f64, f64)> {
     let (first, last) = match range {
         Some((lo, hi)) => {
             if lo > hi {
@@ -127,7 +94,7 @@ fn outer_edges<T: Binnable>(view: Strided<'_, T>, range: Option<(f64, f64)>) -> 
             let parts = map_chunks(view, CHUNK_LEN, |c| {
                 c.iter()
                     .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-                        let v = x.as_bin_value();
+                        let v = x.to_f64();
                         // NaN sticks once seen: f64::min would drop it at the next number.
                         if v.is_nan() || lo.is_nan() {
                             (f64::NAN, f64::NAN)
@@ -153,13 +120,19 @@ fn outer_edges<T: Binnable>(view: Strided<'_, T>, range: Option<(f64, f64)>) -> 
         }
     };
     if first == last {
-        let widen = |v: f64| if T::SINGLE { v as f32 as f64 } else { v };
+        let widen = |v: f64| {
+            if T::DTYPE == DType::F32 {
+                v as f32 as f64
+            } else {
+                v
+            }
+        };
         return Ok((widen(first - 0.5), widen(last + 0.5)));
     }
     Ok((first, last))
 }
 
-fn histogram_of<T: Binnable>(
+fn histogram_of<T: Element>(
     view: Strided<'_, T>,
     bins: usize,
     range: Option<(f64, f64)>,
@@ -167,9 +140,9 @@ fn histogram_of<T: Binnable>(
     let (first, last) = outer_edges(view, range)?;
     // numpy computes float32 edges in float32 when the range comes from float32 data, and
     // in float64 (then rounds) when it is given as Python floats.
-    let single_math = T::SINGLE && range.is_none();
+    let single_math = T::DTYPE == DType::F32 && range.is_none();
     let mut edges = linspace(first, last, bins, single_math);
-    if T::SINGLE {
+    if T::DTYPE == DType::F32 {
         edges.iter_mut().for_each(|e| *e = *e as f32 as f64);
     }
     // numpy refuses a range too narrow for the bins to have distinct edges.
@@ -195,12 +168,7 @@ pub fn histogram(column: Column<'_>, bins: usize, range: Option<(f64, f64)>) -> 
             u32::MAX
         )));
     }
-    match column {
-        Column::F64(v) => histogram_of(v, bins, range),
-        Column::F32(v) => histogram_of(v, bins, range),
-        Column::I64(v) => histogram_of(v, bins, range),
-        Column::I32(v) => histogram_of(v, bins, range),
-    }
+    with_dtype!(column, Column, v => histogram_of(v, bins, range))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! double-double (hi + lo), so it is close to correctly rounded: better than numpy's
 //! pairwise sum. Blocks merge in a fixed order, so results do not depend on thread count.
 
-use crate::array::{Column, Element, Matrix, Matrix2, Strided};
+use crate::array::with_dtype;
+use crate::array::{Column, Element, Matrix, Matrix2, Strided, TypedSlice};
 use crate::error::Result;
 use crate::runtime::pool::{map_chunks, CHUNK_LEN};
 use kernels::{float, int, two_sum};
@@ -286,7 +287,7 @@ impl Summary {
         if view.get(0).as_i64().is_some() {
             return Self::of_ints(view);
         }
-        if let Some(xs) = view.as_slice().and_then(T::as_f64_slice) {
+        if let Some(TypedSlice::F64(xs)) = view.as_slice().map(T::typed) {
             return Summary::of_slice(xs);
         }
         let mut buffer = [0.0f64; BLOCK_LEN];
@@ -309,9 +310,9 @@ impl Summary {
         for start in (0..view.len()).step_by(INT_BLOCK_LEN) {
             let n = INT_BLOCK_LEN.min(view.len() - start);
             let block = view.slice(start, n);
-            let values = match block.as_slice().and_then(T::as_i64_slice) {
-                Some(xs) => xs,
-                None => {
+            let values = match block.as_slice().map(T::typed) {
+                Some(TypedSlice::I64(xs)) => xs,
+                _ => {
                     buffer.clear();
                     buffer.extend(block.iter().map(|x| x.as_i64().unwrap_or_default()));
                     &buffer[..]
@@ -331,12 +332,7 @@ impl Summary {
                 Summary::of_strided,
             )?))
         }
-        match column {
-            Column::F64(v) => parallel(v),
-            Column::F32(v) => parallel(v),
-            Column::I64(v) => parallel(v),
-            Column::I32(v) => parallel(v),
-        }
+        with_dtype!(column, Column, v => parallel(v))
     }
 }
 
@@ -421,12 +417,7 @@ pub fn summaries_along(matrix: Matrix2<'_>, axis: Axis) -> Result<Vec<Summary>> 
             Axis::Rows => columns_of(m.transposed()),
         }
     }
-    match matrix {
-        Matrix2::F64(m) => typed(m, axis),
-        Matrix2::F32(m) => typed(m, axis),
-        Matrix2::I64(m) => typed(m, axis),
-        Matrix2::I32(m) => typed(m, axis),
-    }
+    with_dtype!(matrix, Matrix2, m => typed(m, axis))
 }
 
 /// The summary of every element of a 2-D view.

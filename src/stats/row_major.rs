@@ -6,9 +6,9 @@
 
 use super::{block_summary, two_sum, ExactInts, Summary};
 use crate::array::Element;
-use crate::stats::kernels::float_rows::{self, Widen};
+use crate::array::{TypedSlice, Widen};
+use crate::stats::kernels::float_rows;
 use crate::stats::kernels::int_rows;
-use std::any::TypeId;
 
 /// Values per block: 128 KiB of float64, which stays in L2 between the two passes.
 const ROW_MAJOR_BLOCK_LEN: usize = 16384;
@@ -35,19 +35,11 @@ impl Summary {
 /// `cols`) by the stripe kernels, which read every element type the engine has; `None`
 /// when there are too many columns for them.
 pub(crate) fn row_major_any<T: Element>(values: &[T], cols: usize) -> Option<Vec<Summary>> {
-    fn cast<T: 'static, U: 'static>(xs: &[T]) -> Option<&[U]> {
-        // SAFETY: T and U are the same type.
-        (TypeId::of::<T>() == TypeId::of::<U>())
-            .then(|| unsafe { std::slice::from_raw_parts(xs.as_ptr() as *const U, xs.len()) })
-    }
-    if let Some(xs) = cast::<T, f64>(values) {
-        row_major_summaries(xs, cols)
-    } else if let Some(xs) = cast::<T, f32>(values) {
-        row_major_summaries(xs, cols)
-    } else if let Some(xs) = cast::<T, i32>(values) {
-        row_major_summaries(xs, cols)
-    } else {
-        row_major_int64_summaries(cast::<T, i64>(values)?, cols)
+    match T::typed(values) {
+        TypedSlice::F64(xs) => row_major_summaries(xs, cols),
+        TypedSlice::F32(xs) => row_major_summaries(xs, cols),
+        TypedSlice::I32(xs) => row_major_summaries(xs, cols),
+        TypedSlice::I64(xs) => row_major_int64_summaries(xs, cols),
     }
 }
 

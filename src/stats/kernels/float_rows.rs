@@ -7,64 +7,11 @@
 //! pass has no NaN test: a NaN or an infinity leaves its position's sum non-finite, and
 //! the caller then recomputes that column by the general kernel.
 
+use crate::array::Widen;
+
 /// Values per vector.
 const WIDTH: usize = 4;
 
-/// A value type the kernels read, widened to float64 (exactly, for each of them).
-pub(crate) trait Widen: Copy {
-    /// Integers: a block's sums of them are exact in float64 (a block has at most 2^14
-    /// values of at most 2^31, far below 2^53), so callers can keep exact statistics.
-    const INTEGER: bool = false;
-    fn widen(self) -> f64;
-    /// Four values from `p` (unaligned) as float64.
-    ///
-    /// # Safety
-    /// `p` points to four readable values; the CPU has AVX.
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn load4(p: *const Self) -> std::arch::x86_64::__m256d;
-}
-
-impl Widen for f64 {
-    #[inline(always)]
-    fn widen(self) -> f64 {
-        self
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn load4(p: *const f64) -> std::arch::x86_64::__m256d {
-        // SAFETY: the caller's contract.
-        unsafe { std::arch::x86_64::_mm256_loadu_pd(p) }
-    }
-}
-
-impl Widen for i32 {
-    const INTEGER: bool = true;
-    #[inline(always)]
-    fn widen(self) -> f64 {
-        self as f64
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn load4(p: *const i32) -> std::arch::x86_64::__m256d {
-        use std::arch::x86_64::*;
-        // SAFETY: the caller's contract.
-        unsafe { _mm256_cvtepi32_pd(_mm_loadu_si128(p as *const __m128i)) }
-    }
-}
-
-impl Widen for f32 {
-    #[inline(always)]
-    fn widen(self) -> f64 {
-        self as f64
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn load4(p: *const f32) -> std::arch::x86_64::__m256d {
-        use std::arch::x86_64::*;
-        // SAFETY: the caller's contract.
-        unsafe { _mm256_cvtps_pd(_mm_loadu_ps(p)) }
-    }
-}
 /// Shortest stripe: four vectors, so the accumulators' dependency chains overlap.
 const MIN_STRIPE: usize = 4 * WIDTH;
 /// Longest stripe: its accumulators (4 x 512 doubles, 16 KiB) still share L1 with data.
