@@ -4,7 +4,8 @@
 //! the column-wise kernels': the same compensated sums, exact integer sums, minima and
 //! maxima, and M2 from a second pass over each block while it is in cache.
 
-use super::{block_summary, two_sum, ExactInts, Summary};
+use super::block::block_summary;
+use super::{two_sum, ExactInts, Summary};
 use crate::array::Element;
 use crate::array::{TypedSlice, Widen};
 use crate::stats::kernels::float_rows;
