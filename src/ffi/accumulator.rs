@@ -1,9 +1,10 @@
 //! `oxb_accumulator`: streaming statistics behind a handle.
 
+use super::args::Out;
 use super::guard;
 use super::handles::{self, Handled};
 use super::stats::oxb_stats;
-use super::status::{oxb_status, FfiError};
+use super::status::oxb_status;
 use super::view::{column, oxb_view};
 use crate::stats::Summary;
 use parking_lot::Mutex;
@@ -25,12 +26,9 @@ impl Handled for Accumulator {
 #[no_mangle]
 pub unsafe extern "C" fn oxb_accumulator_create(out: *mut oxb_accumulator) -> oxb_status {
     guard::call(|| {
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
-        let handle = handles::insert(Accumulator(Mutex::new(Summary::EMPTY)))?;
-        // SAFETY: checked non-NULL; the caller provides the slot.
-        unsafe { out.write(handle) };
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(handles::insert(Accumulator(Mutex::new(Summary::EMPTY)))?);
         Ok(())
     })
 }
@@ -65,12 +63,9 @@ pub unsafe extern "C" fn oxb_accumulator_stats(
 ) -> oxb_status {
     guard::call(|| {
         let acc = handles::get::<Accumulator>(handle)?;
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
-        let stats = oxb_stats::from(&*acc.0.lock());
-        // SAFETY: checked non-NULL; the caller provides the slot.
-        unsafe { out.write(stats) };
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(oxb_stats::from(&*acc.0.lock()));
         Ok(())
     })
 }

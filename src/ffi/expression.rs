@@ -1,5 +1,6 @@
 //! `oxb_expression`: compiled elementwise math, and the parallel map over a C function.
 
+use super::args::{slice, utf8, Out};
 use super::guard;
 use super::handles::{self, Handled};
 use super::status::{oxb_status, FfiError};
@@ -9,7 +10,7 @@ use crate::error::Error;
 use crate::expr::{evaluate, Input, Output, Program};
 use crate::runtime::pool::{pool, MIN_PARALLEL_LEN};
 use rayon::prelude::*;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CString};
 
 /// Handle of a compiled expression. 0 is never a valid handle. Safe to evaluate from
 /// several threads at once.
@@ -50,16 +51,10 @@ pub unsafe extern "C" fn oxb_expression_compile(
     out: *mut oxb_expression,
 ) -> oxb_status {
     guard::call(|| {
-        if source.is_null() {
-            return Err(FfiError::null("source"));
-        }
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
-        // SAFETY: documented as a NUL-terminated string.
-        let text = unsafe { CStr::from_ptr(source) }
-            .to_str()
-            .map_err(|_| FfiError::invalid("source is not valid UTF-8"))?;
+        // SAFETY: the contract of this function.
+        let text = unsafe { utf8(source, "source") }?;
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
         let program = Program::compile(text)
             .map_err(|e| FfiError::invalid(format!("invalid expression: {}", e.render(text))))?;
         let names = program
@@ -67,9 +62,7 @@ pub unsafe extern "C" fn oxb_expression_compile(
             .iter()
             .map(|v| CString::new(v.as_str()).unwrap_or_default())
             .collect();
-        let handle = handles::insert(Compiled { program, names })?;
-        // SAFETY: checked non-NULL.
-        unsafe { out.write(handle) };
+        out.write(handles::insert(Compiled { program, names })?);
         Ok(())
     })
 }
@@ -85,16 +78,12 @@ pub unsafe extern "C" fn oxb_expression_inspect(
 ) -> oxb_status {
     guard::call(|| {
         let c = handles::get::<Compiled>(handle)?;
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
-        // SAFETY: checked non-NULL.
-        unsafe {
-            out.write(oxb_expression_info {
-                num_variables: c.names.len(),
-                is_bool: c.program.is_bool as u32,
-            })
-        };
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(oxb_expression_info {
+            num_variables: c.names.len(),
+            is_bool: c.program.is_bool as u32,
+        });
         Ok(())
     })
 }
@@ -111,17 +100,16 @@ pub unsafe extern "C" fn oxb_expression_variable(
 ) -> oxb_status {
     guard::call(|| {
         let c = handles::get::<Compiled>(handle)?;
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
         let name = c.names.get(index).ok_or_else(|| {
             FfiError::invalid(format!(
                 "variable index {index} is out of range: the expression has {} variables",
                 c.names.len()
             ))
         })?;
-        // SAFETY: checked non-NULL; the string lives in the handle's object.
-        unsafe { out.write(name.as_ptr()) };
+        // The string lives as long as the handle's object.
+        out.write(name.as_ptr());
         Ok(())
     })
 }
@@ -149,19 +137,17 @@ pub unsafe extern "C" fn oxb_expression_evaluate(
 ) -> oxb_status {
     guard::call(|| {
         let c = handles::get::<Compiled>(handle)?;
-        if inputs.is_null() && inputs_len > 0 {
-            return Err(FfiError::null("inputs"));
-        }
+        // SAFETY: the contract of this function.
+        let inputs = unsafe { slice(inputs, inputs_len, "inputs") }?;
         let out = output(out)?;
         let n = out.len();
         let mut bound = Vec::with_capacity(inputs_len);
-        for i in 0..inputs_len {
+        for (i, input) in inputs.iter().enumerate() {
             let name = c
                 .names
                 .get(i)
                 .map_or("operand".into(), |n| n.to_string_lossy().into_owned());
-            // SAFETY: the caller passes `inputs_len` views.
-            let col = column(unsafe { inputs.add(i) }, &name)?;
+            let col = column(input, &name)?;
             bound.push(if col.len() == 1 && n != 1 {
                 Input::Scalar(col.get_f64(0))
             } else {

@@ -1,5 +1,6 @@
 //! The per-thread message of the last failure.
 
+use super::args::{c_string, Out};
 use super::guard;
 use super::status::oxb_status;
 use crate::error::Detail;
@@ -20,22 +21,17 @@ struct StoredDetail {
     line: u64,
 }
 
-fn c_text(text: &str) -> CString {
-    // Text for people; an interior NUL would cut it short in C.
-    CString::new(text.replace('\0', "\\0")).unwrap_or_default()
-}
-
 pub(crate) fn set(message: &str) {
     set_with_detail(message, None);
 }
 
 pub(crate) fn set_with_detail(message: &str, detail: Option<&Detail>) {
-    LAST_ERROR.with(|slot| *slot.borrow_mut() = c_text(message));
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = c_string(message));
     LAST_DETAIL.with(|slot| {
         *slot.borrow_mut() = match detail {
             Some(d) => StoredDetail {
-                path: c_text(&d.path),
-                column: c_text(&d.column),
+                path: c_string(&d.path),
+                column: c_string(&d.column),
                 os_code: d.os_code,
                 line: d.line,
             },
@@ -67,9 +63,10 @@ pub struct oxb_error_detail {
 pub unsafe extern "C" fn oxb_last_error_detail(out: *mut oxb_error_detail) -> oxb_status {
     // guard::value, not guard::call: a NULL `out` must not overwrite the error being read.
     guard::value(oxb_status::OXB_PANIC, || {
-        if out.is_null() {
+        // SAFETY: the contract of this function.
+        let Ok(out) = (unsafe { Out::new(out, "out") }) else {
             return oxb_status::OXB_NULL_POINTER;
-        }
+        };
         let detail = LAST_DETAIL.with(|slot| {
             let d = slot.borrow();
             oxb_error_detail {
@@ -79,8 +76,7 @@ pub unsafe extern "C" fn oxb_last_error_detail(out: *mut oxb_error_detail) -> ox
                 column: d.column.as_ptr(),
             }
         });
-        // SAFETY: checked non-NULL; the caller provides the slot.
-        unsafe { out.write(detail) };
+        out.write(detail);
         oxb_status::OXB_OK
     })
 }

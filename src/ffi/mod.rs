@@ -4,6 +4,7 @@
 #![allow(non_camel_case_types)]
 
 mod accumulator;
+mod args;
 mod dataset;
 mod expression;
 mod guard;
@@ -17,6 +18,9 @@ mod status;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 mod version;
+// cbindgen writes the header in module order: the settings come right after the
+// version functions, where they were when version.rs held them.
+mod settings;
 mod view;
 
 pub use accumulator::*;
@@ -25,6 +29,7 @@ pub use expression::*;
 pub use last_error::{oxb_error_detail, oxb_last_error_detail, oxb_last_error_message};
 pub use order::*;
 pub use process::*;
+pub use settings::*;
 pub use stats::*;
 pub use status::oxb_status;
 pub use version::*;

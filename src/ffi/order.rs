@@ -1,7 +1,8 @@
 //! Histogram, quantiles and sort.
 
+use super::args::{slice, OutSlice};
 use super::guard;
-use super::status::{oxb_status, FfiError};
+use super::status::oxb_status;
 use super::view::{column, column_mut, oxb_view};
 use crate::array::with_dtype;
 use crate::array::{Column, ColumnMut};
@@ -26,20 +27,20 @@ pub unsafe extern "C" fn oxb_histogram(
 ) -> oxb_status {
     guard::call(|| {
         let data = column(view, "view")?;
-        // SAFETY: a non-NULL `range` points to two doubles, as documented.
-        let range = (!range.is_null()).then(|| unsafe { (*range, *range.add(1)) });
-        if counts.is_null() {
-            return Err(FfiError::null("counts"));
-        }
-        if edges.is_null() {
-            return Err(FfiError::null("edges"));
-        }
+        let range = if range.is_null() {
+            None
+        } else {
+            // SAFETY: the contract of this function: a non-NULL `range` is two doubles.
+            let r = unsafe { slice(range, 2, "range") }?;
+            Some((r[0], r[1]))
+        };
+        // SAFETY: the contract of this function.
+        let counts = unsafe { OutSlice::new(counts, bins, "counts") }?;
+        // SAFETY: the contract of this function.
+        let edges = unsafe { OutSlice::new(edges, bins + 1, "edges") }?;
         let h = histogram(data, bins, range)?;
-        // SAFETY: the caller provides `bins` counts and `bins + 1` edges.
-        unsafe {
-            std::ptr::copy_nonoverlapping(h.counts.as_ptr(), counts, bins);
-            std::ptr::copy_nonoverlapping(h.edges.as_ptr(), edges, bins + 1);
-        }
+        counts.write_all(h.counts.into_iter());
+        edges.write_all(h.edges.into_iter());
         Ok(())
     })
 }
@@ -62,17 +63,12 @@ pub unsafe extern "C" fn oxb_quantile(
         if q_len == 0 {
             return Ok(());
         }
-        if q.is_null() {
-            return Err(FfiError::null("q"));
-        }
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
-        // SAFETY: the caller provides `q_len` readable doubles.
-        let qs = unsafe { std::slice::from_raw_parts(q, q_len) }.to_vec();
+        // SAFETY: the contract of this function.
+        let qs = unsafe { slice(q, q_len, "q") }?.to_vec();
+        // SAFETY: the contract of this function.
+        let out = unsafe { OutSlice::new(out, q_len, "out") }?;
         let values = with_dtype!(data, Column, v => quantiles(v, &qs))?;
-        // SAFETY: the caller provides `q_len` writable doubles.
-        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, q_len) };
+        out.write_all(values.into_iter());
         Ok(())
     })
 }

@@ -1,8 +1,9 @@
 //! One-pass statistics of views and 2-D views, and merging them.
 
+use super::args::{read, Out, OutSlice};
 use super::guard;
 use super::status::oxb_status;
-use super::status::{FfiError, FfiResult};
+use super::status::FfiError;
 use super::view::{column, matrix, oxb_view, oxb_view2d};
 use crate::stats::{summaries_along, summary_of_matrix, Axis, ExactInts, Summary, SummaryParts};
 
@@ -97,15 +98,6 @@ impl From<&oxb_stats> for Summary {
     }
 }
 
-fn write<T>(out: *mut T, value: T) -> FfiResult<()> {
-    if out.is_null() {
-        return Err(FfiError::null("out"));
-    }
-    // SAFETY: checked non-NULL; the caller provides the slot.
-    unsafe { out.write(value) };
-    Ok(())
-}
-
 /// Computes the statistics of every element of `view` in one parallel pass.
 ///
 /// # Safety
@@ -117,8 +109,11 @@ pub unsafe extern "C" fn oxb_stats_compute(
     out: *mut oxb_stats,
 ) -> oxb_status {
     guard::call(|| {
-        let summary = Summary::of_column(column(view, "view")?)?;
-        write(out, oxb_stats::from(&summary))
+        let data = column(view, "view")?;
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(oxb_stats::from(&Summary::of_column(data)?));
+        Ok(())
     })
 }
 
@@ -134,12 +129,15 @@ pub unsafe extern "C" fn oxb_stats_merge(
     out: *mut oxb_stats,
 ) -> oxb_status {
     guard::call(|| {
-        // SAFETY: non-NULL pointers to `oxb_stats` are the caller's promise.
-        let a = unsafe { a.as_ref() }.ok_or_else(|| FfiError::null("a"))?;
-        let b = unsafe { b.as_ref() }.ok_or_else(|| FfiError::null("b"))?;
+        // SAFETY: the contract of this function.
+        let (a, b) = unsafe { (read(a, "a")?, read(b, "b")?) };
+        // SAFETY: the contract of this function (`out` may be `a` or `b`: both are
+        // copied into `merged` before it is written).
+        let out = unsafe { Out::new(out, "out") }?;
         let mut merged = Summary::from(a);
         merged.merge(&Summary::from(b));
-        write(out, oxb_stats::from(&merged))
+        out.write(oxb_stats::from(&merged));
+        Ok(())
     })
 }
 
@@ -176,13 +174,9 @@ pub unsafe extern "C" fn oxb_stats_axis(
                 summaries.len()
             )));
         }
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
-        for (i, s) in summaries.iter().enumerate() {
-            // SAFETY: `out` has room for `out_len` results, checked equal above.
-            unsafe { out.add(i).write(oxb_stats::from(s)) };
-        }
+        // SAFETY: the contract of this function; `out_len` is checked above.
+        let out = unsafe { OutSlice::new(out, out_len, "out") }?;
+        out.write_all(summaries.iter().map(oxb_stats::from));
         Ok(())
     })
 }

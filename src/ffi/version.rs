@@ -1,9 +1,6 @@
-//! Versions, the ABI check, and library-wide settings.
+//! Versions and the ABI check.
 
 use super::guard;
-use super::handles;
-use super::status::{oxb_status, FfiError};
-use crate::runtime::pool;
 use std::ffi::c_char;
 
 /// Version of the header; `OXB_VERSION` is the same as a string.
@@ -49,36 +46,6 @@ const fn parse_hex(text: &str) -> u64 {
         i += 1;
     }
     value
-}
-
-/// Sets the number of worker threads for parallel work; 0 restores the default
-/// (the `OXBRIDGE_NUM_THREADS` environment variable, else one per core).
-#[no_mangle]
-pub extern "C" fn oxb_set_num_threads(threads: usize) -> oxb_status {
-    guard::call(|| Ok(pool::set_num_threads(threads)?))
-}
-
-/// Writes the number of worker threads parallel work uses to `*out`.
-///
-/// # Safety
-/// `out` is NULL or points to writable memory for one `size_t`.
-#[no_mangle]
-pub unsafe extern "C" fn oxb_num_threads(out: *mut usize) -> oxb_status {
-    guard::call(|| {
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
-        let threads = pool::num_threads()?;
-        // SAFETY: checked non-NULL; the caller provides the slot.
-        unsafe { out.write(threads) };
-        Ok(())
-    })
-}
-
-/// The number of live handles of every kind (for leak checks).
-#[no_mangle]
-pub extern "C" fn oxb_live_handles() -> usize {
-    guard::value(0, handles::live)
 }
 
 #[cfg(test)]
