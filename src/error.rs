@@ -5,17 +5,26 @@ use std::fmt;
 /// The class of a failure; each maps to one `oxb_status` at the C boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// An argument is out of its domain (a bad dtype, a negative length, ...).
     InvalidArgument,
+    /// The operating system refused a file operation.
     Io,
+    /// A file's content is not what its format says.
     DataFormat,
+    /// The caller's progress callback asked to stop.
     Cancelled,
+    /// A valid request the library does not handle (a dtype, a layout).
     Unsupported,
+    /// An allocation the library checks for failed.
     OutOfMemory,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A failure of a library call: its kind, a message for people, and where it happened.
 pub struct Error {
+    /// Which kind of failure.
     pub kind: ErrorKind,
+    /// What went wrong, naming the argument, file, line and column where they apply.
     pub message: String,
     /// Where in which file, for I/O and data-format errors.
     pub detail: Option<Box<Detail>>,
@@ -25,6 +34,7 @@ pub struct Error {
 /// with `errno` and `filename`, or a parse error with `line` and `column`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Detail {
+    /// The file's path, as the caller spelled it.
     pub path: String,
     /// The operating system's error number (errno), 0 when not from the OS.
     pub os_code: i32,
@@ -34,9 +44,11 @@ pub struct Detail {
     pub column: String,
 }
 
+/// The library's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
@@ -81,10 +93,12 @@ impl Error {
         e
     }
 
+    /// An `InvalidArgument` error.
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, message)
     }
 
+    /// An `Unsupported` error.
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unsupported, message)
     }

@@ -25,9 +25,11 @@ impl<T> Copy for Strided<'_, T> {}
 
 // SAFETY: the view only reads `T`s, which are `Sync`.
 unsafe impl<T: Sync> Send for Strided<'_, T> {}
+// SAFETY: as for `Send`: only reads, of `Sync` elements.
 unsafe impl<T: Sync> Sync for Strided<'_, T> {}
 
 impl<'a, T: Element> Strided<'a, T> {
+    /// A view of all of `slice`, contiguous.
     pub fn from_slice(slice: &'a [T]) -> Self {
         Strided {
             ptr: slice.as_ptr(),
@@ -49,10 +51,12 @@ impl<'a, T: Element> Strided<'a, T> {
         }
     }
 
+    /// Number of elements.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether it has no elements.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -70,6 +74,7 @@ impl<'a, T: Element> Strided<'a, T> {
     }
 
     #[inline(always)]
+    /// Element `i` (panics out of bounds).
     pub fn get(&self, i: usize) -> T {
         assert!(
             i < self.len,
@@ -80,6 +85,7 @@ impl<'a, T: Element> Strided<'a, T> {
         unsafe { *self.ptr.offset(i as isize * self.stride) }
     }
 
+    /// Two views: elements `..mid` and `mid..`.
     pub fn split_at(self, mid: usize) -> (Self, Self) {
         assert!(mid <= self.len);
         let right_ptr = if mid == self.len {
@@ -102,6 +108,7 @@ impl<'a, T: Element> Strided<'a, T> {
         self.split_at(start).1.split_at(len).0
     }
 
+    /// The elements in order.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         (0..self.len).map(move |i| self.get(i))
     }
@@ -121,9 +128,13 @@ impl<'a, T: Element> Strided<'a, T> {
 /// Where a strided view lies in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Footprint {
+    /// Address of the lowest byte touched.
     pub start: usize,
+    /// One past the highest byte touched.
     pub end: usize,
+    /// Address of element 0.
     pub origin: usize,
+    /// Distance between consecutive elements, in bytes (negative for reversed views).
     pub stride_bytes: isize,
 }
 
@@ -152,6 +163,7 @@ impl Footprint {
         }
     }
 
+    /// Whether the two footprints share any byte.
     pub fn overlaps(&self, other: &Footprint) -> bool {
         self.start < other.end && other.start < self.end
     }
@@ -168,9 +180,11 @@ pub struct StridedMut<'a, T> {
 
 // SAFETY: the view has exclusive access to its elements, like `&mut [T]`.
 unsafe impl<T: Send> Send for StridedMut<'_, T> {}
+// SAFETY: shared access only reads, which `T: Sync` allows from any thread.
 unsafe impl<T: Sync> Sync for StridedMut<'_, T> {}
 
 impl<'a, T: Element> StridedMut<'a, T> {
+    /// A view of all of `slice`, contiguous.
     pub fn from_slice(slice: &'a mut [T]) -> Self {
         StridedMut {
             ptr: slice.as_mut_ptr(),
@@ -193,19 +207,23 @@ impl<'a, T: Element> StridedMut<'a, T> {
         }
     }
 
+    /// Number of elements.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether it has no elements.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// A read-only view of the same elements.
     pub fn as_read(&self) -> Strided<'_, T> {
         // SAFETY: same elements, read-only while `self` is borrowed.
         unsafe { Strided::from_raw_parts(self.ptr, self.len, self.stride) }
     }
 
+    /// The elements as a slice when they are contiguous and in order.
     pub fn as_mut_slice(&mut self) -> Option<&mut [T]> {
         if self.len == 0 {
             Some(&mut [])
@@ -217,6 +235,7 @@ impl<'a, T: Element> StridedMut<'a, T> {
         }
     }
 
+    /// Two disjoint views: elements `..mid` and `mid..`.
     pub fn split_at_mut(self, mid: usize) -> (Self, Self) {
         assert!(mid <= self.len);
         let right_ptr = if mid == self.len {
@@ -240,6 +259,7 @@ impl<'a, T: Element> StridedMut<'a, T> {
         )
     }
 
+    /// The memory the view touches (see `Strided::footprint`).
     pub fn footprint(&self) -> Footprint {
         Footprint::of(
             self.ptr as usize,
@@ -250,6 +270,7 @@ impl<'a, T: Element> StridedMut<'a, T> {
     }
 
     #[inline(always)]
+    /// Writes element `i` (panics out of bounds).
     pub fn set(&mut self, i: usize, value: T) {
         assert!(
             i < self.len,
@@ -299,6 +320,7 @@ impl<T> Clone for Matrix<'_, T> {
 impl<T> Copy for Matrix<'_, T> {}
 // SAFETY: read-only, like `Strided`.
 unsafe impl<T: Sync> Send for Matrix<'_, T> {}
+// SAFETY: as for `Send`.
 unsafe impl<T: Sync> Sync for Matrix<'_, T> {}
 
 impl<'a, T: Element> Matrix<'a, T> {
@@ -329,18 +351,22 @@ impl<'a, T: Element> Matrix<'a, T> {
         unsafe { Self::from_raw_parts(slice.as_ptr(), rows, cols, cols as isize, 1) }
     }
 
+    /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Number of columns.
     pub fn cols(&self) -> usize {
         self.cols
     }
 
+    /// Distance between rows, in elements.
     pub fn row_stride(&self) -> isize {
         self.row_stride
     }
 
+    /// Distance between columns, in elements.
     pub fn col_stride(&self) -> isize {
         self.col_stride
     }
@@ -396,18 +422,26 @@ impl<'a, T: Element> Matrix<'a, T> {
 /// A read-only view of any supported dtype.
 #[derive(Debug, Clone, Copy)]
 pub enum Column<'a> {
+    /// float64 elements.
     F64(Strided<'a, f64>),
+    /// float32 elements.
     F32(Strided<'a, f32>),
+    /// int64 elements.
     I64(Strided<'a, i64>),
+    /// int32 elements.
     I32(Strided<'a, i32>),
 }
 
 /// A read-only 2-D view of any supported dtype.
 #[derive(Debug, Clone, Copy)]
 pub enum Matrix2<'a> {
+    /// float64 elements.
     F64(Matrix<'a, f64>),
+    /// float32 elements.
     F32(Matrix<'a, f32>),
+    /// int64 elements.
     I64(Matrix<'a, i64>),
+    /// int32 elements.
     I32(Matrix<'a, i32>),
 }
 
@@ -421,17 +455,23 @@ impl Matrix2<'_> {
 /// A writable view of any supported dtype.
 #[derive(Debug)]
 pub enum ColumnMut<'a> {
+    /// float64 elements.
     F64(StridedMut<'a, f64>),
+    /// float32 elements.
     F32(StridedMut<'a, f32>),
+    /// int64 elements.
     I64(StridedMut<'a, i64>),
+    /// int32 elements.
     I32(StridedMut<'a, i32>),
 }
 
 impl Column<'_> {
+    /// Number of elements.
     pub fn len(&self) -> usize {
         with_dtype!(self, Column, v => v.len())
     }
 
+    /// Whether it has no elements.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -442,6 +482,7 @@ impl Column<'_> {
         with_dtype!(self, Column, v => v.get(i).to_f64())
     }
 
+    /// The memory the view touches (see `Strided::footprint`).
     pub fn footprint(&self) -> Footprint {
         with_dtype!(self, Column, v => v.footprint())
     }
@@ -454,8 +495,10 @@ mod tests {
     #[test]
     fn strided_reads_every_other_element_in_both_directions() {
         let data = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        // SAFETY: elements 0, 2 and 4 of `data`.
         let forward = unsafe { Strided::from_raw_parts(data.as_ptr(), 3, 2) };
         assert_eq!(forward.iter().collect::<Vec<_>>(), vec![0.0, 2.0, 4.0]);
+        // SAFETY: elements 5, 3 and 1 of `data`.
         let backward = unsafe { Strided::from_raw_parts(data.as_ptr().add(5), 3, -2) };
         assert_eq!(backward.iter().collect::<Vec<_>>(), vec![5.0, 3.0, 1.0]);
         let (left, right) = backward.split_at(1);
@@ -467,6 +510,7 @@ mod tests {
     #[test]
     fn strided_mut_updates_only_its_own_elements() {
         let mut data = [1i32, 10, 2, 20, 3, 30];
+        // SAFETY: elements 1, 3 and 5 of `data`, which nothing else uses meanwhile.
         let mut view = unsafe { StridedMut::from_raw_parts(data.as_mut_ptr().add(1), 3, 2) };
         view.update(|x| x + 1);
         assert_eq!(data, [1, 11, 2, 21, 3, 31]);

@@ -119,6 +119,7 @@ pub fn expr(data: &[u8]) {
         run(
             &program,
             &inputs,
+            // SAFETY: `ptr` is the start of a live buffer of `LEN` doubles that only this view uses.
             Output::F64(unsafe { StridedMut::from_raw_parts(ptr, LEN, 1) }),
         );
         drop(inputs);

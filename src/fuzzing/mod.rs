@@ -43,6 +43,7 @@ impl MemFile {
         let fd =
             unsafe { libc::memfd_create(b"oxbridge-fuzz\0".as_ptr().cast(), libc::MFD_CLOEXEC) };
         assert!(fd >= 0, "memfd_create: {}", std::io::Error::last_os_error());
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
         let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
         file.write_all(data).expect("writing the memory file");
         MemFile {

@@ -14,6 +14,7 @@ const BUCKETS: usize = 1 << RADIX_BITS;
 struct Scatter(*mut u64);
 // SAFETY: see above: disjoint writes, and the buffer outlives the scope.
 unsafe impl Send for Scatter {}
+// SAFETY: as for `Send`.
 unsafe impl Sync for Scatter {}
 
 impl Scatter {
@@ -21,6 +22,7 @@ impl Scatter {
     /// `at` is inside the buffer and no other task writes it.
     #[inline(always)]
     unsafe fn write(self, at: usize, key: u64) {
+        // SAFETY: the contract of this function.
         unsafe { *self.0.add(at) = key };
     }
 }

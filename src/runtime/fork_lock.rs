@@ -12,6 +12,7 @@ use std::ops::{Deref, DerefMut};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
+/// A spin lock that `fork()` cannot leave held in the child (see the module's doc).
 pub struct ForkLock<T> {
     locked: AtomicBool,
     registered: AtomicBool,
@@ -21,9 +22,11 @@ pub struct ForkLock<T> {
 // SAFETY: `value` is only reached through a `ForkLockGuard`, which `locked` makes exclusive.
 unsafe impl<T: Send> Sync for ForkLock<T> {}
 
+/// Access to the value of a held `ForkLock`; releases the lock when dropped.
 pub struct ForkLockGuard<'a, T>(&'a ForkLock<T>);
 
 impl<T> ForkLock<T> {
+    /// A lock holding `value`, registered with the fork handlers on first use.
     pub const fn new(value: T) -> Self {
         ForkLock {
             locked: AtomicBool::new(false),
@@ -173,12 +176,14 @@ mod tests {
             match unsafe { libc::fork() } {
                 0 => {
                     let ok = *COUNTER.lock() > 0;
+                    // SAFETY: `_exit` ends the child without running the parent's destructors.
                     unsafe { libc::_exit(if ok { 0 } else { 1 }) };
                 }
                 pid => {
                     assert!(pid > 0);
                     let mut status = 0;
                     // A hang here is the bug; the test runner's timeout would report it.
+                    // SAFETY: `status` is a live local and `pid` our own child.
                     unsafe { libc::waitpid(pid, &mut status, 0) };
                     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
                 }

@@ -23,10 +23,12 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Sets the amount of work the whole job has.
     pub fn set_total(&self, total: u64) {
         self.total.store(total, Ordering::Relaxed);
     }
 
+    /// Records `amount` more work done.
     pub fn advance(&self, amount: u64) {
         self.done.fetch_add(amount, Ordering::Relaxed);
     }

@@ -12,7 +12,9 @@ use crate::runtime::pool::{map_chunks, CHUNK_LEN};
 /// Counts per bin and the `bins + 1` edges.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
+    /// Count per bin.
     pub counts: Vec<u64>,
+    /// The bins' edges, one more than the counts.
     pub edges: Vec<f64>,
 }
 

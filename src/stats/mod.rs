@@ -20,8 +20,11 @@ pub(crate) use row_major::row_major_any;
 /// Exact sum, min and max of integer data, which float64 cannot hold beyond 2^53.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExactInts {
+    /// Sum of the values, exact.
     pub sum: i128,
+    /// Smallest value.
     pub min: i64,
+    /// Largest value.
     pub max: i64,
 }
 
@@ -60,14 +63,23 @@ pub struct Summary {
 /// The parts of a `Summary`, for carrying one across the C boundary and back.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SummaryParts {
+    /// Values seen, NaN excluded.
     pub count: u64,
+    /// NaN values seen.
     pub nan_count: u64,
+    /// The sum, rounded.
     pub sum_hi: f64,
+    /// The rounding error of `sum_hi`.
     pub sum_lo: f64,
+    /// The mean.
     pub mean: f64,
+    /// Sum of squared deviations from the mean.
     pub m2: f64,
+    /// Smallest value (+inf when empty).
     pub min: f64,
+    /// Largest value (-inf when empty).
     pub max: f64,
+    /// Exact sum, min and max while all data was integer.
     pub exact: Option<ExactInts>,
 }
 
@@ -78,6 +90,7 @@ impl Default for Summary {
 }
 
 impl Summary {
+    /// The statistics of no data.
     pub const EMPTY: Summary = Summary {
         count: 0,
         nan_count: 0,
@@ -90,6 +103,7 @@ impl Summary {
         exact: Some(ExactInts::EMPTY),
     };
 
+    /// The state, for carrying it across the C boundary.
     pub fn to_parts(&self) -> SummaryParts {
         SummaryParts {
             count: self.count,
@@ -135,6 +149,7 @@ impl Summary {
         self.count
     }
 
+    /// Number of NaN values seen (not in `count`).
     pub fn nan_count(&self) -> u64 {
         self.nan_count
     }

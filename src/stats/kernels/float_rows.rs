@@ -129,7 +129,7 @@ mod avx2 {
     pub(super) unsafe fn first_pass<T: Widen>(xs: &[T], stripe: usize, sums: &mut StripeSums) {
         let vectors = stripe / WIDTH;
         for (first, len) in groups(vectors, FIRST_GROUP) {
-            // SAFETY (all four calls): AVX2 is enabled here; first + G <= vectors.
+            // SAFETY: (all four calls) AVX2 is enabled here; first + G <= vectors.
             unsafe {
                 match len {
                     1 => first_pass_group::<T, 1>(xs, stripe, first, sums),
@@ -182,7 +182,7 @@ mod avx2 {
         let vectors = means.len() / WIDTH;
         let mut out = vec![0.0; means.len()];
         for (first, len) in groups(vectors, SECOND_GROUP) {
-            // SAFETY (all calls): AVX2 and FMA are enabled here; first + G <= vectors.
+            // SAFETY: (all calls) AVX2 and FMA are enabled here; first + G <= vectors.
             unsafe {
                 match len {
                     1 => deviations_group::<T, 1>(xs, means, first, &mut out),

@@ -87,7 +87,7 @@ mod avx2 {
     pub(super) unsafe fn first_pass(xs: &[i64], stripe: usize, sums: &mut StripeInts) {
         let vectors = stripe / WIDTH;
         for (first, len) in groups(vectors, FIRST_GROUP) {
-            // SAFETY (all calls): AVX2 is enabled here; first + G <= vectors.
+            // SAFETY: (all calls) AVX2 is enabled here; first + G <= vectors.
             unsafe {
                 match len {
                     1 => first_pass_group::<1>(xs, stripe, first, sums),
@@ -140,7 +140,7 @@ mod avx2 {
         let vectors = centres.len() / WIDTH;
         let mut out = vec![0.0; centres.len()];
         for (first, len) in groups(vectors, SECOND_GROUP) {
-            // SAFETY (all calls): AVX2 and FMA are enabled here; first + G <= vectors.
+            // SAFETY: (all calls) AVX2 and FMA are enabled here; first + G <= vectors.
             unsafe {
                 match len {
                     1 => squares_group::<1>(xs, centres, first, &mut out),
