@@ -7,7 +7,7 @@ use super::view::{column, column_mut, oxb_view};
 use crate::array::with_dtype;
 use crate::array::{Column, ColumnMut};
 use crate::order::{quantiles, sort};
-use crate::stats::histogram::histogram;
+use crate::order::histogram::histogram;
 
 /// Counts the elements of `view` in `bins` equal-width bins, exactly as
 /// `numpy.histogram(a, bins, range)` does: over `range[0]..range[1]` when `range` is not

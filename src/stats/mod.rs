@@ -10,7 +10,6 @@ use kernels::two_sum;
 
 mod axis;
 mod block;
-pub mod histogram;
 pub(crate) mod kernels;
 mod row_major;
 
