@@ -68,15 +68,18 @@ impl<'a> Output<'a> {
     }
 }
 
-enum Src<'a> {
+/// A block operand: a slice of the block's values, or one value for all.
+pub(super) enum Src<'a> {
+    /// One value per element.
     Slice(&'a [f64]),
+    /// The same value for every element.
     Scalar(f64),
 }
 
 /// Applies `f` elementwise from sources to `dst`, one loop per shape of the operands so
 /// each compiles to straight vector code.
 #[inline(always)]
-fn binary_loop(dst: &mut [f64], a: Src<'_>, b: Src<'_>, f: impl Fn(f64, f64) -> f64) {
+pub(super) fn binary_loop(dst: &mut [f64], a: Src<'_>, b: Src<'_>, f: impl Fn(f64, f64) -> f64) {
     match (a, b) {
         (Src::Slice(x), Src::Slice(y)) => {
             for ((d, &x), &y) in dst.iter_mut().zip(x).zip(y) {
@@ -97,8 +100,9 @@ fn binary_loop(dst: &mut [f64], a: Src<'_>, b: Src<'_>, f: impl Fn(f64, f64) -> 
     }
 }
 
+/// Applies `f` elementwise from a source to `dst`.
 #[inline(always)]
-fn unary_loop(dst: &mut [f64], a: Src<'_>, f: impl Fn(f64) -> f64) {
+pub(super) fn unary_loop(dst: &mut [f64], a: Src<'_>, f: impl Fn(f64) -> f64) {
     match a {
         Src::Slice(x) => {
             for (d, &x) in dst.iter_mut().zip(x) {
@@ -112,7 +116,7 @@ fn unary_loop(dst: &mut [f64], a: Src<'_>, f: impl Fn(f64) -> f64) {
 /// A function with a vector kernel (which picks AVX2 by itself, so a lazy `where` side,
 /// run outside the AVX2-compiled task loop, gets it too).
 #[inline(always)]
-fn vector_loop(dst: &mut [f64], a: Src<'_>, op: Op) {
+pub(super) fn vector_loop(dst: &mut [f64], a: Src<'_>, op: Op) {
     match a {
         Src::Slice(x) => vmath::map(op, dst, x),
         Src::Scalar(x) => dst.fill(vmath::apply(op, x)),
@@ -136,23 +140,6 @@ fn resolve<'a>(
         Operand::Var(v) => Src::Slice(&vars[v][..len]),
         Operand::Scalar(x) => Src::Scalar(x),
     }
-}
-
-macro_rules! dispatch_unary {
-    ($f:expr, $dst:expr, $a:expr, [$($name:ident),*], vector [$($vector:ident),*]) => {
-        match $f {
-            $(super::program::Unary::$name => unary_loop($dst, $a, |x| super::program::Unary::$name.apply(x)),)*
-            $(super::program::Unary::$vector => vector_loop($dst, $a, Op::$vector),)*
-        }
-    };
-}
-
-macro_rules! dispatch_binary {
-    ($f:expr, $dst:expr, $a:expr, $b:expr, [$($name:ident),*]) => {
-        match $f {
-            $(super::program::Binary::$name => binary_loop($dst, $a, $b, |x, y| super::program::Binary::$name.apply(x, y)),)*
-        }
-    };
 }
 
 /// Runs the program on elements `start..start + len` (at most `BLOCK`), leaving the
@@ -245,32 +232,14 @@ fn run_inst(inst: &Inst, d: &mut [f64], registers: &[Vec<f64>], var_slices: &[&[
     match *inst {
         Inst::Unary { f, a, .. } => {
             let a = resolve(a, registers, var_slices, len);
-            dispatch_unary!(
-                f,
-                d,
-                a,
-                [
-                    Neg, Not, Square, Abs, Sqrt, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Sinh, Cosh,
-                    Tanh, Floor, Ceil, Round, IsNan, IsFinite
-                ],
-                vector[Exp, Expm1, Log, Log10, Log1p]
-            );
+            f.run(d, a);
         }
         Inst::Binary { f, a, b, .. } => {
             let (a, b) = (
                 resolve(a, registers, var_slices, len),
                 resolve(b, registers, var_slices, len),
             );
-            dispatch_binary!(
-                f,
-                d,
-                a,
-                b,
-                [
-                    Add, Sub, Mul, Div, Mod, Pow, Lt, Le, Gt, Ge, Eq, Ne, And, Or, Arctan2,
-                    Minimum, Maximum
-                ]
-            );
+            f.run(d, a, b);
         }
         Inst::Where {
             c, ref a, ref b, ..

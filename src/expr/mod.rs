@@ -2,13 +2,14 @@
 //! over cache-sized blocks on every core, without full-size temporaries.
 
 mod eval;
+mod kernels;
+mod language;
 mod lexer;
 mod parser;
 mod program;
 mod vmath;
 
 pub use eval::{evaluate, Input, Output};
-pub use parser::Node;
 pub use program::Program;
 
 use std::fmt;
@@ -44,134 +45,6 @@ impl ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
-    }
-}
-
-/// The functions of the language (numexpr's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Func {
-    Abs,
-    Sqrt,
-    Exp,
-    Expm1,
-    Log,
-    Log10,
-    Log1p,
-    Sin,
-    Cos,
-    Tan,
-    Arcsin,
-    Arccos,
-    Arctan,
-    Arctan2,
-    Sinh,
-    Cosh,
-    Tanh,
-    Floor,
-    Ceil,
-    Round,
-    Minimum,
-    Maximum,
-    Clip,
-    IsNan,
-    IsFinite,
-    Where,
-}
-
-impl Func {
-    pub const NAMES: &'static [&'static str] = &[
-        "abs", "sqrt", "exp", "expm1", "log", "log10", "log1p", "sin", "cos", "tan", "arcsin",
-        "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh", "floor", "ceil", "round", "minimum",
-        "maximum", "clip", "isnan", "isfinite", "where",
-    ];
-
-    fn by_name(name: &str) -> Option<Func> {
-        use Func::*;
-        Some(match name {
-            "abs" => Abs,
-            "sqrt" => Sqrt,
-            "exp" => Exp,
-            "expm1" => Expm1,
-            "log" => Log,
-            "log10" => Log10,
-            "log1p" => Log1p,
-            "sin" => Sin,
-            "cos" => Cos,
-            "tan" => Tan,
-            "arcsin" => Arcsin,
-            "arccos" => Arccos,
-            "arctan" => Arctan,
-            "arctan2" => Arctan2,
-            "sinh" => Sinh,
-            "cosh" => Cosh,
-            "tanh" => Tanh,
-            "floor" => Floor,
-            "ceil" => Ceil,
-            "round" => Round,
-            "minimum" => Minimum,
-            "maximum" => Maximum,
-            "clip" => Clip,
-            "isnan" => IsNan,
-            "isfinite" => IsFinite,
-            "where" => Where,
-            _ => return None,
-        })
-    }
-
-    fn arity(self) -> usize {
-        match self {
-            Func::Arctan2 | Func::Minimum | Func::Maximum => 2,
-            Func::Clip | Func::Where => 3,
-            _ => 1,
-        }
-    }
-}
-
-/// Rounds half to even, as numpy's `round` does.
-#[inline]
-pub(crate) fn round_half_even(x: f64) -> f64 {
-    let r = x.round();
-    if (r - x).abs() == 0.5 {
-        2.0 * (x / 2.0).round()
-    } else {
-        r
-    }
-}
-
-/// numpy's `remainder` (Python's `%`): the result has the sign of the divisor.
-#[inline]
-pub(crate) fn remainder(x: f64, y: f64) -> f64 {
-    let r = x % y;
-    if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
-        r + y
-    } else if r == 0.0 {
-        // numpy gives a zero with the divisor's sign.
-        0.0f64.copysign(y)
-    } else {
-        r
-    }
-}
-
-/// numpy's `minimum`/`maximum`: NaN in either operand gives NaN.
-#[inline]
-pub(crate) fn minimum(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a < b || (a == b && a.is_sign_negative()) {
-        a
-    } else {
-        b
-    }
-}
-
-#[inline]
-pub(crate) fn maximum(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a > b || (a == b && a.is_sign_positive()) {
-        a
-    } else {
-        b
     }
 }
 
