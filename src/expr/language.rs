@@ -13,7 +13,7 @@
 //! kernel in `kernels.rs`; a vector kernel in `vmath.rs` is optional (`(vector Op)` as
 //! the row's kernel).
 
-use super::eval::{binary_loop, unary_loop, vector_loop, Src};
+use super::block::{binary_loop, unary_loop, vector_loop, Src};
 use super::kernels::{maximum, minimum, remainder, round_half_even, truth};
 use super::parser::Node;
 use super::vmath::{self, Op};

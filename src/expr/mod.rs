@@ -1,9 +1,17 @@
 //! The expression engine: numexpr's language compiled once to a small program that runs
 //! over cache-sized blocks on every core, without full-size temporaries.
+//!
+//! The text goes through `lexer` (tokens) and `parser` (a tree of the program's
+//! instructions) to `program` (registers, constants folded, costly `where` sides apart),
+//! and runs in `eval` (operands, tasks on the pool), `block` (one block, an instruction a
+//! loop) and `lazy` (`where` sides computed only where taken). `language` is the one table
+//! of operators and functions; `kernels` and `vmath` are their scalar and vector kernels.
 
+mod block;
 mod eval;
 mod kernels;
 mod language;
+mod lazy;
 mod lexer;
 mod parser;
 mod program;
