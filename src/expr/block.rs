@@ -74,6 +74,7 @@ pub(super) struct Scratch {
     pub(super) vars: Vec<Vec<f64>>,
 }
 
+/// The block of values an operand stands for.
 pub(super) fn resolve<'a>(
     op: Operand,
     registers: &'a [Vec<f64>],

@@ -15,14 +15,18 @@ const TASK: usize = 1 << 16;
 /// One operand of an evaluation: an array (any dtype and stride) or a scalar.
 #[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
+    /// An array of the output's length.
     Array(Column<'a>),
+    /// One value for every element.
     Scalar(f64),
 }
 
 /// Where the result goes.
 #[derive(Debug)]
 pub enum Output<'a> {
+    /// Float64 values, any stride.
     F64(StridedMut<'a, f64>),
+    /// Float32 values (computed in float64, rounded once at the end), any stride.
     F32(StridedMut<'a, f32>),
 }
 
@@ -55,10 +59,12 @@ impl<'a> Output<'a> {
         }
     }
 
+    /// Whether it has no elements.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// The number of elements.
     pub fn len(&self) -> usize {
         match self {
             Output::F64(v) => v.len(),
@@ -120,6 +126,10 @@ fn run_task(
     run_task_inner(program, inputs, start, out, direct_ok)
 }
 
+/// `run_task_inner` compiled for AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2", enable = "fma")]
 unsafe fn run_task_avx2(

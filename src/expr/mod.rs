@@ -7,6 +7,11 @@
 //! loop) and `lazy` (`where` sides computed only where taken). `language` is the one table
 //! of operators and functions; `kernels` and `vmath` are their scalar and vector kernels.
 
+// Lints as habits here: every unsafe operation in its own block with its reason, and
+// every public item documented.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
 mod block;
 mod eval;
 mod kernels;
@@ -25,7 +30,9 @@ use std::fmt;
 /// A syntax error: what was expected, and where (byte offset in the source).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
+    /// The byte offset in the source where the error is.
     pub at: usize,
+    /// What was expected and what was found.
     pub message: String,
 }
 
@@ -111,9 +118,11 @@ mod tests {
             .all(|(i, &v)| v == if a[i] > 0.5 { log1p(a[i]) } else { 0.0 }));
         // Reversed float32 input and a strided float64 output.
         let f: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        // SAFETY: 1000 elements counted back from the last one of a 1000-element vector.
         let reversed = unsafe { Strided::from_raw_parts(f.as_ptr().add(999), 1000, -1) };
         let p = Program::compile("x * 2").unwrap();
         let mut out = vec![0.0; 2000];
+        // SAFETY: every other element of a 2000-element vector, not otherwise used.
         let strided = unsafe { StridedMut::from_raw_parts(out.as_mut_ptr(), 1000, 2) };
         evaluate(
             &p,
@@ -169,12 +178,18 @@ mod tests {
         let p = Program::compile("a + 1").unwrap();
         // Shifted by one element: the result must be as if computed aside.
         let expected: Vec<f64> = a[..99_999].iter().map(|x| x + 1.0).collect();
+        // SAFETY: both views lie inside `a`, which is not touched otherwise until they are
+        // gone; the engine allows `out` to overlap an input (it computes aside then).
         let input = unsafe { Strided::from_raw_parts(a.as_ptr(), 99_999, 1) };
+        // SAFETY: as above.
         let out = unsafe { StridedMut::from_raw_parts(a.as_mut_ptr().add(1), 99_999, 1) };
         evaluate(&p, &[Input::Array(Column::F64(input))], Output::F64(out)).unwrap();
         assert_eq!(&a[1..], &expected[..]);
         // Exactly the same view: in place.
+        // SAFETY: the whole of `a`, as input and as output: the engine allows `out` to be
+        // exactly one of the inputs.
         let input = unsafe { Strided::from_raw_parts(a.as_ptr(), 100_000, 1) };
+        // SAFETY: as above.
         let out = unsafe { StridedMut::from_raw_parts(a.as_mut_ptr(), 100_000, 1) };
         evaluate(&p, &[Input::Array(Column::F64(input))], Output::F64(out)).unwrap();
         assert_eq!((a[0], a[1]), (1.0, 2.0));

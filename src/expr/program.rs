@@ -9,28 +9,47 @@ use super::ParseError;
 /// constant.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Operand {
+    /// A register, by index.
     Reg(usize),
+    /// A variable, by index in `Program::variables`.
     Var(usize),
+    /// A constant.
     Scalar(f64),
 }
 
+/// One step of a program: computes a block of values into register `dst`, which it never
+/// reads.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inst {
+    /// `dst = f(a)`.
     Unary {
+        /// The operation.
         f: Unary,
+        /// The register written.
         dst: usize,
+        /// The operand.
         a: Operand,
     },
+    /// `dst = f(a, b)`.
     Binary {
+        /// The operation.
         f: Binary,
+        /// The register written.
         dst: usize,
+        /// The first operand.
         a: Operand,
+        /// The second operand.
         b: Operand,
     },
+    /// `dst = where(c, a, b)`.
     Where {
+        /// The register written.
         dst: usize,
+        /// The condition: non-zero takes `a`.
         c: Operand,
+        /// The value where `c` is not zero.
         a: Arm,
+        /// The value where `c` is zero.
         b: Arm,
     },
 }
@@ -39,7 +58,9 @@ pub enum Inst {
 /// (logarithms, trigonometry, powers...), only for the values that take it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arm {
+    /// Computed before the `where`, for the whole block.
     Eager(Operand),
+    /// Computed by the `where`, for the values that take it.
     Lazy(Box<Branch>),
 }
 
@@ -47,9 +68,13 @@ pub enum Arm {
 /// chosen values) and its own registers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Branch {
+    /// Its program, over its own registers.
     pub insts: Vec<Inst>,
+    /// Where its value is once `insts` have run.
     pub result: Operand,
+    /// How many registers it uses.
     pub registers: usize,
+    /// The variables it reads (gathered before it runs).
     pub vars: Vec<usize>,
 }
 
@@ -94,6 +119,7 @@ fn costly(node: &Node) -> bool {
 }
 
 impl Inst {
+    /// The register it writes.
     pub fn dst(&self) -> usize {
         match *self {
             Inst::Unary { dst, .. } | Inst::Binary { dst, .. } | Inst::Where { dst, .. } => dst,
@@ -104,11 +130,18 @@ impl Inst {
 /// A compiled expression: its variables in order of first appearance, and the program.
 #[derive(Debug, Clone)]
 pub struct Program {
+    /// The expression's text.
     pub source: String,
+    /// The names it reads, in order of first appearance: `evaluate` takes one operand for
+    /// each, in this order.
     pub variables: Vec<String>,
+    /// Whether the result is a truth value (a comparison or logic), as numexpr types it.
     pub is_bool: bool,
+    /// The instructions, in order.
     pub(super) insts: Vec<Inst>,
+    /// Where the value is once `insts` have run.
     pub(super) result: Operand,
+    /// How many registers `insts` use.
     pub(super) registers: usize,
 }
 
@@ -218,6 +251,7 @@ impl Compiler {
 }
 
 impl Program {
+    /// Parses and compiles `source`, or says what is wrong with it and where.
     pub fn compile(source: &str) -> Result<Program, ParseError> {
         let parsed = parse(source)?;
         let mut c = Compiler::new();
