@@ -20,6 +20,8 @@ from test_expr_helpers import (
     assert_same,
     assert_ulp,
     binary_grid,
+    ieee_maximum,
+    ieee_minimum,
     unary_grid,
 )
 
@@ -172,17 +174,20 @@ def test_isnan_isfinite_where_and_two_argument_functions():
     assert_same(oxbridge.evaluate("where(x, x, y)", x=x, y=y), np.where(x, x, y))
     assert_same(oxbridge.evaluate("where(x > y, x, -0.0)", x=x, y=y), np.where(x > y, x, -0.0))
     assert_ulp(oxbridge.evaluate("arctan2(x, y)", x=x, y=y), np.arctan2(x, y), 2)
-    # numpy leaves the sign of minimum(-0.0, 0.0) to the order of its arguments; compare
-    # values only (assert_allclose: -0.0 == 0.0), NaN propagating like numpy.
-    np.testing.assert_allclose(oxbridge.evaluate("minimum(x, y)", x=x, y=y), np.minimum(x, y), rtol=0, atol=0, equal_nan=True)
-    np.testing.assert_allclose(oxbridge.evaluate("maximum(x, y)", x=x, y=y), np.maximum(x, y), rtol=0, atol=0, equal_nan=True)
+    # numpy leaves the sign of minimum(-0.0, 0.0) to the order of its arguments; the
+    # engine orders -0.0 below 0.0 (IEEE 754-2019): numpy's values (assert_allclose:
+    # -0.0 == 0.0, NaN propagating), and IEEE's zeros exactly.
+    for name, ieee, numpy_function in (("minimum", ieee_minimum, np.minimum), ("maximum", ieee_maximum, np.maximum)):
+        got = oxbridge.evaluate(f"{name}(x, y)", x=x, y=y)
+        np.testing.assert_allclose(got, numpy_function(x, y), rtol=0, atol=0, equal_nan=True)
+        assert_same(got, ieee(x, y))
     lo, hi = np.minimum(x, y), np.maximum(x, y)
-    np.testing.assert_allclose(
-        oxbridge.evaluate("clip(x, lo, hi)", x=y, lo=lo, hi=hi), np.clip(y, lo, hi), rtol=0, atol=0, equal_nan=True
-    )
-    np.testing.assert_allclose(
-        oxbridge.evaluate("clip(x, -1, 2.5)", x=x), np.clip(x, -1, 2.5), rtol=0, atol=0, equal_nan=True
-    )
+    got = oxbridge.evaluate("clip(x, lo, hi)", x=y, lo=lo, hi=hi)
+    np.testing.assert_allclose(got, np.clip(y, lo, hi), rtol=0, atol=0, equal_nan=True)
+    assert_same(got, ieee_minimum(ieee_maximum(y, lo), hi))
+    got = oxbridge.evaluate("clip(x, -1, 2.5)", x=x)
+    np.testing.assert_allclose(got, np.clip(x, -1, 2.5), rtol=0, atol=0, equal_nan=True)
+    assert_same(got, ieee_minimum(ieee_maximum(x, -1.0), 2.5))
 
 
 def test_round_is_half_to_even_like_numpy():

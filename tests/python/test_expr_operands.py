@@ -118,14 +118,16 @@ def test_strided_reversed_and_2d_layouts_agree_withnumexpr_evaluate():
     assert_same(store[::-1], base[:10_000] * 2)
 
 
-def test_fortran_2d_operand_is_refused_or_correct():
+def test_fortran_2d_operands_give_a_fortran_result_and_mixed_orders_are_refused():
     f = np.asfortranarray(np.arange(12.0).reshape(3, 4))
-    try:
-        got = oxbridge.evaluate("a * 2 + 1", a=f)
-    except ValueError as error:
-        assert "C-contiguous" in str(error)
-    else:
-        np.testing.assert_array_equal(got, numexpr_evaluate("a * 2 + 1", a=f))
+    got = oxbridge.evaluate("a * 2 + b", a=f, b=np.asfortranarray(np.ones((3, 4))))
+    want = numexpr_evaluate("a * 2 + 1", a=f)
+    np.testing.assert_array_equal(got, want)
+    assert got.flags.f_contiguous and not got.flags.c_contiguous  # numexpr's result too
+    assert want.flags.f_contiguous
+    # Element (i, j) of a C and of a Fortran operand are not at the same offset.
+    with pytest.raises(ValueError, match="operand 'b' is in C order but an earlier operand is in F order"):
+        oxbridge.evaluate("a * 2 + b", a=f, b=np.ones((3, 4)))
 
 
 def test_fortran_out_with_c_operand():
@@ -141,7 +143,8 @@ def test_out_as_a_memoryview_in_either_order(operand_order, out_order):
     # A memoryview cannot copy between memory orders itself ("invalid slice key").
     c = np.asarray(np.arange(12.0).reshape(3, 4), order=operand_order)
     out = np.zeros((3, 4), order=out_order)
-    assert oxbridge.evaluate("x * 2 - 1", x=c, out=memoryview(out)) is not None
+    view = memoryview(out)
+    assert oxbridge.evaluate("x * 2 - 1", x=c, out=view) is view
     np.testing.assert_array_equal(out, c * 2 - 1)
 
 
