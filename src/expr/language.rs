@@ -14,7 +14,7 @@
 //! the row's kernel).
 
 use super::block::{binary_loop, unary_loop, vector_loop, Src};
-use super::kernels::{maximum, minimum, remainder, round_half_even, truth};
+use super::kernels::{self, truth};
 use super::parser::Node;
 use super::vmath::{self, Op};
 
@@ -45,7 +45,7 @@ language! {
         Tanh        "tanh"      [costly]    => (f64::tanh);
         Floor       "floor"                 => (f64::floor);
         Ceil        "ceil"                  => (f64::ceil);
-        Round       "round"                 => (round_half_even);
+        Round       "round"                 => (kernels::round_half_even);
         IsNan       "isnan"     [bool]      => (|x| truth(x.is_nan()));
         IsFinite    "isfinite"  [bool]      => (|x| truth(x.is_finite()));
     }
@@ -60,7 +60,7 @@ language! {
         /// `x / y`.
         Div                                 => (|x, y| x / y);
         /// `x % y`, numpy's remainder.
-        Mod                     [costly]    => (remainder);
+        Mod                     [costly]    => (kernels::remainder);
         /// `x ** y`.
         Pow                     [costly]    => (f64::powf);
         /// `x < y`.
@@ -80,8 +80,8 @@ language! {
         /// `x | y` and `x or y`.
         Or                      [bool]      => (|x, y| truth(x != 0.0 || y != 0.0));
         Arctan2     "arctan2"   [costly]    => (f64::atan2);
-        Minimum     "minimum"               => (minimum);
-        Maximum     "maximum"               => (maximum);
+        Minimum     "minimum"               => (kernels::minimum);
+        Maximum     "maximum"               => (kernels::maximum);
     }
     /// Functions of three operands, built from the instructions above or `where`.
     ternary {
