@@ -9,9 +9,14 @@
 //! whether an instruction is costly (worth computing only where a `where` takes it) or
 //! gives a truth value, and the functions the parser knows by name.
 //!
+//! A row reads `Instruction "name" [traits] => (kernel);`: the name only for functions,
+//! the traits `costly` (transcendental functions, powers: computed only where a `where`
+//! takes them) and `bool` (the value is a truth value, so the expression's result is
+//! boolean when it ends in one), the kernel a scalar function of the operands, or
+//! `(vector Op)` for one of vmath's vector kernels.
+//!
 //! Adding a function is a row here plus, unless the standard library has it, its scalar
-//! kernel in `kernels.rs`; a vector kernel in `vmath.rs` is optional (`(vector Op)` as
-//! the row's kernel).
+//! kernel in `kernels.rs`; a vector kernel in `vmath.rs` is optional.
 
 use super::block::{binary_loop, unary_loop, vector_loop, Src};
 use super::kernels::{self, truth};
@@ -22,7 +27,7 @@ language! {
     /// Instructions of one operand (`Inst::Unary`).
     unary {
         /// `-x`.
-        Neg                                 => (|x: f64| -x);
+        Neg                                 => (|x| -x);
         /// `~x` and `not x`: 1 where `x` is 0.
         Not                     [bool]      => (|x| truth(x == 0.0));
         /// `x**2`, which the compiler turns into a multiply.

@@ -26,10 +26,21 @@ SPECIAL = [
 INTEGER_VALUED = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0, 4.0, -5.0, 7.0, -7.0, 10.0, -10.0, 0.5, -0.5, INF, -INF, NAN]
 
 
+def case_boundaries():
+    """Where kernels change case (fdlibm's 2**-28, 0.5, 1, 2, 2**28 and the same on the
+    high word only; the smallest normal and subnormal; the largest finite), each with its
+    neighbours, of both signs."""
+    points = [2.0**-28, 0.5, 1.0, 2.0, 2.0 * (1 + 2.0**-19), 2.0**28, 2.0**28 * (1 + 2.0**-20), 2.2250738585072014e-308, 5e-324, 1.7976931348623157e308]
+    with np.errstate(over="ignore"):  # past the largest finite: inf
+        values = np.array([np.nextafter(p, q) for p in points for q in (0.0, p, INF)])
+    return np.concatenate([values, -values])
+
+
 def unary_grid():
     rng = np.random.default_rng(10)
     return np.concatenate([
         np.array(SPECIAL),
+        case_boundaries(),
         rng.standard_normal(2000) * 3,
         rng.uniform(-1, 1, 2000),
         np.exp(rng.uniform(-700, 700, 2000)) * rng.choice([-1.0, 1.0], 2000),
