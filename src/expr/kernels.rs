@@ -59,3 +59,47 @@ pub fn maximum(a: f64, b: f64) -> f64 {
         b
     }
 }
+
+/// numpy's `sign`: -1, 0 or 1, and NaN for NaN; +0 for both zeros (numpy returns 0, not
+/// its argument).
+#[inline]
+pub fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else if x == 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bit for bit, any NaN for NaN.
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    #[test]
+    fn sign_is_numpys() {
+        let (inf, nan, tiny) = (f64::INFINITY, f64::NAN, f64::from_bits(1));
+        let table = [
+            (0.0, 0.0),
+            (-0.0, 0.0),
+            (tiny, 1.0),
+            (-tiny, -1.0),
+            (-3.5, -1.0),
+            (f64::MAX, 1.0),
+            (inf, 1.0),
+            (-inf, -1.0),
+            (nan, nan),
+        ];
+        for (x, want) in table {
+            assert!(same(sign(x), want), "sign({x:e}) = {:e}", sign(x));
+        }
+    }
+}

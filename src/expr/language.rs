@@ -51,6 +51,7 @@ language! {
         Floor       "floor"                 => (f64::floor);
         Ceil        "ceil"                  => (f64::ceil);
         Round       "round"                 => (kernels::round_half_even);
+        Sign        "sign"                  => (kernels::sign);
         IsNan       "isnan"     [bool]      => (|x| truth(x.is_nan()));
         IsFinite    "isfinite"  [bool]      => (|x| truth(x.is_finite()));
     }

@@ -57,6 +57,7 @@ DOMAIN = [
     ("0 * v", INF, NAN), ("exp(v)", 1000.0, INF), ("exp(v)", -1000.0, 0.0), ("7 % v", 0.0, NAN),
     ("v % 2", INF, NAN), ("v ** (1/3)", -8.0, NAN), ("v ** -1", 0.0, INF), ("v ** -1", -0.0, -INF),
     ("arctan2(v, v)", -0.0, -np.pi), ("cosh(v)", -INF, INF), ("tanh(v)", -INF, -1.0),
+    ("sign(v)", NAN, NAN), ("sign(v)", -0.0, 0.0), ("sign(v)", -INF, -1.0),
 ]
 
 

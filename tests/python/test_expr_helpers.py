@@ -101,6 +101,7 @@ def libm_function(name, arity):
 
 EXACT_UNARY = {
     "abs": np.abs, "sqrt": np.sqrt, "floor": np.floor, "ceil": np.ceil, "round": np.round,
+    "sign": np.sign,
 }
 
 
