@@ -48,6 +48,7 @@ language! {
         Sinh        "sinh"      [costly]    => (f64::sinh);
         Cosh        "cosh"      [costly]    => (f64::cosh);
         Tanh        "tanh"      [costly]    => (f64::tanh);
+        Arcsinh     "arcsinh"   [costly]    => (kernels::arcsinh);
         Floor       "floor"                 => (f64::floor);
         Ceil        "ceil"                  => (f64::ceil);
         Round       "round"                 => (kernels::round_half_even);
