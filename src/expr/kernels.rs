@@ -92,6 +92,35 @@ pub fn arcsinh(x: f64) -> f64 {
     w.copysign(x)
 }
 
+/// numpy's `arccosh`: `log(x + sqrt(x^2 - 1))` by fdlibm's algorithm (the C library's),
+/// NaN below 1; within an ulp.
+#[inline]
+pub fn arccosh(x: f64) -> f64 {
+    let hx = high_word(x) as i32; // negative for every negative x
+    if hx < 0x3ff0_0000 {
+        return f64::NAN; // x < 1, and NaN with the sign bit
+    }
+    if hx >= 0x41b0_0000 {
+        if hx >= 0x7ff0_0000 {
+            return x + x; // +inf and NaN
+        }
+        // x > 2^28: log(2x).
+        return x.ln() + std::f64::consts::LN_2;
+    }
+    if x == 1.0 {
+        return 0.0;
+    }
+    if hx > 0x4000_0000 {
+        // 2 < x <= 2^28.
+        let t = x * x;
+        (2.0 * x - 1.0 / (x + (t - 1.0).sqrt())).ln()
+    } else {
+        // 1 < x <= 2: log1p keeps the precision near 1.
+        let t = x - 1.0;
+        (t + (2.0 * t + t * t).sqrt()).ln_1p()
+    }
+}
+
 /// numpy's `sign`: -1, 0 or 1, and NaN for NaN; +0 for both zeros (numpy returns 0, not
 /// its argument).
 #[inline]
@@ -167,6 +196,35 @@ mod tests {
             (-1.7e308, -710.4199840737882),
         ];
         check("arcsinh", arcsinh, &exact, &rounded);
+    }
+
+    #[test]
+    fn arccosh_is_numpys() {
+        let (inf, nan) = (f64::INFINITY, f64::NAN);
+        let exact = [
+            (1.0, 0.0),
+            (inf, inf),
+            (nan, nan),
+            (-nan, nan),
+            (1.0 - f64::EPSILON / 2.0, nan),
+            (0.0, nan),
+            (-0.0, nan),
+            (-1.0, nan),
+            (-inf, nan),
+        ];
+        let rounded = [
+            (1.0 + f64::EPSILON, 2.1073424255447014e-08),
+            (1.0000000001, 1.4142136208675862e-05),
+            (1.25, std::f64::consts::LN_2), // log(1.25 + 0.75)
+            (1.5, 0.9624236501192069),
+            (2.0, 1.3169578969248168),
+            (2.5, 1.566799236972411),
+            (10.0, 2.993222846126381),
+            (268435460.0, 20.101268251139576),
+            (1e300, 691.4686750787737),
+            (1.7e308, 710.4199840737882),
+        ];
+        check("arccosh", arccosh, &exact, &rounded);
     }
 
     #[test]

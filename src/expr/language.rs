@@ -49,6 +49,7 @@ language! {
         Cosh        "cosh"      [costly]    => (f64::cosh);
         Tanh        "tanh"      [costly]    => (f64::tanh);
         Arcsinh     "arcsinh"   [costly]    => (kernels::arcsinh);
+        Arccosh     "arccosh"   [costly]    => (kernels::arccosh);
         Floor       "floor"                 => (f64::floor);
         Ceil        "ceil"                  => (f64::ceil);
         Round       "round"                 => (kernels::round_half_even);

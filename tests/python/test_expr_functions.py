@@ -48,6 +48,7 @@ def test_transcendental_functions_match_numpy_within_ulps(name):
 # function's domain compared as such).
 DENSE = {
     "arcsinh": np.concatenate([np.linspace(0, 4, 400_001), np.geomspace(1e-20, 1e308, 200_000)]),
+    "arccosh": np.concatenate([1 + np.geomspace(1e-16, 0.1, 100_000), np.linspace(0, 4, 400_001), np.geomspace(4, 1e308, 100_000)]),
 }
 
 
@@ -74,6 +75,7 @@ DOMAIN = [
     ("arctan2(v, v)", -0.0, -np.pi), ("cosh(v)", -INF, INF), ("tanh(v)", -INF, -1.0),
     ("sign(v)", NAN, NAN), ("sign(v)", -0.0, 0.0), ("sign(v)", -INF, -1.0),
     ("arcsinh(v)", -INF, -INF), ("arcsinh(v)", NAN, NAN),
+    ("arccosh(v)", 0.999, NAN), ("arccosh(v)", -INF, NAN), ("arccosh(v)", 1.0, 0.0), ("arccosh(v)", INF, INF),
 ]
 
 
