@@ -121,6 +121,27 @@ pub fn arccosh(x: f64) -> f64 {
     }
 }
 
+/// numpy's `arctanh`: `log((1 + x) / (1 - x)) / 2` by fdlibm's algorithm (the C
+/// library's), ±inf at ±1, NaN beyond; within an ulp.
+#[inline]
+pub fn arctanh(x: f64) -> f64 {
+    let a = x.abs();
+    let t = if a < 0.5 {
+        if a < 1.0 / (1u64 << 28) as f64 {
+            return x; // |x| < 2^-28: rounds to x (and keeps -0)
+        }
+        let t = a + a;
+        0.5 * (t + t * a / (1.0 - a)).ln_1p()
+    } else if a < 1.0 {
+        0.5 * ((a + a) / (1.0 - a)).ln_1p()
+    } else if a == 1.0 {
+        return f64::INFINITY.copysign(x);
+    } else {
+        return f64::NAN; // |x| > 1, and NaN
+    };
+    t.copysign(x)
+}
+
 /// numpy's `sign`: -1, 0 or 1, and NaN for NaN; +0 for both zeros (numpy returns 0, not
 /// its argument).
 #[inline]
@@ -225,6 +246,36 @@ mod tests {
             (1.7e308, 710.4199840737882),
         ];
         check("arccosh", arccosh, &exact, &rounded);
+    }
+
+    #[test]
+    fn arctanh_is_numpys() {
+        let (inf, nan, tiny) = (f64::INFINITY, f64::NAN, f64::from_bits(1));
+        let below_one = 1.0 - f64::EPSILON / 2.0;
+        let exact = [
+            (0.0, 0.0),
+            (-0.0, -0.0),
+            (tiny, tiny),
+            (-1e-10, -1e-10),
+            (1.0, inf),
+            (-1.0, -inf),
+            (1.0 + f64::EPSILON, nan),
+            (-2.0, nan),
+            (inf, nan),
+            (-inf, nan),
+            (nan, nan),
+        ];
+        let rounded = [
+            (0.25, 0.25541281188299536),
+            (-0.4, -0.42364893019360184),
+            (0.5, 0.5493061443340549),
+            (0.75, 0.9729550745276566),
+            (-0.9, -1.4722194895832204),
+            (0.999999, 7.254328619247669),
+            (below_one, 18.714973875118524),
+            (-below_one, -18.714973875118524),
+        ];
+        check("arctanh", arctanh, &exact, &rounded);
     }
 
     #[test]

@@ -50,6 +50,7 @@ language! {
         Tanh        "tanh"      [costly]    => (f64::tanh);
         Arcsinh     "arcsinh"   [costly]    => (kernels::arcsinh);
         Arccosh     "arccosh"   [costly]    => (kernels::arccosh);
+        Arctanh     "arctanh"   [costly]    => (kernels::arctanh);
         Floor       "floor"                 => (f64::floor);
         Ceil        "ceil"                  => (f64::ceil);
         Round       "round"                 => (kernels::round_half_even);

@@ -49,6 +49,7 @@ def test_transcendental_functions_match_numpy_within_ulps(name):
 DENSE = {
     "arcsinh": np.concatenate([np.linspace(0, 4, 400_001), np.geomspace(1e-20, 1e308, 200_000)]),
     "arccosh": np.concatenate([1 + np.geomspace(1e-16, 0.1, 100_000), np.linspace(0, 4, 400_001), np.geomspace(4, 1e308, 100_000)]),
+    "arctanh": np.concatenate([1 - np.geomspace(1.1e-16, 0.5, 100_000), np.linspace(0, 1.5, 400_001), np.geomspace(1e-20, 0.5, 100_000)]),
 }
 
 
@@ -76,6 +77,7 @@ DOMAIN = [
     ("sign(v)", NAN, NAN), ("sign(v)", -0.0, 0.0), ("sign(v)", -INF, -1.0),
     ("arcsinh(v)", -INF, -INF), ("arcsinh(v)", NAN, NAN),
     ("arccosh(v)", 0.999, NAN), ("arccosh(v)", -INF, NAN), ("arccosh(v)", 1.0, 0.0), ("arccosh(v)", INF, INF),
+    ("arctanh(v)", 1.0, INF), ("arctanh(v)", -1.0, -INF), ("arctanh(v)", 1.5, NAN), ("arctanh(v)", -INF, NAN),
 ]
 
 
@@ -235,7 +237,7 @@ def test_sign_of_zero_follows_numpy():
         with np.errstate(all="ignore"):
             assert_same(oxbridge.evaluate(expression, z=z), fn(z))
     # Odd functions keep the sign of zero (values within ulps, zeros exactly).
-    for name in ("sin", "tan", "arctan", "tanh", "expm1", "log1p", "sinh", "arcsin", "arcsinh"):
+    for name in ("sin", "tan", "arctan", "tanh", "expm1", "log1p", "sinh", "arcsin", "arcsinh", "arctanh"):
         with np.errstate(all="ignore"):
             assert_ulp(oxbridge.evaluate(f"{name}(z)", z=z), getattr(np, name)(z), 2)
     assert np.signbit(oxbridge.evaluate("a * 2", a=np.array([-0.0]))[0])

@@ -53,7 +53,7 @@ NAMED = {"pi": np.pi, "inf": INF, "nan": NAN, "True": 1.0, "False": 0.0}
 LIBM_NAMES = {
     "exp": "exp", "expm1": "expm1", "log": "log", "log10": "log10", "log1p": "log1p", "sin": "sin",
     "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh",
-    "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh",
+    "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
 }
 
 
