@@ -13,6 +13,9 @@
 //! 0.69 (log10); glibc's log10 is 1.52 ulp off at 0.56957, say. The IEEE special
 //! cases (NaN, infinities, zeros and their sign, domain errors, overflow, underflow,
 //! subnormal arguments) are exact, and a subnormal result of exp is rounded once.
+//!
+//! One concept in one file, longer than the others for it: the vector kernels, their
+//! constants and their accuracy tests.
 
 /// The functions with a vector kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
