@@ -2,17 +2,24 @@
 
 use super::ParseError;
 
+/// A token of the language.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Token {
+    /// A number literal.
     Number(f64),
+    /// A name: a variable, a function, a constant or a keyword.
     Name(String),
     /// Operators and punctuation: + - * / % ** < <= > >= == != & | ~ ( ) ,
     Symbol(&'static str),
+    /// The end of the text (always the last token).
     End,
 }
 
+/// A token and the byte offset where it starts.
 pub struct Lexed {
+    /// The token.
     pub token: Token,
+    /// Its byte offset in the source.
     pub at: usize,
 }
 
@@ -20,6 +27,7 @@ const SYMBOLS: &[&str] = &[
     "**", "<=", ">=", "==", "!=", "+", "-", "*", "/", "%", "<", ">", "&", "|", "~", "(", ")", ",",
 ];
 
+/// The tokens of `source`, ending with `Token::End`.
 pub fn tokenize(source: &str) -> Result<Vec<Lexed>, ParseError> {
     let bytes = source.as_bytes();
     let mut out = Vec::new();

@@ -1,14 +1,28 @@
 //! The expression engine: numexpr's language compiled once to a small program that runs
 //! over cache-sized blocks on every core, without full-size temporaries.
+//!
+//! The text goes through `lexer` (tokens) and `parser` (a tree of the program's
+//! instructions) to `program` (registers, constants folded, costly `where` sides apart),
+//! and runs in `eval` (operands, tasks on the pool), `block` (one block, an instruction a
+//! loop) and `lazy` (`where` sides computed only where taken). `language` is the one table
+//! of operators and functions; `kernels` and `vmath` are their scalar and vector kernels.
 
+// Lints as habits here: every unsafe operation in its own block with its reason, and
+// every public item documented.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+mod block;
 mod eval;
+mod kernels;
+mod language;
+mod lazy;
 mod lexer;
 mod parser;
 mod program;
 mod vmath;
 
 pub use eval::{evaluate, Input, Output};
-pub use parser::Node;
 pub use program::Program;
 
 use std::fmt;
@@ -16,7 +30,9 @@ use std::fmt;
 /// A syntax error: what was expected, and where (byte offset in the source).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
+    /// The byte offset in the source where the error is.
     pub at: usize,
+    /// What was expected and what was found.
     pub message: String,
 }
 
@@ -44,134 +60,6 @@ impl ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
-    }
-}
-
-/// The functions of the language (numexpr's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Func {
-    Abs,
-    Sqrt,
-    Exp,
-    Expm1,
-    Log,
-    Log10,
-    Log1p,
-    Sin,
-    Cos,
-    Tan,
-    Arcsin,
-    Arccos,
-    Arctan,
-    Arctan2,
-    Sinh,
-    Cosh,
-    Tanh,
-    Floor,
-    Ceil,
-    Round,
-    Minimum,
-    Maximum,
-    Clip,
-    IsNan,
-    IsFinite,
-    Where,
-}
-
-impl Func {
-    pub const NAMES: &'static [&'static str] = &[
-        "abs", "sqrt", "exp", "expm1", "log", "log10", "log1p", "sin", "cos", "tan", "arcsin",
-        "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh", "floor", "ceil", "round", "minimum",
-        "maximum", "clip", "isnan", "isfinite", "where",
-    ];
-
-    fn by_name(name: &str) -> Option<Func> {
-        use Func::*;
-        Some(match name {
-            "abs" => Abs,
-            "sqrt" => Sqrt,
-            "exp" => Exp,
-            "expm1" => Expm1,
-            "log" => Log,
-            "log10" => Log10,
-            "log1p" => Log1p,
-            "sin" => Sin,
-            "cos" => Cos,
-            "tan" => Tan,
-            "arcsin" => Arcsin,
-            "arccos" => Arccos,
-            "arctan" => Arctan,
-            "arctan2" => Arctan2,
-            "sinh" => Sinh,
-            "cosh" => Cosh,
-            "tanh" => Tanh,
-            "floor" => Floor,
-            "ceil" => Ceil,
-            "round" => Round,
-            "minimum" => Minimum,
-            "maximum" => Maximum,
-            "clip" => Clip,
-            "isnan" => IsNan,
-            "isfinite" => IsFinite,
-            "where" => Where,
-            _ => return None,
-        })
-    }
-
-    fn arity(self) -> usize {
-        match self {
-            Func::Arctan2 | Func::Minimum | Func::Maximum => 2,
-            Func::Clip | Func::Where => 3,
-            _ => 1,
-        }
-    }
-}
-
-/// Rounds half to even, as numpy's `round` does.
-#[inline]
-pub(crate) fn round_half_even(x: f64) -> f64 {
-    let r = x.round();
-    if (r - x).abs() == 0.5 {
-        2.0 * (x / 2.0).round()
-    } else {
-        r
-    }
-}
-
-/// numpy's `remainder` (Python's `%`): the result has the sign of the divisor.
-#[inline]
-pub(crate) fn remainder(x: f64, y: f64) -> f64 {
-    let r = x % y;
-    if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
-        r + y
-    } else if r == 0.0 {
-        // numpy gives a zero with the divisor's sign.
-        0.0f64.copysign(y)
-    } else {
-        r
-    }
-}
-
-/// numpy's `minimum`/`maximum`: NaN in either operand gives NaN.
-#[inline]
-pub(crate) fn minimum(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a < b || (a == b && a.is_sign_negative()) {
-        a
-    } else {
-        b
-    }
-}
-
-#[inline]
-pub(crate) fn maximum(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a > b || (a == b && a.is_sign_positive()) {
-        a
-    } else {
-        b
     }
 }
 
@@ -230,9 +118,11 @@ mod tests {
             .all(|(i, &v)| v == if a[i] > 0.5 { log1p(a[i]) } else { 0.0 }));
         // Reversed float32 input and a strided float64 output.
         let f: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        // SAFETY: 1000 elements counted back from the last one of a 1000-element vector.
         let reversed = unsafe { Strided::from_raw_parts(f.as_ptr().add(999), 1000, -1) };
         let p = Program::compile("x * 2").unwrap();
         let mut out = vec![0.0; 2000];
+        // SAFETY: every other element of a 2000-element vector, not otherwise used.
         let strided = unsafe { StridedMut::from_raw_parts(out.as_mut_ptr(), 1000, 2) };
         evaluate(
             &p,
@@ -288,12 +178,18 @@ mod tests {
         let p = Program::compile("a + 1").unwrap();
         // Shifted by one element: the result must be as if computed aside.
         let expected: Vec<f64> = a[..99_999].iter().map(|x| x + 1.0).collect();
+        // SAFETY: both views lie inside `a`, which is not touched otherwise until they are
+        // gone; the engine allows `out` to overlap an input (it computes aside then).
         let input = unsafe { Strided::from_raw_parts(a.as_ptr(), 99_999, 1) };
+        // SAFETY: as above.
         let out = unsafe { StridedMut::from_raw_parts(a.as_mut_ptr().add(1), 99_999, 1) };
         evaluate(&p, &[Input::Array(Column::F64(input))], Output::F64(out)).unwrap();
         assert_eq!(&a[1..], &expected[..]);
         // Exactly the same view: in place.
+        // SAFETY: the whole of `a`, as input and as output: the engine allows `out` to be
+        // exactly one of the inputs.
         let input = unsafe { Strided::from_raw_parts(a.as_ptr(), 100_000, 1) };
+        // SAFETY: as above.
         let out = unsafe { StridedMut::from_raw_parts(a.as_mut_ptr(), 100_000, 1) };
         evaluate(&p, &[Input::Array(Column::F64(input))], Output::F64(out)).unwrap();
         assert_eq!((a[0], a[1]), (1.0, 2.0));

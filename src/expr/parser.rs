@@ -1,8 +1,10 @@
-//! Expression text to a tree, with Python's operator precedence (numexpr parses with
-//! Python's own parser). Errors carry the byte position of the offending token.
+//! Expression text to a tree of the program's instructions (`language.rs`), with Python's
+//! operator precedence (numexpr parses with Python's own parser). Errors carry the byte
+//! position of the offending token.
 
+use super::language::{self, Binary, Unary, FUNCTIONS};
 use super::lexer::{tokenize, Lexed, Token};
-use super::{Func, ParseError};
+use super::ParseError;
 
 /// Deeper nesting than this is refused (the parser recurses, and the stack is finite).
 const MAX_DEPTH: usize = 200;
@@ -12,69 +14,63 @@ const MAX_TREE_DEPTH: usize = 1000;
 /// Larger expressions than this many tokens are refused.
 const MAX_TOKENS: usize = 100_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnaryOp {
-    Neg,
-    Not,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinaryOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-    Pow,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-    And,
-    Or,
-}
-
+/// An expression as a tree whose operations are the program's instructions.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
+    /// A number, and whether it is a truth value (`True`, `False`).
     Const(f64, bool),
     /// A variable, by position in order of first appearance.
     Var(usize),
-    Unary(UnaryOp, Box<Node>),
-    Binary(BinaryOp, Box<Node>, Box<Node>),
-    Call(Func, Vec<Node>),
+    /// A prefix operator or a function of one argument.
+    Unary(Unary, Box<Node>),
+    /// An infix operator or a function of two arguments.
+    Binary(Binary, Box<Node>, Box<Node>),
+    /// `where(c, a, b)`.
+    Where(Box<[Node; 3]>),
 }
 
 impl Node {
+    /// `f(a, b)` as a node.
+    pub fn binary(f: Binary, a: Node, b: Node) -> Node {
+        Node::Binary(f, Box::new(a), Box::new(b))
+    }
+
     /// Whether the value is a truth value (comparisons, logic, isnan...), as numexpr
     /// types them; the result of such an expression is boolean.
     pub fn is_bool(&self) -> bool {
         match self {
             Node::Const(_, b) => *b,
             Node::Var(_) => false,
-            Node::Unary(UnaryOp::Not, _) => true,
-            Node::Unary(UnaryOp::Neg, _) => false,
-            Node::Binary(op, _, _) => matches!(
-                op,
-                BinaryOp::Lt
-                    | BinaryOp::Le
-                    | BinaryOp::Gt
-                    | BinaryOp::Ge
-                    | BinaryOp::Eq
-                    | BinaryOp::Ne
-                    | BinaryOp::And
-                    | BinaryOp::Or
-            ),
-            Node::Call(Func::IsNan | Func::IsFinite, _) => true,
-            Node::Call(Func::Where, args) => args[1].is_bool() && args[2].is_bool(),
-            Node::Call(_, _) => false,
+            Node::Unary(f, _) => f.is_bool(),
+            Node::Binary(f, _, _) => f.is_bool(),
+            Node::Where(args) => args[1].is_bool() && args[2].is_bool(),
+        }
+    }
+
+    /// Adds the variables the node reads to `out`, each once, in order of appearance.
+    pub fn variables(&self, out: &mut Vec<usize>) {
+        match self {
+            Node::Const(..) => {}
+            Node::Var(v) => {
+                if !out.contains(v) {
+                    out.push(*v);
+                }
+            }
+            Node::Unary(_, a) => a.variables(out),
+            Node::Binary(_, a, b) => {
+                a.variables(out);
+                b.variables(out);
+            }
+            Node::Where(args) => args.iter().for_each(|a| a.variables(out)),
         }
     }
 }
 
+/// A parsed expression.
 pub struct Parsed {
+    /// The tree.
     pub root: Node,
+    /// The variables' names, in order of first appearance (`Node::Var` indexes them).
     pub variables: Vec<String>,
 }
 
@@ -85,6 +81,7 @@ struct Parser {
     variables: Vec<String>,
 }
 
+/// Parses `source`.
 pub fn parse(source: &str) -> Result<Parsed, ParseError> {
     let tokens = tokenize(source)?;
     if tokens.len() > MAX_TOKENS {
@@ -129,24 +126,24 @@ fn describe(token: &Token) -> String {
 }
 
 /// Binding power of infix operators (higher binds tighter), as in Python.
-fn infix(token: &Token) -> Option<(u8, BinaryOp)> {
+fn infix(token: &Token) -> Option<(u8, Binary)> {
     Some(match token {
-        Token::Name(n) if n == "or" => (1, BinaryOp::Or),
-        Token::Name(n) if n == "and" => (2, BinaryOp::And),
-        Token::Symbol("<") => (4, BinaryOp::Lt),
-        Token::Symbol("<=") => (4, BinaryOp::Le),
-        Token::Symbol(">") => (4, BinaryOp::Gt),
-        Token::Symbol(">=") => (4, BinaryOp::Ge),
-        Token::Symbol("==") => (4, BinaryOp::Eq),
-        Token::Symbol("!=") => (4, BinaryOp::Ne),
-        Token::Symbol("|") => (5, BinaryOp::Or),
-        Token::Symbol("&") => (6, BinaryOp::And),
-        Token::Symbol("+") => (7, BinaryOp::Add),
-        Token::Symbol("-") => (7, BinaryOp::Sub),
-        Token::Symbol("*") => (8, BinaryOp::Mul),
-        Token::Symbol("/") => (8, BinaryOp::Div),
-        Token::Symbol("%") => (8, BinaryOp::Mod),
-        Token::Symbol("**") => (10, BinaryOp::Pow),
+        Token::Name(n) if n == "or" => (1, Binary::Or),
+        Token::Name(n) if n == "and" => (2, Binary::And),
+        Token::Symbol("<") => (4, Binary::Lt),
+        Token::Symbol("<=") => (4, Binary::Le),
+        Token::Symbol(">") => (4, Binary::Gt),
+        Token::Symbol(">=") => (4, Binary::Ge),
+        Token::Symbol("==") => (4, Binary::Eq),
+        Token::Symbol("!=") => (4, Binary::Ne),
+        Token::Symbol("|") => (5, Binary::Or),
+        Token::Symbol("&") => (6, Binary::And),
+        Token::Symbol("+") => (7, Binary::Add),
+        Token::Symbol("-") => (7, Binary::Sub),
+        Token::Symbol("*") => (8, Binary::Mul),
+        Token::Symbol("/") => (8, Binary::Div),
+        Token::Symbol("%") => (8, Binary::Mod),
+        Token::Symbol("**") => (10, Binary::Pow),
         _ => return None,
     })
 }
@@ -202,7 +199,7 @@ impl Parser {
             };
             self.advance();
             // ** is right-associative: its right side may hold another **.
-            let (right, right_depth) = if op == BinaryOp::Pow {
+            let (right, right_depth) = if op == Binary::Pow {
                 self.expression(power - 1)?
             } else {
                 self.expression(power)?
@@ -222,7 +219,7 @@ impl Parser {
                     ));
                 }
             }
-            left = Node::Binary(op, Box::new(left), Box::new(right));
+            left = Node::binary(op, left, right);
         }
         self.depth -= 1;
         Ok((left, depth))
@@ -239,10 +236,10 @@ impl Parser {
         let unary = |op, (node, depth): (Node, usize)| (Node::Unary(op, Box::new(node)), depth + 1);
         match token {
             Token::Number(v) => Ok((Node::Const(v, false), 1)),
-            Token::Symbol("-") => Ok(unary(UnaryOp::Neg, self.expression(UNARY)?)),
+            Token::Symbol("-") => Ok(unary(Unary::Neg, self.expression(UNARY)?)),
             Token::Symbol("+") => self.expression(UNARY),
-            Token::Symbol("~") => Ok(unary(UnaryOp::Not, self.expression(UNARY)?)),
-            Token::Name(n) if n == "not" => Ok(unary(UnaryOp::Not, self.expression(3)?)),
+            Token::Symbol("~") => Ok(unary(Unary::Not, self.expression(UNARY)?)),
+            Token::Name(n) if n == "not" => Ok(unary(Unary::Not, self.expression(3)?)),
             Token::Symbol("(") => {
                 let inner = self.expression(0)?;
                 self.expect(")", "to close the parenthesis")?;
@@ -288,12 +285,13 @@ impl Parser {
     }
 
     fn call(&mut self, name: &str, at: usize) -> Result<(Node, usize), ParseError> {
-        let func = Func::by_name(name).ok_or_else(|| {
+        let func = language::function(name).ok_or_else(|| {
+            let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
             ParseError::new(
                 at,
                 format!(
                     "unknown function {name:?}; the functions are: {}",
-                    Func::NAMES.join(", ")
+                    names.join(", ")
                 ),
             )
         })?;
@@ -313,17 +311,17 @@ impl Parser {
             }
         }
         self.expect(")", &format!("to close the arguments of {name}()"))?;
-        if args.len() != func.arity() {
+        if args.len() != func.arity {
             return Err(ParseError::new(
                 at,
                 format!(
                     "{name}() takes {} argument{}, got {}",
-                    func.arity(),
-                    if func.arity() == 1 { "" } else { "s" },
+                    func.arity,
+                    if func.arity == 1 { "" } else { "s" },
                     args.len()
                 ),
             ));
         }
-        Ok((Node::Call(func, args), depth + 1))
+        Ok(((func.build)(args), depth + 1))
     }
 }

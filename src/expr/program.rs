@@ -1,85 +1,55 @@
 //! A parsed expression compiled to a flat program over block registers, with constants
 //! folded and `x**2` turned into a multiply.
 
-use super::parser::{parse, BinaryOp, Node, UnaryOp};
-use super::vmath::{self, Op};
-use super::{maximum, minimum, remainder, round_half_even, Func, ParseError};
+use super::language::{Binary, Unary};
+use super::parser::{parse, Node};
+use super::ParseError;
 
 /// Where an instruction reads a value: a register of the block, a variable's block, or a
 /// constant.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Operand {
+    /// A register, by index.
     Reg(usize),
+    /// A variable, by index in `Program::variables`.
     Var(usize),
+    /// A constant.
     Scalar(f64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unary {
-    Neg,
-    Not,
-    Square,
-    Abs,
-    Sqrt,
-    Exp,
-    Expm1,
-    Log,
-    Log10,
-    Log1p,
-    Sin,
-    Cos,
-    Tan,
-    Arcsin,
-    Arccos,
-    Arctan,
-    Sinh,
-    Cosh,
-    Tanh,
-    Floor,
-    Ceil,
-    Round,
-    IsNan,
-    IsFinite,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Binary {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-    Pow,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-    And,
-    Or,
-    Arctan2,
-    Minimum,
-    Maximum,
-}
-
+/// One step of a program: computes a block of values into register `dst`, which it never
+/// reads.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inst {
+    /// `dst = f(a)`.
     Unary {
+        /// The operation.
         f: Unary,
+        /// The register written.
         dst: usize,
+        /// The operand.
         a: Operand,
     },
+    /// `dst = f(a, b)`.
     Binary {
+        /// The operation.
         f: Binary,
+        /// The register written.
         dst: usize,
+        /// The first operand.
         a: Operand,
+        /// The second operand.
         b: Operand,
     },
+    /// `dst = where(c, a, b)`.
     Where {
+        /// The register written.
         dst: usize,
+        /// The condition: non-zero takes `a`.
         c: Operand,
+        /// The value where `c` is not zero.
         a: Arm,
+        /// The value where `c` is zero.
         b: Arm,
     },
 }
@@ -88,7 +58,9 @@ pub enum Inst {
 /// (logarithms, trigonometry, powers...), only for the values that take it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arm {
+    /// Computed before the `where`, for the whole block.
     Eager(Operand),
+    /// Computed by the `where`, for the values that take it.
     Lazy(Box<Branch>),
 }
 
@@ -96,9 +68,13 @@ pub enum Arm {
 /// chosen values) and its own registers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Branch {
+    /// Its program, over its own registers.
     pub insts: Vec<Inst>,
+    /// Where its value is once `insts` have run.
     pub result: Operand,
+    /// How many registers it uses.
     pub registers: usize,
+    /// The variables it reads (gathered before it runs).
     pub vars: Vec<usize>,
 }
 
@@ -132,55 +108,18 @@ pub fn map_operands(insts: &mut [Inst], result: &mut Operand, f: &impl Fn(Operan
 fn costly(node: &Node) -> bool {
     match node {
         Node::Const(..) | Node::Var(_) => false,
-        Node::Unary(_, a) => costly(a),
-        Node::Binary(op, a, b) => {
-            let square = matches!(**b, Node::Const(v, _) if v == 2.0);
-            (matches!(op, BinaryOp::Pow) && !square)
-                || matches!(op, BinaryOp::Mod)
-                || costly(a)
-                || costly(b)
+        Node::Unary(f, a) => f.is_costly() || costly(a),
+        Node::Binary(f, a, b) => {
+            // x**2 becomes a multiply.
+            let square = *f == Binary::Pow && matches!(**b, Node::Const(v, _) if v == 2.0);
+            (f.is_costly() && !square) || costly(a) || costly(b)
         }
-        Node::Call(func, args) => {
-            matches!(
-                func,
-                Func::Exp
-                    | Func::Expm1
-                    | Func::Log
-                    | Func::Log10
-                    | Func::Log1p
-                    | Func::Sin
-                    | Func::Cos
-                    | Func::Tan
-                    | Func::Arcsin
-                    | Func::Arccos
-                    | Func::Arctan
-                    | Func::Arctan2
-                    | Func::Sinh
-                    | Func::Cosh
-                    | Func::Tanh
-            ) || args.iter().any(costly)
-        }
-    }
-}
-
-fn variables_of(node: &Node, out: &mut Vec<usize>) {
-    match node {
-        Node::Const(..) => {}
-        Node::Var(v) => {
-            if !out.contains(v) {
-                out.push(*v);
-            }
-        }
-        Node::Unary(_, a) => variables_of(a, out),
-        Node::Binary(_, a, b) => {
-            variables_of(a, out);
-            variables_of(b, out);
-        }
-        Node::Call(_, args) => args.iter().for_each(|a| variables_of(a, out)),
+        Node::Where(args) => args.iter().any(costly),
     }
 }
 
 impl Inst {
+    /// The register it writes.
     pub fn dst(&self) -> usize {
         match *self {
             Inst::Unary { dst, .. } | Inst::Binary { dst, .. } | Inst::Where { dst, .. } => dst,
@@ -188,81 +127,21 @@ impl Inst {
     }
 }
 
-#[inline(always)]
-fn truth(x: bool) -> f64 {
-    if x {
-        1.0
-    } else {
-        0.0
-    }
-}
-
-impl Unary {
-    #[inline(always)]
-    pub fn apply(self, x: f64) -> f64 {
-        match self {
-            Unary::Neg => -x,
-            Unary::Not => truth(x == 0.0),
-            Unary::Square => x * x,
-            Unary::Abs => x.abs(),
-            Unary::Sqrt => x.sqrt(),
-            // The same kernels as over blocks, so a folded constant equals an array's value.
-            Unary::Exp => vmath::apply(Op::Exp, x),
-            Unary::Expm1 => vmath::apply(Op::Expm1, x),
-            Unary::Log => vmath::apply(Op::Log, x),
-            Unary::Log10 => vmath::apply(Op::Log10, x),
-            Unary::Log1p => vmath::apply(Op::Log1p, x),
-            Unary::Sin => x.sin(),
-            Unary::Cos => x.cos(),
-            Unary::Tan => x.tan(),
-            Unary::Arcsin => x.asin(),
-            Unary::Arccos => x.acos(),
-            Unary::Arctan => x.atan(),
-            Unary::Sinh => x.sinh(),
-            Unary::Cosh => x.cosh(),
-            Unary::Tanh => x.tanh(),
-            Unary::Floor => x.floor(),
-            Unary::Ceil => x.ceil(),
-            Unary::Round => round_half_even(x),
-            Unary::IsNan => truth(x.is_nan()),
-            Unary::IsFinite => truth(x.is_finite()),
-        }
-    }
-}
-
-impl Binary {
-    #[inline(always)]
-    pub fn apply(self, x: f64, y: f64) -> f64 {
-        match self {
-            Binary::Add => x + y,
-            Binary::Sub => x - y,
-            Binary::Mul => x * y,
-            Binary::Div => x / y,
-            Binary::Mod => remainder(x, y),
-            Binary::Pow => x.powf(y),
-            Binary::Lt => truth(x < y),
-            Binary::Le => truth(x <= y),
-            Binary::Gt => truth(x > y),
-            Binary::Ge => truth(x >= y),
-            Binary::Eq => truth(x == y),
-            Binary::Ne => truth(x != y),
-            Binary::And => truth(x != 0.0 && y != 0.0),
-            Binary::Or => truth(x != 0.0 || y != 0.0),
-            Binary::Arctan2 => x.atan2(y),
-            Binary::Minimum => minimum(x, y),
-            Binary::Maximum => maximum(x, y),
-        }
-    }
-}
-
 /// A compiled expression: its variables in order of first appearance, and the program.
 #[derive(Debug, Clone)]
 pub struct Program {
+    /// The expression's text.
     pub source: String,
+    /// The names it reads, in order of first appearance: `evaluate` takes one operand for
+    /// each, in this order.
     pub variables: Vec<String>,
+    /// Whether the result is a truth value (a comparison or logic), as numexpr types it.
     pub is_bool: bool,
+    /// The instructions, in order.
     pub(super) insts: Vec<Inst>,
+    /// Where the value is once `insts` have run.
     pub(super) result: Operand,
+    /// How many registers `insts` use.
     pub(super) registers: usize,
 }
 
@@ -327,7 +206,7 @@ impl Compiler {
         let mut sub = Compiler::new();
         let result = sub.compile(node);
         let mut vars = Vec::new();
-        variables_of(node, &mut vars);
+        node.variables(&mut vars);
         Arm::Lazy(Box::new(Branch {
             insts: sub.insts,
             result,
@@ -340,101 +219,39 @@ impl Compiler {
         match node {
             Node::Const(v, _) => Operand::Scalar(*v),
             Node::Var(i) => Operand::Var(*i),
-            Node::Unary(op, a) => {
+            Node::Unary(f, a) => {
                 let a = self.compile(a);
-                self.unary(
-                    if *op == UnaryOp::Neg {
-                        Unary::Neg
-                    } else {
-                        Unary::Not
-                    },
-                    a,
-                )
+                self.unary(*f, a)
             }
-            Node::Binary(op, a, b) => {
+            Node::Binary(f, a, b) => {
                 let (a, b) = (self.compile(a), self.compile(b));
-                let f = match op {
-                    BinaryOp::Add => Binary::Add,
-                    BinaryOp::Sub => Binary::Sub,
-                    BinaryOp::Mul => Binary::Mul,
-                    BinaryOp::Div => Binary::Div,
-                    BinaryOp::Mod => Binary::Mod,
-                    BinaryOp::Pow => Binary::Pow,
-                    BinaryOp::Lt => Binary::Lt,
-                    BinaryOp::Le => Binary::Le,
-                    BinaryOp::Gt => Binary::Gt,
-                    BinaryOp::Ge => Binary::Ge,
-                    BinaryOp::Eq => Binary::Eq,
-                    BinaryOp::Ne => Binary::Ne,
-                    BinaryOp::And => Binary::And,
-                    BinaryOp::Or => Binary::Or,
-                };
-                self.binary(f, a, b)
+                self.binary(*f, a, b)
             }
-            Node::Call(Func::Where, args) => {
-                let c = self.compile(&args[0]);
-                if let Operand::Scalar(c) = c {
-                    // A constant condition picks one side; the other is never computed.
-                    return self.compile(if c != 0.0 { &args[1] } else { &args[2] });
-                }
-                let (a, b) = (self.arm(&args[1]), self.arm(&args[2]));
-                let dst = self.alloc();
-                self.release(&[c]);
-                for arm in [&a, &b] {
-                    if let Arm::Eager(o) = arm {
-                        self.release(&[*o]);
-                    }
-                }
-                self.insts.push(Inst::Where { dst, c, a, b });
-                Operand::Reg(dst)
-            }
-            Node::Call(func, args) => {
-                let ops: Vec<Operand> = args.iter().map(|a| self.compile(a)).collect();
-                let unary = |f| (f, ops[0]);
-                let u = match func {
-                    Func::Abs => Some(unary(Unary::Abs)),
-                    Func::Sqrt => Some(unary(Unary::Sqrt)),
-                    Func::Exp => Some(unary(Unary::Exp)),
-                    Func::Expm1 => Some(unary(Unary::Expm1)),
-                    Func::Log => Some(unary(Unary::Log)),
-                    Func::Log10 => Some(unary(Unary::Log10)),
-                    Func::Log1p => Some(unary(Unary::Log1p)),
-                    Func::Sin => Some(unary(Unary::Sin)),
-                    Func::Cos => Some(unary(Unary::Cos)),
-                    Func::Tan => Some(unary(Unary::Tan)),
-                    Func::Arcsin => Some(unary(Unary::Arcsin)),
-                    Func::Arccos => Some(unary(Unary::Arccos)),
-                    Func::Arctan => Some(unary(Unary::Arctan)),
-                    Func::Sinh => Some(unary(Unary::Sinh)),
-                    Func::Cosh => Some(unary(Unary::Cosh)),
-                    Func::Tanh => Some(unary(Unary::Tanh)),
-                    Func::Floor => Some(unary(Unary::Floor)),
-                    Func::Ceil => Some(unary(Unary::Ceil)),
-                    Func::Round => Some(unary(Unary::Round)),
-                    Func::IsNan => Some(unary(Unary::IsNan)),
-                    Func::IsFinite => Some(unary(Unary::IsFinite)),
-                    _ => None,
-                };
-                if let Some((f, a)) = u {
-                    return self.unary(f, a);
-                }
-                match func {
-                    Func::Arctan2 => self.binary(Binary::Arctan2, ops[0], ops[1]),
-                    Func::Minimum => self.binary(Binary::Minimum, ops[0], ops[1]),
-                    Func::Maximum => self.binary(Binary::Maximum, ops[0], ops[1]),
-                    // numpy's clip: minimum(maximum(x, lo), hi).
-                    Func::Clip => {
-                        let low = self.binary(Binary::Maximum, ops[0], ops[1]);
-                        self.binary(Binary::Minimum, low, ops[2])
-                    }
-                    _ => unreachable!("unary functions handled above"),
-                }
+            Node::Where(args) => self.select(args),
+        }
+    }
+
+    fn select(&mut self, [c, a, b]: &[Node; 3]) -> Operand {
+        let c = self.compile(c);
+        if let Operand::Scalar(c) = c {
+            // A constant condition picks one side; the other is never computed.
+            return self.compile(if c != 0.0 { a } else { b });
+        }
+        let (a, b) = (self.arm(a), self.arm(b));
+        let dst = self.alloc();
+        self.release(&[c]);
+        for arm in [&a, &b] {
+            if let Arm::Eager(o) = arm {
+                self.release(&[*o]);
             }
         }
+        self.insts.push(Inst::Where { dst, c, a, b });
+        Operand::Reg(dst)
     }
 }
 
 impl Program {
+    /// Parses and compiles `source`, or says what is wrong with it and where.
     pub fn compile(source: &str) -> Result<Program, ParseError> {
         let parsed = parse(source)?;
         let mut c = Compiler::new();

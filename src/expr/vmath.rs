@@ -13,6 +13,9 @@
 //! 0.69 (log10); glibc's log10 is 1.52 ulp off at 0.56957, say. The IEEE special
 //! cases (NaN, infinities, zeros and their sign, domain errors, overflow, underflow,
 //! subnormal arguments) are exact, and a subnormal result of exp is rounded once.
+//!
+//! One concept in one file, longer than the others for it: the vector kernels, their
+//! constants and their accuracy tests.
 
 /// The functions with a vector kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +136,9 @@ mod avx2 {
     ];
 
     /// Runs `op` over the block.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2", enable = "fma")]
     pub(super) unsafe fn map(op: Op, dst: &mut [f64], src: &[f64]) {
         match op {
@@ -145,6 +151,9 @@ mod avx2 {
     }
 
     /// `op(x)` in the first lane.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2", enable = "fma")]
     pub(super) unsafe fn one(op: Op, x: f64) -> f64 {
         let v = _mm256_set1_pd(x);
@@ -161,13 +170,14 @@ mod avx2 {
     macro_rules! block {
         ($name:ident, $kernel:ident) => {
             #[target_feature(enable = "avx2", enable = "fma")]
-            unsafe fn $name(dst: &mut [f64], src: &[f64]) {
+            fn $name(dst: &mut [f64], src: &[f64]) {
                 let n = dst.len().min(src.len());
                 let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
                 let mut i = 0;
                 while i + 4 <= n {
-                    // SAFETY: i + 4 <= n, within both slices.
-                    _mm256_storeu_pd(d.add(i), $kernel(_mm256_loadu_pd(s.add(i))));
+                    // SAFETY: i + 4 <= n, so the four values read from `src` and written
+                    // to `dst` are inside both slices.
+                    unsafe { _mm256_storeu_pd(d.add(i), $kernel(_mm256_loadu_pd(s.add(i)))) };
                     i += 4;
                 }
                 if i < n {
@@ -175,7 +185,13 @@ mod avx2 {
                     // kernel (so the padding never takes a slow path).
                     let mut lanes = [1.0f64; 4];
                     lanes[..n - i].copy_from_slice(&src[i..n]);
-                    _mm256_storeu_pd(lanes.as_mut_ptr(), $kernel(_mm256_loadu_pd(lanes.as_ptr())));
+                    // SAFETY: `lanes` holds the four values read and written.
+                    unsafe {
+                        _mm256_storeu_pd(
+                            lanes.as_mut_ptr(),
+                            $kernel(_mm256_loadu_pd(lanes.as_ptr())),
+                        )
+                    };
                     dst[i..n].copy_from_slice(&lanes[..n - i]);
                 }
             }
@@ -190,20 +206,20 @@ mod avx2 {
 
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn splat(x: f64) -> __m256d {
+    fn splat(x: f64) -> __m256d {
         _mm256_set1_pd(x)
     }
 
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn bits(x: i64) -> __m256i {
+    fn bits(x: i64) -> __m256i {
         _mm256_set1_epi64x(x)
     }
 
     /// Fast2Sum: `(a + b, error)` exactly, when `|a| >= |b|` or `a` is zero.
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn fast_two_sum(a: __m256d, b: __m256d) -> (__m256d, __m256d) {
+    fn fast_two_sum(a: __m256d, b: __m256d) -> (__m256d, __m256d) {
         let s = _mm256_add_pd(a, b);
         (s, _mm256_add_pd(_mm256_sub_pd(a, s), b))
     }
@@ -212,7 +228,7 @@ mod avx2 {
     /// normal `x` (`f` exact).
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn reduce(x: __m256d) -> (__m256d, __m256d) {
+    fn reduce(x: __m256d) -> (__m256d, __m256d) {
         // Offsetting the bits by 1 - sqrt(1/2)'s leading bits moves the mantissas from
         // sqrt(1/2) up into the next binade (musl's trick).
         let ix = _mm256_add_epi64(
@@ -233,7 +249,7 @@ mod avx2 {
     /// tree rather than Horner's chain: these kernels are bound by latency).
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn estrin<const N: usize>(x: __m256d, c: &[f64; N]) -> __m256d {
+    fn estrin<const N: usize>(x: __m256d, c: &[f64; N]) -> __m256d {
         let mut terms = [_mm256_setzero_pd(); N];
         let mut n = N;
         for (i, t) in terms.iter_mut().enumerate().take(N.div_ceil(2)) {
@@ -264,7 +280,7 @@ mod avx2 {
     /// small `extra`.
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn log_parts(f: __m256d, k: __m256d, extra: __m256d) -> (__m256d, __m256d) {
+    fn log_parts(f: __m256d, k: __m256d, extra: __m256d) -> (__m256d, __m256d) {
         let s = _mm256_div_pd(f, _mm256_add_pd(splat(2.0), f));
         let z = _mm256_mul_pd(s, s);
         let p = estrin(z, &LG);
@@ -289,7 +305,7 @@ mod avx2 {
     /// not positive and finite.
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn log_any(x: __m256d) -> (__m256d, __m256d) {
+    fn log_any(x: __m256d) -> (__m256d, __m256d) {
         let subnormal = _mm256_cmp_pd(x, splat(MIN_NORMAL), _CMP_LT_OQ);
         let scaled = _mm256_blendv_pd(x, _mm256_mul_pd(x, splat(TWO54)), subnormal);
         let (k, f) = reduce(scaled);
@@ -301,7 +317,7 @@ mod avx2 {
     /// +inf at +inf, NaN for NaN.
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn log_specials(x: __m256d, y: __m256d) -> __m256d {
+    fn log_specials(x: __m256d, y: __m256d) -> __m256d {
         let ok = _mm256_and_pd(
             _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GT_OQ),
             _mm256_cmp_pd(x, splat(f64::INFINITY), _CMP_LT_OQ),
@@ -322,14 +338,14 @@ mod avx2 {
 
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn log(x: __m256d) -> __m256d {
+    fn log(x: __m256d) -> __m256d {
         let (hi, lo) = log_any(x);
         log_specials(x, _mm256_add_pd(hi, lo))
     }
 
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn log10(x: __m256d) -> __m256d {
+    fn log10(x: __m256d) -> __m256d {
         let (hi, lo) = log_any(x);
         // (hi + lo) / ln 10 in double-double: the product's error from an FMA.
         let p = _mm256_mul_pd(hi, splat(INV_LN10_HI));
@@ -344,7 +360,7 @@ mod avx2 {
 
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn log1p(x: __m256d) -> __m256d {
+    fn log1p(x: __m256d) -> __m256d {
         let one = splat(1.0);
         // u = 1 + x rounded, and c its exact error (Fast2Sum, the larger operand first):
         // log1p(x) = log(u) + log(1 + c/u) = log(u) + c/u (to 2^-106 relative).
@@ -403,7 +419,7 @@ mod avx2 {
     /// `2^k` from `t = SHIFT + k`, for `k` in `[-1022, 1023]`.
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn pow2(t: __m256d) -> __m256d {
+    fn pow2(t: __m256d) -> __m256d {
         _mm256_castsi256_pd(_mm256_slli_epi64(
             _mm256_add_epi64(_mm256_castpd_si256(t), bits(1023)),
             52,
@@ -414,7 +430,7 @@ mod avx2 {
     /// `t = SHIFT + k`, and `p_hi + p_lo = e^r - 1` for `|r| <= ln2 / 2`.
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn exp_parts(x: __m256d) -> (__m256d, __m256d, __m256d) {
+    fn exp_parts(x: __m256d) -> (__m256d, __m256d, __m256d) {
         let t = _mm256_fmadd_pd(x, splat(INV_LN2), splat(SHIFT));
         let k = _mm256_sub_pd(t, splat(SHIFT));
         // r = x - k ln2 = r + r_lo: k LN2_HI exact, and x - k LN2_HI exact (Sterbenz).
@@ -442,7 +458,7 @@ mod avx2 {
 
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn exp(x: __m256d) -> __m256d {
+    fn exp(x: __m256d) -> __m256d {
         // Clamped (NaN kept: min/max return their second operand if either is NaN): below
         // -750 the result is 0, above 710 +inf, from the same arithmetic.
         let x = _mm256_max_pd(splat(-750.0), _mm256_min_pd(splat(710.0), x));
@@ -477,7 +493,7 @@ mod avx2 {
 
     #[inline]
     #[target_feature(enable = "avx2", enable = "fma")]
-    unsafe fn expm1(x: __m256d) -> __m256d {
+    fn expm1(x: __m256d) -> __m256d {
         // Below -45 the result rounds to -1; above 709, where 2^k would overflow, it is
         // e^x (taken below).
         let xc = _mm256_max_pd(splat(-45.0), _mm256_min_pd(splat(709.0), x));
