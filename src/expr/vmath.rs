@@ -44,14 +44,7 @@ impl Op {
 /// Whether the vector kernels run on this CPU.
 #[inline]
 pub(crate) fn vectorised() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    crate::runtime::cpu::has_avx2_fma()
 }
 
 /// `dst[i] = op(src[i])` for every `i` of the shorter of the two.

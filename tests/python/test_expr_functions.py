@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import oxbridge
-from test_expr_helpers import (
+from _expr_helpers import (
     ARITHMETIC,
     COMPARISONS,
     EXACT_UNARY,

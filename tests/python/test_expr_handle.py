@@ -10,7 +10,7 @@ import pytest
 
 import oxbridge
 from oxbridge import ExpressionError
-from test_expr_helpers import assert_same
+from _expr_helpers import assert_same
 
 
 def test_expression_variables_calls_and_reuse():

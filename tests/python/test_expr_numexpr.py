@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import oxbridge
-from test_expr_helpers import BENCHMARK, FLOAT_ELEMENTS, assert_numexpr_close, assert_same, numexpr_evaluate, operands
+from _expr_helpers import BENCHMARK, FLOAT_ELEMENTS, assert_numexpr_close, assert_same, numexpr_evaluate, operands
 
 
 NUMEXPR_EXPRESSIONS = BENCHMARK + [

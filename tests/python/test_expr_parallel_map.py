@@ -9,7 +9,7 @@ import pytest
 
 import oxbridge
 from oxbridge import ExpressionError
-from test_expr_helpers import INF, NAN, assert_same, assert_ulp
+from _expr_helpers import INF, NAN, assert_same, assert_ulp
 
 
 def _libm_cos():

@@ -6,7 +6,7 @@ import pytest
 
 import oxbridge
 from oxbridge import ExpressionError
-from test_expr_helpers import assert_same
+from _expr_helpers import assert_same
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -7,7 +7,7 @@ import pytest
 
 import oxbridge
 from oxbridge import ExpressionError
-from test_expr_helpers import numexpr_evaluate, source_and_caret
+from _expr_helpers import numexpr_evaluate, source_and_caret
 
 
 # (expression, value): Python's precedence and associativity; & | ~ are logical.

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import oxbridge
-from test_expr_helpers import (
+from _expr_helpers import (
     ARITHMETIC,
     COMPARISONS,
     EXACT_UNARY,
