@@ -6,8 +6,8 @@ use super::status::oxb_status;
 use super::view::{column, column_mut, oxb_view};
 use crate::array::with_dtype;
 use crate::array::{Column, ColumnMut};
-use crate::order::{quantiles, sort};
 use crate::order::histogram::histogram;
+use crate::order::{quantiles, sort};
 
 /// Counts the elements of `view` in `bins` equal-width bins, exactly as
 /// `numpy.histogram(a, bins, range)` does: over `range[0]..range[1]` when `range` is not

@@ -92,8 +92,8 @@ const NPY_BYTES: &[u8] = b"0123456789(),' :<>|=fiubcLTrueFalse{}\x00\x01\xff\n";
 const EXPR_TOKENS: &[&str] = &[
     "a", "b", "x", "y2", "1", "2.5", "1e308", "0", "-", "+", "*", "/", "**", "%", "(", ")", ",",
     "<", ">", "==", "!=", "<=", ">=", "&", "|", "~", " not ", " and ", " or ", "where(", "sqrt(",
-    "log(", "exp(", "log1p(", "clip(", "arctan2(", "isnan(", "round(", "minimum(", "abs(", " ",
-    "é", "∑", "inf", "nan", "1e", ".5", "True", "$", "\"",
+    "log(", "exp(", "log1p(", "clip(", "arctan2(", "isnan(", "round(", "minimum(", "abs(", "sign(",
+    "arctanh(", " ", "é", "∑", "inf", "nan", "1e", ".5", "True", "$", "\"",
 ];
 
 #[test]
