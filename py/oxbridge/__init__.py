@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ._accumulator import Accumulator
 from ._array import histogram, quantile, sort, stats
-from ._dataset import Dataset, Description, TextStats, process_large_dataset
+from ._dataset import Dataset, process_large_dataset
+from ._description import Description, TextStats
 from ._expr import Expression, evaluate, parallel_map
 from ._errors import (
     CancelledError,

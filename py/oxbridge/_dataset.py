@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import ctypes
-import json
-import math
 import os
 import weakref
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Union
 
 from . import _bindings as b
+from ._description import ColumnStats, Description, TextStats
 from ._errors import check, remember_path
 from ._handle import Handle, _destroy
 from ._loader import lib
@@ -21,179 +19,6 @@ if TYPE_CHECKING:  # numpy is optional at run time
     from numpy.typing import NDArray
 
 _KINDS = {b.OXB_KIND_EMPTY: "float64", b.OXB_KIND_INT: "int64", b.OXB_KIND_FLOAT: "float64", b.OXB_KIND_TEXT: "text"}
-
-
-@dataclass(frozen=True)
-class TextStats:
-    """Statistics of a text column: values present, missing values, and the fewest and
-    most characters in a value. `Dataset.describe` gives them for text columns.
-
-    Examples
-    --------
-    >>> import oxbridge, os, tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "names.csv")
-    ...     with open(path, "w") as f:
-    ...         _ = f.write("name\\nAda\\nNA\\nGrace\\n")
-    ...     oxbridge.process_large_dataset(path)["name"]
-    TextStats(count=2, nan_count=1, min_len=3, max_len=5)
-    """
-
-    count: int
-    nan_count: int
-    min_len: int
-    max_len: int
-
-
-ColumnStats = Union[Stats, TextStats]
-
-
-class Description(Mapping[str, ColumnStats]):
-    """Per-column statistics of a file: a mapping from column name to `Stats` (numeric
-    columns) or `TextStats` (text columns), with each column's inferred type in `dtypes`.
-
-    Printing it shows a table like pandas' `describe()`. `num_rows` is the number of
-    data rows of the file.
-
-    Examples
-    --------
-    >>> import oxbridge, os, tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "prices.csv")
-    ...     with open(path, "w") as f:
-    ...         _ = f.write("item,price\\napple,1.5\\npear,2.5\\n")
-    ...     desc = oxbridge.process_large_dataset(path)
-    >>> print(desc)
-              item     price
-    dtype     text   float64
-    count        2         2
-    missing      0         0
-    mean                   2
-    std             0.707107
-    min      len 4       1.5
-    max      len 5       2.5
-    >>> list(desc), desc.dtypes["price"], desc["price"].max, desc.num_rows
-    (['item', 'price'], 'float64', 2.5, 2)
-    """
-
-    def __init__(self, columns: Dict[str, ColumnStats], dtypes: Dict[str, str], rows: Optional[int]) -> None:
-        self._columns = columns
-        self.dtypes = dtypes
-        self.num_rows = rows
-
-    def __getitem__(self, name: str) -> ColumnStats:
-        try:
-            return self._columns[name]
-        except KeyError:
-            raise KeyError(f"no column {name!r}; the columns are {list(self._columns)}") from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._columns)
-
-    def __len__(self) -> int:
-        return len(self._columns)
-
-    def to_dict(self) -> Dict[str, Dict[str, Any]]:
-        """Plain data: {column: {"dtype", "count", "nan_count", "mean", "std", "min", "max",
-        "sum"} or, for text, {"dtype", "count", "nan_count", "min_len", "max_len"}}.
-
-        Examples
-        --------
-        >>> import oxbridge, os, pprint, tempfile
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     path = os.path.join(tmp, "counts.csv")
-        ...     with open(path, "w") as f:
-        ...         _ = f.write("n\\n1\\n3\\n")
-        ...     pprint.pprint(oxbridge.process_large_dataset(path).to_dict(), sort_dicts=False)
-        {'n': {'dtype': 'int64',
-               'count': 2,
-               'nan_count': 0,
-               'mean': 2.0,
-               'std': 1.4142135623730951,
-               'min': 1,
-               'max': 3,
-               'sum': 4}}
-        """
-        out: Dict[str, Dict[str, Any]] = {}
-        for name, s in self._columns.items():
-            if isinstance(s, TextStats):
-                out[name] = {"dtype": "text", "count": s.count, "nan_count": s.nan_count,
-                             "min_len": s.min_len, "max_len": s.max_len}
-            else:
-                out[name] = {"dtype": self.dtypes[name], "count": s.count, "nan_count": s.nan_count,
-                             "mean": s.mean, "std": s.std, "min": s.min, "max": s.max, "sum": s.sum}
-        return out
-
-    def to_json(self) -> str:
-        """JSON of `to_dict()`, indented; NaN and infinities become null.
-
-        Examples
-        --------
-        >>> import json, oxbridge, os, tempfile
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     path = os.path.join(tmp, "one.csv")
-        ...     with open(path, "w") as f:
-        ...         _ = f.write("n\\n1\\n")
-        ...     text = oxbridge.process_large_dataset(path).to_json()
-        >>> json.loads(text)["n"]["std"] is None  # NaN: one value, ddof=1
-        True
-        """
-
-        def clean(v: Any) -> Any:
-            return None if isinstance(v, float) and not math.isfinite(v) else v
-
-        return json.dumps({k: {f: clean(v) for f, v in d.items()} for k, d in self.to_dict().items()}, indent=2)
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame shaped like `DataFrame.describe()` (statistics as rows, one
-        column per column of the file). Needs pandas.
-
-        Examples
-        --------
-        >>> import oxbridge, os, tempfile
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     path = os.path.join(tmp, "prices.csv")
-        ...     with open(path, "w") as f:
-        ...         _ = f.write("item,price\\napple,1.5\\npear,2.5\\n")
-        ...     frame = oxbridge.process_large_dataset(path).to_pandas()
-        >>> float(frame.loc["mean", "price"])
-        2.0
-        """
-        import pandas  # type: ignore[import-untyped,unused-ignore]  # stubs are optional
-
-        return pandas.DataFrame(self.to_dict())
-
-    def __repr__(self) -> str:
-        names = list(self._columns)
-        if not names:
-            return "Description(no columns)"
-        rows = ["dtype", "count", "missing", "mean", "std", "min", "max"]
-        cells: Dict[str, List[str]] = {}
-        for name in names:
-            s = self._columns[name]
-            if isinstance(s, TextStats):
-                cells[name] = ["text", str(s.count), str(s.nan_count), "", "", f"len {s.min_len}", f"len {s.max_len}"]
-            else:
-                cells[name] = [self.dtypes[name], str(s.count), str(s.nan_count), _num(s.mean), _num(s.std),
-                               _num(s.min), _num(s.max)]
-        label = max(len(r) for r in rows)
-        widths = {n: max(len(n), *(len(c) for c in cells[n])) for n in names}
-        lines = [" " * label + "  " + "  ".join(n.rjust(widths[n]) for n in names)]
-        for i, r in enumerate(rows):
-            lines.append(r.ljust(label) + "  " + "  ".join(cells[n][i].rjust(widths[n]) for n in names))
-        return "\n".join(lines)
-
-    __str__ = __repr__
-
-
-def _num(v: Any) -> str:
-    if isinstance(v, int):
-        return str(v)
-    if v != v:
-        return "NaN"
-    if 1e5 <= abs(v) < 1e15:
-        return f"{v:.1f}"  # whole numbers read better than 1.5e+06
-    return f"{v:.6g}"
 
 
 def _encode_path(path: Union[str, bytes, "os.PathLike[str]"]) -> bytes:
