@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import os
-import weakref
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Union
 
 from . import _bindings as b
 from ._description import ColumnStats, Description, TextStats
 from ._errors import check, remember_path
-from ._handle import Handle, _destroy
+from ._handle import Handle
 from ._loader import lib
 from ._progress import ProgressArg, Reporter
 from ._stats import Stats
@@ -36,11 +35,6 @@ def _c_text(name: str, text: str) -> bytes:
     if "\0" in text:
         raise ValueError(f"{name} must not contain a NUL character, got {text!r}")
     return text.encode()
-
-
-class _Mapping:
-    """Stands for the file's mapping: zero-copy chunks hold it, and the native dataset is
-    closed (and the file unmapped) only when the Dataset is closed and no chunk remains."""
 
 
 class Dataset(Handle):
@@ -109,14 +103,6 @@ class Dataset(Handle):
         self._names: List[str] = names
         self._dtypes: Dict[str, str] = dict(zip(names, dtypes))
         self._rows: Optional[int] = None
-        # The native handle lives as long as the mapping object, not as this Dataset.
-        handle = self._h()
-        self._finalizer.detach()
-        self._mapping: Optional[_Mapping] = _Mapping()
-        self._finalizer = weakref.finalize(self._mapping, _destroy, lib.oxb_dataset_close, handle)
-        # Not at interpreter exit: daemon threads may still be reading zero-copy chunks (an
-        # unmapped chunk is a segfault) or be inside a call; the OS unmaps it at exit.
-        self._finalizer.atexit = False
 
     def close(self) -> None:
         """Closes the dataset; calling it again does nothing. The file is unmapped at once,
@@ -136,9 +122,7 @@ class Dataset(Handle):
         >>> del chunk
         >>> tmp.cleanup()
         """
-        if self._handle is not None:
-            self._handle = None
-            self._mapping = None  # the finalizer runs now unless chunks still hold it
+        super().close()
 
     @classmethod
     def open(cls, path: Any, format: Optional[str] = None, **options: Any) -> "Dataset":
@@ -350,10 +334,8 @@ class Dataset(Handle):
         nbytes: int = info.rows * info.cols * dtype.itemsize
         memory: Union[ctypes.Array[ctypes.c_char], bytearray] = bytearray()
         if nbytes:
-            mapped = (ctypes.c_char * nbytes).from_address(info.data or 0)
-            # ctypes arrays take attributes, but typeshed does not declare that.
-            mapped._oxbridge_mapping = self._mapping  # type: ignore[attr-defined]
-            memory = mapped
+            # Every chunk is a view of this buffer: it keeps the file mapped after close().
+            memory = self._share_with((ctypes.c_char * nbytes).from_address(info.data or 0))
         # Read-only all the way down: the mapping itself is read-only memory.
         whole = numpy.frombuffer(memoryview(memory).toreadonly(), dtype=dtype)
         whole = whole.reshape(shape, order="F" if info.fortran_order else "C")
