@@ -864,6 +864,18 @@ def test_missing_file_is_a_file_not_found_error(tmp_path):
         oxbridge.process_large_dataset(str(missing))
 
 
+def test_every_errno_gives_an_io_error_that_is_its_builtin():
+    """The table of errno classes covers every built-in this Python maps an errno to."""
+    from oxbridge._errors import _io_error
+
+    for code, name in sorted(errno.errorcode.items()):
+        builtin = type(OSError(code, "message"))
+        error = _io_error(code, "message", "/some/file")
+        assert isinstance(error, builtin) and isinstance(error, oxbridge.IoError), name
+        assert type(error).__name__ == ("IoError" if builtin is OSError else builtin.__name__), name
+        assert (error.errno, error.strerror, error.filename) == (code, "message", "/some/file"), name
+
+
 def test_closed_dataset(tmp_path):
     path = _write_csv(tmp_path / "x.csv", ["x"], [["1"], ["2"]])
     ds = oxbridge.Dataset.open(path)
