@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import array
 import ctypes
+import functools
 import sys
-import threading
-from collections import OrderedDict
 from typing import Any, Callable, Iterable, List, Literal, Mapping, Optional, Sequence, Set, Tuple, Union, cast
 
 from . import _bindings as b
@@ -15,9 +14,6 @@ from ._errors import ExpressionError, check, error_for
 from ._handle import Handle
 from ._loader import lib
 
-_CACHE_SIZE = 256
-_cache: "OrderedDict[str, Expression]" = OrderedDict()
-_cache_lock = threading.Lock()
 _Order = Literal["C", "F"]  # the memory order of N-D operands, as numpy spells it
 
 
@@ -237,18 +233,12 @@ def _new_output(n: int, dtype: str, shape: Optional[Tuple[int, ...]], order: _Or
     return result, buffer.flat(), buffer
 
 
+@functools.lru_cache(maxsize=256)
 def _compiled(source: str) -> Expression:
-    with _cache_lock:
-        expression = _cache.get(source)
-        if expression is not None and not expression.closed:
-            _cache.move_to_end(source)
-            return expression
-    expression = Expression(source)  # compiled outside the lock; a race compiles twice
-    with _cache_lock:
-        _cache[source] = expression
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return expression
+    """The expression `evaluate`, `parallel_map` and `process_array` compile from a string:
+    compiled once, kept for the 256 most recent texts. Never handed to the caller, so
+    nobody closes it."""
+    return Expression(source)
 
 
 def _copy_into(out: Any, result: Any, order: Optional[str]) -> None:
