@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import List, Optional
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,7 +60,7 @@ def describe(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit code (1 with a one-line message on bad
     input or a missing file)."""
     args = _parser().parse_args(argv)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Union
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import _bindings as b
 from ._description import ColumnStats, Description, TextStats
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # numpy is optional at run time
 _KINDS = {b.OXB_KIND_EMPTY: "float64", b.OXB_KIND_INT: "int64", b.OXB_KIND_FLOAT: "float64", b.OXB_KIND_TEXT: "text"}
 
 
-def _encode_path(path: Union[str, bytes, "os.PathLike[str]"]) -> bytes:
+def _encode_path(path: str | bytes | os.PathLike[str]) -> bytes:
     """The path as the library takes it: the file system's bytes, without NUL (ctypes
     would cut the path at a NUL and open another file)."""
     encoded = os.fsencode(os.fspath(path))
@@ -60,11 +61,11 @@ class Dataset(Handle):
 
     _kind = "dataset"
 
-    def __init__(self, path: Any, format: Optional[str] = None, *, delimiter: Optional[str] = None,
-                 header: Optional[bool] = None, null_values: Optional[Sequence[str]] = None,
-                 dtype: Optional[str] = None, columns: Optional[int] = None) -> None:
+    def __init__(self, path: Any, format: str | None = None, *, delimiter: str | None = None,
+                 header: bool | None = None, null_values: Sequence[str] | None = None,
+                 dtype: str | None = None, columns: int | None = None) -> None:
         options = b.oxb_open_options()
-        keep: List[Any] = []
+        keep: list[Any] = []
         if format is not None:
             options.format = _c_text("format", format)
         if delimiter is not None:
@@ -100,9 +101,9 @@ class Dataset(Handle):
             self._call(lib.oxb_dataset_column_info, i, ctypes.byref(info))
             names.append(info.name.decode("utf-8", "replace"))
             dtypes.append(info.dtype.decode())
-        self._names: List[str] = names
-        self._dtypes: Dict[str, str] = dict(zip(names, dtypes))
-        self._rows: Optional[int] = None
+        self._names: list[str] = names
+        self._dtypes: dict[str, str] = dict(zip(names, dtypes))
+        self._rows: int | None = None
 
     def close(self) -> None:
         """Closes the dataset; calling it again does nothing. The file is unmapped at once,
@@ -125,7 +126,7 @@ class Dataset(Handle):
         super().close()
 
     @classmethod
-    def open(cls, path: Any, format: Optional[str] = None, **options: Any) -> "Dataset":
+    def open(cls, path: Any, format: str | None = None, **options: Any) -> Dataset:
         """Opens and maps `path`, reads the column names and guesses their types.
 
         Parameters
@@ -166,7 +167,7 @@ class Dataset(Handle):
         return cls(path, format, **options)
 
     @property
-    def columns(self) -> List[str]:
+    def columns(self) -> list[str]:
         """The column names (for files without a header: "0", "1", ...).
 
         Examples
@@ -183,7 +184,7 @@ class Dataset(Handle):
         return list(self._names)
 
     @property
-    def dtypes(self) -> Dict[str, str]:
+    def dtypes(self) -> dict[str, str]:
         """Each column's type: from the file for binary data; for CSV guessed from the
         first records ("int64", "float64" or "text"); `describe()` has the final word.
 
@@ -245,7 +246,7 @@ class Dataset(Handle):
     def __len__(self) -> int:
         return self.num_rows
 
-    def describe(self, columns: Optional[Sequence[Union[str, int]]] = None, progress: ProgressArg = False,
+    def describe(self, columns: Sequence[str | int] | None = None, progress: ProgressArg = False,
                  ddof: int = 1) -> Description:
         """Statistics of every column (or of `columns`, by name or position) in one
         parallel pass over the file: count, missing values, sum, mean, std, min and max
@@ -276,8 +277,8 @@ class Dataset(Handle):
         with Reporter(progress, f"describe {os.path.basename(self.path)}") as reporter:
             status = lib.oxb_dataset_describe(self._h(), wanted, len(indexes), reporter.native, None, out)
             reporter.finish(status)
-        result: Dict[str, ColumnStats] = {}
-        dtypes: Dict[str, str] = {}
+        result: dict[str, ColumnStats] = {}
+        dtypes: dict[str, str] = {}
         for slot, i in enumerate(indexes):
             d = out[slot]
             name = self._names[i]
@@ -293,7 +294,7 @@ class Dataset(Handle):
         return Description(result, dtypes, self._rows)
 
     def iter_chunks(
-        self, rows: int = 65536, columns: Optional[Sequence[Union[str, int]]] = None
+        self, rows: int = 65536, columns: Sequence[str | int] | None = None
     ) -> Iterator[NDArray[Any]]:
         """Yields the data in order as numpy arrays of up to `rows` rows: `(rows, columns)`
         arrays, or 1-D arrays for single-column files. For `.npy` and raw files the chunks
@@ -328,11 +329,11 @@ class Dataset(Handle):
         else:
             check(status)
 
-    def _array_chunks(self, numpy: Any, info: Any, rows: int, indexes: Optional[List[int]]) -> Iterator[Any]:
+    def _array_chunks(self, numpy: Any, info: Any, rows: int, indexes: list[int] | None) -> Iterator[Any]:
         dtype = numpy.dtype(info.typestr.decode())
         shape = (info.rows, info.cols)
         nbytes: int = info.rows * info.cols * dtype.itemsize
-        memory: Union[ctypes.Array[ctypes.c_char], bytearray] = bytearray()
+        memory: ctypes.Array[ctypes.c_char] | bytearray = bytearray()
         if nbytes:
             # Every chunk is a view of this buffer: it keeps the file mapped after close().
             memory = self._share_with((ctypes.c_char * nbytes).from_address(info.data or 0))
@@ -346,7 +347,7 @@ class Dataset(Handle):
                 chunk = chunk[:, indexes]
             yield chunk[:, 0] if info.cols == 1 and indexes is None else chunk
 
-    def _csv_chunks(self, numpy: Any, rows: int, indexes: Optional[List[int]]) -> Iterator[Any]:
+    def _csv_chunks(self, numpy: Any, rows: int, indexes: list[int] | None) -> Iterator[Any]:
         wanted = indexes if indexes is not None else list(range(len(self._names)))
         columns = (ctypes.c_size_t * len(wanted))(*wanted)
         cursor = ctypes.c_uint64(0)
@@ -360,7 +361,7 @@ class Dataset(Handle):
             chunk = out if read.value == rows else out[: read.value].copy()
             yield chunk[:, 0] if len(wanted) == 1 and len(self._names) == 1 and indexes is None else chunk
 
-    def _column_indexes(self, columns: Optional[Sequence[Union[str, int]]]) -> List[int]:
+    def _column_indexes(self, columns: Sequence[str | int] | None) -> list[int]:
         if columns is None:
             return list(range(len(self._names)))
         if isinstance(columns, (str, int)):
@@ -385,7 +386,7 @@ class Dataset(Handle):
         return f"<oxbridge.Dataset {self.path!r} ({state})>"
 
 
-def process_large_dataset(path: Any, columns: Optional[Sequence[Union[str, int]]] = None,
+def process_large_dataset(path: Any, columns: Sequence[str | int] | None = None,
                           progress: ProgressArg = False, **options: Any) -> Description:
     """Opens `path`, describes it and closes it: the integration guide's entry point.
 

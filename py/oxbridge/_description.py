@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
+from typing import Any, Union
 
 from ._stats import Stats
 
@@ -32,6 +33,7 @@ class TextStats:
     max_len: int
 
 
+# Union, not `|`: an alias is evaluated at run time, and Python 3.9 has no `X | Y` of types.
 ColumnStats = Union[Stats, TextStats]
 
 
@@ -63,7 +65,7 @@ class Description(Mapping[str, ColumnStats]):
     (['item', 'price'], 'float64', 2.5, 2)
     """
 
-    def __init__(self, columns: Dict[str, ColumnStats], dtypes: Dict[str, str], rows: Optional[int]) -> None:
+    def __init__(self, columns: dict[str, ColumnStats], dtypes: dict[str, str], rows: int | None) -> None:
         self._columns = columns
         self.dtypes = dtypes
         self.num_rows = rows
@@ -80,7 +82,7 @@ class Description(Mapping[str, ColumnStats]):
     def __len__(self) -> int:
         return len(self._columns)
 
-    def to_dict(self) -> Dict[str, Dict[str, Any]]:
+    def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain data: {column: {"dtype", "count", "nan_count", "mean", "std", "min", "max",
         "sum"} or, for text, {"dtype", "count", "nan_count", "min_len", "max_len"}}.
 
@@ -101,7 +103,7 @@ class Description(Mapping[str, ColumnStats]):
                'max': 3,
                'sum': 4}}
         """
-        out: Dict[str, Dict[str, Any]] = {}
+        out: dict[str, dict[str, Any]] = {}
         for name, s in self._columns.items():
             if isinstance(s, TextStats):
                 out[name] = {"dtype": "text", "count": s.count, "nan_count": s.nan_count,
@@ -155,7 +157,7 @@ class Description(Mapping[str, ColumnStats]):
         if not names:
             return "Description(no columns)"
         rows = ["dtype", "count", "missing", "mean", "std", "min", "max"]
-        cells: Dict[str, List[str]] = {}
+        cells: dict[str, list[str]] = {}
         for name in names:
             s = self._columns[name]
             if isinstance(s, TextStats):

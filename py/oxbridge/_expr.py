@@ -6,7 +6,8 @@ import array
 import ctypes
 import functools
 import sys
-from typing import Any, Callable, Iterable, List, Literal, Mapping, Optional, Sequence, Set, Tuple, Union, cast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, cast
 
 from . import _bindings as b
 from ._buffers import Buffer, as_numbers
@@ -17,7 +18,7 @@ from ._loader import lib
 _Order = Literal["C", "F"]  # the memory order of N-D operands, as numpy spells it
 
 
-def _scalar(value: Any) -> Optional[float]:
+def _scalar(value: Any) -> float | None:
     """The value as a float if it is a number (Python or numpy scalar), else None."""
     if isinstance(value, (bool, int, float)):
         return float(value)
@@ -75,7 +76,7 @@ class Expression(Handle):
         for i in range(info.num_variables):
             self._call(lib.oxb_expression_variable, i, ctypes.byref(name))
             names.append((name.value or b"").decode())
-        self.variables: Tuple[str, ...] = tuple(names)
+        self.variables: tuple[str, ...] = tuple(names)
         self.is_bool = bool(info.is_bool)
 
     def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
@@ -122,9 +123,9 @@ class Expression(Handle):
 
     def _evaluate(self, operands: Sequence[Any], out: Any) -> Any:
         views = (b.oxb_view * max(len(operands), 1))()
-        keep: List[Any] = []
-        length: Optional[int] = None
-        shape: Optional[Tuple[int, ...]] = None
+        keep: list[Any] = []
+        length: int | None = None
+        shape: tuple[int, ...] | None = None
         order: _Order = "C"
         all_float32 = True
         any_array = False
@@ -177,8 +178,8 @@ class Expression(Handle):
 
 
 def _same_layout(
-    name: str, buffer: Buffer, shape: Optional[Tuple[int, ...]], order: _Order
-) -> Tuple[Tuple[int, ...], _Order]:
+    name: str, buffer: Buffer, shape: tuple[int, ...] | None, order: _Order
+) -> tuple[tuple[int, ...], _Order]:
     """Checks that an operand has the shape of the earlier ones and, when it has more than
     one dimension, the same memory order, so that flat views match element for element.
     Returns the shape and order so far."""
@@ -195,8 +196,8 @@ def _same_layout(
     if len(here) <= 1:
         return here, order
     # A layout that is both C and F contiguous (e.g. one row) goes with either order.
-    candidates: Tuple[Tuple[_Order, bool], ...] = (("C", mv.c_contiguous), ("F", mv.f_contiguous))
-    orders: Set[_Order] = {o for o, ok in candidates if ok}
+    candidates: tuple[tuple[_Order, bool], ...] = (("C", mv.c_contiguous), ("F", mv.f_contiguous))
+    orders: set[_Order] = {o for o, ok in candidates if ok}
     if not orders:
         raise ValueError(
             f"operand {name!r} is a {len(here)}-D array that is neither C- nor Fortran-contiguous; "
@@ -220,7 +221,7 @@ def _has_order(buffer: Buffer, order: str) -> bool:
     return buffer.mv.c_contiguous if order == "C" else buffer.mv.f_contiguous
 
 
-def _new_output(n: int, dtype: str, shape: Optional[Tuple[int, ...]], order: _Order = "C") -> Tuple[Any, Any, Any]:
+def _new_output(n: int, dtype: str, shape: tuple[int, ...] | None, order: _Order = "C") -> tuple[Any, Any, Any]:
     try:
         import numpy
     except ImportError:
@@ -241,7 +242,7 @@ def _compiled(source: str) -> Expression:
     return Expression(source)
 
 
-def _copy_into(out: Any, result: Any, order: Optional[str]) -> None:
+def _copy_into(out: Any, result: Any, order: str | None) -> None:
     """`out[...] = result` for an `out` in another memory order than the operands; a
     memoryview (or other plain buffer) cannot do that itself, numpy copies between them."""
     try:
@@ -258,7 +259,7 @@ def _copy_into(out: Any, result: Any, order: Optional[str]) -> None:
     np.asarray(out)[...] = result
 
 
-def evaluate(expr: str, out: Any = None, local_dict: Optional[Mapping[str, Any]] = None, **operands: Any) -> Any:
+def evaluate(expr: str, out: Any = None, local_dict: Mapping[str, Any] | None = None, **operands: Any) -> Any:
     """Evaluates `expr` elementwise in one parallel pass without temporaries, like
     `numexpr.evaluate`.
 
@@ -323,7 +324,7 @@ def evaluate(expr: str, out: Any = None, local_dict: Optional[Mapping[str, Any]]
     return expression._evaluate(values, out)
 
 
-def parallel_map(func: Union[str, Expression, Callable[..., Any], int], items: Any, out: Any = None) -> Any:
+def parallel_map(func: str | Expression | Callable[..., Any] | int, items: Any, out: Any = None) -> Any:
     """Applies `func` to every item and returns the results (a numpy array, or a list
     without numpy).
 
@@ -405,7 +406,7 @@ def _iterate(items: Any) -> Iterable[Any]:
     try:
         view = memoryview(items)
     except TypeError:
-        return cast(Iterable[Any], items)  # not iterable either: the caller's loop raises TypeError
+        return cast("Iterable[Any]", items)  # not iterable either: the caller's loop raises TypeError
     if view.ndim > 1:
         # Flattened; typeshed's cast() takes only literal formats, this one is known at run time.
         flat: memoryview = view.cast("B").cast(view.format)  # type: ignore[call-overload]
@@ -413,7 +414,7 @@ def _iterate(items: Any) -> Iterable[Any]:
     return view.tolist()
 
 
-def _native_address(func: Any) -> Optional[int]:
+def _native_address(func: Any) -> int | None:
     """The address of a native `double(double)` function, or None for Python callables."""
     if isinstance(func, bool):
         return None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ctypes
 import weakref
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from . import _bindings as b
 from ._errors import ClosedError, check, error_for
-
 
 _Self = TypeVar("_Self", bound="Handle")
 _View = TypeVar("_View")

@@ -17,7 +17,7 @@ _addressof = ctypes.addressof
 _INT_MAX = 2**31 - 1
 
 
-def process_array(a: _Buffer, func: "str | None" = None) -> _Buffer:
+def process_array(a: _Buffer, func: str | None = None) -> _Buffer:
     """Doubles every element of `a` in place, in parallel for large arrays, and returns `a`;
     with `func` (an expression in `x`, e.g. ``"x * 2 + 1"`` or ``"sqrt(abs(x))"``, or an
     `Expression` of one variable) replaces every `x` by its value instead (float arrays).
