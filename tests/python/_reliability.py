@@ -12,9 +12,9 @@
   into build/reliability.json ({mode: {figure: {...}}}, so a RELIABILITY.md table can be
   made from the suite's own output) and prints them.
 - Child processes: anything that may crash, hang, fork or be interrupted runs in a child
-  (`run_child`), under a watchdog that kills the child's whole process group. The code
-  that runs there is the `child_*` functions below (called as
-  `python -c "import _reliability; _reliability.child_x(...)"`).
+  (`_helpers.run_child`), under a watchdog that kills the child's whole process group. The
+  code that runs there is the `child_*` functions below (`command("child_x", ...)` is
+  `python -c "import _reliability as R; R.child_x(...)"`).
 - `python tests/python/_reliability.py` prints build/reliability.json as a Markdown table.
 
 This module imports only the standard library at the top, so children start fast.
@@ -27,17 +27,17 @@ import json
 import math
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+from _helpers import python, run_child
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 FIGURES_PATH = ROOT / "build" / "reliability.json"
 LONG_ENV = "OXBRIDGE_LONG"
-PYTHON = sys.executable
 
 
 # ---------------------------------------------------------------------------------------
@@ -151,56 +151,10 @@ def percentile(values: Sequence[float], q: float) -> float:
 # ---------------------------------------------------------------------------------------
 
 
-class Child:
-    """The outcome of `run_child`."""
-
-    def __init__(self, returncode: Optional[int], stdout: str, stderr: str, seconds: float, timed_out: bool):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-        self.seconds, self.timed_out = seconds, timed_out
-
-    def json_lines(self) -> List[Dict[str, Any]]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
-
-    def describe(self) -> str:
-        state = "timed out (killed)" if self.timed_out else f"returncode {self.returncode}"
-        return f"child {state} after {self.seconds:.1f} s\n--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}"
-
-
-def child_env(**extra: str) -> Dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    env.pop(LONG_ENV, None)
-    env.update(extra)
-    return env
-
-
-def call_code(function: str, *args: Any) -> str:
-    """Python source that calls _reliability.<function>(*args)."""
-    return f"import _reliability as R; R.{function}(*{tuple(args)!r})"
-
-
-def run_child(code: str, timeout: float, env: Optional[Dict[str, str]] = None) -> Child:
-    """Runs `python -c code` in its own session; on timeout the whole process group (the
-    child and anything it forked) is killed, so a deadlock fails the test instead of
-    hanging it."""
-    started = time.monotonic()
-    process = subprocess.Popen([PYTHON, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env or child_env(), start_new_session=True)
-    try:
-        out, err = process.communicate(timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        out, err = process.communicate()
-        timed_out = True
-    return Child(None if timed_out else process.returncode, out, err, time.monotonic() - started, timed_out)
-
-
-def _kill_group(process: "subprocess.Popen[str]") -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def command(function: str, *args: Any) -> List[str]:
+    """The command line of a child that runs _reliability.<function>(*args), for
+    `_helpers.run_child` or `_helpers.started`."""
+    return python("-c", f"import _reliability as R; R.{function}(*{tuple(args)!r})")
 
 
 def emit(**fields: Any) -> None:
@@ -724,9 +678,9 @@ def _backtrace(folder: str, pid: int) -> str:
     if not cores:
         return f"child {pid}: no core file"
     try:
-        out = subprocess.run(["gdb", "-batch", "-nx", "-ex", "thread apply all bt 25", sys.executable, cores[-1]],
-                             capture_output=True, text=True, timeout=120).stdout
-    except (OSError, subprocess.TimeoutExpired) as e:
+        out = run_child(["gdb", "-batch", "-nx", "-ex", "thread apply all bt 25", sys.executable, cores[-1]],
+                        timeout=120).stdout
+    except OSError as e:
         out = f"gdb failed: {e}"
     finally:
         for core in cores:

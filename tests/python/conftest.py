@@ -16,6 +16,8 @@ from typing import List, Optional
 
 import pytest
 
+import _helpers
+
 if sys.version_info < (3, 11) and "tomllib" not in sys.modules:
     try:
         import tomli
@@ -68,3 +70,7 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
     if _needs_missing(module_path):
         return _SkippedModule.from_parent(parent, path=module_path)
     return None
+
+
+# Fixtures shared by several modules; their code is in _helpers.py.
+hooks_library = pytest.fixture(scope="module")(_helpers.hooks_library)

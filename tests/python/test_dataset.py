@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -32,9 +31,9 @@ from hypothesis import strategies as st
 import oxbridge
 from oxbridge._loader import lib
 
+from _helpers import python, run_child, run_threads, started
 from test_csv_corpus import DEFAULT_NULLS, assert_matches_expected, expected_description
 
-PYTHON = sys.executable
 CLI = str(Path(sys.executable).with_name("oxbridge"))
 
 
@@ -550,22 +549,15 @@ def test_big_csv_same_results_with_one_thread_and_by_column(big_csv):
 
 def test_describe_from_several_threads_at_once(big_csv):
     path, _ = big_csv
-    results, errors = [], []
+    results = [None] * 4
     with oxbridge.Dataset.open(path) as ds:
         expected = json.dumps(ds.describe(columns=["id", "note"]).to_dict())
 
-        def work():
-            try:
-                results.append(json.dumps(ds.describe(columns=["id", "note"]).to_dict()))
-            except BaseException as e:  # pragma: no cover - reported below
-                errors.append(e)
+        def work(i):
+            results[i] = json.dumps(ds.describe(columns=["id", "note"]).to_dict())
 
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-    assert not errors and results == [expected] * 4
+        run_threads(4, work)
+    assert results == [expected] * 4
 
 
 def test_ragged_row_deep_in_a_big_file_names_the_first_bad_line(tmp_path):
@@ -755,9 +747,8 @@ def test_file_changed_after_open(tmp_path):
                 raise AssertionError("no error for a file that shrank")
         print("ok")
     """)
-    r = subprocess.run([PYTHON, "-c", script, str(tmp_path / "s.csv"), str(tmp_path / "s.npy")],
-                       capture_output=True, text=True, timeout=60)
-    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+    r = run_child(python("-c", script, str(tmp_path / "s.csv"), str(tmp_path / "s.npy")), timeout=60)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.describe()
 
 
 def test_paths_with_spaces_unicode_and_pathlike(tmp_path):
@@ -799,15 +790,9 @@ def test_device_is_refused_as_not_a_regular_file():
 def test_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
-    child = subprocess.Popen([PYTHON, "-c", f"import oxbridge; oxbridge.Dataset.open({str(fifo)!r})"],
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        _, err = child.communicate(timeout=3)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        pytest.fail("Dataset.open on a FIFO still blocked after 3 s")
-    assert "not a regular file" in err
+    child = run_child(python("-c", f"import oxbridge; oxbridge.Dataset.open({str(fifo)!r})"), timeout=3)
+    assert not child.timed_out, "Dataset.open on a FIFO still blocked after 3 s"
+    assert "not a regular file" in child.stderr, child.describe()
 
 
 # ---------------------------------------------------------------------------------------
@@ -982,22 +967,18 @@ def test_ctrl_c_stops_a_describe_promptly(tmp_path):
             sys.exit(42)
     """)
     path = tmp_path / "huge.csv"
-    child = subprocess.Popen([PYTHON, "-c", script, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
     try:
-        assert child.stdout.readline().strip() == "ready", child.stderr.read()
-        time.sleep(1.0)
-        sent = time.monotonic()
-        child.send_signal(signal.SIGINT)
-        try:
-            _, err = child.communicate(timeout=3)
-        except subprocess.TimeoutExpired:
-            pytest.fail("the child did not stop within 3 s of SIGINT: the interrupt was lost")
-        elapsed = time.monotonic() - sent
+        with started(python("-c", script, str(path))) as child:
+            assert child.stdout.readline().strip() == "ready", child.stderr.read()
+            time.sleep(1.0)
+            sent = time.monotonic()
+            child.send_signal(signal.SIGINT)
+            try:
+                _, err = child.communicate(timeout=3)
+            except subprocess.TimeoutExpired:
+                pytest.fail("the child did not stop within 3 s of SIGINT: the interrupt was lost")
+            elapsed = time.monotonic() - sent
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
         path.unlink(missing_ok=True)
     assert child.returncode == 42, err
     assert "KeyboardInterrupt" in err and "in describe" in err, err
@@ -1006,9 +987,7 @@ def test_ctrl_c_stops_a_describe_promptly(tmp_path):
 
 def test_ctrl_c_on_the_command_line(block_csv):
     path = block_csv[0]
-    child = subprocess.Popen([CLI, "describe", str(path), "--progress"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-    try:
+    with started([CLI, "describe", str(path), "--progress"], text=False) as child:
         seen = b""
         while b"%" not in seen:  # the bar is drawn: the native scan is under way
             chunk = child.stderr.read1(100)
@@ -1016,10 +995,6 @@ def test_ctrl_c_on_the_command_line(block_csv):
             seen += chunk
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=3)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
     last = (seen + err).decode().replace("\r", "\n").strip().splitlines()[-1]
     assert (child.returncode, last, out) == (130, "oxbridge: interrupted", b"")
 
@@ -1030,8 +1005,8 @@ def test_ctrl_c_on_the_command_line(block_csv):
 
 
 def _run(*args, module=False):
-    command = [PYTHON, "-m", "oxbridge"] if module else [CLI]
-    return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True, timeout=60)
+    command = python("-m", "oxbridge") if module else [CLI]
+    return run_child(command + [str(a) for a in args], timeout=60)
 
 
 def test_cli_table(small_csv):

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
 
 from oxbridge import _loader
 
+from _helpers import run_child
 from _paths import ROOT
 import cheader
 
@@ -47,9 +47,9 @@ def dynamic_symbols() -> dict[str, str]:
     nm = shutil.which("nm")
     if nm is None:
         pytest.fail("nm (binutils) not found; it comes with the C toolchain")
-    out = subprocess.run(
-        [nm, "-D", "--defined-only", str(_loader.path)], check=True, capture_output=True, text=True
-    ).stdout
+    child = run_child([nm, "-D", "--defined-only", str(_loader.path)], timeout=60)
+    assert child.returncode == 0, child.describe()
+    out = child.stdout
     symbols = {}
     for line in out.splitlines():
         fields = line.split()

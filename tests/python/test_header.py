@@ -4,7 +4,6 @@ Python declarations and exceptions must agree with it."""
 import ctypes
 import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -12,6 +11,7 @@ import oxbridge
 from oxbridge import _bindings, _errors
 from oxbridge._loader import lib
 
+from _helpers import run_child
 from _paths import HEADER, ROOT
 import cheader
 import gen_bindings
@@ -28,11 +28,11 @@ def _cbindgen():
 
 def test_checked_in_header_is_what_cbindgen_generates_now(tmp_path):
     fresh = tmp_path / "oxbridge.h"
-    subprocess.run(
+    child = run_child(
         [_cbindgen(), "--config", "cbindgen.toml", "--crate", "oxbridge", "--quiet", "--output", str(fresh)],
-        cwd=ROOT,
-        check=True,
+        cwd=ROOT, timeout=600,
     )
+    assert child.returncode == 0, child.describe()
     assert fresh.read_text() == HEADER.read_text(), "include/oxbridge.h is stale: run `make header`"
 
 

@@ -28,8 +28,6 @@ import ctypes
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -39,6 +37,7 @@ import pytest
 import oxbridge
 from oxbridge import _bindings
 
+from _helpers import python, run_child
 from _paths import ROOT
 import _reliability as R
 import cheader
@@ -409,8 +408,7 @@ def test_headers_claiming_2_60_elements_give_clear_errors_in_a_child(tmp_path):
     failures = []
     started = time.monotonic()
     for name, path, options, expected, words in cases:
-        child = subprocess.run([sys.executable, "-c", _CHILD, str(path), json.dumps(options)], capture_output=True,
-                               text=True, timeout=60)
+        child = run_child(python("-c", _CHILD, str(path), json.dumps(options)), timeout=60)
         if child.returncode != 0:
             failures.append(f"{name}: the child died (returncode {child.returncode}): {child.stderr[-800:]}")
             continue

@@ -11,17 +11,14 @@ the Cargo.toml checks always run.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import tomllib
 
 import pytest
 
+from _helpers import HOOKS_ENV, child_env, python, run_child
 from _paths import HEADER, ROOT
 
-HOOKS_ENV = "OXBRIDGE_HOOKS_LIBRARY"
 SITE = r"src/ffi/test_hooks\.rs:\d+"
 
 
@@ -45,17 +42,9 @@ def test_hooks_are_not_part_of_the_contract():
     assert "oxb_test_" not in HEADER.read_text()
 
 
-@pytest.fixture(scope="module")
-def hooks_library():
-    path = os.environ.get(HOOKS_ENV)
-    if not path:
-        pytest.skip(f"${HOOKS_ENV} not set: `make test-hooks` builds the hooks library and runs this")
-    assert os.path.isfile(path), f"${HOOKS_ENV}={path} does not exist: run `make test-hooks`"
-    return path
-
-
 def test_hooks_library_exports_the_release_list_plus_the_hooks(hooks_library):
-    out = subprocess.run(["nm", "-D", "--defined-only", hooks_library], check=True, capture_output=True, text=True)
+    out = run_child(["nm", "-D", "--defined-only", hooks_library], timeout=60)
+    assert out.returncode == 0, out.describe()
     exported = {line.split()[-1].split("@")[0] for line in out.stdout.splitlines() if line.split()[-2:-1] == ["T"]}
     listed = {
         line.strip()
@@ -112,15 +101,8 @@ def ordinary_work(n=BIG):
 def run(library, code, *, allow_stderr=False):
     """Runs PRELUDE + code in a fresh interpreter on the hooks library; it must exit 0
     and, since the library never prints, write nothing to stderr."""
-    env = dict(os.environ, OXBRIDGE_LIBRARY=library, OXBRIDGE_NUM_THREADS="2")
-    env.pop(HOOKS_ENV, None)
-    proc = subprocess.run(
-        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = child_env(OXBRIDGE_LIBRARY=library, OXBRIDGE_NUM_THREADS="2", **{HOOKS_ENV: None})
+    proc = run_child(python("-c", PRELUDE + textwrap.dedent(code)), env=env, timeout=300)
     assert proc.returncode == 0, f"scenario failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     if not allow_stderr:
         assert proc.stderr == "", f"the library (or the scenario) printed to stderr:\n{proc.stderr}"

@@ -2,7 +2,6 @@
 package accepts, with clear errors for everything it refuses, and from several threads."""
 
 import array
-import threading
 
 import numpy as np
 import pytest
@@ -11,6 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import oxbridge
+
+from _helpers import run_threads
 
 DTYPES = [np.float64, np.float32, np.int64, np.int32]
 FLOATS = [np.float64, np.float32]
@@ -380,28 +381,6 @@ def test_integer_property_doubles_or_refuses_untouched(a):
         np.testing.assert_array_equal(a, before)
 
 
-def _run_threads(count, work):
-    """Runs work(i) on `count` threads started together; re-raises the first failure."""
-    barrier = threading.Barrier(count)
-    errors = []
-
-    def run(i):
-        try:
-            barrier.wait()
-            work(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-
-
 def test_threads_on_distinct_arrays():
     jobs = []
     for i in range(8):
@@ -418,7 +397,7 @@ def test_threads_on_distinct_arrays():
         for _ in range(3):
             assert oxbridge.process_array(a) is a
 
-    _run_threads(8, work)
+    run_threads(8, work)
     for a, expected in jobs:
         _assert_identical(a, expected)
 
@@ -444,5 +423,5 @@ def test_threads_on_interleaved_views_of_one_array():
         for _ in range(2):
             oxbridge.process_array(view)
 
-    _run_threads(4, work)
+    run_threads(4, work)
     _assert_identical(a, expected)

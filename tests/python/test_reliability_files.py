@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import _reliability as R
+from _helpers import run_child
 
 ALLOWED = {
     "complete",
@@ -48,7 +49,7 @@ def pristine(tmp_path_factory):
 def test_file_truncated_replaced_or_deleted_during_a_scan(request, mode, fmt, pristine, tmp_path):
     R.check_mode(request, mode)
     trials = R.pick(mode, 15, 100)
-    child = R.run_child(R.call_code("child_file_changes", fmt, str(pristine[fmt]), str(tmp_path), trials, 10),
+    child = run_child(R.command("child_file_changes", fmt, str(pristine[fmt]), str(tmp_path), trials, 10),
                         timeout=60 + 2 * trials)
     reports = child.json_lines()
     assert not child.timed_out, child.describe()

@@ -28,6 +28,7 @@ import numpy  # noqa: F401  (the suite needs numpy; skipped without it)
 import pytest
 
 import _reliability as R
+from _helpers import run_child
 
 WATCHDOG = 20.0
 
@@ -47,7 +48,7 @@ def csv_file(tmp_path_factory):
 
 
 def test_os_fork_after_parallel_work(csv_file):
-    child = R.run_child(R.call_code("child_fork_plain", *csv_file), timeout=WATCHDOG)
+    child = run_child(R.command("child_fork_plain", *csv_file), timeout=WATCHDOG)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
     R.record("default", 9, "fork.os_fork.child_seconds", round(r["seconds"], 3), "s", outcome=r["outcome"])
@@ -56,7 +57,7 @@ def test_os_fork_after_parallel_work(csv_file):
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_multiprocessing_contexts_after_parallel_work(method):
-    child = R.run_child(R.call_code("child_fork_multiprocessing", method), timeout=WATCHDOG)
+    child = run_child(R.command("child_fork_multiprocessing", method), timeout=WATCHDOG)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
     R.record("default", 9, f"fork.multiprocessing_{method}.seconds", round(r["seconds"], 3), "s",
@@ -68,7 +69,7 @@ def test_multiprocessing_contexts_after_parallel_work(method):
 def test_fork_while_other_threads_are_inside_long_native_calls(request, mode, csv_file):
     R.check_mode(request, mode)
     forks = R.pick(mode, 5, 50)
-    child = R.run_child(R.call_code("child_fork_during_call", *csv_file, forks, 9),
+    child = run_child(R.command("child_fork_during_call", *csv_file, forks, 9),
                         timeout=WATCHDOG + 4 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
@@ -82,7 +83,7 @@ def test_fork_while_other_threads_are_inside_long_native_calls(request, mode, cs
 def test_fork_while_other_threads_rebuild_the_pool(request, mode):
     R.check_mode(request, mode)
     forks = R.pick(mode, 150, 2000)
-    child = R.run_child(R.call_code("child_fork_churn", "pool", forks), timeout=WATCHDOG + 0.1 * forks)
+    child = run_child(R.command("child_fork_churn", "pool", forks), timeout=WATCHDOG + 0.1 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
     R.record(mode, 9, "fork.pool_churn.forks", forks, outcomes=r["outcomes"], backtraces=r["backtraces"])
@@ -99,7 +100,7 @@ def test_fork_while_other_threads_rebuild_the_pool(request, mode):
 def test_fork_while_other_threads_churn_handles(request, mode):
     R.check_mode(request, mode)
     forks = R.pick(mode, 150, 2000)
-    child = R.run_child(R.call_code("child_fork_churn", "handles", forks), timeout=WATCHDOG + 3.5 * forks)
+    child = run_child(R.command("child_fork_churn", "handles", forks), timeout=WATCHDOG + 3.5 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
     R.record(mode, 9, "fork.handle_churn.forks", forks, outcomes=r["outcomes"])

@@ -23,6 +23,7 @@ import numpy  # noqa: F401  (the suite needs numpy; skipped without it)
 import pytest
 
 import _reliability as R
+from _helpers import run_child
 
 # (default, long) counts
 KINDS = {"accumulator": (100_000, 1_000_000), "expression": (100_000, 1_000_000), "dataset": (10_000, 200_000)}
@@ -50,7 +51,7 @@ def small_csv(tmp_path_factory):
 def test_create_destroy_cycles_leave_no_handle_and_no_memory(request, mode, kind, small_csv):
     R.check_mode(request, mode)
     cycles = R.pick(mode, *KINDS[kind])
-    child = R.run_child(R.call_code("child_lifecycle", kind, cycles, str(small_csv)), timeout=600)
+    child = run_child(R.command("child_lifecycle", kind, cycles, str(small_csv)), timeout=600)
     assert child.returncode == 0, child.describe()
     (r,) = child.json_lines()
     bound = SLACK + PER_CALL * cycles
@@ -68,7 +69,7 @@ def test_create_destroy_cycles_leave_no_handle_and_no_memory(request, mode, kind
 def test_failing_calls_do_not_grow_memory(request, mode, kind, tmp_path):
     R.check_mode(request, mode)
     calls = R.pick(mode, *FAILURES[kind])
-    child = R.run_child(R.call_code("child_failures", kind, calls, str(tmp_path)), timeout=600)
+    child = run_child(R.command("child_failures", kind, calls, str(tmp_path)), timeout=600)
     assert child.returncode == 0, child.describe()
     (r,) = child.json_lines()
     bound = SLACK + PER_CALL * calls

@@ -36,8 +36,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -47,6 +45,7 @@ import pytest
 import oxbridge
 
 import _reliability as R
+from _helpers import python, run_child
 
 CSV_TEXT = "name,value,n\nalpha,1.5,3\nbeta,-2.25,4\ngamma,,5\n"
 OUTCOMES: dict = {}  # case -> what happened, for the figures
@@ -154,7 +153,7 @@ def test_a_fifo_without_a_writer_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
     started = time.monotonic()
-    child = subprocess.run([sys.executable, "-c", _FIFO_CHILD, str(fifo)], capture_output=True, text=True, timeout=60)
+    child = run_child(python("-c", _FIFO_CHILD, str(fifo)), timeout=60)
     assert child.returncode == 0, child.stderr
     out = json.loads(child.stdout)
     assert out["outcome"] == "UnsupportedError", out
@@ -207,8 +206,7 @@ def test_an_unreadable_file_raises_permission_error(tmp_path_factory):
         if os.geteuid() != 0:
             _fails("unreadable file", path, PermissionError, os_errno=errno.EACCES)
             return
-        child = subprocess.run([sys.executable, "-c", _DROP_CHILD, str(path)], capture_output=True, text=True,
-                               timeout=60, cwd="/")
+        child = run_child(python("-c", _DROP_CHILD, str(path)), timeout=60, cwd="/")
         assert child.returncode == 0, child.stderr
         out = json.loads(child.stdout)
         if out["direct"] != "PermissionError":

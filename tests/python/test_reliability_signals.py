@@ -31,7 +31,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 
@@ -41,6 +40,7 @@ import pytest
 import oxbridge
 
 import _reliability as R
+from _helpers import kill_group, run_child, started
 
 BIG_MB = 200
 
@@ -181,32 +181,29 @@ def test_callbacks_run_on_the_calling_thread(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 
-def _interrupt_trials(code, trials, delay, watchdog, ready):
-    """Runs `code` in a child; per trial waits for its ready line, sleeps `delay()`,
-    sends SIGINT and reads the child's report. Returns (reports, send times, child)."""
-    process = subprocess.Popen([R.PYTHON, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=R.child_env(), start_new_session=True)
-    timer = threading.Timer(watchdog, lambda: os.killpg(process.pid, signal.SIGKILL))
-    timer.start()
-    reports, sent = [], []
-    try:
-        for _ in range(trials):
-            line = process.stdout.readline()
-            if not ready(line):
-                break
-            time.sleep(delay())
-            sent.append(time.monotonic())
-            os.kill(process.pid, signal.SIGINT)
-            line = process.stdout.readline()
-            if not line.startswith("{"):
-                break
-            reports.append(json.loads(line))
-        out, err = process.communicate(timeout=60)
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+def _interrupt_trials(command, trials, delay, watchdog, ready):
+    """Runs `command` in a child; per trial waits for its ready line, sleeps `delay()`,
+    sends SIGINT and reads the child's report. Returns (reports, send times, return code,
+    stderr)."""
+    with started(command) as process:
+        timer = threading.Timer(watchdog, kill_group, (process,))  # a hung child: readline returns ""
+        timer.start()
+        reports, sent = [], []
+        try:
+            for _ in range(trials):
+                line = process.stdout.readline()
+                if not ready(line):
+                    break
+                time.sleep(delay())
+                sent.append(time.monotonic())
+                os.kill(process.pid, signal.SIGINT)
+                line = process.stdout.readline()
+                if not line.startswith("{"):
+                    break
+                reports.append(json.loads(line))
+            _, err = process.communicate(timeout=60)
+        finally:
+            timer.cancel()
     return reports, sent, process.returncode, err
 
 
@@ -216,10 +213,10 @@ def test_ctrl_c_stops_a_describe_promptly_and_the_dataset_stays_usable(request, 
     path, facts = big_csv
     trials = R.pick(mode, 8, 50)
     rng = random.Random(8)
-    code = R.call_code("child_ctrl_c_describe", str(path), trials,
-                       json.dumps({k: v for k, v in facts.items() if k != "scan_seconds"}))
+    command = R.command("child_ctrl_c_describe", str(path), trials,
+                        json.dumps({k: v for k, v in facts.items() if k != "scan_seconds"}))
     reports, sent, returncode, err = _interrupt_trials(
-        code, trials, lambda: rng.uniform(0.5, 1.0), watchdog=60 + 5 * trials, ready=lambda line: line == "ready\n")
+        command, trials, lambda: rng.uniform(0.5, 1.0), watchdog=60 + 5 * trials, ready=lambda line: line == "ready\n")
     assert len(reports) == trials and returncode == 0, (len(reports), returncode, err[-3000:])
     latencies = [r["caught"] - s for r, s in zip(reports, sent)]
     inside = sum(r["in_describe"] for r in reports)
@@ -243,7 +240,7 @@ def test_ctrl_c_during_a_long_evaluate_or_parallel_map_is_raised_when_the_call_r
     trials = R.pick(mode, 2, 10)
     rng = random.Random(9)
     reports, sent, returncode, err = _interrupt_trials(
-        R.call_code("child_ctrl_c_call", kinds, trials), len(kinds) * trials, lambda: rng.uniform(0.3, 0.8),
+        R.command("child_ctrl_c_call", kinds, trials), len(kinds) * trials, lambda: rng.uniform(0.3, 0.8),
         watchdog=90 + 10 * trials, ready=lambda line: line.startswith('{"ready"'))
     assert len(reports) == len(kinds) * trials and returncode == 0, (len(reports), returncode, err[-3000:])
     for kind in kinds:
@@ -284,7 +281,7 @@ def test_interpreter_exit_during_native_calls(request, mode, big_csv, big_npy):
     for kind in SHUTDOWN_KINDS:
         for _ in range(per_kind):
             delay = rng.uniform(0.0, 0.4)
-            child = R.run_child(R.call_code("child_shutdown", kind, str(path), str(big_npy), delay), timeout=60)
+            child = run_child(R.command("child_shutdown", kind, str(path), str(big_npy), delay), timeout=60)
             ended = time.monotonic()
             assert child.returncode == 0, f"{kind}: " + child.describe()
             (line,) = child.json_lines()

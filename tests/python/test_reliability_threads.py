@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import _reliability as R
+from _helpers import run_child
 
 THREADS = 16
 
@@ -36,7 +37,7 @@ def test_sixteen_threads_mixed_calls_shared_and_private_handles(request, mode, t
     R.write_csv(csv_path, 10)  # three scan chunks
     npy_path = tmp_path / "data.npy"
     np.save(npy_path, np.random.default_rng(15).random((200_000, 3)))
-    child = R.run_child(R.call_code("child_threads", str(csv_path), str(npy_path), seconds, THREADS, 15),
+    child = run_child(R.command("child_threads", str(csv_path), str(npy_path), seconds, THREADS, 15),
                         timeout=seconds + 120)
     assert not child.timed_out, "deadlock: " + child.describe()
     assert child.returncode == 0, child.describe()

@@ -9,7 +9,6 @@ import csv
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import sysconfig
 import tarfile
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import Child, run_child
 from _paths import ROOT
 
 PROJECT = ROOT / "py"
@@ -30,9 +30,9 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, capture_output=True, text=True, env=_clean_env(), **kwargs)  # type: ignore[call-overload]
-    assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
+def _run(args: list[str], cwd: Path | None = None) -> Child:
+    result = run_child(args, env=_clean_env(), cwd=cwd, timeout=None)  # pip wheel builds the crate: minutes
+    assert result.returncode == 0, f"{args} failed:\n{result.describe()}"
     return result
 
 
@@ -122,10 +122,8 @@ def test_installed_wheel_works_outside_the_checkout(venv: Path, tmp_path: Path) 
     columns = json.loads(described.stdout)
     assert columns["a"]["mean"] == 2.0 and columns["b"]["max"] == 4.0
 
-    failed = subprocess.run(
-        [str(venv / "bin" / "oxbridge"), "describe", str(tmp_path / "missing.csv")],
-        capture_output=True, text=True, env=_clean_env(), cwd=tmp_path,
-    )
+    failed = run_child([str(venv / "bin" / "oxbridge"), "describe", str(tmp_path / "missing.csv")],
+                       env=_clean_env(), cwd=tmp_path, timeout=60)
     assert failed.returncode == 1 and "missing.csv" in failed.stderr
 
 

@@ -22,7 +22,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -36,6 +35,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import oxbridge
+
+from _helpers import child_env, python, run_child
 from _paths import ROOT
 
 HIDDEN_ENV = "OXBRIDGE_TEST_NUMPY_HIDDEN"
@@ -897,13 +898,11 @@ def test_iter_chunks_needs_numpy(tmp_path):
 def test_command_line_json(tmp_path):
     rows = [["a", "1", "0.5"], ["b", "", "1.5"], ["c", "3", "NA"]]
     path = _write_csv(tmp_path / "cli.csv", ["k", "n", "x"], rows)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "py"), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-m", "oxbridge", "describe", str(path), "--json"],
-                            capture_output=True, text=True, env=env, timeout=120)
+    env = child_env(PYTHONPATH=os.pathsep.join([str(ROOT / "py"), os.environ.get("PYTHONPATH", "")]))
+    result = run_child(python("-m", "oxbridge", "describe", str(path), "--json"), env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == json.loads(oxbridge.process_large_dataset(path).to_json())
-    result = subprocess.run([sys.executable, "-m", "oxbridge", "describe", str(tmp_path / "none.csv")],
-                            capture_output=True, text=True, env=env, timeout=120)
+    result = run_child(python("-m", "oxbridge", "describe", str(tmp_path / "none.csv")), env=env, timeout=120)
     assert result.returncode == 1 and "none.csv" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -932,11 +931,8 @@ _HIDE = textwrap.dedent("""
 @pytest.mark.skipif(os.environ.get(HIDDEN_ENV) == "1", reason="this is the run with numpy hidden")
 @pytest.mark.skipif(not HAVE_NUMPY, reason="numpy is not installed: this run is already without numpy")
 def test_this_module_passes_with_numpy_hidden():
-    env = dict(os.environ, **{HIDDEN_ENV: "1"})
-    result = subprocess.run(
-        [sys.executable, "-c", _HIDE, ",".join(HIDDEN), __file__, "-q", "-p", "no:cacheprovider", "-rs"],
-        capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=900,
-    )
+    result = run_child(python("-c", _HIDE, ",".join(HIDDEN), __file__, "-q", "-p", "no:cacheprovider", "-rs"),
+                       env=child_env(**{HIDDEN_ENV: "1"}), cwd=str(ROOT), timeout=900)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "passed" in result.stdout
 
