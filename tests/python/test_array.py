@@ -236,7 +236,10 @@ def test_sort_matches_numpy_in_place(dtype):
         result = oxbridge.sort(view)
         assert result is view
         np.testing.assert_array_equal(view, expected)
-        assert sorted(before[~np.isnan(before)] if before.dtype.kind == "f" else before) is not None
+        # Python's sorted() as a second oracle: the same values, ascending, then the NaNs.
+        values = [v for v in before.tolist() if not math.isnan(v)]
+        assert view[: len(values)].tolist() == sorted(values), name
+        assert np.isnan(view[len(values) :]).all(), name
 
 
 def test_sort_of_a_strided_view_leaves_the_gaps_alone():
@@ -264,10 +267,10 @@ def test_sort_property(a):
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: oxbridge.stats(np.float64(3.0)), (ValueError, TypeError), "0-d"),
+        (lambda: oxbridge.stats(np.float64(3.0)), ValueError, "0-d"),
         (lambda: oxbridge.stats(np.array([1 + 2j])), TypeError, "complex"),
         (lambda: oxbridge.stats(np.array(["a"])), TypeError, "dtype"),
-        (lambda: oxbridge.stats(np.array([object()])), (TypeError, ValueError), ""),
+        (lambda: oxbridge.stats(np.array([object()])), TypeError, "dtype object"),
         (lambda: oxbridge.stats(np.ones(3), axis=1), ValueError, "axis"),
         (lambda: oxbridge.stats(np.ones((2, 2)), axis=2), ValueError, "axis"),
         (lambda: oxbridge.stats(np.ones(3), ddof=-1), ValueError, "ddof"),

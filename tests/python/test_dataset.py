@@ -714,14 +714,13 @@ def test_header_detection_heuristic(tmp_path):
         assert ds.columns == ["x", "y"] and ds.num_rows == 1
 
 
-def test_cr_only_line_endings_are_read_or_refused(tmp_path):
+def test_cr_only_line_endings_are_refused_at_open_saying_how_to_convert(tmp_path):
     path = tmp_path / "mac.csv"
     path.write_bytes(b"a,b\r1,2\r3,4\r")
-    try:
-        desc = oxbridge.process_large_dataset(path)
-    except oxbridge.DataFormatError:
-        return  # refusing is fine too
-    assert list(desc) == ["a", "b"] and desc.num_rows == 2 and desc["b"].sum == 6
+    before = _live()
+    with pytest.raises(oxbridge.DataFormatError, match="lone CR .*convert the file to LF or CRLF") as info:
+        oxbridge.Dataset.open(path)
+    assert info.value.path == str(path) and _live() == before
 
 
 def test_file_changed_after_open(tmp_path):
