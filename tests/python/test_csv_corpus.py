@@ -160,22 +160,20 @@ def assert_numeric_matches(s: oxbridge.Stats, e: Expected, where: str = "") -> N
                                equal_nan=True, err_msg=where)
 
 
-def assert_text_matches(s: oxbridge.TextStats, e: Expected, where: str = "", lengths: bool = True) -> None:
+def assert_text_matches(s: oxbridge.TextStats, e: Expected, where: str = "") -> None:
     assert isinstance(s, oxbridge.TextStats), where
     assert (s.count, s.nan_count) == (e.count, e.nan_count), where
-    if lengths:
-        lens = [len(v) for v in e.values]  # code points, as Python's len()
-        assert (s.min_len, s.max_len) == (min(lens), max(lens)), where
+    lens = [len(v) for v in e.values]  # code points, as Python's len()
+    assert (s.min_len, s.max_len) == (min(lens), max(lens)), where
 
 
-def assert_matches_expected(desc: oxbridge.Description, expected: Dict[str, Expected],
-                            lengths: bool = True) -> None:
+def assert_matches_expected(desc: oxbridge.Description, expected: Dict[str, Expected]) -> None:
     assert list(desc) == list(expected)
     for name, e in expected.items():
         where = f"column {name!r}"
         assert desc.dtypes[name] == e.dtype, where
         if e.dtype == "text":
-            assert_text_matches(desc[name], e, where, lengths)
+            assert_text_matches(desc[name], e, where)
         else:
             assert_numeric_matches(desc[name], e, where)
 
@@ -183,13 +181,6 @@ def assert_matches_expected(desc: oxbridge.Description, expected: Dict[str, Expe
 # ---------------------------------------------------------------------------------------
 # The corpus and what a reader must find in each file (worked out by hand).
 # ---------------------------------------------------------------------------------------
-
-LENGTH_BUG = (
-    "text lengths are measured on the raw bytes between the quotes: doubled quotes count "
-    "twice and text after a closing quote is left out (Python's csv and pandas count the "
-    "value as read)"
-)
-
 
 @dataclass
 class Spec:
@@ -202,7 +193,6 @@ class Spec:
     nulls: List[str] = field(default_factory=lambda: list(DEFAULT_NULLS))
     # column -> why pandas reads it differently (the csv/exact oracle still applies)
     pandas_differs: Dict[str, str] = field(default_factory=dict)
-    length_bug: bool = False  # see LENGTH_BUG
 
 
 I, F, T = "int64", "float64", "text"
@@ -213,7 +203,7 @@ SPEC: Dict[str, Spec] = {
     # Quoted LF and CRLF inside fields; a field that is only newlines then text.
     "quoted_newlines.csv": Spec(["id", "note", "score"], 5, [I, T, F]),
     # RFC 4180 doubled quotes.
-    "doubled_quotes.csv": Spec(["id", "quote"], 5, [I, T], length_bug=True),
+    "doubled_quotes.csv": Spec(["id", "quote"], 5, [I, T]),
     "crlf.csv": Spec(["a", "b", "c"], 4, [I, T, F]),
     "mixed_line_endings.csv": Spec(["a", "b"], 4, [I, I]),
     # The BOM is not part of the first name.
@@ -264,7 +254,7 @@ SPEC: Dict[str, Spec] = {
     # A quote inside an unquoted field is an ordinary character (csv and pandas agree).
     "stray_quote.csv": Spec(["id", "size", "note"], 3, [I, T, T]),
     # Text after a closing quote belongs to the value ("ab"cd is abcd, "x"<space> is "x ").
-    "quoted_trailing_text.csv": Spec(["a", "b"], 3, [T, I], length_bug=True),
+    "quoted_trailing_text.csv": Spec(["a", "b"], 3, [T, I]),
     "booleans.csv": Spec(
         ["flag", "n"], 3, [T, I],
         pandas_differs={"flag": "pandas has a bool type; oxbridge infers only int64, float64 and text"}),
@@ -314,11 +304,6 @@ def _oracle(name: str) -> tuple[list[str], list[list[str]], Dict[str, Expected]]
 def _describe(name: str, **kwargs) -> oxbridge.Description:
     with oxbridge.Dataset.open(_path(name), **SPEC[name].options) as ds:
         return ds.describe(**kwargs)
-
-
-def _length_xfail(names):
-    return [n
-            for n in names]
 
 
 # ---------------------------------------------------------------------------------------
@@ -379,11 +364,10 @@ def test_types_counts_and_numeric_stats_match_exact_arithmetic(name):
     desc = _describe(name)
     assert desc.num_rows == spec.rows
     assert list(desc.dtypes.values()) == spec.dtypes
-    # Text lengths are checked separately (test_text_lengths), where a known bug is marked.
-    assert_matches_expected(desc, expected, lengths=False)
+    assert_matches_expected(desc, expected)
 
 
-@pytest.mark.parametrize("name", _length_xfail(sorted(n for n in GOOD if T in SPEC[n].dtypes)))
+@pytest.mark.parametrize("name", sorted(n for n in GOOD if T in SPEC[n].dtypes))
 def test_text_lengths_match_the_csv_module(name):
     _, _, expected = _oracle(name)
     desc = _describe(name)
@@ -432,9 +416,8 @@ def test_matches_pandas(name):
         else:
             assert pd.api.types.is_string_dtype(s.dtype) or kind == "O", where
             assert desc.dtypes[col] == "text", where
-            if not spec.length_bug:  # see test_text_lengths_match_the_csv_module
-                lens = s.dropna().str.len()
-                assert (ox.min_len, ox.max_len) == (int(lens.min()), int(lens.max())), where
+            lens = s.dropna().str.len()
+            assert (ox.min_len, ox.max_len) == (int(lens.min()), int(lens.max())), where
 
 
 @pytest.mark.parametrize("name", GOOD)
