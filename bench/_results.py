@@ -1,7 +1,7 @@
 """Each benchmark's ratios as JSON lines, so `bench/chart.py` draws one chart of one run.
 
 A ratio is the other tool's time over oxbridge's (above 1: oxbridge is faster), or for a
-throughput figure the share of a reference bandwidth; `target` is the issue's goal.
+throughput figure the share of a reference bandwidth; `target` is the ratio the project aims for.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Shared pieces of the reliability suite (tests/python/test_reliability_*.py).
 
-- Two sizes: the default one, quick enough for `make test`, and the `long` one (full
-  counts from issue 7), selected with `-m long` or OXBRIDGE_LONG=1:
+- Two sizes: the default one, quick enough for `make test`, and the `long` one (the full
+  counts: 10^6 handle cycles, 50 Ctrl-C trials...), selected with `-m long` or
+  OXBRIDGE_LONG=1:
 
       .venv/bin/python -m pytest tests/python -m long -q
 
@@ -80,10 +81,10 @@ _figures: Dict[str, Dict[str, Dict[str, Any]]] = {}
 _printed: set = set()
 
 
-def record(mode: str, item: int, name: str, value: Any, unit: str = "", **extra: Any) -> None:
-    """Keeps one measured figure of issue 7's item `item`, e.g.
-    record(mode, 8, "ctrl_c.describe.latency_p95", 0.12, "s", trials=8)."""
-    entry = {"item": item, "value": value, "unit": unit, **extra}
+def record(mode: str, topic: str, name: str, value: Any, unit: str = "", **extra: Any) -> None:
+    """Keeps one measured figure about `topic` (what it protects: "leaks", "Ctrl-C", "fork"...),
+    e.g. record(mode, "Ctrl-C", "ctrl_c.describe.latency_p95", 0.12, "s", trials=8)."""
+    entry = {"topic": topic, "value": value, "unit": unit, **extra}
     _figures.setdefault(mode, {})[name] = entry
 
 
@@ -113,9 +114,9 @@ def flush(config: Any, label: str) -> None:
             if (mode, name) in _printed:
                 continue
             _printed.add((mode, name))
-            extra = {k: v for k, v in entry.items() if k not in ("item", "value", "unit")}
+            extra = {k: v for k, v in entry.items() if k not in ("topic", "value", "unit")}
             more = "  " + ", ".join(f"{k}={_fmt(v)}" for k, v in extra.items()) if extra else ""
-            lines.append(f"  [{mode}] item {entry['item']:>2} {name} = {_fmt(entry['value'])} {entry['unit']}{more}")
+            lines.append(f"  [{mode}] {entry['topic']}: {name} = {_fmt(entry['value'])} {entry['unit']}{more}")
     if reporter is None or not lines:
         return
     capture = config.pluginmanager.get_plugin("capturemanager")
@@ -229,7 +230,7 @@ def plain(desc: Any) -> Dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
-# Item 4: lifecycle and leaks (run in a fresh interpreter: the counter starts at 0)
+# Lifecycle and leaks (run in a fresh interpreter: the counter starts at 0)
 # ---------------------------------------------------------------------------------------
 
 
@@ -359,7 +360,7 @@ def child_failures(kind: str, calls: int, workdir: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Item 8: Ctrl-C
+# Ctrl-C
 # ---------------------------------------------------------------------------------------
 
 
@@ -427,7 +428,7 @@ def child_ctrl_c_call(kinds: Sequence[str], trials: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Item 9: fork
+# Fork
 # ---------------------------------------------------------------------------------------
 
 
@@ -690,7 +691,7 @@ def _backtrace(folder: str, pid: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Item 10: files changing during a scan
+# Files changing during a scan
 # ---------------------------------------------------------------------------------------
 
 
@@ -766,7 +767,7 @@ def child_file_changes(fmt: str, pristine: str, workdir: str, trials: int, seed:
 
 
 # ---------------------------------------------------------------------------------------
-# Item 15: many threads at once
+# Many threads at once
 # ---------------------------------------------------------------------------------------
 
 
@@ -916,7 +917,7 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
 
 
 # ---------------------------------------------------------------------------------------
-# Item 16: interpreter exit during a native call
+# Interpreter exit during a native call
 # ---------------------------------------------------------------------------------------
 
 
@@ -985,24 +986,28 @@ def child_shutdown(kind: str, csv_path: str, npy_path: str, delay: float) -> Non
 def markdown_table(data: Optional[Dict[str, Any]] = None) -> str:
     if data is None:
         data = json.loads(FIGURES_PATH.read_text())
-    names = sorted({name for figures in data.values() for name in figures},
-                   key=lambda n: (min(f[n]["item"] for f in data.values() if n in f), n))
+    topics: Dict[str, str] = {}
+    for key in ("topic", "item"):  # figures measured before they had topics have item numbers
+        for figures in data.values():
+            for name, entry in figures.items():
+                if key in entry:
+                    topics.setdefault(name, str(entry[key]))
+    names = sorted(topics, key=lambda n: (topics[n].lower(), n))
     columns = [m for m in ("default", "long") if m in data] + sorted(set(data) - {"default", "long"})
-    lines = ["| item | figure | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    lines = ["| topic | figure | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     for name in names:
-        item = next(data[m][name]["item"] for m in columns if name in data[m])
         cells = []
         for mode in columns:
             entry = data[mode].get(name)
             if entry is None:
                 cells.append("")
                 continue
-            extra = {k: v for k, v in entry.items() if k not in ("item", "value", "unit", "measured")}
+            extra = {k: v for k, v in entry.items() if k not in ("topic", "item", "value", "unit", "measured")}
             text = f"{_fmt(entry['value'])} {entry['unit']}".strip()
             if extra:
                 text += " (" + ", ".join(f"{k} {_fmt(v)}" for k, v in extra.items()) + ")"
             cells.append(text.replace("|", "/"))
-        lines.append(f"| {item} | `{name}` | " + " | ".join(cells) + " |")
+        lines.append(f"| {topics[name]} | `{name}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

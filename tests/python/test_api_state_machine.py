@@ -1,4 +1,4 @@
-"""A hypothesis state machine over the Python API (issue 7, item 14): random sequences of
+"""A hypothesis state machine over the Python API: random sequences of
 creating, using, merging, resetting and closing accumulators, expressions and datasets,
 checked after every step against a plain-Python model (math.fsum, the csv module, Python
 math) and against the library's live-handle count. No sequence may crash, leak a handle,

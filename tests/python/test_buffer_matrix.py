@@ -1,4 +1,4 @@
-"""Buffer validation matrix (issue 7 item 5).
+"""Buffer validation matrix: no entry point works on a buffer it should refuse.
 
 Every entry point that takes a caller's buffer (`process_array`, with and without
 `func`; `stats`; `evaluate` with the buffer as operand and as `out`; `Accumulator.push`)

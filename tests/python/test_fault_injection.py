@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 13: fault injection in the file reader.
+"""Reliability: fault injection in the file reader (every file operation failing in turn).
 
 The library built with the `test-hooks` feature (`make test-hooks`, named in
 $OXBRIDGE_HOOKS_LIBRARY) can fail the N-th file operation it does with EIO
@@ -187,6 +187,6 @@ def test_every_file_operation_fails_cleanly(hooks_library, fmt):
     else:
         assert {"stat", "open", "mmap", "restat", "madvise"} <= set(ops), ops
     assert report["points"] == report["unarmed_ops"] == len(outcomes)
-    R.record("default", 13, f"fault_injection.{fmt}.points", report["points"], "fault points",
+    R.record("default", "I/O faults", f"fault_injection.{fmt}.points", report["points"], "fault points",
              errors=sum(1 for o in outcomes if o[2] == "error"),
              ignored=sum(1 for o in outcomes if o[2] == "ignored"), ops="/".join(ops))

@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 6: large lengths.
+"""Reliability: large lengths (more than 2**31 elements, 2**60-element headers).
 
 1. Every length, size, count or index crossing the C ABI is 64-bit: the generated ctypes
    declarations (py/oxbridge/_bindings.py) are parsed and every parameter, struct field,
@@ -190,7 +190,7 @@ def test_every_length_argument_is_64_bit():
                  ("oxb_set_num_threads", "threads"), ("oxb_progress_fn", "done"), ("oxb_progress_fn", "total"),
                  ("oxb_dataset_num_rows", "*out"), ("oxb_live_handles", "return"), ("process_array", "length")]:
         assert must in checked, f"{must} was not recognised as a length"
-    R.record("default", 6, "lengths.declarations_checked", len(checked), "declarations",
+    R.record("default", "lengths", "lengths.declarations_checked", len(checked), "declarations",
              narrow_exceptions=len(EXCEPTIONS))
 
 
@@ -245,7 +245,7 @@ def test_stats_of_more_than_2_31_float32_elements_on_lazily_allocated_zeros():
     grew = _rss() - before
     del a
     assert grew < 256 << 20, f"reading zero pages made {grew >> 20} MiB resident"
-    R.record("default", 6, "lengths.stats_2_31_plus_5_float32", round(seconds, 3), "s",
+    R.record("default", "lengths", "lengths.stats_2_31_plus_5_float32", round(seconds, 3), "s",
              rss_growth_mib=round(grew / 2**20, 1))
 
 
@@ -425,4 +425,4 @@ def test_headers_claiming_2_60_elements_give_clear_errors_in_a_child(tmp_path):
             failures.append(f"{name}: the message lacks {missing or 'the path'}: {out['message']}")
     assert not failures, "\n".join(failures)
     assert time.monotonic() - started < 60
-    R.record("default", 6, "lengths.huge_header_cases", len(cases), "cases", child_deaths=0)
+    R.record("default", "lengths", "lengths.huge_header_cases", len(cases), "cases", child_deaths=0)

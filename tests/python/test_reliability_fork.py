@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 9: the library after fork().
+"""Reliability: the library stays usable after fork().
 
 Every scenario runs in a child interpreter under a 20 s watchdog (its whole process
 group is killed), so a deadlock fails the test instead of hanging it; forked children
@@ -51,7 +51,7 @@ def test_os_fork_after_parallel_work(csv_file):
     child = run_child(R.command("child_fork_plain", *csv_file), timeout=WATCHDOG)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record("default", 9, "fork.os_fork.child_seconds", round(r["seconds"], 3), "s", outcome=r["outcome"])
+    R.record("default", "fork", "fork.os_fork.child_seconds", round(r["seconds"], 3), "s", outcome=r["outcome"])
     assert r["outcome"] == 0 and r["parent_ok"], child.describe()
 
 
@@ -60,7 +60,7 @@ def test_multiprocessing_contexts_after_parallel_work(method):
     child = run_child(R.command("child_fork_multiprocessing", method), timeout=WATCHDOG)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record("default", 9, f"fork.multiprocessing_{method}.seconds", round(r["seconds"], 3), "s",
+    R.record("default", "fork", f"fork.multiprocessing_{method}.seconds", round(r["seconds"], 3), "s",
              processes=r["children"], problems=len(r["problems"]))
     assert r["problems"] == [], r
 
@@ -73,7 +73,7 @@ def test_fork_while_other_threads_are_inside_long_native_calls(request, mode, cs
                         timeout=WATCHDOG + 4 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record(mode, 9, "fork.during_native_calls.forks", forks, outcomes=r["outcomes"],
+    R.record(mode, "fork", "fork.during_native_calls.forks", forks, outcomes=r["outcomes"],
              parent_calls_during=r["busy"])
     assert r["outcomes"] == {"0": forks}, child.describe()
     assert r["busy"]["describe"] >= 1 and r["busy"]["evaluate"] >= 1, r  # the calls really ran
@@ -86,7 +86,7 @@ def test_fork_while_other_threads_rebuild_the_pool(request, mode):
     child = run_child(R.command("child_fork_churn", "pool", forks), timeout=WATCHDOG + 0.1 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record(mode, 9, "fork.pool_churn.forks", forks, outcomes=r["outcomes"], backtraces=r["backtraces"])
+    R.record(mode, "fork", "fork.pool_churn.forks", forks, outcomes=r["outcomes"], backtraces=r["backtraces"])
     # Every child ends well: no hang, no wrong result, no death by a signal. Until the
     # library held forks off while it creates threads (fork_lock::spawning), about one
     # child in a few hundred aborted with "double free or corruption": glibc's
@@ -103,5 +103,5 @@ def test_fork_while_other_threads_churn_handles(request, mode):
     child = run_child(R.command("child_fork_churn", "handles", forks), timeout=WATCHDOG + 3.5 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record(mode, 9, "fork.handle_churn.forks", forks, outcomes=r["outcomes"])
+    R.record(mode, "fork", "fork.handle_churn.forks", forks, outcomes=r["outcomes"])
     assert r["outcomes"] == {"0": forks}, child.describe()

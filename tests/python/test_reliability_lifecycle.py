@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 4: handle lifecycles and failing calls leak nothing.
+"""Reliability: handle lifecycles and failing calls leak nothing.
 
 Each run is a fresh interpreter (`_reliability.child_lifecycle/child_failures`), so the
 live-handle counter (`oxb_live_handles`) starts at 0 and the resident set (from
@@ -55,11 +55,11 @@ def test_create_destroy_cycles_leave_no_handle_and_no_memory(request, mode, kind
     assert child.returncode == 0, child.describe()
     (r,) = child.json_lines()
     bound = SLACK + PER_CALL * cycles
-    R.record(mode, 4, f"lifecycle.{kind}.cycles", cycles)
-    R.record(mode, 4, f"lifecycle.{kind}.live_handles_after", r["live_end"])
-    R.record(mode, 4, f"lifecycle.{kind}.rss_growth", round(r["rss_growth"] / 2**20, 3), "MiB",
+    R.record(mode, "leaks", f"lifecycle.{kind}.cycles", cycles)
+    R.record(mode, "leaks", f"lifecycle.{kind}.live_handles_after", r["live_end"])
+    R.record(mode, "leaks", f"lifecycle.{kind}.rss_growth", round(r["rss_growth"] / 2**20, 3), "MiB",
              bound_mib=round(bound / 2**20, 2))
-    R.record(mode, 4, f"lifecycle.{kind}.us_per_cycle", round(r["seconds"] / cycles * 1e6, 2), "us")
+    R.record(mode, "leaks", f"lifecycle.{kind}.us_per_cycle", round(r["seconds"] / cycles * 1e6, 2), "us")
     assert r["live_start"] == 0 and r["live_end"] == 0, r
     assert r["rss_growth"] < bound, json.dumps(r)
 
@@ -73,9 +73,9 @@ def test_failing_calls_do_not_grow_memory(request, mode, kind, tmp_path):
     assert child.returncode == 0, child.describe()
     (r,) = child.json_lines()
     bound = SLACK + PER_CALL * calls
-    R.record(mode, 4, f"failures.{kind}.calls", calls)
-    R.record(mode, 4, f"failures.{kind}.rss_growth", round(r["rss_growth"] / 2**20, 3), "MiB",
+    R.record(mode, "leaks", f"failures.{kind}.calls", calls)
+    R.record(mode, "leaks", f"failures.{kind}.rss_growth", round(r["rss_growth"] / 2**20, 3), "MiB",
              bound_mib=round(bound / 2**20, 2))
-    R.record(mode, 4, f"failures.{kind}.us_per_call", round(r["seconds"] / calls * 1e6, 2), "us")
+    R.record(mode, "leaks", f"failures.{kind}.us_per_call", round(r["seconds"] / calls * 1e6, 2), "us")
     assert r["live_end"] == r["live_start"], r  # the ragged CSV's dataset stays open: 1 and 1
     assert r["rss_growth"] < bound, json.dumps(r)

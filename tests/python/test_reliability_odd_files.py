@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 11: odd files.
+"""Reliability: odd files (empty, FIFOs, devices, links, /proc, odd names) give clean errors.
 
 Each case gives the correct result or a clean exception of the right type that names the
 path (in the message, and in `.path`/`.filename` where the class has them):
@@ -58,7 +58,7 @@ def _figures(request):
         kinds: dict = {}
         for outcome in OUTCOMES.values():
             kinds[outcome] = kinds.get(outcome, 0) + 1
-        R.record("default", 11, "odd_files.cases", len(OUTCOMES), "cases", outcomes=kinds)
+        R.record("default", "odd files", "odd_files.cases", len(OUTCOMES), "cases", outcomes=kinds)
     R.flush(request.config, "odd files")
 
 
@@ -268,7 +268,7 @@ def test_a_100_gb_sparse_file_opens_instantly_and_reads_only_what_is_asked(spars
     assert calls[0][1] == SPARSE_BYTES and calls[-1][0] < SPARSE_BYTES // 10
     assert opened < 1.0 and first_chunk < 2.0 and stopped < 10.0, (opened, first_chunk, stopped)
     assert grew < 128 << 20, f"RSS grew {grew >> 20} MiB"
-    R.record("default", 11, "odd_files.sparse_100GB", round(opened * 1000, 3), "ms to open",
+    R.record("default", "odd files", "odd_files.sparse_100GB", round(opened * 1000, 3), "ms to open",
              first_chunk_ms=round(first_chunk * 1000, 1), describe_stop_s=round(stopped, 3),
              rss_growth_mib=round(grew / 2**20, 1))
     OUTCOMES["100 GB sparse raw"] = "instant open, first chunk, stopped describe"

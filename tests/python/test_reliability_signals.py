@@ -1,4 +1,4 @@
-"""Reliability, issue 7 items 7, 8 and 16: progress callbacks, Ctrl-C, interpreter exit.
+"""Reliability: progress callbacks, Ctrl-C, and interpreter exit during native calls.
 
 The data is a generated CSV of 200 MiB or more (4 columns, quoted text with delimiters
 and newlines; big enough for a scan of ~0.5 s) whose statistics are known from its
@@ -75,7 +75,7 @@ def big_csv(tmp_path_factory):
 
 
 # ---------------------------------------------------------------------------------------
-# 7. Progress callbacks
+# Progress callbacks
 # ---------------------------------------------------------------------------------------
 
 
@@ -109,7 +109,7 @@ def test_a_raising_callback_stops_the_scan_and_its_exception_comes_out(big_csv, 
         assert 0 <= done < total == facts["bytes"] - len("id,value,qty,note\n")
         assert ident == threading.get_ident()
         stop = ended - raised_at
-        R.record("default", 7, f"callback.{raised}.stop_seconds", round(stop, 4), "s",
+        R.record("default", "callbacks", f"callback.{raised}.stop_seconds", round(stop, 4), "s",
                  scan_seconds=round(facts["scan_seconds"], 3), fraction_done=round(done / total, 3))
         assert stop < 0.5, f"the scan went on {stop:.2f} s after the callback raised"
         assert ended - started < facts["scan_seconds"] + 0.5
@@ -173,11 +173,11 @@ def test_callbacks_run_on_the_calling_thread(tmp_path):
         assert idents, f"{name}: no callback at all"
         assert set(idents) == {caller}, f"{name}: callbacks ran on {set(idents) - {caller}}, not the caller"
         callbacks += len(idents)
-    R.record("default", 7, "callback.thread_checks", callbacks, "callbacks", callers=len(seen), foreign=0)
+    R.record("default", "callbacks", "callback.thread_checks", callbacks, "callbacks", callers=len(seen), foreign=0)
 
 
 # ---------------------------------------------------------------------------------------
-# 8. Ctrl-C
+# Ctrl-C
 # ---------------------------------------------------------------------------------------
 
 
@@ -221,11 +221,11 @@ def test_ctrl_c_stops_a_describe_promptly_and_the_dataset_stays_usable(request, 
     latencies = [r["caught"] - s for r, s in zip(reports, sent)]
     inside = sum(r["in_describe"] for r in reports)
     p50, p95, worst = (R.percentile(latencies, q) for q in (50, 95, 100))
-    R.record(mode, 8, "ctrl_c.describe.trials", trials, in_describe=inside,
+    R.record(mode, "Ctrl-C", "ctrl_c.describe.trials", trials, in_describe=inside,
              scan_seconds=round(facts["scan_seconds"], 3))
-    R.record(mode, 8, "ctrl_c.describe.latency_p50", round(p50, 4), "s")
-    R.record(mode, 8, "ctrl_c.describe.latency_p95", round(p95, 4), "s")
-    R.record(mode, 8, "ctrl_c.describe.latency_max", round(worst, 4), "s")
+    R.record(mode, "Ctrl-C", "ctrl_c.describe.latency_p50", round(p50, 4), "s")
+    R.record(mode, "Ctrl-C", "ctrl_c.describe.latency_p95", round(p95, 4), "s")
+    R.record(mode, "Ctrl-C", "ctrl_c.describe.latency_max", round(worst, 4), "s")
     assert all(r["reuse_problems"] == [] for r in reports), [r["reuse_problems"] for r in reports]
     # The signal may (rarely) land in Python code between two scans; at most one trial.
     assert inside >= trials - 1, [r["frames"] for r in reports]
@@ -247,16 +247,16 @@ def test_ctrl_c_during_a_long_evaluate_or_parallel_map_is_raised_when_the_call_r
         mine = [(r, s) for r, s in zip(reports, sent) if r["kind"] == kind]
         latencies = [r["caught"] - s for r, s in mine]
         one_call = mine[0][0]["call_seconds"]
-        R.record(mode, 8, f"ctrl_c.{kind}.call_seconds", round(one_call, 3), "s", interruptible_mid_call=False)
-        R.record(mode, 8, f"ctrl_c.{kind}.latency_p50", round(R.percentile(latencies, 50), 4), "s", trials=trials)
-        R.record(mode, 8, f"ctrl_c.{kind}.latency_max", round(max(latencies), 4), "s")
+        R.record(mode, "Ctrl-C", f"ctrl_c.{kind}.call_seconds", round(one_call, 3), "s", interruptible_mid_call=False)
+        R.record(mode, "Ctrl-C", f"ctrl_c.{kind}.latency_p50", round(R.percentile(latencies, 50), 4), "s", trials=trials)
+        R.record(mode, "Ctrl-C", f"ctrl_c.{kind}.latency_max", round(max(latencies), 4), "s")
         # Never lost, and no later than the end of the call that was running (plus slack
         # for a loaded machine).
         assert all(0 <= x <= 2 * one_call + 1.0 for x in latencies), (kind, latencies, one_call)
 
 
 # ---------------------------------------------------------------------------------------
-# 16. Interpreter exit with daemon threads inside native calls
+# Interpreter exit with daemon threads inside native calls
 # ---------------------------------------------------------------------------------------
 
 # "all" runs every kind at once, with a plain describe too.
@@ -289,6 +289,6 @@ def test_interpreter_exit_during_native_calls(request, mode, big_csv, big_npy):
             exits.append(took)
             assert child.stderr == "", f"{kind}: " + child.describe()
             assert took < 5.0, f"{kind}: exit took {took:.2f} s"
-    R.record(mode, 16, "shutdown.children", len(exits), kinds=len(SHUTDOWN_KINDS), crashes=0)
-    R.record(mode, 16, "shutdown.exit_seconds_max", round(max(exits), 3), "s")
-    R.record(mode, 16, "shutdown.exit_seconds_p50", round(R.percentile(exits, 50), 3), "s")
+    R.record(mode, "shutdown", "shutdown.children", len(exits), kinds=len(SHUTDOWN_KINDS), crashes=0)
+    R.record(mode, "shutdown", "shutdown.exit_seconds_max", round(max(exits), 3), "s")
+    R.record(mode, "shutdown", "shutdown.exit_seconds_p50", round(R.percentile(exits, 50), 3), "s")

@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 15: 16 Python threads at once.
+"""Reliability: 16 Python threads at once on shared and private handles.
 
 In a child interpreter (a deadlock trips its faulthandler watchdog, and the parent's
 timeout kills it), 16 threads run a random mix for 3 s by default (60 s in long mode):
@@ -43,9 +43,9 @@ def test_sixteen_threads_mixed_calls_shared_and_private_handles(request, mode, t
     assert child.returncode == 0, child.describe()
     (r,) = child.json_lines()
     total = sum(r["counts"].values())
-    R.record(mode, 15, "threads.calls", total, "calls", threads=THREADS, seconds=round(r["seconds"], 2),
+    R.record(mode, "threads", "threads.calls", total, "calls", threads=THREADS, seconds=round(r["seconds"], 2),
              per_kind=r["counts"])
-    R.record(mode, 15, "threads.errors", r["error_count"], stuck_threads=r["stuck"],
+    R.record(mode, "threads", "threads.errors", r["error_count"], stuck_threads=r["stuck"],
              live_handles_start=r["live_start"], live_handles_end=r["live_end"])
     assert r["stuck"] == 0, r
     assert r["error_count"] == 0, r["errors"]
