@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Optional
 
 RESULTS = Path(os.environ.get("OXBRIDGE_BENCH_RESULTS", Path(__file__).resolve().parents[1] / "build" / "bench" / "results.jsonl"))
 
 
-def record(group: str, job: str, versus: str, ratio: float, target: Optional[float] = None) -> None:
+def record(group: str, job: str, versus: str, ratio: float, target: float | None = None) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     line = {"group": group, "job": job, "versus": versus, "ratio": round(ratio, 3), "target": target}
     with open(RESULTS, "a") as f:

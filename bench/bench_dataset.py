@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from _results import record
 
@@ -58,14 +58,14 @@ TARGET_NPY_FRACTION = 0.80  # describe bandwidth / page-cache read bandwidth, at
 
 PANDAS_SLOW = 15.0  # seconds: a pandas run slower than this is not repeated
 BUSY = 0.2  # cores used by other processes during a run above which the run is flagged
-LIBRARY: Dict[str, str] = {}  # "path" and "start": the native library and its fingerprint
-REBUILT: List[str] = []  # runs that loaded a library other than the one at the start
-OTHERS: List[Tuple[str, float]] = []  # (tool, cores used by other processes) of each run
+LIBRARY: dict[str, str] = {}  # "path" and "start": the native library and its fingerprint
+REBUILT: list[str] = []  # runs that loaded a library other than the one at the start
+OTHERS: list[tuple[str, float]] = []  # (tool, cores used by other processes) of each run
 
 
 # ----------------------------------------------------------------------------- helpers
 
-def mib(kib: Optional[float]) -> str:
+def mib(kib: float | None) -> str:
     return "n/a" if kib is None else f"{kib / 1024:,.0f} MiB"
 
 
@@ -88,9 +88,9 @@ def busy() -> bool:
         return False
 
 
-def proc_status() -> Dict[str, int]:
+def proc_status() -> dict[str, int]:
     """The kB fields of /proc/self/status (VmHWM, VmRSS, RssAnon, RssFile, ...); {} if absent."""
-    out: Dict[str, int] = {}
+    out: dict[str, int] = {}
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -114,7 +114,7 @@ def fingerprint(path: str) -> str:
     return f"{st.st_size:,} bytes, built {stamp}.{st.st_mtime_ns % 10**9 // 10**6:03d}"
 
 
-def cpu_ticks() -> Optional[Tuple[int, int]]:
+def cpu_ticks() -> tuple[int, int] | None:
     """(busy, steal) clock ticks of all CPUs since boot, from /proc/stat; None if absent."""
     try:
         with open("/proc/stat") as f:
@@ -183,7 +183,7 @@ def write_csv(path: str, rows: int) -> float:
     return time.perf_counter() - start
 
 
-def write_npy(path: str, rows: int) -> Tuple[float, Dict[str, Dict[str, float]]]:
+def write_npy(path: str, rows: int) -> tuple[float, dict[str, dict[str, float]]]:
     """Writes a (rows, 10) float64 C-order .npy in blocks; returns the seconds and each
     column's exact-enough statistics, merged from the blocks (Chan et al.)."""
     import numpy as np
@@ -242,7 +242,7 @@ def read_buffer() -> memoryview:
     return memoryview(buf)
 
 
-def read_through(path: str, view: Optional[memoryview] = None) -> Tuple[int, float]:
+def read_through(path: str, view: memoryview | None = None) -> tuple[int, float]:
     """Reads the whole file with large readinto calls into one buffer; (bytes, seconds)."""
     if view is None:
         view = read_buffer()
@@ -278,7 +278,7 @@ class RssSampler:
             if self._stop.wait(0.02):
                 return
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -289,8 +289,8 @@ class RssSampler:
 
 def worker(tool: str, path: str, out_path: str, threads: int) -> None:
     """Runs one tool once on `path`, writes {seconds, cpu, memory, stats} as JSON."""
-    stats: Dict[str, Dict[str, Any]] = {}
-    extra: Dict[str, Any] = {}
+    stats: dict[str, dict[str, Any]] = {}
+    extra: dict[str, Any] = {}
     if tool == "oxbridge":
         import oxbridge
 
@@ -366,7 +366,7 @@ class ChildFailed(Exception):
     pass
 
 
-def run_child(tool: str, path: str, workdir: str, threads: int) -> Dict[str, Any]:
+def run_child(tool: str, path: str, workdir: str, threads: int) -> dict[str, Any]:
     """One fresh subprocess running `tool` once; its JSON result plus wait4's numbers."""
     out_path = os.path.join(workdir, f"{tool}.json")
     err_path = os.path.join(workdir, f"{tool}.stderr")
@@ -414,10 +414,10 @@ def run_child(tool: str, path: str, workdir: str, threads: int) -> Dict[str, Any
 
 
 def best_of(tool: str, path: str, workdir: str, threads: int, repeat: int, nbytes: int,
-            slow_after: Optional[float] = None) -> Optional[Dict[str, Any]]:
+            slow_after: float | None = None) -> dict[str, Any] | None:
     """Runs `tool` up to `repeat` times, printing each run; the fastest run, with the
     highest peak RSS of all runs. None if a run failed (the error is printed)."""
-    runs: List[Dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
     for i in range(repeat):
         try:
             r = run_child(tool, path, workdir, threads)
@@ -466,11 +466,11 @@ def close(a: Any, b: Any, scale: float) -> bool:
     return abs(a - b) <= RTOL * max(abs(a), abs(b)) + 1e-13 * scale
 
 
-def compare(reference_name: str, reference: Dict[str, Dict[str, Any]],
-            others: Dict[str, Dict[str, Dict[str, Any]]]) -> bool:
+def compare(reference_name: str, reference: dict[str, dict[str, Any]],
+            others: dict[str, dict[str, dict[str, Any]]]) -> bool:
     """Checks every tool in `others` against `reference` on count/mean/std/min/max of each
     column; prints one line if all agree, else each difference. True if they agree."""
-    problems: List[str] = []
+    problems: list[str] = []
     worst = 0.0
     for name, stats in others.items():
         if set(stats) != set(reference):
@@ -526,7 +526,7 @@ def csv_part(args: argparse.Namespace, workdir: str) -> None:
     print(f"page cache warmed: read {nbytes / 1e9:.2f} GB in {seconds:.2f} s ({gbs(nbytes, seconds)}); {loadavg()}",
           flush=True)
 
-    results: Dict[str, Optional[Dict[str, Any]]] = {}
+    results: dict[str, dict[str, Any] | None] = {}
     print(f"\ndescribe, each run in a fresh subprocess ({args.threads} threads for oxbridge and polars):", flush=True)
     results["oxbridge"] = best_of("oxbridge", path, workdir, args.threads, args.repeat, size)
     results["polars"] = best_of("polars", path, workdir, args.threads, args.repeat, size)

@@ -16,9 +16,9 @@ import timeit
 
 import numexpr
 import numpy as np
+from _results import record
 
 import oxbridge
-from _results import record
 
 N = 10**7
 THREADS = 2

@@ -12,9 +12,9 @@ import platform
 import timeit
 
 import numpy as np
+from _results import record
 
 import oxbridge
-from _results import record
 
 SIZES = [10**3, 10**6, 10**7]
 

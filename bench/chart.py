@@ -15,9 +15,8 @@ import matplotlib
 import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only, no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-
-from _results import RESULTS  # noqa: E402
+import matplotlib.pyplot as plt
+from _results import RESULTS
 
 OUT = Path(__file__).resolve().parent / "results.png"
 GROUP_COLOURS = {"arrays": "#4C72B0", "expressions": "#55A868", "files": "#C44E52"}

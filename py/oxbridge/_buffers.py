@@ -127,7 +127,7 @@ class Buffer:
     Holding it keeps the exporter's memory alive for the duration of a native call.
     """
 
-    __slots__ = ("mv", "code", "address", "argument")
+    __slots__ = ("address", "argument", "code", "mv")
 
     def __init__(self, obj: Any, *, writable: bool, argument: str, function: str) -> None:
         mv = _memoryview(obj, argument, function)

@@ -30,8 +30,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any
 
 from _helpers import python, run_child
 
@@ -46,7 +47,7 @@ LONG_ENV = "OXBRIDGE_LONG"
 # ---------------------------------------------------------------------------------------
 
 
-def modes() -> List[Any]:
+def modes() -> list[Any]:
     """Parameters for `@pytest.mark.parametrize("mode", modes())`."""
     import pytest
 
@@ -77,7 +78,7 @@ def pick(mode: str, default: Any, long: Any) -> Any:
 # Figures
 # ---------------------------------------------------------------------------------------
 
-_figures: Dict[str, Dict[str, Dict[str, Any]]] = {}
+_figures: dict[str, dict[str, dict[str, Any]]] = {}
 _printed: set = set()
 
 
@@ -152,7 +153,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 # ---------------------------------------------------------------------------------------
 
 
-def command(function: str, *args: Any) -> List[str]:
+def command(function: str, *args: Any) -> list[str]:
     """The command line of a child that runs _reliability.<function>(*args), for
     `_helpers.run_child` or `_helpers.started`."""
     return python("-c", f"import _reliability as R; R.{function}(*{tuple(args)!r})")
@@ -174,7 +175,7 @@ def rss_bytes() -> int:
 # ---------------------------------------------------------------------------------------
 
 
-def write_csv(path: Any, megabytes: int) -> Dict[str, Any]:
+def write_csv(path: Any, megabytes: int) -> dict[str, Any]:
     """A CSV of `megabytes` 1 MiB blocks of records (columns id, value, qty, note; the note
     is quoted and holds a delimiter and a newline). Returns what its description must be,
     computed here from the generator, not by oxbridge: rows, exact sums, min and max."""
@@ -203,7 +204,7 @@ def write_csv(path: Any, megabytes: int) -> Dict[str, Any]:
     }
 
 
-def check_csv_description(desc: Any, facts: Dict[str, Any]) -> List[str]:
+def check_csv_description(desc: Any, facts: dict[str, Any]) -> list[str]:
     """Differences between a Description of `write_csv`'s file and the generator's facts."""
     problems = []
     got = {
@@ -223,7 +224,7 @@ def check_csv_description(desc: Any, facts: Dict[str, Any]) -> List[str]:
     return problems
 
 
-def plain(desc: Any) -> Dict[str, Any]:
+def plain(desc: Any) -> dict[str, Any]:
     """A Description as comparable data (NaN as None)."""
     return {c: {k: (None if isinstance(v, float) and v != v else v) for k, v in d.items()}
             for c, d in desc.to_dict().items()}
@@ -432,7 +433,7 @@ def child_ctrl_c_call(kinds: Sequence[str], trials: int) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _fork_check(a: Any, expected_sum: float, csv_path: str, facts: Dict[str, Any]) -> List[str]:
+def _fork_check(a: Any, expected_sum: float, csv_path: str, facts: dict[str, Any]) -> list[str]:
     """Parallel work in a child, checked against values computed by the parent."""
     import numpy as np
 
@@ -470,7 +471,7 @@ def _wait(pid: int, timeout: float) -> Any:
         time.sleep(0.002)
 
 
-def _fork_and_check(a: Any, expected_sum: float, csv_path: str, facts: Dict[str, Any], timeout: float) -> Any:
+def _fork_and_check(a: Any, expected_sum: float, csv_path: str, facts: dict[str, Any], timeout: float) -> Any:
     pid = os.fork()
     if pid == 0:
         code = 3
@@ -490,7 +491,6 @@ def child_fork_plain(csv_path: str, facts_json: str) -> None:
     """os.fork() after parallel work in the parent: the pool exists and is busy-free."""
     import numpy as np
 
-    import oxbridge
 
     facts = json.loads(facts_json)
     a = np.arange(1_000_000, dtype=np.float64)
@@ -576,7 +576,7 @@ def child_fork_during_call(csv_path: str, facts_json: str, forks: int, seed: int
     for t in threads:
         t.start()
     time.sleep(0.3)
-    outcomes: Dict[str, int] = {}
+    outcomes: dict[str, int] = {}
     started = time.monotonic()
     for _ in range(forks):
         time.sleep(rng.uniform(0.0, 0.15))
@@ -619,8 +619,8 @@ def child_fork_churn(what: str, forks: int) -> None:
     for t in threads:
         t.start()
     time.sleep(0.05)
-    outcomes: Dict[str, int] = {}
-    backtraces: List[str] = []
+    outcomes: dict[str, int] = {}
+    backtraces: list[str] = []
     started = time.monotonic()
     for _ in range(forks):
         pid = os.fork()
@@ -649,7 +649,7 @@ def child_fork_churn(what: str, forks: int) -> None:
     emit(what=what, outcomes=outcomes, seconds=time.monotonic() - started, backtraces=backtraces)
 
 
-def _enable_core_dumps() -> Optional[str]:
+def _enable_core_dumps() -> str | None:
     """Lets forked children that die by a signal leave a core file, for `_backtrace`:
     returns the folder they go to (this process's working directory is moved there), or
     None where cores go elsewhere (a piped core_pattern) or gdb is missing."""
@@ -731,7 +731,7 @@ def child_file_changes(fmt: str, pristine: str, workdir: str, trials: int, seed:
         shutil.copyfile(replacement, spare)
         delay = rng.uniform(0.0, 1.2 * scan_seconds)
         cut = rng.choice([0, rng.randrange(size), rng.randrange(size // 4096 + 1) * 4096])
-        changed_at: List[float] = []
+        changed_at: list[float] = []
 
         def change() -> None:
             time.sleep(delay)
@@ -816,14 +816,14 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
             (t.count, t.nan_count, t.sum, t.mean, t.var, t.min, t.max)
 
     deadline = time.monotonic() + seconds
-    counts: Dict[str, int] = {}
-    errors: List[str] = []
+    counts: dict[str, int] = {}
+    errors: list[str] = []
     shared_pushes = [0]
     lock = threading.Lock()
 
     def run(k: int) -> None:
         rng = random.Random(seed * 1000 + k)
-        mine: Dict[str, int] = {}
+        mine: dict[str, int] = {}
         stats_out = b.oxb_stats()
         ops = ["shared_expr", "private_expr", "stats", "shared_acc", "private_acc", "shared_csv", "shared_npy",
                "private_dataset", "bad_expression", "missing_file", "bad_handle"]
@@ -983,10 +983,10 @@ def child_shutdown(kind: str, csv_path: str, npy_path: str, delay: float) -> Non
 # ---------------------------------------------------------------------------------------
 
 
-def markdown_table(data: Optional[Dict[str, Any]] = None) -> str:
+def markdown_table(data: dict[str, Any] | None = None) -> str:
     if data is None:
         data = json.loads(FIGURES_PATH.read_text())
-    topics: Dict[str, str] = {}
+    topics: dict[str, str] = {}
     for key in ("topic", "item"):  # figures measured before they had topics have item numbers
         for figures in data.values():
             for name, entry in figures.items():

@@ -12,7 +12,6 @@ import ast
 import importlib.util
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import pytest
 
@@ -39,7 +38,7 @@ def _installed(name: str) -> bool:
 _missing = {name for name in OPTIONAL if not _installed(name)}
 
 
-def _module_level_imports(path: Path) -> List[str]:
+def _module_level_imports(path: Path) -> list[str]:
     """Top-level package names imported by the module's own top-level statements."""
     names = []
     for node in ast.parse(path.read_bytes(), str(path)).body:
@@ -52,7 +51,7 @@ def _module_level_imports(path: Path) -> List[str]:
     return names
 
 
-def _needs_missing(path: Path) -> Optional[str]:
+def _needs_missing(path: Path) -> str | None:
     if not _missing:
         return None
     needed = sorted(set(_module_level_imports(path)) & _missing)
@@ -66,7 +65,7 @@ class _SkippedModule(pytest.Module):
         pytest.skip(f"{self.path.name} needs {_needs_missing(self.path)}, not installed", allow_module_level=True)
 
 
-def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> Optional[pytest.Module]:
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
     if _needs_missing(module_path):
         return _SkippedModule.from_parent(parent, path=module_path)
     return None

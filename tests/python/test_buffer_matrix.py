@@ -28,14 +28,14 @@ import contextlib
 import itertools
 import math
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import oxbridge
 from oxbridge import _process
@@ -92,7 +92,7 @@ class Case:
     order: str
     layout: str
     memory: str
-    shape: Tuple[int, ...]
+    shape: tuple[int, ...]
     logical: np.ndarray  # the values in logical order, native byte order
     storage: np.ndarray  # all the memory behind the view, gaps included
     obj: Any  # what the caller passes
@@ -109,7 +109,7 @@ class Case:
     def snapshot(self) -> bytes:
         return self.storage.tobytes()
 
-    def problems(self, *, writable: bool, flat: bool, floats_only: bool = False) -> List[Tuple[type, str]]:
+    def problems(self, *, writable: bool, flat: bool, floats_only: bool = False) -> list[tuple[type, str]]:
         """Each reason the buffer is invalid for a use: the exception and a pattern of its message."""
         found = []
         dtype = np.dtype(self.dtype)
@@ -135,7 +135,7 @@ def _storage(dtype: np.dtype, total: int, misaligned: bool) -> np.ndarray:
     return np.frombuffer(bytearray(total * dtype.itemsize + 1), dtype=dtype, offset=1, count=total)
 
 
-def _place(layout: str, storage: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
+def _place(layout: str, storage: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The numpy view of `storage` that holds the logical elements in `layout`."""
     if layout in ("contiguous", "reversed"):
         view = storage
@@ -163,7 +163,7 @@ def _spread(layout: str) -> int:
     return {"step 2": 2, "step -3": 3, "memoryview step -2": 2, "strided 2-D": 2}.get(layout, 1)
 
 
-def build(dtype_name: str, order: str, layout: str, memory: str, shape: Tuple[int, ...], values: List[Any]) -> Case:
+def build(dtype_name: str, order: str, layout: str, memory: str, shape: tuple[int, ...], values: list[Any]) -> Case:
     """The caller's buffer: `values` (in logical order) placed in memory as described."""
     size = int(np.prod(shape))
     native = np.dtype(dtype_name)
@@ -207,7 +207,7 @@ def cases(draw: Callable[..., Any]) -> Case:
     memory = draw(st.sampled_from(MEMORY))
     assume(_possible(dtype_name, order, memory))
     if LAYOUTS[layout] == 1:
-        shape: Tuple[int, ...] = (draw(st.integers(0, 40)),)
+        shape: tuple[int, ...] = (draw(st.integers(0, 40)),)
     else:
         shape = (draw(st.integers(0, 6)), draw(st.integers(0, 6)))
     size = int(np.prod(shape))
@@ -235,9 +235,9 @@ _NATIVE = ("oxb_process_array", "process_array", "oxb_stats_compute", "oxb_stats
 
 
 @contextlib.contextmanager
-def native_calls() -> Iterator[List[Tuple[str, int]]]:
+def native_calls() -> Iterator[list[tuple[str, int]]]:
     """Records (function, status) of every native call that reads or writes a buffer."""
-    calls: List[Tuple[str, int]] = []
+    calls: list[tuple[str, int]] = []
 
     def spy(name: str, function: Any) -> Any:
         def call(*args: Any) -> Any:
@@ -259,7 +259,7 @@ def native_calls() -> Iterator[List[Tuple[str, int]]]:
             setattr(owner, attr, original)
 
 
-def assert_refused(case: Case, problems: List[Tuple[type, str]], call: Callable[[], Any]) -> None:
+def assert_refused(case: Case, problems: list[tuple[type, str]], call: Callable[[], Any]) -> None:
     """The call raises for one of `problems`, does no native work, leaves memory unchanged."""
     before = case.snapshot()
     with native_calls() as calls:
@@ -302,7 +302,7 @@ def assert_stats_match(s: Any, values: np.ndarray) -> None:
     assert_sum_matches(s.sum, present.tolist())
 
 
-def assert_sum_matches(total: float, values: List[float]) -> None:
+def assert_sum_matches(total: float, values: list[float]) -> None:
     """The sum of float values (no NaN) against exact arithmetic. Where no partial sum of
     the finite values can overflow: an infinity decides it (both infinities give NaN), else
     it is the exact sum to 1e-12. Where one can, the overflow (to an infinity, or NaN after

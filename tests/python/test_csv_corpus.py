@@ -22,10 +22,10 @@ import io
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,7 @@ _FLOAT = re.compile(
 )
 
 
-def _as_int(text: str) -> Optional[int]:
+def _as_int(text: str) -> int | None:
     t = text.strip(" ")  # oxbridge, like pandas, ignores spaces around numbers
     if _INT.fullmatch(t):
         v = int(t)
@@ -61,7 +61,7 @@ def _as_int(text: str) -> Optional[int]:
     return None
 
 
-def _as_float(text: str) -> Optional[float]:
+def _as_float(text: str) -> float | None:
     t = text.strip(" ")
     return float(t) if _FLOAT.fullmatch(t) else None
 
@@ -114,7 +114,7 @@ def expected_column(fields: Sequence[str], nulls: Sequence[str] = DEFAULT_NULLS,
 
 
 def expected_description(names: Sequence[str], records: Sequence[Sequence[str]],
-                         nulls: Sequence[str] = DEFAULT_NULLS) -> Dict[str, Expected]:
+                         nulls: Sequence[str] = DEFAULT_NULLS) -> dict[str, Expected]:
     for r in records:
         assert len(r) == len(names), f"the oracle itself found a ragged record: {r!r}"
     return {name: expected_column([r[j] for r in records], nulls) for j, name in enumerate(names)}
@@ -167,7 +167,7 @@ def assert_text_matches(s: oxbridge.TextStats, e: Expected, where: str = "") -> 
     assert (s.min_len, s.max_len) == (min(lens), max(lens)), where
 
 
-def assert_matches_expected(desc: oxbridge.Description, expected: Dict[str, Expected]) -> None:
+def assert_matches_expected(desc: oxbridge.Description, expected: dict[str, Expected]) -> None:
     assert list(desc) == list(expected)
     for name, e in expected.items():
         where = f"column {name!r}"
@@ -184,20 +184,20 @@ def assert_matches_expected(desc: oxbridge.Description, expected: Dict[str, Expe
 
 @dataclass
 class Spec:
-    names: List[str]
+    names: list[str]
     rows: int
-    dtypes: List[str]
+    dtypes: list[str]
     delimiter: str = ","
     header: bool = True
     options: dict = field(default_factory=dict)
-    nulls: List[str] = field(default_factory=lambda: list(DEFAULT_NULLS))
+    nulls: list[str] = field(default_factory=lambda: list(DEFAULT_NULLS))
     # column -> why pandas reads it differently (the csv/exact oracle still applies)
-    pandas_differs: Dict[str, str] = field(default_factory=dict)
+    pandas_differs: dict[str, str] = field(default_factory=dict)
 
 
 I, F, T = "int64", "float64", "text"
 
-SPEC: Dict[str, Spec] = {
+SPEC: dict[str, Spec] = {
     # Delimiters inside quotes, in the header too; "" is an (empty, so missing) value.
     "quoted_delimiters.csv": Spec(["name", "city, country", "amount"], 4, [T, T, I]),
     # Quoted LF and CRLF inside fields; a field that is only newlines then text.
@@ -268,7 +268,7 @@ SPEC: Dict[str, Spec] = {
 }
 
 # bad file -> (line the error names (None: the whole file), column it names (None: none))
-BAD: Dict[str, tuple] = {
+BAD: dict[str, tuple] = {
     "ragged_short.csv": (3, "c"),  # the first missing column is named
     "ragged_long.csv": (4, None),
     "ragged_after_quoted_newline.csv": (7, "note"),  # quoted newlines count as lines
@@ -294,7 +294,7 @@ def _path(name: str) -> Path:
     return DATA / name
 
 
-def _oracle(name: str) -> tuple[list[str], list[list[str]], Dict[str, Expected]]:
+def _oracle(name: str) -> tuple[list[str], list[list[str]], dict[str, Expected]]:
     spec = SPEC[name]
     header, records = read_records(_path(name), spec.delimiter, spec.header)
     names = spec.names

@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import oxbridge
 from oxbridge._loader import lib
@@ -164,7 +163,7 @@ def test_npy_format_versions(tmp_path, version):
 
 def _npy_bytes(descr, shape, fortran=False, data=b"", version=1, align=64, extra=0):
     """A hand-made .npy file (header text as numpy writes it)."""
-    header = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % (descr, fortran, tuple(shape))
+    header = f"{{'descr': {descr!r}, 'fortran_order': {fortran!r}, 'shape': {tuple(shape)!r}, }}"
     prefix = 10 if version == 1 else 12
     pad = (-(prefix + len(header) + 1)) % align + extra
     text = (header + " " * pad + "\n").encode("latin-1")

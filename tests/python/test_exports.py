@@ -15,6 +15,7 @@ from oxbridge import _loader
 
 from _helpers import run_child
 from _paths import ROOT
+
 import cheader
 
 SYMBOL_LIST = ROOT / "tests" / "exported_symbols.txt"

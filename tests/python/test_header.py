@@ -13,6 +13,7 @@ from oxbridge._loader import lib
 
 from _helpers import run_child
 from _paths import HEADER, ROOT
+
 import cheader
 import gen_bindings
 

@@ -37,9 +37,10 @@ import pytest
 import oxbridge
 from oxbridge import _bindings
 
+import _reliability as R
 from _helpers import python, run_child
 from _paths import ROOT
-import _reliability as R
+
 import cheader
 
 BINDINGS = ROOT / "py" / "oxbridge" / "_bindings.py"

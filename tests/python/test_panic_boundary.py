@@ -12,9 +12,9 @@ the Cargo.toml checks always run.
 from __future__ import annotations
 
 import textwrap
-import tomllib
 
 import pytest
+import tomllib
 
 from _helpers import HOOKS_ENV, child_env, python, run_child
 from _paths import HEADER, ROOT

@@ -45,7 +45,6 @@ import re
 import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -58,7 +57,7 @@ from test_csv_corpus import DEFAULT_NULLS, assert_numeric_matches, assert_text_m
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "csv_malformed"
 BAD_DIR = DATA / "bad"
-CASES: Dict[str, str] = {}  # case -> outcome, for the figures
+CASES: dict[str, str] = {}  # case -> outcome, for the figures
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,7 +65,7 @@ def _figures(request):
     yield
     if CASES:
         files = sorted(p for p in DATA.rglob("*") if p.is_file())
-        outcomes: Dict[str, int] = {}
+        outcomes: dict[str, int] = {}
         for o in CASES.values():
             outcomes[o] = outcomes.get(o, 0) + 1
         R.record("default", "malformed CSV", "csv_malformed.cases", len(CASES), "cases", corpus_files=len(files),
@@ -87,7 +86,7 @@ def decoded(data: bytes) -> str:
     return LONE_CR.sub(CR_STAND_IN, text[1:] if text.startswith("\ufeff") else text)
 
 
-def records_with_lines(data: bytes, delimiter: str = ",") -> List[Tuple[int, List[str]]]:
+def records_with_lines(data: bytes, delimiter: str = ",") -> list[tuple[int, list[str]]]:
     """(line where the record starts, fields), blank lines skipped, as csv reads them."""
     reader = csv.reader(io.StringIO(decoded(data), newline=""), delimiter=delimiter)
     out = []
@@ -101,11 +100,11 @@ def records_with_lines(data: bytes, delimiter: str = ",") -> List[Tuple[int, Lis
             out.append((start, [f.replace(CR_STAND_IN, "\r") for f in row]))
 
 
-def expected_names(header: List[str]) -> List[str]:
+def expected_names(header: list[str]) -> list[str]:
     """Stripped, NUL shown as \\0, empty -> position, repeats numbered as pandas does."""
     names = [h.strip().replace("\0", "\\0") or str(i) for i, h in enumerate(header)]
     taken = set(names)
-    counts: Dict[str, int] = {}
+    counts: dict[str, int] = {}
     out = []
     for base in names:
         name, count = base, counts.get(base, 0)
@@ -122,7 +121,7 @@ def expected_names(header: List[str]) -> List[str]:
     return out
 
 
-def first_ragged(records: List[Tuple[int, List[str]]], names: List[str]) -> Optional[Tuple[int, Optional[str]]]:
+def first_ragged(records: list[tuple[int, list[str]]], names: list[str]) -> tuple[int, str | None] | None:
     for line, fields in records:
         if len(fields) != len(names):
             return line, (names[len(fields)] if len(fields) < len(names) else None)
@@ -246,7 +245,7 @@ def test_specific_readings():
     assert (d["c"].count, d["c"].nan_count, d["c"].sum) == (1, 1, 3)
 
 
-def _exact(values: List[float]) -> Tuple[float, float, float]:
+def _exact(values: list[float]) -> tuple[float, float, float]:
     """Sum, mean and variance (ddof=1) of finite values, correctly rounded (inf when the
     exact value overflows)."""
     def rounded(x: Fraction) -> float:
@@ -377,7 +376,7 @@ def test_a_first_record_of_more_than_2_20_fields_is_refused(tmp_path):
     CASES["2^20 + 1 header fields"] = "DataFormatError"
 
 
-def _big_csv(path: Path, rows: int, bad: Dict[int, str], tail: str = "") -> Dict[int, int]:
+def _big_csv(path: Path, rows: int, bad: dict[int, str], tail: str = "") -> dict[int, int]:
     """Records id,"note with a line break",value; `bad` replaces record i. Returns the line
     each record starts on (every record takes two lines)."""
     out, starts, line = ["id,note,value\n"], {}, 2

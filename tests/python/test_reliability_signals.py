@@ -34,7 +34,7 @@ import signal
 import threading
 import time
 
-import numpy  # noqa: F401  (the suite needs numpy; skipped without it)
+import numpy
 import pytest
 
 import oxbridge

@@ -26,13 +26,13 @@ import sys
 import tempfile
 import textwrap
 import threading
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import oxbridge
 
@@ -86,7 +86,7 @@ def _close(got: float, want: float, rel: float = 1e-12, abs_: float = 0.0) -> bo
     return math.isclose(got, want, rel_tol=rel, abs_tol=abs_)
 
 
-def _as_float32(values: Sequence[float]) -> List[float]:
+def _as_float32(values: Sequence[float]) -> list[float]:
     """The values as float32 stores them (what the library sees)."""
     return array.array("f", values).tolist()
 
@@ -99,7 +99,7 @@ def _exact_variance(values: Sequence[float], ddof: int) -> float:
     return float(sum((v - mean) ** 2 for v in exact) / (len(exact) - ddof))
 
 
-def _check_stats(s: oxbridge.Stats, values: Sequence[float], ddof: int = 0, integer: Optional[bool] = None) -> None:
+def _check_stats(s: oxbridge.Stats, values: Sequence[float], ddof: int = 0, integer: bool | None = None) -> None:
     """`s` against the statistics of `values` computed here (NaN skipped and counted).
     Integer data (`integer`, by default: every value is an int) has exact sums."""
     numbers = [v for v in values if v == v]
@@ -317,7 +317,7 @@ def test_stats_merge_and_combine_equal_the_stats_of_the_concatenation(parts):
     _check_stats(merged, together)
 
 
-def _histogram_oracle(values: Sequence[float], bins: int, lo: float, hi: float, edges: Sequence[float]) -> List[int]:
+def _histogram_oracle(values: Sequence[float], bins: int, lo: float, hi: float, edges: Sequence[float]) -> list[int]:
     """numpy's rule: value x is in bin i when edges[i] <= x < edges[i+1]; the last bin also
     takes hi; NaN and values outside [lo, hi] are not counted."""
     counts = [0] * bins
@@ -515,7 +515,7 @@ def test_accumulator_lifecycle_and_errors():
 def test_accumulator_shared_by_threads():
     acc = oxbridge.Accumulator()
     chunks = [array.array("q", range(i * 1000, (i + 1) * 1000)) for i in range(40)]
-    errors: List[BaseException] = []
+    errors: list[BaseException] = []
 
     def push(mine: Sequence[array.array]) -> None:
         try:
