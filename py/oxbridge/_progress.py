@@ -135,7 +135,7 @@ class Reporter:
                 self._previous = None
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         with _active_lock:
             _active.discard(self)
         if self._previous is not None:

@@ -188,8 +188,7 @@ def write_csv(path: Any, megabytes: int) -> dict[str, Any]:
     block = "".join(rows).encode()
     with open(path, "wb") as f:
         f.write(b"id,value,qty,note\n")
-        for _ in range(megabytes):
-            f.write(block)
+        f.writelines(block for _ in range(megabytes))
     n = i
     qty = [(k * 7919) % 100_003 for k in range(n)]
     return {

@@ -381,9 +381,8 @@ def test_close_and_use_after_close():
             call()
         assert isinstance(info.value, ValueError) and isinstance(info.value, oxbridge.OxbridgeError)
     assert "closed" in repr(acc)
-    with pytest.raises(oxbridge.ClosedError):
-        with acc:
-            pass
+    with pytest.raises(oxbridge.ClosedError), acc:
+        pass
 
 
 def test_context_manager_closes_even_on_error():
@@ -391,9 +390,8 @@ def test_context_manager_closes_even_on_error():
         acc.push([1, 2, 3])
         assert "count=3" in repr(acc)
     assert acc.closed
-    with pytest.raises(ZeroDivisionError):
-        with oxbridge.Accumulator() as acc2:
-            1 / 0
+    with pytest.raises(ZeroDivisionError), oxbridge.Accumulator() as acc2:
+        1 / 0
     assert acc2.closed
 
 

@@ -262,9 +262,8 @@ def native_calls() -> Iterator[list[tuple[str, int]]]:
 def assert_refused(case: Case, problems: list[tuple[type, str]], call: Callable[[], Any]) -> None:
     """The call raises for one of `problems`, does no native work, leaves memory unchanged."""
     before = case.snapshot()
-    with native_calls() as calls:
-        with pytest.raises((TypeError, ValueError)) as info:
-            call()
+    with native_calls() as calls, pytest.raises((TypeError, ValueError)) as info:
+        call()
     error = info.value
     assert any(isinstance(error, kind) and any(p in str(error) for p in pattern.split("|"))
                for kind, pattern in problems), f"{type(error).__name__}: {error} (expected one of {problems})"

@@ -70,7 +70,7 @@ def read_records(path: Path, delimiter: str, header: bool) -> tuple[list[str], l
     """Header (or [] without one) and data records, as Python's csv module reads them;
     blank lines (which csv returns as []) are skipped, a UTF-8 BOM is dropped."""
     text = path.read_bytes().decode("utf-8")
-    text = text[1:] if text.startswith("\ufeff") else text
+    text = text.removeprefix("\ufeff")
     records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r]
     if header:
         return records[0], records[1:]
@@ -459,9 +459,8 @@ def test_cli_json_is_to_dict_with_null_for_nan(name, capsys):
 def test_bad_file_raises_data_format_error_naming_the_line(name):
     line, column = BAD[name]
     path = BAD_DIR / name
-    with pytest.raises(oxbridge.DataFormatError) as info:
-        with oxbridge.Dataset.open(path) as ds:
-            ds.describe()
+    with pytest.raises(oxbridge.DataFormatError) as info, oxbridge.Dataset.open(path) as ds:
+        ds.describe()
     e = info.value
     assert isinstance(e, ValueError) and isinstance(e, oxbridge.OxbridgeError)
     assert e.path == str(path)
@@ -470,9 +469,8 @@ def test_bad_file_raises_data_format_error_naming_the_line(name):
     if line is not None:
         assert f"line {line}" in str(e)
     # The same error from every way in: the row count, and the one-call entry point.
-    with pytest.raises(oxbridge.DataFormatError) as again:
-        with oxbridge.Dataset.open(path) as ds:
-            ds.count_rows()
+    with pytest.raises(oxbridge.DataFormatError) as again, oxbridge.Dataset.open(path) as ds:
+        ds.count_rows()
     assert (again.value.line, again.value.column) == (line, column)
     with pytest.raises(oxbridge.DataFormatError) as once:
         oxbridge.process_large_dataset(path)

@@ -258,9 +258,8 @@ def test_truncated_npy_is_a_data_format_error_naming_the_file(tmp_path):
     for name, data in cuts.items():
         path = tmp_path / name
         path.write_bytes(data)
-        with pytest.raises(oxbridge.DataFormatError) as info:
-            with oxbridge.Dataset.open(path) as ds:
-                ds.describe()
+        with pytest.raises(oxbridge.DataFormatError) as info, oxbridge.Dataset.open(path) as ds:
+            ds.describe()
         assert str(path) in str(info.value), name
     with pytest.raises(oxbridge.DataFormatError, match="truncated.*1000 x 1 float64"):
         oxbridge.Dataset.open(tmp_path / "cut_data.npy")
@@ -279,9 +278,8 @@ def test_malformed_npy_header_error_carries_the_path(tmp_path):
 def test_npy_header_claiming_a_huge_shape(tmp_path, shape):
     path = tmp_path / "huge.npy"
     path.write_bytes(_npy_bytes("<f8", shape, data=np.zeros(16).tobytes()))
-    with pytest.raises(oxbridge.DataFormatError) as info:
-        with oxbridge.Dataset.open(path) as ds:
-            ds.describe()
+    with pytest.raises(oxbridge.DataFormatError) as info, oxbridge.Dataset.open(path) as ds:
+        ds.describe()
     assert str(path) in str(info.value) and info.value.path == str(path)
 
 
@@ -562,9 +560,8 @@ def test_ragged_row_deep_in_a_big_file_names_the_first_bad_line(tmp_path):
     rows[150_000] = "1,2"  # line 150_002 (the header is line 1), in the first chunk
     rows[290_000] = "1,2,3,4"  # in the second chunk, parsed in parallel
     path = _write(tmp_path / "ragged.csv", "a,b,c\n" + "\n".join(rows) + "\n")
-    with oxbridge.Dataset.open(path) as ds:
-        with pytest.raises(oxbridge.DataFormatError) as info:
-            ds.describe()
+    with oxbridge.Dataset.open(path) as ds, pytest.raises(oxbridge.DataFormatError) as info:
+        ds.describe()
     assert (info.value.line, info.value.column, info.value.path) == (150_002, "c", str(path))
     rows[150_000] = good[150_000]
     with pytest.raises(oxbridge.DataFormatError) as info:
@@ -858,8 +855,7 @@ def block_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("block") / "block.csv"
     with open(path, "wb") as f:
         f.write(header)
-        for _ in range(BLOCKS):
-            f.write(block)
+        f.writelines(block for _ in range(BLOCKS))
     yield path, len(header), BLOCKS * len(block_rows), len(block_rows)
     path.unlink()
 

@@ -83,7 +83,7 @@ CR_STAND_IN = "\ue000"  # one character, like the CR it stands for
 
 def decoded(data: bytes) -> str:
     text = data.decode("utf-8", "replace")
-    return LONE_CR.sub(CR_STAND_IN, text[1:] if text.startswith("\ufeff") else text)
+    return LONE_CR.sub(CR_STAND_IN, text.removeprefix("\ufeff"))
 
 
 def records_with_lines(data: bytes, delimiter: str = ",") -> list[tuple[int, list[str]]]:
@@ -299,15 +299,14 @@ def test_malformed_files_name_the_line_and_column(name):
     if name.startswith(("ragged", "cut_mid", "unbalanced")):  # the oracle agrees where it can tell
         assert first_ragged(records[1:], names) == (line, column)
     for how in ("describe", "count_rows", "iter_chunks"):
-        with pytest.raises(oxbridge.DataFormatError) as info:
-            with oxbridge.Dataset.open(path) as ds:
-                if how == "describe":
-                    ds.describe()
-                elif how == "count_rows":
-                    ds.count_rows()
-                else:  # the record reader; column 0 is numeric in every file
-                    for _ in ds.iter_chunks(rows=1, columns=[0]):
-                        pass
+        with pytest.raises(oxbridge.DataFormatError) as info, oxbridge.Dataset.open(path) as ds:
+            if how == "describe":
+                ds.describe()
+            elif how == "count_rows":
+                ds.count_rows()
+            else:  # the record reader; column 0 is numeric in every file
+                for _ in ds.iter_chunks(rows=1, columns=[0]):
+                    pass
         e = info.value
         assert (e.path, e.line, e.column) == (str(path), line, column), f"{how}: {e}"
         assert f"line {line}" in str(e) and not isinstance(e, oxbridge.PanicError)

@@ -80,9 +80,8 @@ def reference(tmp_path_factory):
 def _fails(case, path, cls, *, words=(), os_errno=None, **open_options):
     """Opens and describes `path`; the error must be `cls`, name the path and hold `words`;
     an OSError must be an IoError with the errno `os_errno`."""
-    with pytest.raises(cls) as info:
-        with oxbridge.Dataset.open(path, **open_options) as ds:
-            ds.describe()
+    with pytest.raises(cls) as info, oxbridge.Dataset.open(path, **open_options) as ds:
+        ds.describe()
     e = info.value
     shown = os.fsdecode(path) if isinstance(path, bytes) else str(path)
     assert shown in str(e) or repr(shown) in str(e), f"{case}: the message does not name the path: {e}"

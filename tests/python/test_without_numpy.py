@@ -842,9 +842,8 @@ def test_quoted_fields_options_and_progress(tmp_path):
 def test_data_format_errors_name_the_file_line_and_column(tmp_path):
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n")
-    with oxbridge.Dataset.open(ragged) as ds:
-        with pytest.raises(oxbridge.DataFormatError) as info:
-            ds.describe()
+    with oxbridge.Dataset.open(ragged) as ds, pytest.raises(oxbridge.DataFormatError) as info:
+        ds.describe()
     assert isinstance(info.value, ValueError)
     assert (info.value.path, info.value.line, info.value.column) == (str(ragged), 3, "c")
     unclosed = tmp_path / "open.csv"
@@ -890,9 +889,8 @@ def test_closed_dataset(tmp_path):
 @without_numpy
 def test_iter_chunks_needs_numpy(tmp_path):
     path = _write_csv(tmp_path / "x.csv", ["x"], [["1"], ["2"]])
-    with oxbridge.Dataset.open(path) as ds:
-        with pytest.raises(ImportError, match="numpy"):
-            next(ds.iter_chunks())
+    with oxbridge.Dataset.open(path) as ds, pytest.raises(ImportError, match="numpy"):
+        next(ds.iter_chunks())
 
 
 def test_command_line_json(tmp_path):
