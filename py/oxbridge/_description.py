@@ -178,7 +178,7 @@ class Description(Mapping[str, ColumnStats]):
 def _num(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
-    if v != v:
+    if math.isnan(v):
         return "NaN"
     if 1e5 <= abs(v) < 1e15:
         return f"{v:.1f}"  # whole numbers read better than 1.5e+06

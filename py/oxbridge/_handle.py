@@ -5,12 +5,14 @@ from __future__ import annotations
 import ctypes
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _bindings as b
 from ._errors import ClosedError, check, error_for
 
-_Self = TypeVar("_Self", bound="Handle")
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is Python 3.11+
+
 _View = TypeVar("_View")
 
 
@@ -83,7 +85,8 @@ class Handle:
         owner = self._owner
         if owner is None:
             raise ClosedError(f"this {self._kind} is closed")
-        setattr(view, "_oxbridge_owner", owner)  # the attribute is the share
+        # The attribute is the share; ctypes objects take attributes, typeshed does not say so.
+        view._oxbridge_owner = owner  # type: ignore[attr-defined]
         self._views = [v for v in self._views if v() is not None] + [weakref.ref(view)]
         return view
 
@@ -109,7 +112,7 @@ class Handle:
             self._owner = None
             check(self._destroy(handle))
 
-    def __enter__(self: _Self) -> _Self:
+    def __enter__(self) -> Self:
         """Returns the object itself; raises `ClosedError` if it is closed."""
         self._h()
         return self

@@ -24,10 +24,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TextIO, Union
+from typing import TYPE_CHECKING, Any, TextIO, Union
 
 from . import _bindings as b
 from ._errors import error_for
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is Python 3.11+
 
 # Union, not `|`: an alias is evaluated at run time, and Python 3.9 has no `X | Y` of types.
 ProgressArg = Union[bool, Callable[[int, int], Any], None]
@@ -122,7 +125,7 @@ class Reporter:
         self._previous: Any = None
         self.native: Any = b.oxb_progress_fn(self._report)
 
-    def __enter__(self) -> Reporter:
+    def __enter__(self) -> Self:
         with _active_lock:
             if _exiting:
                 self.native = b.oxb_progress_fn()  # NULL: no callback into an exiting interpreter
@@ -157,7 +160,7 @@ class Reporter:
         try:
             if self.user is not None:
                 self.user(done, total)
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - nothing may escape into C; finish() raises it
             self.error = error
             return 1
         return 1 if self.interrupted else 0

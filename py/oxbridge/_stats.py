@@ -71,7 +71,7 @@ class Stats:
         else:
             total, low, high = s.sum, s.min, s.max
         var = s.m2 / (count - ddof) if count > ddof else math.nan
-        var = max(var, 0.0) if var == var else var
+        var = var if math.isnan(var) else max(var, 0.0)
         mean = s.mean if count else math.nan  # the merge identity holds 0.0 here
         if not skipna and s.nan_count:
             total = mean = var = low = high = math.nan
@@ -87,7 +87,7 @@ class Stats:
             sum=total,
             mean=mean,
             var=var,
-            std=math.sqrt(var) if var == var else math.nan,
+            std=math.nan if math.isnan(var) else math.sqrt(var),
             min=low,
             max=high,
             ddof=ddof,
