@@ -45,7 +45,7 @@ def run_threads(count: int, work: Callable[[int], object], timeout: float = 60) 
         try:
             barrier.wait()
             work(i)
-        except BaseException as e:
+        except BaseException as e:  # noqa: BLE001 - re-raised below, on the caller's thread
             errors.append(e)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]

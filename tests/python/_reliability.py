@@ -225,7 +225,7 @@ def check_csv_description(desc: Any, facts: dict[str, Any]) -> list[str]:
 
 def plain(desc: Any) -> dict[str, Any]:
     """A Description as comparable data (NaN as None)."""
-    return {c: {k: (None if isinstance(v, float) and v != v else v) for k, v in d.items()}
+    return {c: {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
             for c, d in desc.to_dict().items()}
 
 
@@ -479,7 +479,7 @@ def _fork_and_check(a: Any, expected_sum: float, csv_path: str, facts: dict[str,
             if problems:
                 print(json.dumps({"child_problems": problems}), flush=True)
             code = 1 if problems else 0
-        except BaseException as error:  # report, never return into the parent's code
+        except BaseException as error:  # noqa: BLE001 - report, never return into the parent's code
             print(json.dumps({"child_error": repr(error)}), flush=True)
         finally:
             os._exit(code)
@@ -663,7 +663,7 @@ def _enable_core_dumps() -> str | None:
         return None
     if pattern.startswith("|") or "/" in pattern or not shutil.which("gdb"):
         return None
-    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
     resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
     folder = tempfile.mkdtemp(prefix="oxbridge-cores-")
     os.chdir(folder)
@@ -692,6 +692,19 @@ def _backtrace(folder: str, pid: int) -> str:
 # ---------------------------------------------------------------------------------------
 # Files changing during a scan
 # ---------------------------------------------------------------------------------------
+
+
+def _change_file(kind: str, path: Path, spare: Path, cut: int, delay: float, changed_at: list[float]) -> None:
+    """After `delay` seconds, truncates `path` to `cut` bytes, renames `spare` over it or
+    deletes it; appends when to `changed_at`."""
+    time.sleep(delay)
+    if kind == "truncate":
+        os.truncate(path, cut)
+    elif kind == "replace":
+        os.replace(spare, path)
+    else:
+        os.unlink(path)
+    changed_at.append(time.monotonic())
 
 
 def child_file_changes(fmt: str, pristine: str, workdir: str, trials: int, seed: int) -> None:
@@ -731,25 +744,14 @@ def child_file_changes(fmt: str, pristine: str, workdir: str, trials: int, seed:
         delay = rng.uniform(0.0, 1.2 * scan_seconds)
         cut = rng.choice([0, rng.randrange(size), rng.randrange(size // 4096 + 1) * 4096])
         changed_at: list[float] = []
-
-        def change() -> None:
-            time.sleep(delay)
-            if kind == "truncate":
-                os.truncate(path, cut)
-            elif kind == "replace":
-                os.replace(spare, path)
-            else:
-                os.unlink(path)
-            changed_at.append(time.monotonic())
-
         ds = oxbridge.Dataset.open(path)
-        changer = threading.Thread(target=change)
+        changer = threading.Thread(target=_change_file, args=(kind, path, spare, cut, delay, changed_at))
         begin = time.monotonic()
         changer.start()
         try:
             outcome = "complete" if plain(ds.describe()) == expected else "WRONG"
             message = ""
-        except Exception as error:  # classified by the parent
+        except Exception as error:  # noqa: BLE001 - classified by the parent
             outcome = f"{type(error).__module__}.{type(error).__name__}"
             message = str(error)
         end = time.monotonic()
@@ -889,7 +891,7 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
                     message = (lib.oxb_last_error_message() or b"").decode()
                     if status != b.OXB_INVALID_HANDLE or f"{handle:#x}" not in message:
                         errors.append(f"{k} last error of another thread: {status} {message}")
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - counted as an error of this thread
             errors.append(f"{k} raised {error!r}")
         with lock:
             for op, n in mine.items():

@@ -401,7 +401,7 @@ def check_evaluate_out(case: Case) -> None:
     """The case as `out`, the operand a C-ordered float64 array of its shape. A 2-D out in
     another layout is filled by a copy of the result computed in the operand's order."""
     operand = np.ascontiguousarray(np.arange(case.size, dtype=np.float64).reshape(case.shape) * 0.75 - 3)
-    other_order = len(case.shape) == 2 and not case.storage.size == 0 and not _place(
+    other_order = len(case.shape) == 2 and case.storage.size != 0 and not _place(
         case.layout, case.storage, case.shape).flags.c_contiguous
     problems = case.problems(writable=True, flat=not other_order)
     if case.dtype in ("int64", "int32"):

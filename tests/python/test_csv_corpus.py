@@ -156,7 +156,7 @@ def assert_numeric_matches(s: oxbridge.Stats, e: Expected, where: str = "") -> N
         np.testing.assert_allclose(s.sum, math.fsum(nums), rtol=1e-12, atol=1e-300, err_msg=where)
     np.testing.assert_allclose(s.mean, mean, rtol=1e-12, atol=1e-300, err_msg=where)
     np.testing.assert_allclose(s.var, var, rtol=1e-9, atol=1e-300, equal_nan=True, err_msg=where)
-    np.testing.assert_allclose(s.std, math.sqrt(var) if var == var else math.nan, rtol=1e-9, atol=1e-300,
+    np.testing.assert_allclose(s.std, math.nan if math.isnan(var) else math.sqrt(var), rtol=1e-9, atol=1e-300,
                                equal_nan=True, err_msg=where)
 
 

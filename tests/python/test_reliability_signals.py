@@ -154,7 +154,7 @@ def test_callbacks_run_on_the_calling_thread(tmp_path):
                 desc = ds.describe(columns=["id", "qty"] if count_rows else None, progress=progress)
                 if desc.num_rows != facts["rows"] or desc["id"].sum != facts["id_sum"]:
                     problems.append(f"{name}: wrong description")
-        except BaseException as error:  # reported below
+        except BaseException as error:  # noqa: BLE001 - reported below
             problems.append(f"{name}: {error!r}")
 
     describe_here("main")

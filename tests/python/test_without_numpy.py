@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import textwrap
-import threading
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -36,7 +35,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import oxbridge
 
-from _helpers import child_env, python, run_child
+from _helpers import child_env, python, run_child, run_threads
 from _paths import ROOT
 
 HIDDEN_ENV = "OXBRIDGE_TEST_NUMPY_HIDDEN"
@@ -71,11 +70,14 @@ def _list(result: Any) -> list:
     return list(result)
 
 
+def _nan(x: Any) -> bool:
+    """Whether x is a float NaN (math.isnan alone would refuse ints beyond float range)."""
+    return isinstance(x, float) and math.isnan(x)
+
+
 def _same(got: Sequence[float], want: Sequence[float]) -> bool:
     """Equal element by element, NaN equal to NaN."""
-    return len(got) == len(want) and all(
-        (g != g and w != w) or g == w for g, w in zip(got, want)
-    )
+    return len(got) == len(want) and all((_nan(g) and _nan(w)) or g == w for g, w in zip(got, want))
 
 
 def _close(got: float, want: float, rel: float = 1e-12, abs_: float = 0.0) -> bool:
@@ -102,7 +104,7 @@ def _exact_variance(values: Sequence[float], ddof: int) -> float:
 def _check_stats(s: oxbridge.Stats, values: Sequence[float], ddof: int = 0, integer: bool | None = None) -> None:
     """`s` against the statistics of `values` computed here (NaN skipped and counted).
     Integer data (`integer`, by default: every value is an int) has exact sums."""
-    numbers = [v for v in values if v == v]
+    numbers = [v for v in values if not _nan(v)]
     nans = len(values) - len(numbers)
     assert (s.count, s.nan_count) == (len(numbers), nans)
     if not numbers:
@@ -322,7 +324,7 @@ def _histogram_oracle(values: Sequence[float], bins: int, lo: float, hi: float, 
     takes hi; NaN and values outside [lo, hi] are not counted."""
     counts = [0] * bins
     for x in values:
-        if x == x and lo <= x <= hi:
+        if not _nan(x) and lo <= x <= hi:
             counts[min(bisect.bisect_right(edges, x) - 1, bins - 1)] += 1
     return counts
 
@@ -331,7 +333,7 @@ def _histogram_oracle(values: Sequence[float], bins: int, lo: float, hi: float, 
 @given(_arrays(nan=True), st.integers(1, 12), st.booleans(), st.data())
 def test_histogram_matches_numpys_definition(a, bins, with_range, data):
     values = [float(v) for v in a]  # integers are binned as float64, as numpy does
-    numbers = [v for v in values if v == v]
+    numbers = [v for v in values if not _nan(v)]
     if with_range:
         lo = data.draw(st.floats(-2e6, 2e6))
         hi = data.draw(st.floats(lo, 2e6))
@@ -441,7 +443,7 @@ def test_sort_in_place_with_nan_last(a, how):
     else:
         target, index = memoryview(a)[1::2], list(range(len(a)))[1::2]
     chosen = [values[i] for i in index]
-    numbers = sorted(v for v in chosen if v == v)
+    numbers = sorted(v for v in chosen if not _nan(v))
     expected = numbers + [math.nan] * (len(chosen) - len(numbers))
     assert oxbridge.sort(target) is target
     after = a.tolist()
@@ -515,21 +517,12 @@ def test_accumulator_lifecycle_and_errors():
 def test_accumulator_shared_by_threads():
     acc = oxbridge.Accumulator()
     chunks = [array.array("q", range(i * 1000, (i + 1) * 1000)) for i in range(40)]
-    errors: list[BaseException] = []
 
-    def push(mine: Sequence[array.array]) -> None:
-        try:
-            for chunk in mine:
-                acc.push(chunk)
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
+    def push(k: int) -> None:
+        for chunk in chunks[k::4]:
+            acc.push(chunk)
 
-    threads = [threading.Thread(target=push, args=(chunks[k::4],)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors
+    run_threads(4, push)
     s = acc.stats()
     assert (s.count, s.sum, s.min, s.max) == (40_000, sum(range(40_000)), 0, 39_999)
     acc.close()
@@ -552,7 +545,7 @@ def test_evaluate_matches_python_arithmetic(xs, data, code_b):
     assert all(_close(g, 2 * x + y**2 - 1, 1e-12, 1e-9) for g, x, y in zip(got, xs, b_values))
     # Names from the caller's frame, like numexpr; strided and read-only operands.
     k = 3.0
-    c = memoryview(array.array("d", [v for x in xs for v in (x, -1.0)]))[::2]  # xs, strided
+    c = memoryview(array.array("d", [v for x in xs for v in (x, -1.0)]))[::2]  # noqa: F841 - evaluate reads it from here
     got = _list(oxbridge.evaluate("where(c > 0, log1p(c), -c) * k"))
     assert all(_close(g, (math.log1p(x) if x > 0 else -x) * k, 1e-12, 1e-12) for g, x in zip(got, xs))
     got = _list(oxbridge.evaluate("arctan2(a, b) + minimum(a, b)", local_dict={"a": memoryview(a).toreadonly(), "b": b}))
@@ -781,7 +774,7 @@ def _check_description(desc: oxbridge.Description, expected: dict, ddof: int = 1
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_tables(), st.booleans())
 def test_describe_csv_matches_the_csv_module(table, detect):
-    names, kinds, rows, delimiter = table
+    names, _, rows, delimiter = table
     with tempfile.TemporaryDirectory() as tmp:
         path = _write_csv(Path(tmp) / "table.csv", names, rows, delimiter)
         expected = _expected_columns(path, delimiter)
