@@ -10,9 +10,10 @@ import platform
 import timeit
 
 import numpy as np
-from _results import record
 
 import oxbridge
+
+from _results import record
 
 N = 10**7
 

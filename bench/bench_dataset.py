@@ -37,9 +37,12 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from _results import record
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is Python 3.11+
 
 DEFAULT_ROWS = 10_000_000
 NPY_ROWS_AT_DEFAULT = 26_843_545  # x 10 float64 = 2 GiB (+ the 128-byte header)
@@ -278,7 +281,7 @@ class RssSampler:
             if self._stop.wait(0.02):
                 return
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -475,10 +478,10 @@ def compare(reference_name: str, reference: dict[str, dict[str, Any]],
     for name, stats in others.items():
         if set(stats) != set(reference):
             problems.append(f"{name} has columns {sorted(stats)}, {reference_name} {sorted(reference)}")
-        for col in reference:
+        for col, ref in reference.items():
             if col not in stats:
                 continue
-            ref, got = reference[col], stats[col]
+            got = stats[col]
             scale = max(abs(float(ref["min"])), abs(float(ref["max"])), 1e-300)
             for s in STATS:
                 a, b = ref.get(s), got.get(s)

@@ -16,9 +16,10 @@ import timeit
 
 import numexpr
 import numpy as np
-from _results import record
 
 import oxbridge
+
+from _results import record
 
 N = 10**7
 THREADS = 2
@@ -45,6 +46,19 @@ def verdict(ratio, target):
     return "ok" if ratio >= target else "BELOW TARGET"
 
 
+def _expression_times(source, numpy_fn, a, b, out):
+    """Seconds of numpy, numexpr and oxbridge for one expression, into `out` unless None."""
+    if out is not None:
+        t_np = best(lambda: np.copyto(out, numpy_fn(a, b)))  # numpy has no fused out
+        t_ne = best(lambda: numexpr.evaluate(source, local_dict={"a": a, "b": b}, out=out))
+        t_ox = best(lambda: oxbridge.evaluate(source, out=out, a=a, b=b))
+    else:
+        t_np = best(lambda: numpy_fn(a, b))
+        t_ne = best(lambda: numexpr.evaluate(source, local_dict={"a": a, "b": b}))
+        t_ox = best(lambda: oxbridge.evaluate(source, a=a, b=b))
+    return t_np, t_ne, t_ox
+
+
 def bench_expressions(a, b):
     out = np.empty_like(a)
     print(f"{'expression':<30} {'out':<4} {'numpy':>9} {'numexpr':>9} {'oxbridge':>9} {'vs numpy':>9} {'vs numexpr':>11}")
@@ -54,14 +68,7 @@ def bench_expressions(a, b):
         got = oxbridge.evaluate(source, a=a, b=b)
         assert np.allclose(got, expected, equal_nan=True), source
         for with_out in (False, True):
-            if with_out:
-                t_np = best(lambda: np.copyto(out, numpy_fn(a, b)))  # numpy has no fused out
-                t_ne = best(lambda: numexpr.evaluate(source, local_dict={"a": a, "b": b}, out=out))
-                t_ox = best(lambda: oxbridge.evaluate(source, out=out, a=a, b=b))
-            else:
-                t_np = best(lambda: numpy_fn(a, b))
-                t_ne = best(lambda: numexpr.evaluate(source, local_dict={"a": a, "b": b}))
-                t_ox = best(lambda: oxbridge.evaluate(source, a=a, b=b))
+            t_np, t_ne, t_ox = _expression_times(source, numpy_fn, a, b, out if with_out else None)
             r_np, r_ne = t_np / t_ox, t_ne / t_ox
             label = f"{source}{', out' if with_out else ''}"
             record("expressions", label, "numpy", r_np, 2.5)

@@ -16,6 +16,7 @@ import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt
+
 from _results import RESULTS
 
 OUT = Path(__file__).resolve().parent / "results.png"
