@@ -30,7 +30,8 @@ def _destroy(destroy: Callable[[int], int], handle: int) -> None:
 class Handle:
     """Owns one native handle: `close()` is idempotent, `with` closes it, and a handle
     that is never closed is released by a finalizer (not `__del__`, which is fragile at
-    interpreter shutdown)."""
+    interpreter shutdown). Objects that point into the handle's native memory take a
+    share of it (`_share_with`), so that memory outlives `close()` as long as they do."""
 
     _kind = "handle"
 
