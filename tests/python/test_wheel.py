@@ -9,7 +9,6 @@ import csv
 import hashlib
 import json
 import os
-import sys
 import sysconfig
 import tarfile
 import zipfile
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from _helpers import Child, run_child
+from _helpers import Child, python, run_child
 from _paths import ROOT
 
 PROJECT = ROOT / "py"
@@ -39,7 +38,7 @@ def _run(args: list[str], cwd: Path | None = None) -> Child:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheelhouse")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(PROJECT)])
+    _run(python("-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(PROJECT)))
     (built,) = out.glob("*.whl")
     return built
 
@@ -47,9 +46,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     root = tmp_path_factory.mktemp("fresh") / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", str(root)])
-    python = root / "bin" / "python"
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet", str(wheel)])
+    _run(python("-m", "venv", "--without-pip", str(root)))
+    venv_python = root / "bin" / "python"
+    _run(python("-m", "pip", "--python", str(venv_python), "install", "--no-deps", "--quiet", str(wheel)))
     return root
 
 
@@ -113,9 +112,9 @@ print("smoke ok")
 def test_installed_wheel_works_outside_the_checkout(venv: Path, tmp_path: Path) -> None:
     data = tmp_path / "small.csv"
     data.write_text("a,b\n1,2\n3,4\n")
-    python = venv / "bin" / "python"
-    site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('platlib'))"]).stdout.strip()
-    result = _run([str(python), "-c", SMOKE, site, str(data)], cwd=tmp_path)
+    venv_python = venv / "bin" / "python"
+    site = _run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_path('platlib'))"]).stdout.strip()
+    result = _run([str(venv_python), "-c", SMOKE, site, str(data)], cwd=tmp_path)
     assert result.stdout.strip() == "smoke ok"
 
     described = _run([str(venv / "bin" / "oxbridge"), "describe", str(data), "--json"], cwd=tmp_path)
@@ -129,7 +128,7 @@ def test_installed_wheel_works_outside_the_checkout(venv: Path, tmp_path: Path) 
 
 def test_sdist_carries_the_crate_and_the_package(tmp_path: Path) -> None:
     code = "import sys, oxbridge_build; print(oxbridge_build.build_sdist(sys.argv[1]))"
-    name = _run([sys.executable, "-c", code, str(tmp_path)], cwd=PROJECT / "_build").stdout.strip()
+    name = _run(python("-c", code, str(tmp_path)), cwd=PROJECT / "_build").stdout.strip()
     base = f"oxbridge-{_pyproject_version()}"
     assert name == f"{base}.tar.gz"
     with tarfile.open(tmp_path / name) as tar:
