@@ -10,7 +10,9 @@ import json
 import os
 from pathlib import Path
 
-RESULTS = Path(os.environ.get("OXBRIDGE_BENCH_RESULTS", Path(__file__).resolve().parents[1] / "build" / "bench" / "results.jsonl"))
+RESULTS = Path(
+    os.environ.get("OXBRIDGE_BENCH_RESULTS", Path(__file__).resolve().parents[1] / "build" / "bench" / "results.jsonl")
+)
 
 
 def record(group: str, job: str, versus: str, ratio: float, target: float | None = None) -> None:

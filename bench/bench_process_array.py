@@ -39,22 +39,28 @@ def _times(n: int) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    print(f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} cores, {oxbridge.get_num_threads()} oxbridge threads")
+    print(
+        f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores, {oxbridge.get_num_threads()} oxbridge threads"
+    )
     header = f"{'n':>10} {'python list':>13} {'numpy a*=2':>13} {'oxbridge':>13} {'vs python':>10} {'vs numpy':>9}"
     print(header)
     print("-" * len(header))
     for n in SIZES:
         t_py, t_np, t_ox = _times(n)
-        print(f"{n:>10} {t_py*1e3:>10.3f} ms {t_np*1e3:>10.3f} ms {t_ox*1e3:>10.3f} ms "
-              f"{t_py/t_ox:>9.1f}x {t_np/t_ox:>8.2f}x")
+        print(
+            f"{n:>10} {t_py * 1e3:>10.3f} ms {t_np * 1e3:>10.3f} ms {t_ox * 1e3:>10.3f} ms "
+            f"{t_py / t_ox:>9.1f}x {t_np / t_ox:>8.2f}x"
+        )
         if n == max(SIZES):
             record("arrays", f"process_array, {n:.0e}", "numpy a *= 2", t_np / t_ox, 1.5)
             record("arrays", f"process_array, {n:.0e}", "a Python loop", t_py / t_ox)
     small = np.ones(1000)
     per_call = best(lambda: oxbridge.process_array(small), number=100_000)
-    print(f"\nwhole Python call on 1e3 float64: {per_call*1e6:.2f} us "
-          f"(numpy a *= 2: {best(lambda: small.__imul__(2), number=100_000)*1e6:.2f} us)")
+    print(
+        f"\nwhole Python call on 1e3 float64: {per_call * 1e6:.2f} us "
+        f"(numpy a *= 2: {best(lambda: small.__imul__(2), number=100_000) * 1e6:.2f} us)"
+    )
 
 
 if __name__ == "__main__":

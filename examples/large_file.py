@@ -92,8 +92,9 @@ def main() -> None:
         desc = ds.describe(progress=sys.stderr.isatty())
     elapsed = time.perf_counter() - started
     price = desc["price"]
-    print(f"  Dataset.open(...).describe(): {desc.num_rows:,} rows in {elapsed:.2f} s "
-          f"({size / elapsed / 1e9:.2f} GB/s)")
+    print(
+        f"  Dataset.open(...).describe(): {desc.num_rows:,} rows in {elapsed:.2f} s ({size / elapsed / 1e9:.2f} GB/s)"
+    )
     print(f"  desc['price'].mean = {price.mean:.4f}, std = {price.std:.4f}, max = {price.max}")
     print(f"  desc.dtypes = {desc.dtypes}")
 

@@ -99,7 +99,7 @@ def cdefs(text: str | None = None) -> str:
             continue
         elif directive == "define":
             name = rest.split("(")[0].split()[0]
-            value = rest[len(name):].strip()
+            value = rest[len(name) :].strip()
             defined[name] = value
             if _INT_DEFINE.match(stripped.replace("# define", "#define")):
                 out.append(f"#define {name} {_INT_DEFINE.match(stripped).group(2)}")

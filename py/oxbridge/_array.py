@@ -240,4 +240,3 @@ def sort(a: _Buffer) -> _Buffer:
     else:
         raise ValueError(f"sort() sorts 1-D and 2-D arrays, got a {buffer.ndim}-D array")
     return a
-

@@ -61,9 +61,17 @@ class Dataset(Handle):
 
     _kind = "dataset"
 
-    def __init__(self, path: Any, format: str | None = None, *, delimiter: str | None = None,
-                 header: bool | None = None, null_values: Sequence[str] | None = None,
-                 dtype: str | None = None, columns: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Any,
+        format: str | None = None,
+        *,
+        delimiter: str | None = None,
+        header: bool | None = None,
+        null_values: Sequence[str] | None = None,
+        dtype: str | None = None,
+        columns: int | None = None,
+    ) -> None:
         options = b.oxb_open_options()
         keep: list[Any] = []
         if format is not None:
@@ -91,8 +99,10 @@ class Dataset(Handle):
             options.columns = columns
         self.path = os.fspath(path)
         encoded_path = _encode_path(path)
-        super().__init__(lambda out: lib.oxb_dataset_open(encoded_path, ctypes.byref(options), ctypes.byref(out)),
-                         lib.oxb_dataset_close)
+        super().__init__(
+            lambda out: lib.oxb_dataset_open(encoded_path, ctypes.byref(options), ctypes.byref(out)),
+            lib.oxb_dataset_close,
+        )
         count = ctypes.c_size_t()
         self._call(lib.oxb_dataset_num_columns, ctypes.byref(count))
         info = b.oxb_column_info()
@@ -246,8 +256,9 @@ class Dataset(Handle):
     def __len__(self) -> int:
         return self.num_rows
 
-    def describe(self, columns: Sequence[str | int] | None = None, progress: ProgressArg = False,
-                 ddof: int = 1) -> Description:
+    def describe(
+        self, columns: Sequence[str | int] | None = None, progress: ProgressArg = False, ddof: int = 1
+    ) -> Description:
         """Statistics of every column (or of `columns`, by name or position) in one
         parallel pass over the file: count, missing values, sum, mean, std, min and max
         for numeric columns (std with `ddof=1`, as pandas and polars), value counts and
@@ -293,9 +304,7 @@ class Dataset(Handle):
         self._dtypes.update({n: t for n, t in dtypes.items() if self._dtypes.get(n) in ("int64", "float64", "text")})
         return Description(result, dtypes, self._rows)
 
-    def iter_chunks(
-        self, rows: int = 65536, columns: Sequence[str | int] | None = None
-    ) -> Iterator[NDArray[Any]]:
+    def iter_chunks(self, rows: int = 65536, columns: Sequence[str | int] | None = None) -> Iterator[NDArray[Any]]:
         """Yields the data in order as numpy arrays of up to `rows` rows: `(rows, columns)`
         arrays, or 1-D arrays for single-column files. For `.npy` and raw files the chunks
         are read-only views of the file's mapping (zero-copy; with `columns` they are
@@ -342,7 +351,7 @@ class Dataset(Handle):
         whole = whole.reshape(shape, order="F" if info.fortran_order else "C")
         for start in range(0, info.rows, rows):
             self._h()
-            chunk = whole[start:start + rows]
+            chunk = whole[start : start + rows]
             if indexes is not None:
                 chunk = chunk[:, indexes]
             yield chunk[:, 0] if info.cols == 1 and indexes is None else chunk
@@ -354,8 +363,15 @@ class Dataset(Handle):
         read = ctypes.c_uint64()
         while True:
             out = numpy.empty((rows, len(wanted)), dtype=numpy.float64)
-            self._call(lib.oxb_dataset_read_rows, ctypes.byref(cursor), rows, columns, len(wanted),
-                       out.ctypes.data, ctypes.byref(read))
+            self._call(
+                lib.oxb_dataset_read_rows,
+                ctypes.byref(cursor),
+                rows,
+                columns,
+                len(wanted),
+                out.ctypes.data,
+                ctypes.byref(read),
+            )
             if read.value == 0:
                 return
             chunk = out if read.value == rows else out[: read.value].copy()
@@ -386,8 +402,9 @@ class Dataset(Handle):
         return f"<oxbridge.Dataset {self.path!r} ({state})>"
 
 
-def process_large_dataset(path: Any, columns: Sequence[str | int] | None = None,
-                          progress: ProgressArg = False, **options: Any) -> Description:
+def process_large_dataset(
+    path: Any, columns: Sequence[str | int] | None = None, progress: ProgressArg = False, **options: Any
+) -> Description:
     """Opens `path`, describes it and closes it: the integration guide's entry point.
 
     Options are those of `Dataset.open` (format, delimiter, header, null_values, dtype;

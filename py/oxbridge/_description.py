@@ -106,11 +106,24 @@ class Description(Mapping[str, ColumnStats]):
         out: dict[str, dict[str, Any]] = {}
         for name, s in self._columns.items():
             if isinstance(s, TextStats):
-                out[name] = {"dtype": "text", "count": s.count, "nan_count": s.nan_count,
-                             "min_len": s.min_len, "max_len": s.max_len}
+                out[name] = {
+                    "dtype": "text",
+                    "count": s.count,
+                    "nan_count": s.nan_count,
+                    "min_len": s.min_len,
+                    "max_len": s.max_len,
+                }
             else:
-                out[name] = {"dtype": self.dtypes[name], "count": s.count, "nan_count": s.nan_count,
-                             "mean": s.mean, "std": s.std, "min": s.min, "max": s.max, "sum": s.sum}
+                out[name] = {
+                    "dtype": self.dtypes[name],
+                    "count": s.count,
+                    "nan_count": s.nan_count,
+                    "mean": s.mean,
+                    "std": s.std,
+                    "min": s.min,
+                    "max": s.max,
+                    "sum": s.sum,
+                }
         return out
 
     def to_json(self) -> str:
@@ -163,8 +176,15 @@ class Description(Mapping[str, ColumnStats]):
             if isinstance(s, TextStats):
                 cells[name] = ["text", str(s.count), str(s.nan_count), "", "", f"len {s.min_len}", f"len {s.max_len}"]
             else:
-                cells[name] = [self.dtypes[name], str(s.count), str(s.nan_count), _num(s.mean), _num(s.std),
-                               _num(s.min), _num(s.max)]
+                cells[name] = [
+                    self.dtypes[name],
+                    str(s.count),
+                    str(s.nan_count),
+                    _num(s.mean),
+                    _num(s.std),
+                    _num(s.min),
+                    _num(s.max),
+                ]
         label = max(len(r) for r in rows)
         widths = {n: max(len(n), *(len(c) for c in cells[n])) for n in names}
         lines = [" " * label + "  " + "  ".join(n.rjust(widths[n]) for n in names)]

@@ -264,8 +264,7 @@ _ERRNO_BUILTINS: tuple[type[OSError], ...] = (
     TimeoutError,
 )
 _IO_ERRORS: dict[type[OSError], type[IoError]] = {
-    builtin: type(builtin.__name__, (IoError, builtin), {"__module__": __name__})
-    for builtin in _ERRNO_BUILTINS
+    builtin: type(builtin.__name__, (IoError, builtin), {"__module__": __name__}) for builtin in _ERRNO_BUILTINS
 }
 
 

@@ -228,8 +228,9 @@ def _new_output(n: int, dtype: str, shape: tuple[int, ...] | None, order: _Order
         result: Any = array.array(dtype, bytes(n * (4 if dtype == "f" else 8)))
         buffer = Buffer(result, writable=True, argument="out", function="evaluate")
         return result, buffer.flat(), buffer
-    result = numpy.empty(shape if shape is not None else (n,), dtype=numpy.float32 if dtype == "f" else numpy.float64,
-                         order=order)
+    result = numpy.empty(
+        shape if shape is not None else (n,), dtype=numpy.float32 if dtype == "f" else numpy.float64, order=order
+    )
     buffer = Buffer(result, writable=True, argument="out", function="evaluate")
     return result, buffer.flat(), buffer
 
@@ -255,7 +256,8 @@ def _copy_into(out: Any, result: Any, order: str | None) -> None:
     except ImportError:
         raise TypeError(
             f"out is not in the operands' memory order ({'Fortran' if order == 'F' else 'C'}); without numpy "
-            "oxbridge cannot copy between orders: pass out in the operands' order") from None
+            "oxbridge cannot copy between orders: pass out in the operands' order"
+        ) from None
     np.asarray(out)[...] = result
 
 

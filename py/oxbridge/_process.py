@@ -81,9 +81,7 @@ def _process_with(a: _Buffer, func: object) -> _Buffer:
         raise ValueError("a is read-only; process_array works in place and never on a silent copy")
     fmt = mv.format
     if fmt not in ("d", "f", "<d", "<f", "=d", "=f"):
-        raise TypeError(
-            f"process_array(func=...) works in place on float64 or float32 arrays, got format {fmt!r}"
-        )
+        raise TypeError(f"process_array(func=...) works in place on float64 or float32 arrays, got format {fmt!r}")
     # In place: the output is the input itself (the same view), which the engine allows.
     expression._evaluate([a] if expression.variables else [], a)
     return a

@@ -54,8 +54,7 @@ class ProgressBar:
         eta = (total - done) / rate if rate > 0 and total > done else 0.0
         bar = "#" * filled + "-" * (width - filled)
         self.stream.write(
-            f"\r{self.label} [{bar}] {fraction:6.1%} {_size(done)}/{_size(total)} "
-            f"{_size(rate)}/s ETA {eta:4.1f}s "
+            f"\r{self.label} [{bar}] {fraction:6.1%} {_size(done)}/{_size(total)} {_size(rate)}/s ETA {eta:4.1f}s "
         )
         self.stream.flush()
         self.shown = True

@@ -130,8 +130,14 @@ def started(
     empty, in `env` (default: `child_env()`); when the block ends, kills its process group
     if the child is still running."""
     process = subprocess.Popen(
-        list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=text,
-        env=child_env() if env is None else env, cwd=cwd, start_new_session=True,
+        list(command),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=text,
+        env=child_env() if env is None else env,
+        cwd=cwd,
+        start_new_session=True,
     )
     try:
         yield process

@@ -225,8 +225,10 @@ def check_csv_description(desc: Any, facts: dict[str, Any]) -> list[str]:
 
 def plain(desc: Any) -> dict[str, Any]:
     """A Description as comparable data (NaN as None)."""
-    return {c: {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
-            for c, d in desc.to_dict().items()}
+    return {
+        c: {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+        for c, d in desc.to_dict().items()
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -285,8 +287,15 @@ def child_lifecycle(kind: str, cycles: int, csv_path: str) -> None:
             gc.collect()
     gc.collect()
     seconds = time.monotonic() - started
-    emit(kind=kind, cycles=cycles, live_start=live_start, live_end=lib.oxb_live_handles(), peak_live=peak_live,
-         rss_growth=rss_bytes() - rss0, seconds=seconds)
+    emit(
+        kind=kind,
+        cycles=cycles,
+        live_start=live_start,
+        live_end=lib.oxb_live_handles(),
+        peak_live=peak_live,
+        rss_growth=rss_bytes() - rss0,
+        seconds=seconds,
+    )
 
 
 def child_failures(kind: str, calls: int, workdir: str) -> None:
@@ -354,8 +363,14 @@ def child_failures(kind: str, calls: int, workdir: str) -> None:
         fail(i)
     gc.collect()
     seconds = time.monotonic() - started
-    emit(kind=kind, calls=calls, live_start=live_start, live_end=lib.oxb_live_handles(),
-         rss_growth=rss_bytes() - rss0, seconds=seconds)
+    emit(
+        kind=kind,
+        calls=calls,
+        live_start=live_start,
+        live_end=lib.oxb_live_handles(),
+        rss_growth=rss_bytes() - rss0,
+        seconds=seconds,
+    )
     ragged_ds.close()
 
 
@@ -389,8 +404,14 @@ def child_ctrl_c_describe(path: str, trials: int, facts_json: str) -> None:
                 frames = [f.name for f in traceback.extract_tb(error.__traceback__)]
             if trial == trials - 1:  # the last interrupt too
                 problems += check_csv_description(ds.describe(), facts)
-            emit(trial=trial, caught=caught, in_describe="describe" in frames, frames=frames[-3:], scans=scans,
-                 reuse_problems=problems)
+            emit(
+                trial=trial,
+                caught=caught,
+                in_describe="describe" in frames,
+                frames=frames[-3:],
+                scans=scans,
+                reuse_problems=problems,
+            )
 
 
 def child_ctrl_c_call(kinds: Sequence[str], trials: int) -> None:
@@ -490,7 +511,6 @@ def child_fork_plain(csv_path: str, facts_json: str) -> None:
     """os.fork() after parallel work in the parent: the pool exists and is busy-free."""
     import numpy as np
 
-
     facts = json.loads(facts_json)
     a = np.arange(1_000_000, dtype=np.float64)
     expected = float(a.sum())
@@ -536,8 +556,7 @@ def child_fork_multiprocessing(method: str) -> None:
             problems.append(f"chunk {start}: {count} {total} {e_sum}")
         if threads < 1:
             problems.append(f"threads {threads}")
-    emit(method=method, problems=problems, seconds=time.monotonic() - started,
-         children=len({r[0] for r in results}))
+    emit(method=method, problems=problems, seconds=time.monotonic() - started, children=len({r[0] for r in results}))
 
 
 def child_fork_during_call(csv_path: str, facts_json: str, forks: int, seed: int) -> None:
@@ -678,8 +697,9 @@ def _backtrace(folder: str, pid: int) -> str:
     if not cores:
         return f"child {pid}: no core file"
     try:
-        out = run_child(["gdb", "-batch", "-nx", "-ex", "thread apply all bt 25", sys.executable, cores[-1]],
-                        timeout=120).stdout
+        out = run_child(
+            ["gdb", "-batch", "-nx", "-ex", "thread apply all bt 25", sys.executable, cores[-1]], timeout=120
+        ).stdout
     except OSError as e:
         out = f"gdb failed: {e}"
     finally:
@@ -758,8 +778,15 @@ def child_file_changes(fmt: str, pristine: str, workdir: str, trials: int, seed:
         changer.join()
         ds.close()
         when = "during" if begin <= changed_at[0] <= end else "after"
-        emit(trial=trial, kind=kind, outcome=outcome, message=message[:300], when=when,
-             cut=cut if kind == "truncate" else None, size=size)
+        emit(
+            trial=trial,
+            kind=kind,
+            outcome=outcome,
+            message=message[:300],
+            when=when,
+            cut=cut if kind == "truncate" else None,
+            size=size,
+        )
         for p in (path, spare):
             try:
                 os.unlink(p)
@@ -813,8 +840,15 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
         want_acc = acc.stats()
 
     def same_stats(s: Any, t: Any) -> bool:
-        return (s.count, s.nan_count, s.sum, s.mean, s.var, s.min, s.max) == \
-            (t.count, t.nan_count, t.sum, t.mean, t.var, t.min, t.max)
+        return (s.count, s.nan_count, s.sum, s.mean, s.var, s.min, s.max) == (
+            t.count,
+            t.nan_count,
+            t.sum,
+            t.mean,
+            t.var,
+            t.min,
+            t.max,
+        )
 
     deadline = time.monotonic() + seconds
     counts: dict[str, int] = {}
@@ -826,8 +860,19 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
         rng = random.Random(seed * 1000 + k)
         mine: dict[str, int] = {}
         stats_out = b.oxb_stats()
-        ops = ["shared_expr", "private_expr", "stats", "shared_acc", "private_acc", "shared_csv", "shared_npy",
-               "private_dataset", "bad_expression", "missing_file", "bad_handle"]
+        ops = [
+            "shared_expr",
+            "private_expr",
+            "stats",
+            "shared_acc",
+            "private_acc",
+            "shared_csv",
+            "shared_npy",
+            "private_dataset",
+            "bad_expression",
+            "missing_file",
+            "bad_handle",
+        ]
         try:
             while time.monotonic() < deadline:
                 op = rng.choice(ops)
@@ -885,7 +930,7 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
                         if error.filename != path or path not in str(error):
                             errors.append(f"{k} file error of another thread: {error}")
                 elif op == "bad_handle":
-                    handle = (0x5eed << 32) | (0x100000 + k)
+                    handle = (0x5EED << 32) | (0x100000 + k)
                     status = lib.oxb_accumulator_stats(handle, ctypes.byref(stats_out))
                     time.sleep(0.001)  # other threads fail meanwhile
                     message = (lib.oxb_last_error_message() or b"").decode()
@@ -912,8 +957,16 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
         errors.append(f"shared accumulator {final.count} {final.sum} != {want_count} {want_sum}")
     for h in (shared_expr, shared_csv, shared_npy, shared_acc):
         h.close()
-    emit(counts=counts, errors=errors[:20], error_count=len(errors), stuck=stuck, seconds=elapsed,
-         live_start=live_start, live_end=lib.oxb_live_handles(), shared_pushes=shared_pushes[0])
+    emit(
+        counts=counts,
+        errors=errors[:20],
+        error_count=len(errors),
+        stuck=stuck,
+        seconds=elapsed,
+        live_start=live_start,
+        live_end=lib.oxb_live_handles(),
+        shared_pushes=shared_pushes[0],
+    )
     faulthandler.cancel_dump_traceback_later()
 
 

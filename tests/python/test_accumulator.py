@@ -199,7 +199,9 @@ def test_integer_sums_are_exact_beyond_int64():
     # Both extremes of int64 together, many times: the 128-bit path.
     info = np.iinfo(np.int64)
     extremes = np.array([info.max, info.min, info.max, -1, info.max] * 3001, dtype=np.int64)
-    _assert_int_stats(_stats_of(extremes, extremes[::-3], extremes[:7]), np.concatenate([extremes, extremes[::-3], extremes[:7]]))
+    _assert_int_stats(
+        _stats_of(extremes, extremes[::-3], extremes[:7]), np.concatenate([extremes, extremes[::-3], extremes[:7]])
+    )
     assert _stats_of(*[extremes] * 20).sum == 20 * sum(int(v) for v in extremes)
 
 

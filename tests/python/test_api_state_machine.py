@@ -139,7 +139,7 @@ class ApiMachine(RuleBasedStateMachine):
 
     # ---- datasets: the model is the CSV's rows ---------------------------------------
 
-    @rule(target=datasets, rows=st.lists(st.tuples(finite, st.integers(-10**6, 10**6)), min_size=1, max_size=30))
+    @rule(target=datasets, rows=st.lists(st.tuples(finite, st.integers(-(10**6), 10**6)), min_size=1, max_size=30))
     def open_dataset(self, rows):
         self.files += 1
         path = Path(self.folder.name) / f"t{self.files}.csv"

@@ -282,7 +282,13 @@ def test_sort_property(a):
         (lambda: oxbridge.quantile(np.ones(3), [0.5, -0.1]), ValueError, "q"),
         (lambda: oxbridge.quantile(np.ones(3), float("nan")), ValueError, "q"),
         (lambda: oxbridge.sort(np.ones((2, 2, 2))), ValueError, "3-D"),
-        (lambda: oxbridge.sort(np.arange(3.0).__array__().view().setflags(write=False) or np.frombuffer(b"abcdefgh")), ValueError, "read-only"),
+        (
+            lambda: oxbridge.sort(
+                np.arange(3.0).__array__().view().setflags(write=False) or np.frombuffer(b"abcdefgh")
+            ),
+            ValueError,
+            "read-only",
+        ),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error, words):

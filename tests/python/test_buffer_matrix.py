@@ -63,8 +63,21 @@ def _nan_with_payload(bits: int) -> float:
     return struct.unpack("<d", struct.pack("<Q", bits))[0]
 
 
-SPECIAL_F64 = [0.0, -0.0, 1.0, -1.5, math.inf, -math.inf, math.nan, _nan_with_payload(0x7FF8_0000_0000_0123),
-               _nan_with_payload(0xFFF8_0000_0000_0042), 5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308]
+SPECIAL_F64 = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.5,
+    math.inf,
+    -math.inf,
+    math.nan,
+    _nan_with_payload(0x7FF8_0000_0000_0123),
+    _nan_with_payload(0xFFF8_0000_0000_0042),
+    5e-324,
+    -5e-324,
+    2.2250738585072014e-308,
+    1.7976931348623157e308,
+]
 SPECIAL_F32 = [0.0, -0.0, 1.0, -1.5, math.inf, -math.inf, math.nan, 1e-45, -1e-45, 1.1754942e-38, 3.4028235e38]
 
 
@@ -218,20 +231,33 @@ def cases(draw: Callable[..., Any]) -> Case:
 def every_case() -> Iterator[Case]:
     """The whole product, each combination empty and with every special value."""
     for dtype_name in SUPPORTED + UNSUPPORTED:
-        specials = {"float64": SPECIAL_F64, "float32": SPECIAL_F32, "int64": [0, -1, 2**62 - 1, -(2**62), 7],
-                    "int32": [0, -1, 2**30 - 1, -(2**30), 7], "bool": [True, False]}.get(dtype_name, [0, 1, 3, 100])
+        specials = {
+            "float64": SPECIAL_F64,
+            "float32": SPECIAL_F32,
+            "int64": [0, -1, 2**62 - 1, -(2**62), 7],
+            "int32": [0, -1, 2**30 - 1, -(2**30), 7],
+            "bool": [True, False],
+        }.get(dtype_name, [0, 1, 3, 100])
         for order, layout, memory in itertools.product(("native", "swapped"), LAYOUTS, MEMORY):
             if not _possible(dtype_name, order, memory):
                 continue
-            for shape in ([(0,), (len(specials) + 2,)] if LAYOUTS[layout] == 1 else [(0, 3), (1, 1), (3, 5)]):
+            for shape in [(0,), (len(specials) + 2,)] if LAYOUTS[layout] == 1 else [(0, 3), (1, 1), (3, 5)]:
                 size = int(np.prod(shape))
-                yield build(dtype_name, order, layout, memory, shape, [specials[i % len(specials)] for i in range(size)])
+                yield build(
+                    dtype_name, order, layout, memory, shape, [specials[i % len(specials)] for i in range(size)]
+                )
 
 
 # ---- native calls ------------------------------------------------------------------------
 
-_NATIVE = ("oxb_process_array", "process_array", "oxb_stats_compute", "oxb_stats_axis",
-           "oxb_expression_evaluate", "oxb_accumulator_push")
+_NATIVE = (
+    "oxb_process_array",
+    "process_array",
+    "oxb_stats_compute",
+    "oxb_stats_axis",
+    "oxb_expression_evaluate",
+    "oxb_accumulator_push",
+)
 
 
 @contextlib.contextmanager
@@ -244,11 +270,14 @@ def native_calls() -> Iterator[list[tuple[str, int]]]:
             status = function(*args)
             calls.append((name, status))
             return status
+
         return call
 
     # _process keeps its own references to the two functions it calls most.
-    targets = [(lib, name, name) for name in _NATIVE] + [(_process, "_seed", "process_array"),
-                                                         (_process, "_scale", "oxb_process_array")]
+    targets = [(lib, name, name) for name in _NATIVE] + [
+        (_process, "_seed", "process_array"),
+        (_process, "_scale", "oxb_process_array"),
+    ]
     originals = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in targets]
     try:
         for owner, attr, name in targets:
@@ -265,8 +294,9 @@ def assert_refused(case: Case, problems: list[tuple[type, str]], call: Callable[
     with native_calls() as calls, pytest.raises((TypeError, ValueError)) as info:
         call()
     error = info.value
-    assert any(isinstance(error, kind) and any(p in str(error) for p in pattern.split("|"))
-               for kind, pattern in problems), f"{type(error).__name__}: {error} (expected one of {problems})"
+    assert any(
+        isinstance(error, kind) and any(p in str(error) for p in pattern.split("|")) for kind, pattern in problems
+    ), f"{type(error).__name__}: {error} (expected one of {problems})"
     # process_array's one-call fast path lets the seed shim check alignment itself: a
     # refusal by status, before it touches anything, is also no work.
     assert all(status != 0 for _, status in calls), f"native work on an invalid buffer: {calls}"
@@ -274,6 +304,7 @@ def assert_refused(case: Case, problems: list[tuple[type, str]], call: Callable[
 
 
 # ---- comparisons ---------------------------------------------------------------------------
+
 
 def assert_same_floats(got: np.ndarray, expected: np.ndarray) -> None:
     """NaN in the same places, every other element bit for bit (so -0.0 is not 0.0)."""
@@ -342,6 +373,7 @@ def _float_result(case: Case) -> np.ndarray:
 
 # ---- what each entry point must do with a case ----------------------------------------------
 
+
 def check_process_array(case: Case) -> None:
     problems = case.problems(writable=True, flat=True)
     if problems:
@@ -401,8 +433,11 @@ def check_evaluate_out(case: Case) -> None:
     """The case as `out`, the operand a C-ordered float64 array of its shape. A 2-D out in
     another layout is filled by a copy of the result computed in the operand's order."""
     operand = np.ascontiguousarray(np.arange(case.size, dtype=np.float64).reshape(case.shape) * 0.75 - 3)
-    other_order = len(case.shape) == 2 and case.storage.size != 0 and not _place(
-        case.layout, case.storage, case.shape).flags.c_contiguous
+    other_order = (
+        len(case.shape) == 2
+        and case.storage.size != 0
+        and not _place(case.layout, case.storage, case.shape).flags.c_contiguous
+    )
     problems = case.problems(writable=True, flat=not other_order)
     if case.dtype in ("int64", "int32"):
         problems.append((TypeError, "out must be a float64 or float32 array"))
@@ -431,9 +466,15 @@ def check_accumulator_push(case: Case) -> None:
         assert case.snapshot() == before
 
 
-CHECKS = [check_process_array, check_process_array_with_func, check_stats, check_evaluate_operand,
-          check_evaluate_out, check_accumulator_push]
-_ids = [c.__name__[len("check_"):] for c in CHECKS]
+CHECKS = [
+    check_process_array,
+    check_process_array_with_func,
+    check_stats,
+    check_evaluate_operand,
+    check_evaluate_out,
+    check_accumulator_push,
+]
+_ids = [c.__name__[len("check_") :] for c in CHECKS]
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=_ids)
@@ -444,8 +485,10 @@ def test_every_combination(check: Callable[[Case], None]) -> None:
         try:
             check(case)
         except BaseException as error:
-            raise AssertionError(f"{check.__name__} on {case.dtype}, {case.order}, {case.layout}, {case.memory}, "
-                                 f"shape {case.shape}: {error}") from error
+            raise AssertionError(
+                f"{check.__name__} on {case.dtype}, {case.order}, {case.layout}, {case.memory}, "
+                f"shape {case.shape}: {error}"
+            ) from error
         count += 1
     assert count > 1500
 
@@ -459,10 +502,14 @@ def test_random_values_and_sizes(check: Callable[[Case], None], case: Case) -> N
 
 # ---- named corners, each once ------------------------------------------------------------------
 
+
 def test_read_only_memory_is_never_written_even_where_a_copy_would_do():
     a = np.frombuffer(bytes(np.arange(4.0)), dtype=np.float64)
-    for call in (lambda: oxbridge.process_array(a), lambda: oxbridge.process_array(a, func="x + 1"),
-                 lambda: oxbridge.evaluate("b + 1", b=np.ones(4), out=a)):
+    for call in (
+        lambda: oxbridge.process_array(a),
+        lambda: oxbridge.process_array(a, func="x + 1"),
+        lambda: oxbridge.evaluate("b + 1", b=np.ones(4), out=a),
+    ):
         with pytest.raises(ValueError, match="read-only"):
             call()
     np.testing.assert_array_equal(a, np.arange(4.0))

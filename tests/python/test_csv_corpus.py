@@ -91,8 +91,9 @@ class Expected:
         return [v for v in self.values if not (isinstance(v, float) and math.isnan(v))]
 
 
-def expected_column(fields: Sequence[str], nulls: Sequence[str] = DEFAULT_NULLS,
-                    quoted_text: Sequence[bool] = ()) -> Expected:
+def expected_column(
+    fields: Sequence[str], nulls: Sequence[str] = DEFAULT_NULLS, quoted_text: Sequence[bool] = ()
+) -> Expected:
     """The reading of one column's fields (as the csv module returns them): missing values
     are the exact null markers; the column is int64 if every other value is an int64
     literal, float64 if every value is a number (inf/infinity/nan in any case included),
@@ -113,8 +114,9 @@ def expected_column(fields: Sequence[str], nulls: Sequence[str] = DEFAULT_NULLS,
     return Expected("text", len(present), missing, list(present))
 
 
-def expected_description(names: Sequence[str], records: Sequence[Sequence[str]],
-                         nulls: Sequence[str] = DEFAULT_NULLS) -> dict[str, Expected]:
+def expected_description(
+    names: Sequence[str], records: Sequence[Sequence[str]], nulls: Sequence[str] = DEFAULT_NULLS
+) -> dict[str, Expected]:
     for r in records:
         assert len(r) == len(names), f"the oracle itself found a ragged record: {r!r}"
     return {name: expected_column([r[j] for r in records], nulls) for j, name in enumerate(names)}
@@ -156,8 +158,9 @@ def assert_numeric_matches(s: oxbridge.Stats, e: Expected, where: str = "") -> N
         np.testing.assert_allclose(s.sum, math.fsum(nums), rtol=1e-12, atol=1e-300, err_msg=where)
     np.testing.assert_allclose(s.mean, mean, rtol=1e-12, atol=1e-300, err_msg=where)
     np.testing.assert_allclose(s.var, var, rtol=1e-9, atol=1e-300, equal_nan=True, err_msg=where)
-    np.testing.assert_allclose(s.std, math.nan if math.isnan(var) else math.sqrt(var), rtol=1e-9, atol=1e-300,
-                               equal_nan=True, err_msg=where)
+    np.testing.assert_allclose(
+        s.std, math.nan if math.isnan(var) else math.sqrt(var), rtol=1e-9, atol=1e-300, equal_nan=True, err_msg=where
+    )
 
 
 def assert_text_matches(s: oxbridge.TextStats, e: Expected, where: str = "") -> None:
@@ -181,6 +184,7 @@ def assert_matches_expected(desc: oxbridge.Description, expected: dict[str, Expe
 # ---------------------------------------------------------------------------------------
 # The corpus and what a reader must find in each file (worked out by hand).
 # ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Spec:
@@ -227,9 +231,14 @@ SPEC: dict[str, Spec] = {
     "signed_ints.csv": Spec(["a", "b"], 5, [I, I]),
     "exponents.csv": Spec(["x", "y"], 5, [F, F]),
     "inf_nan_spellings.csv": Spec(
-        ["v", "pos", "neg"], 6, [F, F, F],
-        pandas_differs={"v": "pandas does not read 'NAN' (upper case) as a number, so the column is text "
-                             "there; oxbridge parses it as NaN (counted in nan_count)"}),
+        ["v", "pos", "neg"],
+        6,
+        [F, F, F],
+        pandas_differs={
+            "v": "pandas does not read 'NAN' (upper case) as a number, so the column is text "
+            "there; oxbridge parses it as NaN (counted in nan_count)"
+        },
+    ),
     "int_then_float.csv": Spec(["n", "m"], 5, [F, F]),
     "numeric_then_text.csv": Spec(["code", "val"], 5, [T, T]),
     # Accents, CJK, emoji with skin tone and ZWJ family, a combining accent: lengths in
@@ -249,22 +258,29 @@ SPEC: dict[str, Spec] = {
     # Quoted numbers are numbers.
     "quoted_numbers.csv": Spec(["a", "b"], 3, [I, F]),
     "int64_overflow.csv": Spec(
-        ["big", "small"], 2, [F, I],
-        pandas_differs={"big": "past int64 pandas reads uint64 exactly; oxbridge reads float64"}),
+        ["big", "small"],
+        2,
+        [F, I],
+        pandas_differs={"big": "past int64 pandas reads uint64 exactly; oxbridge reads float64"},
+    ),
     # A quote inside an unquoted field is an ordinary character (csv and pandas agree).
     "stray_quote.csv": Spec(["id", "size", "note"], 3, [I, T, T]),
     # Text after a closing quote belongs to the value ("ab"cd is abcd, "x"<space> is "x ").
     "quoted_trailing_text.csv": Spec(["a", "b"], 3, [T, I]),
     "booleans.csv": Spec(
-        ["flag", "n"], 3, [T, I],
-        pandas_differs={"flag": "pandas has a bool type; oxbridge infers only int64, float64 and text"}),
+        ["flag", "n"],
+        3,
+        [T, I],
+        pandas_differs={"flag": "pandas has a bool type; oxbridge infers only int64, float64 and text"},
+    ),
     # Custom markers replace the defaults: NA is then an ordinary text value.
-    "custom_nulls.csv": Spec(["a", "b"], 4, [I, T], options={"null_values": ["-", "?", "missing"]},
-                             nulls=["-", "?", "missing"]),
+    "custom_nulls.csv": Spec(
+        ["a", "b"], 4, [I, T], options={"null_values": ["-", "?", "missing"]}, nulls=["-", "?", "missing"]
+    ),
     # 200 columns: even ints, odd floats, every 7th text (made by a one-off script).
     "wide_200_columns.csv": Spec(
-        [f"c{j}" for j in range(200)], 6,
-        [T if j % 7 == 0 else (I if j % 2 == 0 else F) for j in range(200)]),
+        [f"c{j}" for j in range(200)], 6, [T if j % 7 == 0 else (I if j % 2 == 0 else F) for j in range(200)]
+    ),
 }
 
 # bad file -> (line the error names (None: the whole file), column it names (None: none))
@@ -381,8 +397,13 @@ def test_text_lengths_match_the_csv_module(name):
 def test_matches_pandas(name):
     spec = SPEC[name]
     df = pd.read_csv(
-        _path(name), sep=spec.delimiter, header=0 if spec.header else None, keep_default_na=False,
-        na_values=spec.nulls, encoding="utf-8-sig", skip_blank_lines=True,
+        _path(name),
+        sep=spec.delimiter,
+        header=0 if spec.header else None,
+        keep_default_na=False,
+        na_values=spec.nulls,
+        encoding="utf-8-sig",
+        skip_blank_lines=True,
     )
     desc = _describe(name)
     assert df.shape == (spec.rows, len(spec.names))
@@ -411,8 +432,9 @@ def test_matches_pandas(name):
                 np.testing.assert_allclose(float(ox.sum), s.sum(), rtol=1e-12, equal_nan=True, err_msg=where)
                 np.testing.assert_equal([float(ox.min), float(ox.max)], [s.min(), s.max()], err_msg=where)
             np.testing.assert_allclose(ox.mean, s.mean(), rtol=1e-12, equal_nan=True, err_msg=where)
-            np.testing.assert_allclose(ox.std, s.astype("float64").std(ddof=1), rtol=1e-9, equal_nan=True,
-                                       err_msg=where)
+            np.testing.assert_allclose(
+                ox.std, s.astype("float64").std(ddof=1), rtol=1e-9, equal_nan=True, err_msg=where
+            )
         else:
             assert pd.api.types.is_string_dtype(s.dtype) or kind == "O", where
             assert desc.dtypes[col] == "text", where

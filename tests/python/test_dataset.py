@@ -41,8 +41,10 @@ def _live() -> int:
 
 
 def _nan_to_none(d):
-    return {c: {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
-            for c, s in d.items()}
+    return {
+        c: {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
+        for c, s in d.items()
+    }
 
 
 def _write(path: Path, text: str) -> Path:
@@ -106,8 +108,18 @@ def _sample(dtype, n, seed=0):
 
 
 NPY_DTYPES = ["f8", "f4", "i8", "i4", "i2", "i1", "u4", "u2", "u1", "b1"]
-NAMES = {"f8": "float64", "f4": "float32", "i8": "int64", "i4": "int32", "i2": "int16", "i1": "int8",
-         "u4": "uint32", "u2": "uint16", "u1": "uint8", "b1": "bool"}
+NAMES = {
+    "f8": "float64",
+    "f4": "float32",
+    "i8": "int64",
+    "i4": "int32",
+    "i2": "int16",
+    "i1": "int8",
+    "u4": "uint32",
+    "u2": "uint16",
+    "u1": "uint8",
+    "b1": "bool",
+}
 
 
 def _dt(code, order):
@@ -253,8 +265,13 @@ def test_truncated_npy_is_a_data_format_error_naming_the_file(tmp_path):
     a = np.arange(1000.0)
     np.save(tmp_path / "full.npy", a)
     raw = (tmp_path / "full.npy").read_bytes()
-    cuts = {"cut_data.npy": raw[:-8], "cut_half.npy": raw[: len(raw) // 2], "cut_header.npy": raw[:40],
-            "cut_prefix.npy": raw[:8], "empty.npy": b""}
+    cuts = {
+        "cut_data.npy": raw[:-8],
+        "cut_half.npy": raw[: len(raw) // 2],
+        "cut_header.npy": raw[:40],
+        "cut_prefix.npy": raw[:8],
+        "empty.npy": b"",
+    }
     for name, data in cuts.items():
         path = tmp_path / name
         path.write_bytes(data)
@@ -283,16 +300,20 @@ def test_npy_header_claiming_a_huge_shape(tmp_path, shape):
     assert str(path) in str(info.value) and info.value.path == str(path)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: np.zeros(3, dtype=[("a", "<f8"), ("b", "<i4")]),
-    lambda: np.zeros(3, np.complex128),
-    lambda: np.zeros(3, np.float16),
-    lambda: np.zeros(3, np.uint64),
-    lambda: np.zeros((2, 2, 2)),
-    lambda: np.array(["text"]),
-    lambda: np.zeros(3, "datetime64[ns]"),
-    lambda: np.array([1, None], dtype=object),
-], ids=["structured", "complex", "float16", "uint64", "3d", "unicode", "datetime", "object"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: np.zeros(3, dtype=[("a", "<f8"), ("b", "<i4")]),
+        lambda: np.zeros(3, np.complex128),
+        lambda: np.zeros(3, np.float16),
+        lambda: np.zeros(3, np.uint64),
+        lambda: np.zeros((2, 2, 2)),
+        lambda: np.array(["text"]),
+        lambda: np.zeros(3, "datetime64[ns]"),
+        lambda: np.array([1, None], dtype=object),
+    ],
+    ids=["structured", "complex", "float16", "uint64", "3d", "unicode", "datetime", "object"],
+)
 def test_unsupported_npy_is_a_clear_unsupported_error(tmp_path, make):
     path = tmp_path / "x.npy"
     np.save(path, make(), allow_pickle=True)
@@ -306,10 +327,16 @@ def test_unsupported_npy_is_a_clear_unsupported_error(tmp_path, make):
 
 def test_npy_unknown_version_and_malformed_headers(tmp_path):
     cases = {
-        "v9.npy": (b"\x93NUMPY\x09" + _npy_bytes("<f8", (2,), data=bytes(16))[7:], oxbridge.UnsupportedError,
-                   "version 9"),
-        "nodescr.npy": (b"\x93NUMPY\x01\x00" + (30).to_bytes(2, "little") + b"{'shape': (2,), }".ljust(29) + b"\n",
-                        oxbridge.DataFormatError, "descr"),
+        "v9.npy": (
+            b"\x93NUMPY\x09" + _npy_bytes("<f8", (2,), data=bytes(16))[7:],
+            oxbridge.UnsupportedError,
+            "version 9",
+        ),
+        "nodescr.npy": (
+            b"\x93NUMPY\x01\x00" + (30).to_bytes(2, "little") + b"{'shape': (2,), }".ljust(29) + b"\n",
+            oxbridge.DataFormatError,
+            "descr",
+        ),
         "badshape.npy": (_npy_bytes("<f8", (2,)).replace(b"(2,)", b"(x,)"), oxbridge.DataFormatError, "shape"),
     }
     for name, (data, error, words) in cases.items():
@@ -323,8 +350,20 @@ def test_npy_unknown_version_and_malformed_headers(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dtype,columns", [("float64", 3), ("<f4", 1), (">f8", 2), ("int64", 4), (">i4", 2),
-                                           ("<i2", 5), ("uint8", 1), ("u2", 3), ("bool", 2)])
+@pytest.mark.parametrize(
+    "dtype,columns",
+    [
+        ("float64", 3),
+        ("<f4", 1),
+        (">f8", 2),
+        ("int64", 4),
+        (">i4", 2),
+        ("<i2", 5),
+        ("uint8", 1),
+        ("u2", 3),
+        ("bool", 2),
+    ],
+)
 def test_raw_binary_with_dtype_and_columns(tmp_path, dtype, columns):
     a = _sample(dtype, 30_000 * columns, seed=5).reshape(30_000, columns)
     path = tmp_path / "data.raw"
@@ -366,14 +405,37 @@ def test_raw_binary_errors(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 _NULLS = st.sampled_from(DEFAULT_NULLS)
-_INTS = st.integers(-(2**63), 2**63 - 1).map(str) | st.integers(0, 999).map(lambda v: f"+{v}") \
+_INTS = (
+    st.integers(-(2**63), 2**63 - 1).map(str)
+    | st.integers(0, 999).map(lambda v: f"+{v}")
     | st.integers(-99, 99).map(lambda v: f" {v} ")
+)
 # Bounded so that sums and squares stay finite; infinities and NaN come as spellings.
 _FLOATS = st.floats(-1e150, 1e150).flatmap(
-    lambda v: st.sampled_from([repr(v), f"{v:.6e}", f"{v:.17g}", f"{v:.3f}"])) \
-    | st.sampled_from(["inf", "-inf", "+inf", "Infinity", "-Infinity", "INF", "NAN", "-nan", ".5", "5.", "1E3"])
-_TRICKY_TEXT = st.sampled_from([",", ";", "|", "\t", '"', '""', 'say "hi"', "two\nlines", "crlf\r\ninside", " ",
-                                "  padded  ", "é", "東京", "\U0001F468\u200d\U0001F469", "n/a", "<NA>", "True", "12a"])
+    lambda v: st.sampled_from([repr(v), f"{v:.6e}", f"{v:.17g}", f"{v:.3f}"])
+) | st.sampled_from(["inf", "-inf", "+inf", "Infinity", "-Infinity", "INF", "NAN", "-nan", ".5", "5.", "1E3"])
+_TRICKY_TEXT = st.sampled_from(
+    [
+        ",",
+        ";",
+        "|",
+        "\t",
+        '"',
+        '""',
+        'say "hi"',
+        "two\nlines",
+        "crlf\r\ninside",
+        " ",
+        "  padded  ",
+        "é",
+        "東京",
+        "\U0001f468\u200d\U0001f469",
+        "n/a",
+        "<NA>",
+        "True",
+        "12a",
+    ]
+)
 # No NUL (a NUL near the start makes a file binary) and no lone CR (Python's csv writer
 # leaves it unquoted with a "\n" terminator, and its reader then splits the record there).
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=8) | _TRICKY_TEXT
@@ -407,8 +469,9 @@ def _write_table(path, names, rows, delimiter, terminator):
     assert back == [names] + rows
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(tables())
 def test_random_tables_match_exact_computation(tmp_path, table):
     names, rows, delimiter, terminator = table
@@ -428,7 +491,8 @@ def test_random_tables_match_exact_computation(tmp_path, table):
         df = pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, na_values=DEFAULT_NULLS)
         assert df.shape == (len(rows), len(names))
         assert [int(df[n].isna().sum()) for n in names] == [
-            sum(r[j] in DEFAULT_NULLS for r in rows) for j in range(len(names))]
+            sum(r[j] in DEFAULT_NULLS for r in rows) for j in range(len(names))
+        ]
 
 
 def _only(desc, name):
@@ -506,8 +570,14 @@ def test_big_csv_matches_pandas_and_exact_sums(big_csv, big_pandas):
         assert ds.dtypes["maybe_int"] == "float64"
         assert ds.num_rows == BIG_ROWS
     assert desc.num_rows == len(df) == BIG_ROWS
-    assert desc.dtypes == {"id": "int64", "value": "float64", "note": "text", "maybe_int": "float64",
-                           "late_text": "text", "sparse": "int64"}
+    assert desc.dtypes == {
+        "id": "int64",
+        "value": "float64",
+        "note": "text",
+        "maybe_int": "float64",
+        "late_text": "text",
+        "sparse": "int64",
+    }
     assert desc["id"].sum == BIG_ROWS * (BIG_ROWS - 1) // 2 and type(desc["id"].sum) is int
     np.testing.assert_allclose(desc["value"].sum, math.fsum(generated["value"]), rtol=1e-12)
     np.testing.assert_allclose(desc["maybe_int"].sum, math.fsum(generated["maybe_int"]), rtol=1e-15)
@@ -568,7 +638,7 @@ def test_ragged_row_deep_in_a_big_file_names_the_first_bad_line(tmp_path):
         oxbridge.process_large_dataset(_write(tmp_path / "ragged2.csv", "a,b,c\n" + "\n".join(rows) + "\n"))
     assert (info.value.line, info.value.column) == (290_002, None)
     # A quoted field opened on the last line and never closed.
-    path = _write(tmp_path / "open.csv", 'a,b,c\n' + "\n".join(good[:250_000]) + '\n1,2,"never\n')
+    path = _write(tmp_path / "open.csv", "a,b,c\n" + "\n".join(good[:250_000]) + '\n1,2,"never\n')
     with pytest.raises(oxbridge.DataFormatError, match="never closed") as info:
         oxbridge.process_large_dataset(path)
     assert info.value.line == 250_002
@@ -605,9 +675,15 @@ def small_csv(tmp_path):
 def test_columns_by_name_and_position(small_csv):
     with oxbridge.Dataset.open(small_csv) as ds:
         full = ds.describe()
-        for columns, names in [(["qty"], ["qty"]), ([2, 0], ["qty", "name"]), ([-1], ["qty"]),
-                               (["price", 0, -1], ["price", "name", "qty"]), ("price", ["price"]), (1, ["price"]),
-                               ([], [])]:
+        for columns, names in [
+            (["qty"], ["qty"]),
+            ([2, 0], ["qty", "name"]),
+            ([-1], ["qty"]),
+            (["price", 0, -1], ["price", "name", "qty"]),
+            ("price", ["price"]),
+            (1, ["price"]),
+            ([], []),
+        ]:
             desc = ds.describe(columns=columns)
             assert list(desc) == names, columns
             for n in names:
@@ -648,8 +724,16 @@ def test_description_mapping_and_exports(small_csv):
         desc["x"]
     d = desc.to_dict()
     assert d["name"] == {"dtype": "text", "count": 3, "nan_count": 0, "min_len": 4, "max_len": 5}
-    assert d["qty"] == {"dtype": "int64", "count": 2, "nan_count": 1, "mean": 3.5, "std": q.std, "min": 3, "max": 4,
-                        "sum": 7}
+    assert d["qty"] == {
+        "dtype": "int64",
+        "count": 2,
+        "nan_count": 1,
+        "mean": 3.5,
+        "std": q.std,
+        "min": 3,
+        "max": 4,
+        "sum": 7,
+    }
     assert json.loads(desc.to_json()) == _nan_to_none(d)
     frame = desc.to_pandas()
     assert list(frame.columns) == ["name", "price", "qty"] and frame.loc["count", "qty"] == 2
@@ -679,8 +763,9 @@ def test_csv_options(tmp_path):
         assert ds.columns == ["0", "1"] and ds.describe().dtypes == {"0": "text", "1": "text"}
     assert oxbridge.process_large_dataset(tmp_path / "h.csv", null_values=[]).dtypes == {"x": "int64", "y": "int64"}
     # With no markers at all, an empty field is a value: the column is text.
-    assert oxbridge.process_large_dataset(_write(tmp_path / "e.csv", "x\n1\n\"\"\n"),
-                                          null_values=[]).dtypes == {"x": "text"}
+    assert oxbridge.process_large_dataset(_write(tmp_path / "e.csv", 'x\n1\n""\n'), null_values=[]).dtypes == {
+        "x": "text"
+    }
     with pytest.raises(ValueError, match="one ASCII character"):
         oxbridge.Dataset.open(path, delimiter=";;")
     with pytest.raises(ValueError, match="one ASCII character"):
@@ -1034,8 +1119,16 @@ def test_cli_json_equals_to_dict(small_csv, tmp_path):
     assert (out["0"]["sum"], out["1"]["sum"], out["1"]["dtype"]) == (30, 36, "int32")
     np.save(tmp_path / "n.npy", np.array([1.0, np.nan, 3.0]))
     out = json.loads(_run("describe", tmp_path / "n.npy", "--json").stdout)
-    assert out["0"] == {"dtype": "float64", "count": 2, "nan_count": 1, "mean": 2.0, "std": math.sqrt(2),
-                        "min": 1.0, "max": 3.0, "sum": 4.0}
+    assert out["0"] == {
+        "dtype": "float64",
+        "count": 2,
+        "nan_count": 1,
+        "mean": 2.0,
+        "std": math.sqrt(2),
+        "min": 1.0,
+        "max": 3.0,
+        "sum": 4.0,
+    }
     out = json.loads(_run("describe", tmp_path / "n.npy", "--json", "--columns", "0").stdout)
     assert list(out) == ["0"]
 
@@ -1047,8 +1140,9 @@ def test_cli_progress_flag(small_csv):
     assert r.returncode == 0 and r.stderr == ""
 
 
-@pytest.mark.parametrize("case", ["missing", "directory", "ragged", "unknown column", "npy truncated",
-                                  "raw without dtype"])
+@pytest.mark.parametrize(
+    "case", ["missing", "directory", "ragged", "unknown column", "npy truncated", "raw without dtype"]
+)
 def test_cli_errors_are_one_line_and_exit_1(tmp_path, case):
     np.save(tmp_path / "t.npy", np.arange(100.0))
     (tmp_path / "t.npy").write_bytes((tmp_path / "t.npy").read_bytes()[:-16])

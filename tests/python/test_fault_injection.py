@@ -187,6 +187,13 @@ def test_every_file_operation_fails_cleanly(hooks_library, fmt):
     else:
         assert {"stat", "open", "mmap", "restat", "madvise"} <= set(ops), ops
     assert report["points"] == report["unarmed_ops"] == len(outcomes)
-    R.record("default", "I/O faults", f"fault_injection.{fmt}.points", report["points"], "fault points",
-             errors=sum(1 for o in outcomes if o[2] == "error"),
-             ignored=sum(1 for o in outcomes if o[2] == "ignored"), ops="/".join(ops))
+    R.record(
+        "default",
+        "I/O faults",
+        f"fault_injection.{fmt}.points",
+        report["points"],
+        "fault points",
+        errors=sum(1 for o in outcomes if o[2] == "error"),
+        ignored=sum(1 for o in outcomes if o[2] == "ignored"),
+        ops="/".join(ops),
+    )

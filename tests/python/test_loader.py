@@ -54,11 +54,13 @@ def test_library_with_other_abi_or_header_is_refused(tmp_path):
     source = tmp_path / "fake.c"
     fakes = {}
     for name, abi, hash_ in [("abi", 999, 0), ("hash", oxbridge._bindings.OXB_ABI_VERSION, 12345)]:
-        source.write_text(textwrap.dedent(f"""
+        source.write_text(
+            textwrap.dedent(f"""
             #include <stdint.h>
             uint32_t oxb_abi_version(void) {{ return {abi}; }}
             uint64_t oxb_header_hash(void) {{ return {hash_}ull; }}
-        """))
+        """)
+        )
         fakes[name] = tmp_path / f"lib{name}.so"
         compiled = run_child(["cc", "-shared", "-fPIC", "-o", str(fakes[name]), str(source)], timeout=120)
         assert compiled.returncode == 0, compiled.describe()

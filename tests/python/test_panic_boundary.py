@@ -110,7 +110,9 @@ def run(library, code, *, allow_stderr=False):
 
 
 def test_panic_on_the_calling_thread(hooks_library):
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         ordinary_work()
         expect_panic(lib.oxb_test_panic_on_caller(), "test hook: panic on the calling thread")
         panic_message = message()
@@ -146,20 +148,26 @@ def test_panic_on_the_calling_thread(hooks_library):
         assert lib.oxb_last_error_detail(ctypes.byref(detail)) == OK
         assert detail.os_code == 0 and detail.path == b"" and detail.line == 0, (detail.os_code, detail.path)
         assert lib.oxb_live_handles() == 0
-    ''')
+    """,
+    )
 
 
 def test_panic_in_a_value_export_and_a_non_string_payload(hooks_library):
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         assert lib.oxb_test_panic_in_value() == 2**64 - 1
         expect_panic(PANIC, r"test hook: panic in a value export \(42\)")
         expect_panic(lib.oxb_test_panic_any(), "unknown panic payload")
         ordinary_work()
-    ''')
+    """,
+    )
 
 
 def test_panic_in_a_pool_worker(hooks_library):
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         threads = ctypes.c_size_t()
         assert lib.oxb_num_threads(ctypes.byref(threads)) == OK and threads.value == 2
         expect_panic(lib.oxb_test_panic_in_worker(BIG, 0), r"test hook: panic in worker thread oxbridge-worker-\d+")
@@ -171,14 +179,17 @@ def test_panic_in_a_pool_worker(hooks_library):
         assert lib.oxb_num_threads(ctypes.byref(threads)) == OK and threads.value == 2
         # Below the parallel threshold the same code panics on the calling thread.
         expect_panic(lib.oxb_test_panic_in_worker(100, 0), "test hook: panic in worker thread (?:main|<unnamed>)")
-    ''')
+    """,
+    )
 
 
 def test_panic_while_other_work_is_in_flight(hooks_library):
     """One call's worker panics while its other pieces are still running (they sleep
     20 ms) and while another thread's ordinary parallel calls share the pool: the other
     thread's results stay right, and parallel work afterwards is unaffected."""
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         stop = threading.Event()
         done, errors = [0], []
 
@@ -204,7 +215,8 @@ def test_panic_while_other_work_is_in_flight(hooks_library):
         with oxbridge.Accumulator() as acc:
             acc.push(array.array("d", [1.0, 2.0, 3.0]))
             assert acc.stats().sum == 6.0
-    ''')
+    """,
+    )
 
 
 # Found by this suite: guard.rs kept the latest panic's message in one process-wide slot,
@@ -213,7 +225,9 @@ def test_panics_on_two_threads_at_once_keep_their_own_messages(hooks_library):
     """The message (and site) of each panic reaches the thread whose call panicked. The
     worker panics linger (their call waits 2 ms for the other pieces) while the other
     thread panics again and again on its own, so the two are always in flight together."""
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         stop = threading.Event()
         failures = []
 
@@ -237,7 +251,8 @@ def test_panics_on_two_threads_at_once_keep_their_own_messages(hooks_library):
         for t in threads: t.start()
         for t in threads: t.join()
         assert not failures, failures
-    ''')
+    """,
+    )
 
 
 # Found by this suite: job.rs's helper thread was unnamed, so a panic there was printed by
@@ -247,7 +262,10 @@ def test_panic_in_a_long_call_with_progress(hooks_library, on_pool):
     """Long calls with a progress callback run their work on a helper thread that hands
     it to the pool (src/job.rs); a panic on either is still caught, named and silent."""
     where = r"a job's pool worker oxbridge-worker-\d+" if on_pool else r"the job's helper thread \S+"
-    run(hooks_library, rf'''
+    run(
+        hooks_library,
+        rf"""
         expect_panic(lib.oxb_test_panic_in_job({on_pool}), r"test hook: panic in {where}")
         ordinary_work()
-    ''')
+    """,
+    )

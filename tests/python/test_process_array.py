@@ -36,11 +36,24 @@ def _specials(dtype):
     fi = np.finfo(dtype)
     values = np.array(
         [
-            0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1.0, -1.5, fi.eps,
-            fi.smallest_subnormal, -fi.smallest_subnormal, fi.smallest_normal,
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            -np.nan,
+            1.0,
+            -1.5,
+            fi.eps,
+            fi.smallest_subnormal,
+            -fi.smallest_subnormal,
+            fi.smallest_normal,
             fi.smallest_normal / 2,  # subnormal, doubles to the smallest normal
             fi.smallest_normal - fi.smallest_subnormal,  # largest subnormal
-            fi.max, -fi.max, fi.max / 2, fi.max / 1.5,  # fi.max and fi.max / 1.5 overflow
+            fi.max,
+            -fi.max,
+            fi.max / 2,
+            fi.max / 1.5,  # fi.max and fi.max / 1.5 overflow
         ],
         dtype=dtype,
     )

@@ -60,8 +60,15 @@ def test_multiprocessing_contexts_after_parallel_work(method):
     child = run_child(R.command("child_fork_multiprocessing", method), timeout=WATCHDOG)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record("default", "fork", f"fork.multiprocessing_{method}.seconds", round(r["seconds"], 3), "s",
-             processes=r["children"], problems=len(r["problems"]))
+    R.record(
+        "default",
+        "fork",
+        f"fork.multiprocessing_{method}.seconds",
+        round(r["seconds"], 3),
+        "s",
+        processes=r["children"],
+        problems=len(r["problems"]),
+    )
     assert r["problems"] == [], r
 
 
@@ -69,12 +76,12 @@ def test_multiprocessing_contexts_after_parallel_work(method):
 def test_fork_while_other_threads_are_inside_long_native_calls(request, mode, csv_file):
     R.check_mode(request, mode)
     forks = R.pick(mode, 5, 50)
-    child = run_child(R.command("child_fork_during_call", *csv_file, forks, 9),
-                        timeout=WATCHDOG + 4 * forks)
+    child = run_child(R.command("child_fork_during_call", *csv_file, forks, 9), timeout=WATCHDOG + 4 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record(mode, "fork", "fork.during_native_calls.forks", forks, outcomes=r["outcomes"],
-             parent_calls_during=r["busy"])
+    R.record(
+        mode, "fork", "fork.during_native_calls.forks", forks, outcomes=r["outcomes"], parent_calls_during=r["busy"]
+    )
     assert r["outcomes"] == {"0": forks}, child.describe()
     assert r["busy"]["describe"] >= 1 and r["busy"]["evaluate"] >= 1, r  # the calls really ran
 

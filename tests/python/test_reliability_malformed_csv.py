@@ -68,8 +68,16 @@ def _figures(request):
         outcomes: dict[str, int] = {}
         for o in CASES.values():
             outcomes[o] = outcomes.get(o, 0) + 1
-        R.record("default", "malformed CSV", "csv_malformed.cases", len(CASES), "cases", corpus_files=len(files),
-                 corpus_bytes=sum(p.stat().st_size for p in files), outcomes=outcomes)
+        R.record(
+            "default",
+            "malformed CSV",
+            "csv_malformed.cases",
+            len(CASES),
+            "cases",
+            corpus_files=len(files),
+            corpus_bytes=sum(p.stat().st_size for p in files),
+            outcomes=outcomes,
+        )
     R.flush(request.config, "malformed CSV")
 
 
@@ -209,8 +217,13 @@ def test_malformed_but_readable_files_match_the_oracle(name):
 @pytest.mark.parametrize("name", sorted(set(GOOD) - set(PANDAS_DIFFERS)))
 def test_pandas_reads_them_alike(name):
     path = DATA / name
-    df = pd.read_csv(path, keep_default_na=False, na_values=DEFAULT_NULLS, encoding_errors="replace",
-                     **({"header": 0} if GOOD[name].get("header") else {}))
+    df = pd.read_csv(
+        path,
+        keep_default_na=False,
+        na_values=DEFAULT_NULLS,
+        encoding_errors="replace",
+        **({"header": 0} if GOOD[name].get("header") else {}),
+    )
     desc = oxbridge.process_large_dataset(path, **GOOD[name])
     assert list(df.columns) == list(desc)
     for col in desc:
@@ -220,8 +233,11 @@ def test_pandas_reads_them_alike(name):
             lens = s.dropna().astype(str).str.len()
             assert (ox.min_len, ox.max_len) == (int(lens.min()), int(lens.max())), col
         else:
-            np.testing.assert_equal([float(ox.min), float(ox.max), float(ox.sum)],
-                                    [float(s.min()), float(s.max()), float(s.sum())], err_msg=col)
+            np.testing.assert_equal(
+                [float(ox.min), float(ox.max), float(ox.sum)],
+                [float(s.min()), float(s.max()), float(s.sum())],
+                err_msg=col,
+            )
 
 
 def test_specific_readings():
@@ -248,6 +264,7 @@ def test_specific_readings():
 def _exact(values: list[float]) -> tuple[float, float, float]:
     """Sum, mean and variance (ddof=1) of finite values, correctly rounded (inf when the
     exact value overflows)."""
+
     def rounded(x: Fraction) -> float:
         try:
             return float(x)

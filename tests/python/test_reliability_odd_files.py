@@ -267,9 +267,16 @@ def test_a_100_gb_sparse_file_opens_instantly_and_reads_only_what_is_asked(spars
     assert calls[0][1] == SPARSE_BYTES and calls[-1][0] < SPARSE_BYTES // 10
     assert opened < 1.0 and first_chunk < 2.0 and stopped < 10.0, (opened, first_chunk, stopped)
     assert grew < 128 << 20, f"RSS grew {grew >> 20} MiB"
-    R.record("default", "odd files", "odd_files.sparse_100GB", round(opened * 1000, 3), "ms to open",
-             first_chunk_ms=round(first_chunk * 1000, 1), describe_stop_s=round(stopped, 3),
-             rss_growth_mib=round(grew / 2**20, 1))
+    R.record(
+        "default",
+        "odd files",
+        "odd_files.sparse_100GB",
+        round(opened * 1000, 3),
+        "ms to open",
+        first_chunk_ms=round(first_chunk * 1000, 1),
+        describe_stop_s=round(stopped, 3),
+        rss_growth_mib=round(grew / 2**20, 1),
+    )
     OUTCOMES["100 GB sparse raw"] = "instant open, first chunk, stopped describe"
 
 
@@ -300,8 +307,12 @@ def test_proc_files_report_size_0_and_are_refused_clearly(path):
 
 
 def test_sys_files_are_refused_clearly():
-    candidates = ["/sys/kernel/mm/transparent_hugepage/enabled", "/sys/kernel/mm/transparent_hugepage/defrag",
-                  "/sys/devices/system/cpu/online", "/sys/kernel/osrelease"]
+    candidates = [
+        "/sys/kernel/mm/transparent_hugepage/enabled",
+        "/sys/kernel/mm/transparent_hugepage/defrag",
+        "/sys/devices/system/cpu/online",
+        "/sys/kernel/osrelease",
+    ]
     found = [p for p in candidates if os.path.isfile(p) and os.access(p, os.R_OK)]
     if not found:
         pytest.skip("no readable /sys attribute file here")
@@ -354,9 +365,19 @@ def test_a_path_with_an_embedded_nul_is_refused(tmp_path):
     OUTCOMES["embedded NUL in the options"] = "ValueError"
 
 
-NAMES = ["with spaces.csv", "ünïcødé 数据 😀.csv", "new\nline.csv", "quote's \"double\".csv", "-leading-dash.csv",
-         "#hash %percent.csv", " leading and trailing space .csv", "tab\there.csv", "no extension",
-         "dots...csv", "UPPER.CSV"]
+NAMES = [
+    "with spaces.csv",
+    "ünïcødé 数据 😀.csv",
+    "new\nline.csv",
+    'quote\'s "double".csv',
+    "-leading-dash.csv",
+    "#hash %percent.csv",
+    " leading and trailing space .csv",
+    "tab\there.csv",
+    "no extension",
+    "dots...csv",
+    "UPPER.CSV",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)

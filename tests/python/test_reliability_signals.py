@@ -109,8 +109,15 @@ def test_a_raising_callback_stops_the_scan_and_its_exception_comes_out(big_csv, 
         assert 0 <= done < total == facts["bytes"] - len("id,value,qty,note\n")
         assert ident == threading.get_ident()
         stop = ended - raised_at
-        R.record("default", "callbacks", f"callback.{raised}.stop_seconds", round(stop, 4), "s",
-                 scan_seconds=round(facts["scan_seconds"], 3), fraction_done=round(done / total, 3))
+        R.record(
+            "default",
+            "callbacks",
+            f"callback.{raised}.stop_seconds",
+            round(stop, 4),
+            "s",
+            scan_seconds=round(facts["scan_seconds"], 3),
+            fraction_done=round(done / total, 3),
+        )
         assert stop < 0.5, f"the scan went on {stop:.2f} s after the callback raised"
         assert ended - started < facts["scan_seconds"] + 0.5
         # The handle is usable and the aborted scan cached nothing wrong.
@@ -213,16 +220,24 @@ def test_ctrl_c_stops_a_describe_promptly_and_the_dataset_stays_usable(request, 
     path, facts = big_csv
     trials = R.pick(mode, 8, 50)
     rng = random.Random(8)
-    command = R.command("child_ctrl_c_describe", str(path), trials,
-                        json.dumps({k: v for k, v in facts.items() if k != "scan_seconds"}))
+    command = R.command(
+        "child_ctrl_c_describe", str(path), trials, json.dumps({k: v for k, v in facts.items() if k != "scan_seconds"})
+    )
     reports, sent, returncode, err = _interrupt_trials(
-        command, trials, lambda: rng.uniform(0.5, 1.0), watchdog=60 + 5 * trials, ready=lambda line: line == "ready\n")
+        command, trials, lambda: rng.uniform(0.5, 1.0), watchdog=60 + 5 * trials, ready=lambda line: line == "ready\n"
+    )
     assert len(reports) == trials and returncode == 0, (len(reports), returncode, err[-3000:])
     latencies = [r["caught"] - s for r, s in zip(reports, sent)]
     inside = sum(r["in_describe"] for r in reports)
     p50, p95, worst = (R.percentile(latencies, q) for q in (50, 95, 100))
-    R.record(mode, "Ctrl-C", "ctrl_c.describe.trials", trials, in_describe=inside,
-             scan_seconds=round(facts["scan_seconds"], 3))
+    R.record(
+        mode,
+        "Ctrl-C",
+        "ctrl_c.describe.trials",
+        trials,
+        in_describe=inside,
+        scan_seconds=round(facts["scan_seconds"], 3),
+    )
     R.record(mode, "Ctrl-C", "ctrl_c.describe.latency_p50", round(p50, 4), "s")
     R.record(mode, "Ctrl-C", "ctrl_c.describe.latency_p95", round(p95, 4), "s")
     R.record(mode, "Ctrl-C", "ctrl_c.describe.latency_max", round(worst, 4), "s")
@@ -240,15 +255,21 @@ def test_ctrl_c_during_a_long_evaluate_or_parallel_map_is_raised_when_the_call_r
     trials = R.pick(mode, 2, 10)
     rng = random.Random(9)
     reports, sent, returncode, err = _interrupt_trials(
-        R.command("child_ctrl_c_call", kinds, trials), len(kinds) * trials, lambda: rng.uniform(0.3, 0.8),
-        watchdog=90 + 10 * trials, ready=lambda line: line.startswith('{"ready"'))
+        R.command("child_ctrl_c_call", kinds, trials),
+        len(kinds) * trials,
+        lambda: rng.uniform(0.3, 0.8),
+        watchdog=90 + 10 * trials,
+        ready=lambda line: line.startswith('{"ready"'),
+    )
     assert len(reports) == len(kinds) * trials and returncode == 0, (len(reports), returncode, err[-3000:])
     for kind in kinds:
         mine = [(r, s) for r, s in zip(reports, sent) if r["kind"] == kind]
         latencies = [r["caught"] - s for r, s in mine]
         one_call = mine[0][0]["call_seconds"]
         R.record(mode, "Ctrl-C", f"ctrl_c.{kind}.call_seconds", round(one_call, 3), "s", interruptible_mid_call=False)
-        R.record(mode, "Ctrl-C", f"ctrl_c.{kind}.latency_p50", round(R.percentile(latencies, 50), 4), "s", trials=trials)
+        R.record(
+            mode, "Ctrl-C", f"ctrl_c.{kind}.latency_p50", round(R.percentile(latencies, 50), 4), "s", trials=trials
+        )
         R.record(mode, "Ctrl-C", f"ctrl_c.{kind}.latency_max", round(max(latencies), 4), "s")
         # Never lost, and no later than the end of the call that was running (plus slack
         # for a loaded machine).

@@ -121,8 +121,12 @@ def test_installed_wheel_works_outside_the_checkout(venv: Path, tmp_path: Path) 
     columns = json.loads(described.stdout)
     assert columns["a"]["mean"] == 2.0 and columns["b"]["max"] == 4.0
 
-    failed = run_child([str(venv / "bin" / "oxbridge"), "describe", str(tmp_path / "missing.csv")],
-                       env=_clean_env(), cwd=tmp_path, timeout=60)
+    failed = run_child(
+        [str(venv / "bin" / "oxbridge"), "describe", str(tmp_path / "missing.csv")],
+        env=_clean_env(),
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert failed.returncode == 1 and "missing.csv" in failed.stderr
 
 
@@ -134,9 +138,17 @@ def test_sdist_carries_the_crate_and_the_package(tmp_path: Path) -> None:
     with tarfile.open(tmp_path / name) as tar:
         names = set(tar.getnames())
     for needed in (
-        "PKG-INFO", "pyproject.toml", "_build/oxbridge_build.py", "oxbridge/__init__.py", "oxbridge/py.typed",
-        "native/Cargo.toml", "native/Cargo.lock", "native/build.rs", "native/src/lib.rs",
-        "native/src/ffi/version.rs", "native/include/oxbridge.h",
+        "PKG-INFO",
+        "pyproject.toml",
+        "_build/oxbridge_build.py",
+        "oxbridge/__init__.py",
+        "oxbridge/py.typed",
+        "native/Cargo.toml",
+        "native/Cargo.lock",
+        "native/build.rs",
+        "native/src/lib.rs",
+        "native/src/ffi/version.rs",
+        "native/include/oxbridge.h",
     ):
         assert f"{base}/{needed}" in names, needed
     assert not any(n.endswith((".so", ".pyc")) or "__pycache__" in n or "/target/" in n for n in names)

@@ -54,7 +54,11 @@ without_numpy = pytest.mark.skipif(HAVE_NUMPY, reason="checks the results oxbrid
 SETTINGS = settings(max_examples=60, deadline=None)
 
 _LONG_BITS = 8 * array.array("l").itemsize  # C long: int64 on Linux and macOS, int32 on Windows
-INT_RANGES = {"i": (-2**31, 2**31 - 1), "l": (-2**(_LONG_BITS - 1), 2**(_LONG_BITS - 1) - 1), "q": (-2**63, 2**63 - 1)}
+INT_RANGES = {
+    "i": (-(2**31), 2**31 - 1),
+    "l": (-(2 ** (_LONG_BITS - 1)), 2 ** (_LONG_BITS - 1) - 1),
+    "q": (-(2**63), 2**63 - 1),
+}
 FLOAT_CODES = ("d", "f")
 INT_CODES = ("q", "l", "i")
 
@@ -125,7 +129,9 @@ def _check_stats(s: oxbridge.Stats, values: Sequence[float], ddof: int = 0, inte
         assert _close(s.mean, statistics.fmean(floats), 1e-9, 1e-12 * scale)
     if len(numbers) > ddof:
         # Below the normal range a variance keeps only a few bits: allow some subnormal ulps.
-        assert _close(s.var, _exact_variance([float(v) for v in numbers], ddof), 1e-9, max(1e-9 * scale * scale, 1e-320))
+        assert _close(
+            s.var, _exact_variance([float(v) for v in numbers], ddof), 1e-9, max(1e-9 * scale * scale, 1e-320)
+        )
         assert _close(s.std, math.sqrt(s.var))
     else:
         assert math.isnan(s.var) and math.isnan(s.std)
@@ -234,9 +240,9 @@ def test_process_array_refuses_misaligned_memory():
     base = ctypes.addressof(ctypes.c_char.from_buffer(raw))
     offset = next(i for i in range(1, 8) if (base + i) % 8)
     with pytest.raises(ValueError, match="not aligned"):
-        oxbridge.process_array(memoryview(raw)[offset:offset + 32].cast("d"))
+        oxbridge.process_array(memoryview(raw)[offset : offset + 32].cast("d"))
     aligned = (-base) % 8
-    view = memoryview(raw)[aligned:aligned + 32].cast("d")
+    view = memoryview(raw)[aligned : aligned + 32].cast("d")
     view[0] = 1.5
     oxbridge.process_array(view)
     assert view.tolist() == [3.0, 0.0, 0.0, 0.0]
@@ -264,10 +270,10 @@ def test_stats_of_strided_and_reversed_views(a, step, start):
 
 
 def test_stats_of_huge_integers_are_exact():
-    big = [2**63 - 1] * 5 + [-2**63] * 2
+    big = [2**63 - 1] * 5 + [-(2**63)] * 2
     s = oxbridge.stats(array.array("q", big))
     assert s.sum == sum(big) and type(s.sum) is int
-    assert (s.min, s.max) == (-2**63, 2**63 - 1)
+    assert (s.min, s.max) == (-(2**63), 2**63 - 1)
     s = oxbridge.stats(array.array("i", [2**31 - 1] * 3))
     assert s.sum == 3 * (2**31 - 1)
     # Numbers that do not fit int64 are taken as floats.
@@ -295,7 +301,7 @@ def test_stats_nan_handling_and_empty_input():
 def test_stats_by_axis_of_a_2d_memoryview(rows, cols, code, data):
     flat = data.draw(_values(code, min_size=rows * cols, max_size=rows * cols, nan=False))
     m = memoryview(array.array(code, flat)).cast("B").cast(code, (rows, cols))
-    table = [flat[r * cols:(r + 1) * cols] for r in range(rows)]
+    table = [flat[r * cols : (r + 1) * cols] for r in range(rows)]
     by_column = oxbridge.stats(m, axis=0, ddof=1)
     assert len(by_column) == cols
     for j, s in enumerate(by_column):
@@ -548,15 +554,32 @@ def test_evaluate_matches_python_arithmetic(xs, data, code_b):
     c = memoryview(array.array("d", [v for x in xs for v in (x, -1.0)]))[::2]  # noqa: F841 - evaluate reads it from here
     got = _list(oxbridge.evaluate("where(c > 0, log1p(c), -c) * k"))
     assert all(_close(g, (math.log1p(x) if x > 0 else -x) * k, 1e-12, 1e-12) for g, x in zip(got, xs))
-    got = _list(oxbridge.evaluate("arctan2(a, b) + minimum(a, b)", local_dict={"a": memoryview(a).toreadonly(), "b": b}))
+    got = _list(
+        oxbridge.evaluate("arctan2(a, b) + minimum(a, b)", local_dict={"a": memoryview(a).toreadonly(), "b": b})
+    )
     assert all(_close(g, math.atan2(x, y) + min(x, y), 1e-12, 1e-12) for g, x, y in zip(got, xs, b_values))
 
 
 _UNARY = {
-    "sqrt": math.sqrt, "exp": math.exp, "expm1": math.expm1, "log": math.log, "log10": math.log10,
-    "log1p": math.log1p, "sin": math.sin, "cos": math.cos, "tan": math.tan, "arcsin": math.asin,
-    "arccos": math.acos, "arctan": math.atan, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh,
-    "floor": math.floor, "ceil": math.ceil, "round": round, "abs": abs,
+    "sqrt": math.sqrt,
+    "exp": math.exp,
+    "expm1": math.expm1,
+    "log": math.log,
+    "log10": math.log10,
+    "log1p": math.log1p,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "arcsin": math.asin,
+    "arccos": math.acos,
+    "arctan": math.atan,
+    "sinh": math.sinh,
+    "cosh": math.cosh,
+    "tanh": math.tanh,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "round": round,
+    "abs": abs,
 }
 
 
@@ -577,7 +600,12 @@ def test_comparisons_and_logic_give_booleans():
     assert [bool(x) for x in _list(oxbridge.evaluate("a > 0.5", a=a))] == [False, True, False, True, False]
     assert [bool(x) for x in _list(oxbridge.evaluate("isnan(a) | (a == 0)", a=a))] == [True, False, True, False, False]
     assert [bool(x) for x in _list(oxbridge.evaluate("isfinite(a) and not (a > 2)", a=a))] == [
-        True, True, False, False, False]
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert _list(oxbridge.evaluate("a % 3", a=array.array("d", [-7.0, 7.0, 7.5]))) == [-7.0 % 3, 7.0 % 3, 7.5 % 3]
     assert _list(oxbridge.evaluate("clip(a, 0, 2)", a=array.array("i", [-1, 1, 3]))) == [0.0, 1.0, 2.0]
 
@@ -716,7 +744,7 @@ def test_thread_count():
 _MISSING = ["", "NA", "null"]
 _WORDS = st.text("abcdefghij xyz", min_size=1, max_size=10).map(lambda s: "w" + s)
 _CELLS = {
-    "int": st.integers(-2**62, 2**62).map(str) | st.sampled_from(_MISSING),
+    "int": st.integers(-(2**62), 2**62).map(str) | st.sampled_from(_MISSING),
     "float": st.floats(-1e9, 1e9).map(repr) | st.sampled_from(_MISSING),
     "text": _WORDS | st.sampled_from(_MISSING),
 }
@@ -800,8 +828,16 @@ def test_describe_by_column_ddof_and_exports(tmp_path):
     full = oxbridge.process_large_dataset(path)
     assert full["name"] == oxbridge.TextStats(count=4, nan_count=0, min_len=3, max_len=5)
     d = full.to_dict()
-    assert d["qty"] == {"dtype": "int64", "count": 3, "nan_count": 1, "mean": full["qty"].mean,
-                        "std": full["qty"].std, "min": 3, "max": 10, "sum": 17}
+    assert d["qty"] == {
+        "dtype": "int64",
+        "count": 3,
+        "nan_count": 1,
+        "mean": full["qty"].mean,
+        "std": full["qty"].std,
+        "min": 3,
+        "max": 10,
+        "sum": 17,
+    }
     assert math.isclose(d["qty"]["mean"], statistics.fmean([3, 4, 10]))
     assert math.isclose(d["qty"]["std"], statistics.stdev([3, 4, 10]))
     assert json.loads(full.to_json()) == d
@@ -821,7 +857,9 @@ def test_quoted_fields_options_and_progress(tmp_path):
     path.write_bytes(text.encode())
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))[1:]
     seen = []
-    desc = oxbridge.process_large_dataset(path, null_values=["-"], progress=lambda done, total: seen.append((done, total)))
+    desc = oxbridge.process_large_dataset(
+        path, null_values=["-"], progress=lambda done, total: seen.append((done, total))
+    )
     assert desc.num_rows == len(records) == 3
     assert desc.dtypes == {"id": "int64", "note": "text", "value": "float64"}
     _check_stats(desc["id"], [1, 2, 3], ddof=1)
@@ -922,8 +960,12 @@ _HIDE = textwrap.dedent("""
 @pytest.mark.skipif(os.environ.get(HIDDEN_ENV) == "1", reason="this is the run with numpy hidden")
 @pytest.mark.skipif(not HAVE_NUMPY, reason="numpy is not installed: this run is already without numpy")
 def test_this_module_passes_with_numpy_hidden():
-    result = run_child(python("-c", _HIDE, ",".join(HIDDEN), __file__, "-q", "-p", "no:cacheprovider", "-rs"),
-                       env=child_env(**{HIDDEN_ENV: "1"}), cwd=str(ROOT), timeout=900)
+    result = run_child(
+        python("-c", _HIDE, ",".join(HIDDEN), __file__, "-q", "-p", "no:cacheprovider", "-rs"),
+        env=child_env(**{HIDDEN_ENV: "1"}),
+        cwd=str(ROOT),
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "passed" in result.stdout
 
