@@ -12,6 +12,7 @@ import timeit
 import numpy as np
 
 import oxbridge
+
 from _results import record
 
 N = 10**7
@@ -28,23 +29,30 @@ def row(name, t_numpy, t_ox, target=None):
         verdict = "(no target)"
     else:
         verdict = f"(target {target}x: {'ok' if ratio >= target else 'BELOW TARGET'})"
-    print(f"{name:<38} {t_numpy*1e3:>9.2f} ms {t_ox*1e3:>9.2f} ms {ratio:>7.2f}x  {verdict}")
+    print(f"{name:<38} {t_numpy * 1e3:>9.2f} ms {t_ox * 1e3:>9.2f} ms {ratio:>7.2f}x  {verdict}")
 
 
 def main() -> None:
-    print(f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} cores, {oxbridge.get_num_threads()} oxbridge threads, n = {N:,}")
+    print(
+        f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores, {oxbridge.get_num_threads()} oxbridge threads, n = {N:,}"
+    )
     print(f"{'operation':<38} {'numpy':>12} {'oxbridge':>12} {'ratio':>8}")
     rng = np.random.default_rng(0)
     a = rng.random(N)
-    ints = rng.integers(-10**6, 10**6, N)
+    ints = rng.integers(-(10**6), 10**6, N)
 
-    row("stats vs sum+mean+var+min+max",
+    row(
+        "stats vs sum+mean+var+min+max",
         best(lambda: (a.sum(), a.mean(), a.var(), a.min(), a.max())),
-        best(lambda: oxbridge.stats(a)), 5)
+        best(lambda: oxbridge.stats(a)),
+        5,
+    )
     row("histogram(100 bins)", best(lambda: np.histogram(a, 100)), best(lambda: oxbridge.histogram(a, 100)), 4)
     row("quantile(0.5) vs numpy.median", best(lambda: np.median(a)), best(lambda: oxbridge.quantile(a, 0.5)), 2)
-    row("quantile(0.5) vs numpy.quantile", best(lambda: np.quantile(a, 0.5)), best(lambda: oxbridge.quantile(a, 0.5)), 2)
+    row(
+        "quantile(0.5) vs numpy.quantile", best(lambda: np.quantile(a, 0.5)), best(lambda: oxbridge.quantile(a, 0.5)), 2
+    )
 
     def np_sort():
         return np.sort(a)
@@ -58,9 +66,11 @@ def main() -> None:
     row("int64 sum", best(lambda: ints.sum(), number=3), best(lambda: oxbridge.stats(ints).sum, number=3), 1)
     # Per-column statistics of a C-ordered table (each row's columns side by side).
     table = rng.standard_normal((N // 10, 10))
-    row("stats(axis=0), (1e6, 10) float64",
+    row(
+        "stats(axis=0), (1e6, 10) float64",
         best(lambda: (table.mean(axis=0), table.var(axis=0), table.min(axis=0), table.max(axis=0))),
-        best(lambda: oxbridge.stats(table, axis=0)))
+        best(lambda: oxbridge.stats(table, axis=0)),
+    )
 
 
 if __name__ == "__main__":

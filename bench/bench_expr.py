@@ -18,6 +18,7 @@ import numexpr
 import numpy as np
 
 import oxbridge
+
 from _results import record
 
 N = 10**7
@@ -45,30 +46,40 @@ def verdict(ratio, target):
     return "ok" if ratio >= target else "BELOW TARGET"
 
 
+def _expression_times(source, numpy_fn, a, b, out):
+    """Seconds of numpy, numexpr and oxbridge for one expression, into `out` unless None."""
+    if out is not None:
+        t_np = best(lambda: np.copyto(out, numpy_fn(a, b)))  # numpy has no fused out
+        t_ne = best(lambda: numexpr.evaluate(source, local_dict={"a": a, "b": b}, out=out))
+        t_ox = best(lambda: oxbridge.evaluate(source, out=out, a=a, b=b))
+    else:
+        t_np = best(lambda: numpy_fn(a, b))
+        t_ne = best(lambda: numexpr.evaluate(source, local_dict={"a": a, "b": b}))
+        t_ox = best(lambda: oxbridge.evaluate(source, a=a, b=b))
+    return t_np, t_ne, t_ox
+
+
 def bench_expressions(a, b):
     out = np.empty_like(a)
-    print(f"{'expression':<30} {'out':<4} {'numpy':>9} {'numexpr':>9} {'oxbridge':>9} {'vs numpy':>9} {'vs numexpr':>11}")
+    print(
+        f"{'expression':<30} {'out':<4} {'numpy':>9} {'numexpr':>9} {'oxbridge':>9} {'vs numpy':>9} {'vs numexpr':>11}"
+    )
     for source, numpy_fn in EXPRESSIONS.items():
         with np.errstate(all="ignore"):
             expected = numpy_fn(a, b)
         got = oxbridge.evaluate(source, a=a, b=b)
         assert np.allclose(got, expected, equal_nan=True), source
         for with_out in (False, True):
-            if with_out:
-                t_np = best(lambda: np.copyto(out, numpy_fn(a, b)))  # numpy has no fused out
-                t_ne = best(lambda: numexpr.evaluate(source, local_dict={"a": a, "b": b}, out=out))
-                t_ox = best(lambda: oxbridge.evaluate(source, out=out, a=a, b=b))
-            else:
-                t_np = best(lambda: numpy_fn(a, b))
-                t_ne = best(lambda: numexpr.evaluate(source, local_dict={"a": a, "b": b}))
-                t_ox = best(lambda: oxbridge.evaluate(source, a=a, b=b))
+            t_np, t_ne, t_ox = _expression_times(source, numpy_fn, a, b, out if with_out else None)
             r_np, r_ne = t_np / t_ox, t_ne / t_ox
             label = f"{source}{', out' if with_out else ''}"
             record("expressions", label, "numpy", r_np, 2.5)
             record("expressions", label, "numexpr", r_ne, 1.2)
-            print(f"{source:<30} {'yes' if with_out else 'no':<4} {t_np*1e3:>7.1f}ms {t_ne*1e3:>7.1f}ms "
-                  f"{t_ox*1e3:>7.1f}ms {r_np:>8.2f}x {r_ne:>10.2f}x  "
-                  f"(targets 2.5x: {verdict(r_np, 2.5)}, 1.2x: {verdict(r_ne, 1.2)})")
+            print(
+                f"{source:<30} {'yes' if with_out else 'no':<4} {t_np * 1e3:>7.1f}ms {t_ne * 1e3:>7.1f}ms "
+                f"{t_ox * 1e3:>7.1f}ms {r_np:>8.2f}x {r_ne:>10.2f}x  "
+                f"(targets 2.5x: {verdict(r_np, 2.5)}, 1.2x: {verdict(r_ne, 1.2)})"
+            )
 
 
 def bench_parallel_map(a):
@@ -99,15 +110,19 @@ def bench_parallel_map(a):
                 t_map = best(lambda: oxbridge.parallel_map(work, a), repeat=3)
             ratio = t_loop / t_map
             record("expressions", f"parallel_map(C fn){', out' if with_out else ''}", "1-thread C loop", ratio, 1.8)
-            print(f"parallel_map(C work, 1e7{', out' if with_out else ''}) {t_map*1e3:.1f} ms vs single-threaded "
-                  f"C loop into out {t_loop*1e3:.1f} ms: {ratio:.2f}x (target 1.8x: {verdict(ratio, 1.8)})")
+            print(
+                f"parallel_map(C work, 1e7{', out' if with_out else ''}) {t_map * 1e3:.1f} ms vs single-threaded "
+                f"C loop into out {t_loop * 1e3:.1f} ms: {ratio:.2f}x (target 1.8x: {verdict(ratio, 1.8)})"
+            )
 
 
 def main() -> None:
     oxbridge.set_num_threads(THREADS)
     numexpr.set_num_threads(THREADS)
-    print(f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, numexpr {numexpr.__version__}, "
-          f"Python {platform.python_version()}, {os.cpu_count()} cores, {THREADS} threads each, n = {N:,}")
+    print(
+        f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, numexpr {numexpr.__version__}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores, {THREADS} threads each, n = {N:,}"
+    )
     rng = np.random.default_rng(0)
     a, b = rng.random(N), rng.random(N)
     bench_expressions(a, b)

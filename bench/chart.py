@@ -15,9 +15,9 @@ import matplotlib
 import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only, no display needed
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from _results import RESULTS  # noqa: E402
+from _results import RESULTS
 
 OUT = Path(__file__).resolve().parent / "results.png"
 GROUP_COLOURS = {"arrays": "#4C72B0", "expressions": "#55A868", "files": "#C44E52"}
@@ -45,11 +45,15 @@ def main() -> None:
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
-    ax.set_xlabel("other tool's time / oxbridge's (memory: polars' peak / ours; .npy: share of read bandwidth)\n"
-                  "log scale; black tick: the target; dashed: parity")
+    ax.set_xlabel(
+        "other tool's time / oxbridge's (memory: polars' peak / ours; .npy: share of read bandwidth)\n"
+        "log scale; black tick: the target; dashed: parity"
+    )
     cores = os.cpu_count()
-    ax.set_title(f"oxbridge benchmarks, one run: {platform.machine()}, {cores} cores, Python {platform.python_version()}",
-                 fontsize=10)
+    ax.set_title(
+        f"oxbridge benchmarks, one run: {platform.machine()}, {cores} cores, Python {platform.python_version()}",
+        fontsize=10,
+    )
     ax.set_xlim(left=0.2, right=max(ratios) * 1.6)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

@@ -29,8 +29,7 @@ def timed(label: str, fn, repeat: int = 3):
 
 
 def main() -> None:
-    print(f"oxbridge {oxbridge.__version__} ({oxbridge.library_path}), "
-          f"{oxbridge.get_num_threads()} worker threads\n")
+    print(f"oxbridge {oxbridge.__version__} ({oxbridge.library_path}), {oxbridge.get_num_threads()} worker threads\n")
     rng = random.Random(42)
     data = array.array("d", (rng.gauss(100.0, 15.0) for _ in range(N)))
     data[123] = math.nan  # a missing value
@@ -41,8 +40,10 @@ def main() -> None:
         a = np.frombuffer(data, dtype=np.float64).copy()
         _, t_np = timed("numpy  a *= 2", lambda: a.__imul__(2))
     _, t_ox = timed("oxbridge.process_array(data)", lambda: oxbridge.process_array(data))
-    print(f"  -> oxbridge is {t_py / t_ox:.0f}x the Python loop"
-          + (f" and {t_np / t_ox:.1f}x numpy" if np is not None else ""))
+    print(
+        f"  -> oxbridge is {t_py / t_ox:.0f}x the Python loop"
+        + (f" and {t_np / t_ox:.1f}x numpy" if np is not None else "")
+    )
 
     print(f"\nStatistics of the (now doubled) {N:,} values, streamed in 10 chunks through an Accumulator:")
     chunk = N // 10
@@ -51,7 +52,7 @@ def main() -> None:
     def accumulate():
         with oxbridge.Accumulator() as acc:
             for start in range(0, N, chunk):
-                acc.push(view[start:start + chunk])
+                acc.push(view[start : start + chunk])
             return acc.stats()
 
     stats, t_acc = timed("oxbridge.Accumulator", accumulate)
@@ -64,12 +65,14 @@ def main() -> None:
     (mean, var, lo, hi), t_pystats = timed("pure Python (fsum, min, max)", python_stats, repeat=1)
     if np is not None:
         a = np.frombuffer(data, dtype=np.float64)
-        timed("numpy nanmean, nanvar, nanmin, nanmax",
-              lambda: (np.nanmean(a), np.nanvar(a), np.nanmin(a), np.nanmax(a)))
+        timed(
+            "numpy nanmean, nanvar, nanmin, nanmax", lambda: (np.nanmean(a), np.nanvar(a), np.nanmin(a), np.nanmax(a))
+        )
     print(f"  -> {stats}")
     agree = math.isclose(stats.mean, mean, rel_tol=1e-12) and math.isclose(stats.var, var, rel_tol=1e-9)
-    print(f"  -> agrees with pure Python: {agree and (stats.min, stats.max) == (lo, hi)}; "
-          f"{t_pystats / t_acc:.0f}x faster")
+    print(
+        f"  -> agrees with pure Python: {agree and (stats.min, stats.max) == (lo, hi)}; {t_pystats / t_acc:.0f}x faster"
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 import pycparser.c_ast as ast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import cheader  # noqa: E402
+import cheader
 
 OUTPUT = cheader.ROOT / "py" / "oxbridge" / "_bindings.py"
 

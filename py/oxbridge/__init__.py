@@ -20,8 +20,8 @@ from pathlib import Path
 
 from ._accumulator import Accumulator
 from ._array import histogram, quantile, sort, stats
-from ._dataset import Dataset, Description, TextStats, process_large_dataset
-from ._expr import Expression, evaluate, parallel_map
+from ._dataset import Dataset, process_large_dataset
+from ._description import Description, TextStats
 from ._errors import (
     CancelledError,
     ClosedError,
@@ -37,8 +37,8 @@ from ._errors import (
     UnsupportedError,
     check as _check,
 )
-from ._loader import lib as _lib
-from ._loader import path as _library_path
+from ._expr import Expression, evaluate, parallel_map
+from ._loader import lib as _lib, path as _library_path
 from ._process import process_array
 from ._stats import Stats
 

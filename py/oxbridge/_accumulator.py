@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Iterable, Union
+from collections.abc import Iterable
+from typing import Any, Union
 
 from . import _bindings as b
 from ._buffers import as_numbers, view_of
@@ -11,6 +12,7 @@ from ._handle import Handle
 from ._loader import lib
 from ._stats import Stats
 
+# Union, not `|`: an alias is evaluated at run time, and Python 3.9 has no `X | Y` of types.
 Numbers = Union[Any, Iterable[float]]
 
 
@@ -72,7 +74,7 @@ class Accumulator(Handle):
         self._call(lib.oxb_accumulator_stats, ctypes.byref(out))
         return Stats._from_native(out)
 
-    def merge(self, other: "Accumulator") -> None:
+    def merge(self, other: Accumulator) -> None:
         """Adds everything `other` has seen, as if it had been pushed here; `other` is
         unchanged.
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ctypes
 import math
 import operator
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union, overload
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar, overload
 
 from . import _bindings as b
 from ._buffers import Buffer, as_numbers
@@ -26,7 +27,7 @@ def _ddof(ddof: Any) -> int:
     return value
 
 
-def _axis(axis: Any, ndim: int) -> Optional[int]:
+def _axis(axis: Any, ndim: int) -> int | None:
     if axis is None:
         return None
     try:
@@ -41,8 +42,8 @@ def _axis(axis: Any, ndim: int) -> Optional[int]:
 @overload
 def stats(a: Any, axis: None = None, ddof: int = 0, skipna: bool = True) -> Stats: ...
 @overload
-def stats(a: Any, axis: int, ddof: int = 0, skipna: bool = True) -> Union[Stats, List[Stats]]: ...
-def stats(a: Any, axis: Optional[int] = None, ddof: int = 0, skipna: bool = True) -> Union[Stats, List[Stats]]:
+def stats(a: Any, axis: int, ddof: int = 0, skipna: bool = True) -> Stats | list[Stats]: ...
+def stats(a: Any, axis: int | None = None, ddof: int = 0, skipna: bool = True) -> Stats | list[Stats]:
     """Count, NaN count, sum, mean, var, std, min and max in one parallel pass.
 
     Parameters
@@ -112,7 +113,7 @@ def _as_array(values: Iterable[float], dtype: str) -> Any:
     return numpy.asarray(values, dtype=dtype)
 
 
-def histogram(a: Any, bins: int = 10, range: Optional[Tuple[float, float]] = None) -> Tuple[Any, Any]:
+def histogram(a: Any, bins: int = 10, range: tuple[float, float] | None = None) -> tuple[Any, Any]:
     """Counts in `bins` equal-width bins and the `bins + 1` edges, identical to
     `numpy.histogram(a, bins, range)`: the last bin includes its right edge, values
     outside `range` (default: the data's min and max) and NaN are not counted.
@@ -203,7 +204,7 @@ def quantile(a: Any, q: Any) -> Any:
     return out[0] if scalar else _as_array(list(out), "float64")
 
 
-def _flat_or_copy(buffer: Buffer, original: Any) -> Tuple[b.oxb_view, Any]:
+def _flat_or_copy(buffer: Buffer, original: Any) -> tuple[b.oxb_view, Any]:
     """A flat view; a non-contiguous N-D numpy array is copied once (read-only uses only)."""
     try:
         return buffer.flat(), buffer
@@ -239,4 +240,3 @@ def sort(a: _Buffer) -> _Buffer:
     else:
         raise ValueError(f"sort() sorts 1-D and 2-D arrays, got a {buffer.ndim}-D array")
     return a
-

@@ -19,10 +19,24 @@ _LITTLE = sys.byteorder == "little"
 _SIGNED_INTS = frozenset("bhilq")
 # Names users know from numpy, for error messages.
 _FORMAT_NAMES = {
-    "?": "bool", "b": "int8", "B": "uint8", "h": "int16", "H": "uint16", "i": "int32",
-    "I": "uint32", "l": "int64", "L": "uint64", "q": "int64", "Q": "uint64",
-    "e": "float16", "f": "float32", "d": "float64", "g": "longdouble",
-    "Zf": "complex64", "Zd": "complex128", "O": "object",
+    "?": "bool",
+    "b": "int8",
+    "B": "uint8",
+    "h": "int16",
+    "H": "uint16",
+    "i": "int32",
+    "I": "uint32",
+    "l": "int64",
+    "L": "uint64",
+    "q": "int64",
+    "Q": "uint64",
+    "e": "float16",
+    "f": "float32",
+    "d": "float64",
+    "g": "longdouble",
+    "Zf": "complex64",
+    "Zd": "complex128",
+    "O": "object",
 }
 _DTYPE_CODES = {("d", 8): b.OXB_DTYPE_F64, ("f", 4): b.OXB_DTYPE_F32}
 SUPPORTED = "float64, float32, int64 or int32"
@@ -30,10 +44,17 @@ SUPPORTED = "float64, float32, int64 or int32"
 
 class _PyBuffer(ctypes.Structure):
     _fields_ = [
-        ("buf", ctypes.c_void_p), ("obj", ctypes.py_object), ("len", ctypes.c_ssize_t),
-        ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int), ("ndim", ctypes.c_int),
-        ("format", ctypes.c_char_p), ("shape", ctypes.c_void_p), ("strides", ctypes.c_void_p),
-        ("suboffsets", ctypes.c_void_p), ("internal", ctypes.c_void_p),
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.py_object),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
     ]
 
 
@@ -106,9 +127,7 @@ def as_numbers(obj: Any, function: str) -> Any:
         except (TypeError, OverflowError):
             continue
     bad = next((x for x in items if not isinstance(x, (int, float))), None)
-    raise TypeError(
-        f"{function}() expects numbers, got {type(obj).__name__} containing {bad!r}"
-    )
+    raise TypeError(f"{function}() expects numbers, got {type(obj).__name__} containing {bad!r}")
 
 
 def _memoryview(obj: Any, argument: str, function: str) -> memoryview:
@@ -127,7 +146,7 @@ class Buffer:
     Holding it keeps the exporter's memory alive for the duration of a native call.
     """
 
-    __slots__ = ("mv", "code", "address", "argument")
+    __slots__ = ("address", "argument", "code", "mv")
 
     def __init__(self, obj: Any, *, writable: bool, argument: str, function: str) -> None:
         mv = _memoryview(obj, argument, function)
@@ -135,9 +154,7 @@ class Buffer:
             raise ValueError(f"{argument} is a 0-d array (a scalar); pass an array")
         self.code = dtype_code(mv.format, mv.itemsize, argument)
         if writable and mv.readonly:
-            raise ValueError(
-                f"{argument} is read-only; {function}() works in place and never on a silent copy"
-            )
+            raise ValueError(f"{argument} is read-only; {function}() works in place and never on a silent copy")
         for stride in mv.strides or ():  # typeshed allows None; a memoryview always has a tuple
             if stride % mv.itemsize:
                 raise ValueError(

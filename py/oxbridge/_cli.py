@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import List, Optional
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,17 +16,27 @@ def _parser() -> argparse.ArgumentParser:
     describe.add_argument("--format", choices=["npy", "raw", "csv"], help="the file format (default: detected)")
     describe.add_argument("--delimiter", help="CSV delimiter (default: detected); 'tab' for a tab")
     header = describe.add_mutually_exclusive_group()
-    header.add_argument("--header", dest="header", action="store_true", default=None, help="the first CSV row is a header")
+    header.add_argument(
+        "--header", dest="header", action="store_true", default=None, help="the first CSV row is a header"
+    )
     header.add_argument("--no-header", dest="header", action="store_false", help="the first CSV row is data")
-    describe.add_argument("--null-values", metavar="LIST",
-                          help="comma-separated texts read as missing in CSV (default: empty, NA, N/A, NaN, nan, "
-                               "null, NULL, None, #N/A); an empty item is the empty field")
+    describe.add_argument(
+        "--null-values",
+        metavar="LIST",
+        help="comma-separated texts read as missing in CSV (default: empty, NA, N/A, NaN, nan, "
+        "null, NULL, None, #N/A); an empty item is the empty field",
+    )
     describe.add_argument("--dtype", help="raw binary: element type, e.g. float64 or <i4")
     describe.add_argument("--raw-columns", type=int, help="raw binary: values per row (default 1)")
     describe.add_argument("--json", action="store_true", help="print JSON instead of a table")
     progress = describe.add_mutually_exclusive_group()
-    progress.add_argument("--progress", dest="progress", action="store_true", default=None,
-                          help="show a progress bar (default: only on a terminal)")
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show a progress bar (default: only on a terminal)",
+    )
     progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
     return parser
 
@@ -61,7 +70,7 @@ def describe(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit code (1 with a one-line message on bad
     input or a missing file)."""
     args = _parser().parse_args(argv)

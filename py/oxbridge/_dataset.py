@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import ctypes
-import json
-import math
 import os
-import weakref
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import _bindings as b
+from ._description import ColumnStats, Description, TextStats
 from ._errors import check, remember_path
-from ._handle import Handle, _destroy
+from ._handle import Handle
 from ._loader import lib
 from ._progress import ProgressArg, Reporter
 from ._stats import Stats
@@ -23,180 +21,7 @@ if TYPE_CHECKING:  # numpy is optional at run time
 _KINDS = {b.OXB_KIND_EMPTY: "float64", b.OXB_KIND_INT: "int64", b.OXB_KIND_FLOAT: "float64", b.OXB_KIND_TEXT: "text"}
 
 
-@dataclass(frozen=True)
-class TextStats:
-    """Statistics of a text column: values present, missing values, and the fewest and
-    most characters in a value. `Dataset.describe` gives them for text columns.
-
-    Examples
-    --------
-    >>> import oxbridge, os, tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "names.csv")
-    ...     with open(path, "w") as f:
-    ...         _ = f.write("name\\nAda\\nNA\\nGrace\\n")
-    ...     oxbridge.process_large_dataset(path)["name"]
-    TextStats(count=2, nan_count=1, min_len=3, max_len=5)
-    """
-
-    count: int
-    nan_count: int
-    min_len: int
-    max_len: int
-
-
-ColumnStats = Union[Stats, TextStats]
-
-
-class Description(Mapping[str, ColumnStats]):
-    """Per-column statistics of a file: a mapping from column name to `Stats` (numeric
-    columns) or `TextStats` (text columns), with each column's inferred type in `dtypes`.
-
-    Printing it shows a table like pandas' `describe()`. `num_rows` is the number of
-    data rows of the file.
-
-    Examples
-    --------
-    >>> import oxbridge, os, tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "prices.csv")
-    ...     with open(path, "w") as f:
-    ...         _ = f.write("item,price\\napple,1.5\\npear,2.5\\n")
-    ...     desc = oxbridge.process_large_dataset(path)
-    >>> print(desc)
-              item     price
-    dtype     text   float64
-    count        2         2
-    missing      0         0
-    mean                   2
-    std             0.707107
-    min      len 4       1.5
-    max      len 5       2.5
-    >>> list(desc), desc.dtypes["price"], desc["price"].max, desc.num_rows
-    (['item', 'price'], 'float64', 2.5, 2)
-    """
-
-    def __init__(self, columns: Dict[str, ColumnStats], dtypes: Dict[str, str], rows: Optional[int]) -> None:
-        self._columns = columns
-        self.dtypes = dtypes
-        self.num_rows = rows
-
-    def __getitem__(self, name: str) -> ColumnStats:
-        try:
-            return self._columns[name]
-        except KeyError:
-            raise KeyError(f"no column {name!r}; the columns are {list(self._columns)}") from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._columns)
-
-    def __len__(self) -> int:
-        return len(self._columns)
-
-    def to_dict(self) -> Dict[str, Dict[str, Any]]:
-        """Plain data: {column: {"dtype", "count", "nan_count", "mean", "std", "min", "max",
-        "sum"} or, for text, {"dtype", "count", "nan_count", "min_len", "max_len"}}.
-
-        Examples
-        --------
-        >>> import oxbridge, os, pprint, tempfile
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     path = os.path.join(tmp, "counts.csv")
-        ...     with open(path, "w") as f:
-        ...         _ = f.write("n\\n1\\n3\\n")
-        ...     pprint.pprint(oxbridge.process_large_dataset(path).to_dict(), sort_dicts=False)
-        {'n': {'dtype': 'int64',
-               'count': 2,
-               'nan_count': 0,
-               'mean': 2.0,
-               'std': 1.4142135623730951,
-               'min': 1,
-               'max': 3,
-               'sum': 4}}
-        """
-        out: Dict[str, Dict[str, Any]] = {}
-        for name, s in self._columns.items():
-            if isinstance(s, TextStats):
-                out[name] = {"dtype": "text", "count": s.count, "nan_count": s.nan_count,
-                             "min_len": s.min_len, "max_len": s.max_len}
-            else:
-                out[name] = {"dtype": self.dtypes[name], "count": s.count, "nan_count": s.nan_count,
-                             "mean": s.mean, "std": s.std, "min": s.min, "max": s.max, "sum": s.sum}
-        return out
-
-    def to_json(self) -> str:
-        """JSON of `to_dict()`, indented; NaN and infinities become null.
-
-        Examples
-        --------
-        >>> import json, oxbridge, os, tempfile
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     path = os.path.join(tmp, "one.csv")
-        ...     with open(path, "w") as f:
-        ...         _ = f.write("n\\n1\\n")
-        ...     text = oxbridge.process_large_dataset(path).to_json()
-        >>> json.loads(text)["n"]["std"] is None  # NaN: one value, ddof=1
-        True
-        """
-
-        def clean(v: Any) -> Any:
-            return None if isinstance(v, float) and not math.isfinite(v) else v
-
-        return json.dumps({k: {f: clean(v) for f, v in d.items()} for k, d in self.to_dict().items()}, indent=2)
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame shaped like `DataFrame.describe()` (statistics as rows, one
-        column per column of the file). Needs pandas.
-
-        Examples
-        --------
-        >>> import oxbridge, os, tempfile
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     path = os.path.join(tmp, "prices.csv")
-        ...     with open(path, "w") as f:
-        ...         _ = f.write("item,price\\napple,1.5\\npear,2.5\\n")
-        ...     frame = oxbridge.process_large_dataset(path).to_pandas()
-        >>> float(frame.loc["mean", "price"])
-        2.0
-        """
-        import pandas  # type: ignore[import-untyped,unused-ignore]  # stubs are optional
-
-        return pandas.DataFrame(self.to_dict())
-
-    def __repr__(self) -> str:
-        names = list(self._columns)
-        if not names:
-            return "Description(no columns)"
-        rows = ["dtype", "count", "missing", "mean", "std", "min", "max"]
-        cells: Dict[str, List[str]] = {}
-        for name in names:
-            s = self._columns[name]
-            if isinstance(s, TextStats):
-                cells[name] = ["text", str(s.count), str(s.nan_count), "", "", f"len {s.min_len}", f"len {s.max_len}"]
-            else:
-                cells[name] = [self.dtypes[name], str(s.count), str(s.nan_count), _num(s.mean), _num(s.std),
-                               _num(s.min), _num(s.max)]
-        label = max(len(r) for r in rows)
-        widths = {n: max(len(n), *(len(c) for c in cells[n])) for n in names}
-        lines = [" " * label + "  " + "  ".join(n.rjust(widths[n]) for n in names)]
-        for i, r in enumerate(rows):
-            lines.append(r.ljust(label) + "  " + "  ".join(cells[n][i].rjust(widths[n]) for n in names))
-        return "\n".join(lines)
-
-    __str__ = __repr__
-
-
-def _num(v: Any) -> str:
-    if isinstance(v, int):
-        return str(v)
-    if v != v:
-        return "NaN"
-    if 1e5 <= abs(v) < 1e15:
-        return f"{v:.1f}"  # whole numbers read better than 1.5e+06
-    return f"{v:.6g}"
-
-
-def _encode_path(path: Union[str, bytes, "os.PathLike[str]"]) -> bytes:
+def _encode_path(path: str | bytes | os.PathLike[str]) -> bytes:
     """The path as the library takes it: the file system's bytes, without NUL (ctypes
     would cut the path at a NUL and open another file)."""
     encoded = os.fsencode(os.fspath(path))
@@ -211,11 +36,6 @@ def _c_text(name: str, text: str) -> bytes:
     if "\0" in text:
         raise ValueError(f"{name} must not contain a NUL character, got {text!r}")
     return text.encode()
-
-
-class _Mapping:
-    """Stands for the file's mapping: zero-copy chunks hold it, and the native dataset is
-    closed (and the file unmapped) only when the Dataset is closed and no chunk remains."""
 
 
 class Dataset(Handle):
@@ -241,11 +61,19 @@ class Dataset(Handle):
 
     _kind = "dataset"
 
-    def __init__(self, path: Any, format: Optional[str] = None, *, delimiter: Optional[str] = None,
-                 header: Optional[bool] = None, null_values: Optional[Sequence[str]] = None,
-                 dtype: Optional[str] = None, columns: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        path: Any,
+        format: str | None = None,
+        *,
+        delimiter: str | None = None,
+        header: bool | None = None,
+        null_values: Sequence[str] | None = None,
+        dtype: str | None = None,
+        columns: int | None = None,
+    ) -> None:
         options = b.oxb_open_options()
-        keep: List[Any] = []
+        keep: list[Any] = []
         if format is not None:
             options.format = _c_text("format", format)
         if delimiter is not None:
@@ -271,8 +99,10 @@ class Dataset(Handle):
             options.columns = columns
         self.path = os.fspath(path)
         encoded_path = _encode_path(path)
-        super().__init__(lambda out: lib.oxb_dataset_open(encoded_path, ctypes.byref(options), ctypes.byref(out)),
-                         lib.oxb_dataset_close)
+        super().__init__(
+            lambda out: lib.oxb_dataset_open(encoded_path, ctypes.byref(options), ctypes.byref(out)),
+            lib.oxb_dataset_close,
+        )
         count = ctypes.c_size_t()
         self._call(lib.oxb_dataset_num_columns, ctypes.byref(count))
         info = b.oxb_column_info()
@@ -281,17 +111,9 @@ class Dataset(Handle):
             self._call(lib.oxb_dataset_column_info, i, ctypes.byref(info))
             names.append(info.name.decode("utf-8", "replace"))
             dtypes.append(info.dtype.decode())
-        self._names: List[str] = names
-        self._dtypes: Dict[str, str] = dict(zip(names, dtypes))
-        self._rows: Optional[int] = None
-        # The native handle lives as long as the mapping object, not as this Dataset.
-        handle = self._h()
-        self._finalizer.detach()
-        self._mapping: Optional[_Mapping] = _Mapping()
-        self._finalizer = weakref.finalize(self._mapping, _destroy, lib.oxb_dataset_close, handle)
-        # Not at interpreter exit: daemon threads may still be reading zero-copy chunks (an
-        # unmapped chunk is a segfault) or be inside a call; the OS unmaps it at exit.
-        self._finalizer.atexit = False
+        self._names: list[str] = names
+        self._dtypes: dict[str, str] = dict(zip(names, dtypes))
+        self._rows: int | None = None
 
     def close(self) -> None:
         """Closes the dataset; calling it again does nothing. The file is unmapped at once,
@@ -311,12 +133,10 @@ class Dataset(Handle):
         >>> del chunk
         >>> tmp.cleanup()
         """
-        if self._handle is not None:
-            self._handle = None
-            self._mapping = None  # the finalizer runs now unless chunks still hold it
+        super().close()
 
     @classmethod
-    def open(cls, path: Any, format: Optional[str] = None, **options: Any) -> "Dataset":
+    def open(cls, path: Any, format: str | None = None, **options: Any) -> Dataset:
         """Opens and maps `path`, reads the column names and guesses their types.
 
         Parameters
@@ -357,7 +177,7 @@ class Dataset(Handle):
         return cls(path, format, **options)
 
     @property
-    def columns(self) -> List[str]:
+    def columns(self) -> list[str]:
         """The column names (for files without a header: "0", "1", ...).
 
         Examples
@@ -374,7 +194,7 @@ class Dataset(Handle):
         return list(self._names)
 
     @property
-    def dtypes(self) -> Dict[str, str]:
+    def dtypes(self) -> dict[str, str]:
         """Each column's type: from the file for binary data; for CSV guessed from the
         first records ("int64", "float64" or "text"); `describe()` has the final word.
 
@@ -436,8 +256,9 @@ class Dataset(Handle):
     def __len__(self) -> int:
         return self.num_rows
 
-    def describe(self, columns: Optional[Sequence[Union[str, int]]] = None, progress: ProgressArg = False,
-                 ddof: int = 1) -> Description:
+    def describe(
+        self, columns: Sequence[str | int] | None = None, progress: ProgressArg = False, ddof: int = 1
+    ) -> Description:
         """Statistics of every column (or of `columns`, by name or position) in one
         parallel pass over the file: count, missing values, sum, mean, std, min and max
         for numeric columns (std with `ddof=1`, as pandas and polars), value counts and
@@ -467,8 +288,8 @@ class Dataset(Handle):
         with Reporter(progress, f"describe {os.path.basename(self.path)}") as reporter:
             status = lib.oxb_dataset_describe(self._h(), wanted, len(indexes), reporter.native, None, out)
             reporter.finish(status)
-        result: Dict[str, ColumnStats] = {}
-        dtypes: Dict[str, str] = {}
+        result: dict[str, ColumnStats] = {}
+        dtypes: dict[str, str] = {}
         for slot, i in enumerate(indexes):
             d = out[slot]
             name = self._names[i]
@@ -483,9 +304,7 @@ class Dataset(Handle):
         self._dtypes.update({n: t for n, t in dtypes.items() if self._dtypes.get(n) in ("int64", "float64", "text")})
         return Description(result, dtypes, self._rows)
 
-    def iter_chunks(
-        self, rows: int = 65536, columns: Optional[Sequence[Union[str, int]]] = None
-    ) -> Iterator[NDArray[Any]]:
+    def iter_chunks(self, rows: int = 65536, columns: Sequence[str | int] | None = None) -> Iterator[NDArray[Any]]:
         """Yields the data in order as numpy arrays of up to `rows` rows: `(rows, columns)`
         arrays, or 1-D arrays for single-column files. For `.npy` and raw files the chunks
         are read-only views of the file's mapping (zero-copy; with `columns` they are
@@ -519,41 +338,46 @@ class Dataset(Handle):
         else:
             check(status)
 
-    def _array_chunks(self, numpy: Any, info: Any, rows: int, indexes: Optional[List[int]]) -> Iterator[Any]:
+    def _array_chunks(self, numpy: Any, info: Any, rows: int, indexes: list[int] | None) -> Iterator[Any]:
         dtype = numpy.dtype(info.typestr.decode())
         shape = (info.rows, info.cols)
         nbytes: int = info.rows * info.cols * dtype.itemsize
-        memory: Union[ctypes.Array[ctypes.c_char], bytearray] = bytearray()
+        memory: ctypes.Array[ctypes.c_char] | bytearray = bytearray()
         if nbytes:
-            mapped = (ctypes.c_char * nbytes).from_address(info.data or 0)
-            # ctypes arrays take attributes, but typeshed does not declare that.
-            mapped._oxbridge_mapping = self._mapping  # type: ignore[attr-defined]
-            memory = mapped
+            # Every chunk is a view of this buffer: it keeps the file mapped after close().
+            memory = self._share_with((ctypes.c_char * nbytes).from_address(info.data or 0))
         # Read-only all the way down: the mapping itself is read-only memory.
         whole = numpy.frombuffer(memoryview(memory).toreadonly(), dtype=dtype)
         whole = whole.reshape(shape, order="F" if info.fortran_order else "C")
         for start in range(0, info.rows, rows):
             self._h()
-            chunk = whole[start:start + rows]
+            chunk = whole[start : start + rows]
             if indexes is not None:
                 chunk = chunk[:, indexes]
             yield chunk[:, 0] if info.cols == 1 and indexes is None else chunk
 
-    def _csv_chunks(self, numpy: Any, rows: int, indexes: Optional[List[int]]) -> Iterator[Any]:
+    def _csv_chunks(self, numpy: Any, rows: int, indexes: list[int] | None) -> Iterator[Any]:
         wanted = indexes if indexes is not None else list(range(len(self._names)))
         columns = (ctypes.c_size_t * len(wanted))(*wanted)
         cursor = ctypes.c_uint64(0)
         read = ctypes.c_uint64()
         while True:
             out = numpy.empty((rows, len(wanted)), dtype=numpy.float64)
-            self._call(lib.oxb_dataset_read_rows, ctypes.byref(cursor), rows, columns, len(wanted),
-                       out.ctypes.data, ctypes.byref(read))
+            self._call(
+                lib.oxb_dataset_read_rows,
+                ctypes.byref(cursor),
+                rows,
+                columns,
+                len(wanted),
+                out.ctypes.data,
+                ctypes.byref(read),
+            )
             if read.value == 0:
                 return
             chunk = out if read.value == rows else out[: read.value].copy()
             yield chunk[:, 0] if len(wanted) == 1 and len(self._names) == 1 and indexes is None else chunk
 
-    def _column_indexes(self, columns: Optional[Sequence[Union[str, int]]]) -> List[int]:
+    def _column_indexes(self, columns: Sequence[str | int] | None) -> list[int]:
         if columns is None:
             return list(range(len(self._names)))
         if isinstance(columns, (str, int)):
@@ -578,8 +402,9 @@ class Dataset(Handle):
         return f"<oxbridge.Dataset {self.path!r} ({state})>"
 
 
-def process_large_dataset(path: Any, columns: Optional[Sequence[Union[str, int]]] = None,
-                          progress: ProgressArg = False, **options: Any) -> Description:
+def process_large_dataset(
+    path: Any, columns: Sequence[str | int] | None = None, progress: ProgressArg = False, **options: Any
+) -> Description:
     """Opens `path`, describes it and closes it: the integration guide's entry point.
 
     Options are those of `Dataset.open` (format, delimiter, header, null_values, dtype;

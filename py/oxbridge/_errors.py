@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import cast
 
 from . import _bindings as b
 from ._loader import lib
@@ -246,19 +245,33 @@ def last_error_message() -> str:
     return message.decode("utf-8", "replace")
 
 
-_IO_CLASSES: dict[type[OSError], type[IoError]] = {}
+# The built-ins that OSError(errno, ...) becomes (PEP 3151), each with the IoError that is
+# also it: FileNotFoundError for ENOENT, PermissionError for EACCES and EPERM...
+_ERRNO_BUILTINS: tuple[type[OSError], ...] = (
+    BlockingIOError,
+    BrokenPipeError,
+    ChildProcessError,
+    ConnectionAbortedError,
+    ConnectionRefusedError,
+    ConnectionResetError,
+    FileExistsError,
+    FileNotFoundError,
+    InterruptedError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+    ProcessLookupError,
+    TimeoutError,
+)
+_IO_ERRORS: dict[type[OSError], type[IoError]] = {
+    builtin: type(builtin.__name__, (IoError, builtin), {"__module__": __name__}) for builtin in _ERRNO_BUILTINS
+}
 
 
 def _io_error(os_code: int, message: str, path: str) -> OxbridgeError:
-    """An IoError that is also the built-in for its errno (FileNotFoundError,
-    PermissionError, IsADirectoryError...), with errno, strerror and filename set."""
-    builtin = type(OSError(os_code, message))
-    cls = _IO_CLASSES.get(builtin)
-    if cls is None:
-        cls = IoError if builtin is OSError else cast(
-            "type[IoError]", type(builtin.__name__, (IoError, builtin), {"__module__": __name__})
-        )
-        _IO_CLASSES[builtin] = cls
+    """An IoError that is also the built-in for its errno, with errno, strerror and
+    filename set."""
+    cls = _IO_ERRORS.get(type(OSError(os_code, message)), IoError)
     return cls(os_code, message, path or None)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import array
 import ctypes
+import functools
 import sys
-import threading
-from collections import OrderedDict
-from typing import Any, Callable, Iterable, List, Literal, Mapping, Optional, Sequence, Set, Tuple, Union, cast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, cast
 
 from . import _bindings as b
 from ._buffers import Buffer, as_numbers
@@ -15,13 +15,10 @@ from ._errors import ExpressionError, check, error_for
 from ._handle import Handle
 from ._loader import lib
 
-_CACHE_SIZE = 256
-_cache: "OrderedDict[str, Expression]" = OrderedDict()
-_cache_lock = threading.Lock()
 _Order = Literal["C", "F"]  # the memory order of N-D operands, as numpy spells it
 
 
-def _scalar(value: Any) -> Optional[float]:
+def _scalar(value: Any) -> float | None:
     """The value as a float if it is a number (Python or numpy scalar), else None."""
     if isinstance(value, (bool, int, float)):
         return float(value)
@@ -79,7 +76,7 @@ class Expression(Handle):
         for i in range(info.num_variables):
             self._call(lib.oxb_expression_variable, i, ctypes.byref(name))
             names.append((name.value or b"").decode())
-        self.variables: Tuple[str, ...] = tuple(names)
+        self.variables: tuple[str, ...] = tuple(names)
         self.is_bool = bool(info.is_bool)
 
     def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
@@ -126,9 +123,9 @@ class Expression(Handle):
 
     def _evaluate(self, operands: Sequence[Any], out: Any) -> Any:
         views = (b.oxb_view * max(len(operands), 1))()
-        keep: List[Any] = []
-        length: Optional[int] = None
-        shape: Optional[Tuple[int, ...]] = None
+        keep: list[Any] = []
+        length: int | None = None
+        shape: tuple[int, ...] | None = None
         order: _Order = "C"
         all_float32 = True
         any_array = False
@@ -181,8 +178,8 @@ class Expression(Handle):
 
 
 def _same_layout(
-    name: str, buffer: Buffer, shape: Optional[Tuple[int, ...]], order: _Order
-) -> Tuple[Tuple[int, ...], _Order]:
+    name: str, buffer: Buffer, shape: tuple[int, ...] | None, order: _Order
+) -> tuple[tuple[int, ...], _Order]:
     """Checks that an operand has the shape of the earlier ones and, when it has more than
     one dimension, the same memory order, so that flat views match element for element.
     Returns the shape and order so far."""
@@ -199,8 +196,8 @@ def _same_layout(
     if len(here) <= 1:
         return here, order
     # A layout that is both C and F contiguous (e.g. one row) goes with either order.
-    candidates: Tuple[Tuple[_Order, bool], ...] = (("C", mv.c_contiguous), ("F", mv.f_contiguous))
-    orders: Set[_Order] = {o for o, ok in candidates if ok}
+    candidates: tuple[tuple[_Order, bool], ...] = (("C", mv.c_contiguous), ("F", mv.f_contiguous))
+    orders: set[_Order] = {o for o, ok in candidates if ok}
     if not orders:
         raise ValueError(
             f"operand {name!r} is a {len(here)}-D array that is neither C- nor Fortran-contiguous; "
@@ -224,34 +221,29 @@ def _has_order(buffer: Buffer, order: str) -> bool:
     return buffer.mv.c_contiguous if order == "C" else buffer.mv.f_contiguous
 
 
-def _new_output(n: int, dtype: str, shape: Optional[Tuple[int, ...]], order: _Order = "C") -> Tuple[Any, Any, Any]:
+def _new_output(n: int, dtype: str, shape: tuple[int, ...] | None, order: _Order = "C") -> tuple[Any, Any, Any]:
     try:
         import numpy
     except ImportError:
         result: Any = array.array(dtype, bytes(n * (4 if dtype == "f" else 8)))
         buffer = Buffer(result, writable=True, argument="out", function="evaluate")
         return result, buffer.flat(), buffer
-    result = numpy.empty(shape if shape is not None else (n,), dtype=numpy.float32 if dtype == "f" else numpy.float64,
-                         order=order)
+    result = numpy.empty(
+        shape if shape is not None else (n,), dtype=numpy.float32 if dtype == "f" else numpy.float64, order=order
+    )
     buffer = Buffer(result, writable=True, argument="out", function="evaluate")
     return result, buffer.flat(), buffer
 
 
+@functools.lru_cache(maxsize=256)
 def _compiled(source: str) -> Expression:
-    with _cache_lock:
-        expression = _cache.get(source)
-        if expression is not None and not expression.closed:
-            _cache.move_to_end(source)
-            return expression
-    expression = Expression(source)  # compiled outside the lock; a race compiles twice
-    with _cache_lock:
-        _cache[source] = expression
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return expression
+    """The expression `evaluate`, `parallel_map` and `process_array` compile from a string:
+    compiled once, kept for the 256 most recent texts. Never handed to the caller, so
+    nobody closes it."""
+    return Expression(source)
 
 
-def _copy_into(out: Any, result: Any, order: Optional[str]) -> None:
+def _copy_into(out: Any, result: Any, order: str | None) -> None:
     """`out[...] = result` for an `out` in another memory order than the operands; a
     memoryview (or other plain buffer) cannot do that itself, numpy copies between them."""
     try:
@@ -264,11 +256,12 @@ def _copy_into(out: Any, result: Any, order: Optional[str]) -> None:
     except ImportError:
         raise TypeError(
             f"out is not in the operands' memory order ({'Fortran' if order == 'F' else 'C'}); without numpy "
-            "oxbridge cannot copy between orders: pass out in the operands' order") from None
+            "oxbridge cannot copy between orders: pass out in the operands' order"
+        ) from None
     np.asarray(out)[...] = result
 
 
-def evaluate(expr: str, out: Any = None, local_dict: Optional[Mapping[str, Any]] = None, **operands: Any) -> Any:
+def evaluate(expr: str, out: Any = None, local_dict: Mapping[str, Any] | None = None, **operands: Any) -> Any:
     """Evaluates `expr` elementwise in one parallel pass without temporaries, like
     `numexpr.evaluate`.
 
@@ -333,7 +326,7 @@ def evaluate(expr: str, out: Any = None, local_dict: Optional[Mapping[str, Any]]
     return expression._evaluate(values, out)
 
 
-def parallel_map(func: Union[str, Expression, Callable[..., Any], int], items: Any, out: Any = None) -> Any:
+def parallel_map(func: str | Expression | Callable[..., Any] | int, items: Any, out: Any = None) -> Any:
     """Applies `func` to every item and returns the results (a numpy array, or a list
     without numpy).
 
@@ -415,7 +408,7 @@ def _iterate(items: Any) -> Iterable[Any]:
     try:
         view = memoryview(items)
     except TypeError:
-        return cast(Iterable[Any], items)  # not iterable either: the caller's loop raises TypeError
+        return cast("Iterable[Any]", items)  # not iterable either: the caller's loop raises TypeError
     if view.ndim > 1:
         # Flattened; typeshed's cast() takes only literal formats, this one is known at run time.
         flat: memoryview = view.cast("B").cast(view.format)  # type: ignore[call-overload]
@@ -423,7 +416,7 @@ def _iterate(items: Any) -> Iterable[Any]:
     return view.tolist()
 
 
-def _native_address(func: Any) -> Optional[int]:
+def _native_address(func: Any) -> int | None:
     """The address of a native `double(double)` function, or None for Python callables."""
     if isinstance(func, bool):
         return None

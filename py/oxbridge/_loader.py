@@ -92,8 +92,7 @@ def load() -> tuple[ctypes.CDLL, Path]:
             lib = _open(path)
         except OSError as e:
             looked.append(
-                f"  - {path} ({where}): found but could not be loaded: {e} "
-                "(a library it depends on may be missing)"
+                f"  - {path} ({where}): found but could not be loaded: {e} (a library it depends on may be missing)"
             )
             continue
         _check_abi(lib, path)

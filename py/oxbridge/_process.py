@@ -17,7 +17,7 @@ _addressof = ctypes.addressof
 _INT_MAX = 2**31 - 1
 
 
-def process_array(a: _Buffer, func: "str | None" = None) -> _Buffer:
+def process_array(a: _Buffer, func: str | None = None) -> _Buffer:
     """Doubles every element of `a` in place, in parallel for large arrays, and returns `a`;
     with `func` (an expression in `x`, e.g. ``"x * 2 + 1"`` or ``"sqrt(abs(x))"``, or an
     `Expression` of one variable) replaces every `x` by its value instead (float arrays).
@@ -81,9 +81,7 @@ def _process_with(a: _Buffer, func: object) -> _Buffer:
         raise ValueError("a is read-only; process_array works in place and never on a silent copy")
     fmt = mv.format
     if fmt not in ("d", "f", "<d", "<f", "=d", "=f"):
-        raise TypeError(
-            f"process_array(func=...) works in place on float64 or float32 arrays, got format {fmt!r}"
-        )
+        raise TypeError(f"process_array(func=...) works in place on float64 or float32 arrays, got format {fmt!r}")
     # In place: the output is the input itself (the same view), which the engine allows.
     expression._evaluate([a] if expression.variables else [], a)
     return a

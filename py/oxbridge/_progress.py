@@ -23,18 +23,23 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Optional, TextIO, Union
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO, Union
 
 from . import _bindings as b
 from ._errors import error_for
 
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is Python 3.11+
+
+# Union, not `|`: an alias is evaluated at run time, and Python 3.9 has no `X | Y` of types.
 ProgressArg = Union[bool, Callable[[int, int], Any], None]
 
 
 class ProgressBar:
     """A one-line progress bar for byte counts on a terminal stream (stderr)."""
 
-    def __init__(self, label: str, stream: Optional[TextIO] = None) -> None:
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self.started = time.monotonic()
@@ -49,8 +54,7 @@ class ProgressBar:
         eta = (total - done) / rate if rate > 0 and total > done else 0.0
         bar = "#" * filled + "-" * (width - filled)
         self.stream.write(
-            f"\r{self.label} [{bar}] {fraction:6.1%} {_size(done)}/{_size(total)} "
-            f"{_size(rate)}/s ETA {eta:4.1f}s "
+            f"\r{self.label} [{bar}] {fraction:6.1%} {_size(done)}/{_size(total)} {_size(rate)}/s ETA {eta:4.1f}s "
         )
         self.stream.flush()
         self.shown = True
@@ -69,7 +73,7 @@ def _size(n: float) -> str:
     return f"{n:.1f} TB"  # pragma: no cover - the loop always returns
 
 
-_active: "set[Reporter]" = set()  # calls in flight with a native callback into Python
+_active: set[Reporter] = set()  # calls in flight with a native callback into Python
 _active_lock = threading.Lock()
 _exiting = False
 EXIT_WAIT = 2.0  # seconds atexit waits for calls in flight to stop
@@ -106,21 +110,21 @@ class Reporter:
 
     def __init__(self, progress: ProgressArg, label: str) -> None:
         if progress is True:
-            self.bar: Optional[ProgressBar] = ProgressBar(label)
-            self.user: Optional[Callable[[int, int], Any]] = self.bar
+            self.bar: ProgressBar | None = ProgressBar(label)
+            self.user: Callable[[int, int], Any] | None = self.bar
         elif progress is None or progress is False:
             self.bar, self.user = None, None
         elif callable(progress):
             self.bar, self.user = None, progress
         else:
             raise TypeError(f"progress must be True, False, None or a callable, got {type(progress).__name__}")
-        self.error: Optional[BaseException] = None
+        self.error: BaseException | None = None
         self.interrupted = False
         self.abandoned = False  # the interpreter is exiting: stop
         self._previous: Any = None
         self.native: Any = b.oxb_progress_fn(self._report)
 
-    def __enter__(self) -> "Reporter":
+    def __enter__(self) -> Self:
         with _active_lock:
             if _exiting:
                 self.native = b.oxb_progress_fn()  # NULL: no callback into an exiting interpreter
@@ -133,7 +137,7 @@ class Reporter:
                 self._previous = None
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         with _active_lock:
             _active.discard(self)
         if self._previous is not None:
@@ -155,7 +159,7 @@ class Reporter:
         try:
             if self.user is not None:
                 self.user(done, total)
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - nothing may escape into C; finish() raises it
             self.error = error
             return 1
         return 1 if self.interrupted else 0

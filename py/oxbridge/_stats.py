@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ctypes
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Union
+from typing import Union
 
 from . import _bindings as b
 from ._errors import check
 from ._loader import lib
 
+# Union, not `|`: an alias is evaluated at run time, and Python 3.9 has no `X | Y` of types.
 Number = Union[int, float]
 
 
@@ -55,10 +57,10 @@ class Stats:
     max: Number
     ddof: int = 0
     skipna: bool = True
-    _native: Optional[b.oxb_stats] = field(default=None, repr=False, compare=False)
+    _native: b.oxb_stats | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def _from_native(cls, s: b.oxb_stats, ddof: int = 0, skipna: bool = True, *, owned: bool = True) -> "Stats":
+    def _from_native(cls, s: b.oxb_stats, ddof: int = 0, skipna: bool = True, *, owned: bool = True) -> Stats:
         """A Stats of the native result `s`; `owned` says `s` is a fresh struct it may keep
         (else it is copied, e.g. out of an array of results)."""
         count = s.count
@@ -69,7 +71,7 @@ class Stats:
         else:
             total, low, high = s.sum, s.min, s.max
         var = s.m2 / (count - ddof) if count > ddof else math.nan
-        var = max(var, 0.0) if var == var else var
+        var = var if math.isnan(var) else max(var, 0.0)
         mean = s.mean if count else math.nan  # the merge identity holds 0.0 here
         if not skipna and s.nan_count:
             total = mean = var = low = high = math.nan
@@ -85,7 +87,7 @@ class Stats:
             sum=total,
             mean=mean,
             var=var,
-            std=math.sqrt(var) if var == var else math.nan,
+            std=math.nan if math.isnan(var) else math.sqrt(var),
             min=low,
             max=high,
             ddof=ddof,
@@ -94,7 +96,7 @@ class Stats:
         )
         return result
 
-    def merge(self, other: "Stats") -> "Stats":
+    def merge(self, other: Stats) -> Stats:
         """The statistics of this data and `other`'s together (same ddof and skipna as
         this one); neither is changed.
 
@@ -117,7 +119,7 @@ class Stats:
         return Stats._from_native(out, self.ddof, self.skipna)
 
     @classmethod
-    def combine(cls, parts: Iterable["Stats"], *, ddof: int = 0, skipna: bool = True) -> "Stats":
+    def combine(cls, parts: Iterable[Stats], *, ddof: int = 0, skipna: bool = True) -> Stats:
         """The statistics of all the parts' data together, with the given `ddof` and
         `skipna`. No parts give the statistics of no data.
 

@@ -1,7 +1,8 @@
 """Shared pieces of the reliability suite (tests/python/test_reliability_*.py).
 
-- Two sizes: the default one, quick enough for `make test`, and the `long` one (full
-  counts from issue 7), selected with `-m long` or OXBRIDGE_LONG=1:
+- Two sizes: the default one, quick enough for `make test`, and the `long` one (the full
+  counts: 10^6 handle cycles, 50 Ctrl-C trials...), selected with `-m long` or
+  OXBRIDGE_LONG=1:
 
       .venv/bin/python -m pytest tests/python -m long -q
 
@@ -12,9 +13,9 @@
   into build/reliability.json ({mode: {figure: {...}}}, so a RELIABILITY.md table can be
   made from the suite's own output) and prints them.
 - Child processes: anything that may crash, hang, fork or be interrupted runs in a child
-  (`run_child`), under a watchdog that kills the child's whole process group. The code
-  that runs there is the `child_*` functions below (called as
-  `python -c "import _reliability; _reliability.child_x(...)"`).
+  (`_helpers.run_child`), under a watchdog that kills the child's whole process group. The
+  code that runs there is the `child_*` functions below (`command("child_x", ...)` is
+  `python -c "import _reliability as R; R.child_x(...)"`).
 - `python tests/python/_reliability.py` prints build/reliability.json as a Markdown table.
 
 This module imports only the standard library at the top, so children start fast.
@@ -27,17 +28,18 @@ import json
 import math
 import os
 import signal
-import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any
+
+from _helpers import python, run_child
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 FIGURES_PATH = ROOT / "build" / "reliability.json"
 LONG_ENV = "OXBRIDGE_LONG"
-PYTHON = sys.executable
 
 
 # ---------------------------------------------------------------------------------------
@@ -45,7 +47,7 @@ PYTHON = sys.executable
 # ---------------------------------------------------------------------------------------
 
 
-def modes() -> List[Any]:
+def modes() -> list[Any]:
     """Parameters for `@pytest.mark.parametrize("mode", modes())`."""
     import pytest
 
@@ -76,14 +78,14 @@ def pick(mode: str, default: Any, long: Any) -> Any:
 # Figures
 # ---------------------------------------------------------------------------------------
 
-_figures: Dict[str, Dict[str, Dict[str, Any]]] = {}
+_figures: dict[str, dict[str, dict[str, Any]]] = {}
 _printed: set = set()
 
 
-def record(mode: str, item: int, name: str, value: Any, unit: str = "", **extra: Any) -> None:
-    """Keeps one measured figure of issue 7's item `item`, e.g.
-    record(mode, 8, "ctrl_c.describe.latency_p95", 0.12, "s", trials=8)."""
-    entry = {"item": item, "value": value, "unit": unit, **extra}
+def record(mode: str, topic: str, name: str, value: Any, unit: str = "", **extra: Any) -> None:
+    """Keeps one measured figure about `topic` (what it protects: "leaks", "Ctrl-C", "fork"...),
+    e.g. record(mode, "Ctrl-C", "ctrl_c.describe.latency_p95", 0.12, "s", trials=8)."""
+    entry = {"topic": topic, "value": value, "unit": unit, **extra}
     _figures.setdefault(mode, {})[name] = entry
 
 
@@ -113,9 +115,9 @@ def flush(config: Any, label: str) -> None:
             if (mode, name) in _printed:
                 continue
             _printed.add((mode, name))
-            extra = {k: v for k, v in entry.items() if k not in ("item", "value", "unit")}
+            extra = {k: v for k, v in entry.items() if k not in ("topic", "value", "unit")}
             more = "  " + ", ".join(f"{k}={_fmt(v)}" for k, v in extra.items()) if extra else ""
-            lines.append(f"  [{mode}] item {entry['item']:>2} {name} = {_fmt(entry['value'])} {entry['unit']}{more}")
+            lines.append(f"  [{mode}] {entry['topic']}: {name} = {_fmt(entry['value'])} {entry['unit']}{more}")
     if reporter is None or not lines:
         return
     capture = config.pluginmanager.get_plugin("capturemanager")
@@ -151,56 +153,10 @@ def percentile(values: Sequence[float], q: float) -> float:
 # ---------------------------------------------------------------------------------------
 
 
-class Child:
-    """The outcome of `run_child`."""
-
-    def __init__(self, returncode: Optional[int], stdout: str, stderr: str, seconds: float, timed_out: bool):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-        self.seconds, self.timed_out = seconds, timed_out
-
-    def json_lines(self) -> List[Dict[str, Any]]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
-
-    def describe(self) -> str:
-        state = "timed out (killed)" if self.timed_out else f"returncode {self.returncode}"
-        return f"child {state} after {self.seconds:.1f} s\n--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}"
-
-
-def child_env(**extra: str) -> Dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    env.pop(LONG_ENV, None)
-    env.update(extra)
-    return env
-
-
-def call_code(function: str, *args: Any) -> str:
-    """Python source that calls _reliability.<function>(*args)."""
-    return f"import _reliability as R; R.{function}(*{tuple(args)!r})"
-
-
-def run_child(code: str, timeout: float, env: Optional[Dict[str, str]] = None) -> Child:
-    """Runs `python -c code` in its own session; on timeout the whole process group (the
-    child and anything it forked) is killed, so a deadlock fails the test instead of
-    hanging it."""
-    started = time.monotonic()
-    process = subprocess.Popen([PYTHON, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env or child_env(), start_new_session=True)
-    try:
-        out, err = process.communicate(timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        out, err = process.communicate()
-        timed_out = True
-    return Child(None if timed_out else process.returncode, out, err, time.monotonic() - started, timed_out)
-
-
-def _kill_group(process: "subprocess.Popen[str]") -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def command(function: str, *args: Any) -> list[str]:
+    """The command line of a child that runs _reliability.<function>(*args), for
+    `_helpers.run_child` or `_helpers.started`."""
+    return python("-c", f"import _reliability as R; R.{function}(*{tuple(args)!r})")
 
 
 def emit(**fields: Any) -> None:
@@ -219,7 +175,7 @@ def rss_bytes() -> int:
 # ---------------------------------------------------------------------------------------
 
 
-def write_csv(path: Any, megabytes: int) -> Dict[str, Any]:
+def write_csv(path: Any, megabytes: int) -> dict[str, Any]:
     """A CSV of `megabytes` 1 MiB blocks of records (columns id, value, qty, note; the note
     is quoted and holds a delimiter and a newline). Returns what its description must be,
     computed here from the generator, not by oxbridge: rows, exact sums, min and max."""
@@ -232,8 +188,7 @@ def write_csv(path: Any, megabytes: int) -> Dict[str, Any]:
     block = "".join(rows).encode()
     with open(path, "wb") as f:
         f.write(b"id,value,qty,note\n")
-        for _ in range(megabytes):
-            f.write(block)
+        f.writelines(block for _ in range(megabytes))
     n = i
     qty = [(k * 7919) % 100_003 for k in range(n)]
     return {
@@ -248,7 +203,7 @@ def write_csv(path: Any, megabytes: int) -> Dict[str, Any]:
     }
 
 
-def check_csv_description(desc: Any, facts: Dict[str, Any]) -> List[str]:
+def check_csv_description(desc: Any, facts: dict[str, Any]) -> list[str]:
     """Differences between a Description of `write_csv`'s file and the generator's facts."""
     problems = []
     got = {
@@ -268,14 +223,16 @@ def check_csv_description(desc: Any, facts: Dict[str, Any]) -> List[str]:
     return problems
 
 
-def plain(desc: Any) -> Dict[str, Any]:
+def plain(desc: Any) -> dict[str, Any]:
     """A Description as comparable data (NaN as None)."""
-    return {c: {k: (None if isinstance(v, float) and v != v else v) for k, v in d.items()}
-            for c, d in desc.to_dict().items()}
+    return {
+        c: {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+        for c, d in desc.to_dict().items()
+    }
 
 
 # ---------------------------------------------------------------------------------------
-# Item 4: lifecycle and leaks (run in a fresh interpreter: the counter starts at 0)
+# Lifecycle and leaks (run in a fresh interpreter: the counter starts at 0)
 # ---------------------------------------------------------------------------------------
 
 
@@ -330,8 +287,15 @@ def child_lifecycle(kind: str, cycles: int, csv_path: str) -> None:
             gc.collect()
     gc.collect()
     seconds = time.monotonic() - started
-    emit(kind=kind, cycles=cycles, live_start=live_start, live_end=lib.oxb_live_handles(), peak_live=peak_live,
-         rss_growth=rss_bytes() - rss0, seconds=seconds)
+    emit(
+        kind=kind,
+        cycles=cycles,
+        live_start=live_start,
+        live_end=lib.oxb_live_handles(),
+        peak_live=peak_live,
+        rss_growth=rss_bytes() - rss0,
+        seconds=seconds,
+    )
 
 
 def child_failures(kind: str, calls: int, workdir: str) -> None:
@@ -399,13 +363,19 @@ def child_failures(kind: str, calls: int, workdir: str) -> None:
         fail(i)
     gc.collect()
     seconds = time.monotonic() - started
-    emit(kind=kind, calls=calls, live_start=live_start, live_end=lib.oxb_live_handles(),
-         rss_growth=rss_bytes() - rss0, seconds=seconds)
+    emit(
+        kind=kind,
+        calls=calls,
+        live_start=live_start,
+        live_end=lib.oxb_live_handles(),
+        rss_growth=rss_bytes() - rss0,
+        seconds=seconds,
+    )
     ragged_ds.close()
 
 
 # ---------------------------------------------------------------------------------------
-# Item 8: Ctrl-C
+# Ctrl-C
 # ---------------------------------------------------------------------------------------
 
 
@@ -434,8 +404,14 @@ def child_ctrl_c_describe(path: str, trials: int, facts_json: str) -> None:
                 frames = [f.name for f in traceback.extract_tb(error.__traceback__)]
             if trial == trials - 1:  # the last interrupt too
                 problems += check_csv_description(ds.describe(), facts)
-            emit(trial=trial, caught=caught, in_describe="describe" in frames, frames=frames[-3:], scans=scans,
-                 reuse_problems=problems)
+            emit(
+                trial=trial,
+                caught=caught,
+                in_describe="describe" in frames,
+                frames=frames[-3:],
+                scans=scans,
+                reuse_problems=problems,
+            )
 
 
 def child_ctrl_c_call(kinds: Sequence[str], trials: int) -> None:
@@ -473,11 +449,11 @@ def child_ctrl_c_call(kinds: Sequence[str], trials: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Item 9: fork
+# Fork
 # ---------------------------------------------------------------------------------------
 
 
-def _fork_check(a: Any, expected_sum: float, csv_path: str, facts: Dict[str, Any]) -> List[str]:
+def _fork_check(a: Any, expected_sum: float, csv_path: str, facts: dict[str, Any]) -> list[str]:
     """Parallel work in a child, checked against values computed by the parent."""
     import numpy as np
 
@@ -515,7 +491,7 @@ def _wait(pid: int, timeout: float) -> Any:
         time.sleep(0.002)
 
 
-def _fork_and_check(a: Any, expected_sum: float, csv_path: str, facts: Dict[str, Any], timeout: float) -> Any:
+def _fork_and_check(a: Any, expected_sum: float, csv_path: str, facts: dict[str, Any], timeout: float) -> Any:
     pid = os.fork()
     if pid == 0:
         code = 3
@@ -524,7 +500,7 @@ def _fork_and_check(a: Any, expected_sum: float, csv_path: str, facts: Dict[str,
             if problems:
                 print(json.dumps({"child_problems": problems}), flush=True)
             code = 1 if problems else 0
-        except BaseException as error:  # report, never return into the parent's code
+        except BaseException as error:  # noqa: BLE001 - report, never return into the parent's code
             print(json.dumps({"child_error": repr(error)}), flush=True)
         finally:
             os._exit(code)
@@ -534,8 +510,6 @@ def _fork_and_check(a: Any, expected_sum: float, csv_path: str, facts: Dict[str,
 def child_fork_plain(csv_path: str, facts_json: str) -> None:
     """os.fork() after parallel work in the parent: the pool exists and is busy-free."""
     import numpy as np
-
-    import oxbridge
 
     facts = json.loads(facts_json)
     a = np.arange(1_000_000, dtype=np.float64)
@@ -582,8 +556,7 @@ def child_fork_multiprocessing(method: str) -> None:
             problems.append(f"chunk {start}: {count} {total} {e_sum}")
         if threads < 1:
             problems.append(f"threads {threads}")
-    emit(method=method, problems=problems, seconds=time.monotonic() - started,
-         children=len({r[0] for r in results}))
+    emit(method=method, problems=problems, seconds=time.monotonic() - started, children=len({r[0] for r in results}))
 
 
 def child_fork_during_call(csv_path: str, facts_json: str, forks: int, seed: int) -> None:
@@ -621,7 +594,7 @@ def child_fork_during_call(csv_path: str, facts_json: str, forks: int, seed: int
     for t in threads:
         t.start()
     time.sleep(0.3)
-    outcomes: Dict[str, int] = {}
+    outcomes: dict[str, int] = {}
     started = time.monotonic()
     for _ in range(forks):
         time.sleep(rng.uniform(0.0, 0.15))
@@ -664,8 +637,8 @@ def child_fork_churn(what: str, forks: int) -> None:
     for t in threads:
         t.start()
     time.sleep(0.05)
-    outcomes: Dict[str, int] = {}
-    backtraces: List[str] = []
+    outcomes: dict[str, int] = {}
+    backtraces: list[str] = []
     started = time.monotonic()
     for _ in range(forks):
         pid = os.fork()
@@ -694,7 +667,7 @@ def child_fork_churn(what: str, forks: int) -> None:
     emit(what=what, outcomes=outcomes, seconds=time.monotonic() - started, backtraces=backtraces)
 
 
-def _enable_core_dumps() -> Optional[str]:
+def _enable_core_dumps() -> str | None:
     """Lets forked children that die by a signal leave a core file, for `_backtrace`:
     returns the folder they go to (this process's working directory is moved there), or
     None where cores go elsewhere (a piped core_pattern) or gdb is missing."""
@@ -709,7 +682,7 @@ def _enable_core_dumps() -> Optional[str]:
         return None
     if pattern.startswith("|") or "/" in pattern or not shutil.which("gdb"):
         return None
-    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
     resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
     folder = tempfile.mkdtemp(prefix="oxbridge-cores-")
     os.chdir(folder)
@@ -724,9 +697,10 @@ def _backtrace(folder: str, pid: int) -> str:
     if not cores:
         return f"child {pid}: no core file"
     try:
-        out = subprocess.run(["gdb", "-batch", "-nx", "-ex", "thread apply all bt 25", sys.executable, cores[-1]],
-                             capture_output=True, text=True, timeout=120).stdout
-    except (OSError, subprocess.TimeoutExpired) as e:
+        out = run_child(
+            ["gdb", "-batch", "-nx", "-ex", "thread apply all bt 25", sys.executable, cores[-1]], timeout=120
+        ).stdout
+    except OSError as e:
         out = f"gdb failed: {e}"
     finally:
         for core in cores:
@@ -736,8 +710,21 @@ def _backtrace(folder: str, pid: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Item 10: files changing during a scan
+# Files changing during a scan
 # ---------------------------------------------------------------------------------------
+
+
+def _change_file(kind: str, path: Path, spare: Path, cut: int, delay: float, changed_at: list[float]) -> None:
+    """After `delay` seconds, truncates `path` to `cut` bytes, renames `spare` over it or
+    deletes it; appends when to `changed_at`."""
+    time.sleep(delay)
+    if kind == "truncate":
+        os.truncate(path, cut)
+    elif kind == "replace":
+        os.replace(spare, path)
+    else:
+        os.unlink(path)
+    changed_at.append(time.monotonic())
 
 
 def child_file_changes(fmt: str, pristine: str, workdir: str, trials: int, seed: int) -> None:
@@ -776,34 +763,30 @@ def child_file_changes(fmt: str, pristine: str, workdir: str, trials: int, seed:
         shutil.copyfile(replacement, spare)
         delay = rng.uniform(0.0, 1.2 * scan_seconds)
         cut = rng.choice([0, rng.randrange(size), rng.randrange(size // 4096 + 1) * 4096])
-        changed_at: List[float] = []
-
-        def change() -> None:
-            time.sleep(delay)
-            if kind == "truncate":
-                os.truncate(path, cut)
-            elif kind == "replace":
-                os.replace(spare, path)
-            else:
-                os.unlink(path)
-            changed_at.append(time.monotonic())
-
+        changed_at: list[float] = []
         ds = oxbridge.Dataset.open(path)
-        changer = threading.Thread(target=change)
+        changer = threading.Thread(target=_change_file, args=(kind, path, spare, cut, delay, changed_at))
         begin = time.monotonic()
         changer.start()
         try:
             outcome = "complete" if plain(ds.describe()) == expected else "WRONG"
             message = ""
-        except Exception as error:  # classified by the parent
+        except Exception as error:  # noqa: BLE001 - classified by the parent
             outcome = f"{type(error).__module__}.{type(error).__name__}"
             message = str(error)
         end = time.monotonic()
         changer.join()
         ds.close()
         when = "during" if begin <= changed_at[0] <= end else "after"
-        emit(trial=trial, kind=kind, outcome=outcome, message=message[:300], when=when,
-             cut=cut if kind == "truncate" else None, size=size)
+        emit(
+            trial=trial,
+            kind=kind,
+            outcome=outcome,
+            message=message[:300],
+            when=when,
+            cut=cut if kind == "truncate" else None,
+            size=size,
+        )
         for p in (path, spare):
             try:
                 os.unlink(p)
@@ -812,7 +795,7 @@ def child_file_changes(fmt: str, pristine: str, workdir: str, trials: int, seed:
 
 
 # ---------------------------------------------------------------------------------------
-# Item 15: many threads at once
+# Many threads at once
 # ---------------------------------------------------------------------------------------
 
 
@@ -857,21 +840,39 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
         want_acc = acc.stats()
 
     def same_stats(s: Any, t: Any) -> bool:
-        return (s.count, s.nan_count, s.sum, s.mean, s.var, s.min, s.max) == \
-            (t.count, t.nan_count, t.sum, t.mean, t.var, t.min, t.max)
+        return (s.count, s.nan_count, s.sum, s.mean, s.var, s.min, s.max) == (
+            t.count,
+            t.nan_count,
+            t.sum,
+            t.mean,
+            t.var,
+            t.min,
+            t.max,
+        )
 
     deadline = time.monotonic() + seconds
-    counts: Dict[str, int] = {}
-    errors: List[str] = []
+    counts: dict[str, int] = {}
+    errors: list[str] = []
     shared_pushes = [0]
     lock = threading.Lock()
 
     def run(k: int) -> None:
         rng = random.Random(seed * 1000 + k)
-        mine: Dict[str, int] = {}
+        mine: dict[str, int] = {}
         stats_out = b.oxb_stats()
-        ops = ["shared_expr", "private_expr", "stats", "shared_acc", "private_acc", "shared_csv", "shared_npy",
-               "private_dataset", "bad_expression", "missing_file", "bad_handle"]
+        ops = [
+            "shared_expr",
+            "private_expr",
+            "stats",
+            "shared_acc",
+            "private_acc",
+            "shared_csv",
+            "shared_npy",
+            "private_dataset",
+            "bad_expression",
+            "missing_file",
+            "bad_handle",
+        ]
         try:
             while time.monotonic() < deadline:
                 op = rng.choice(ops)
@@ -929,13 +930,13 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
                         if error.filename != path or path not in str(error):
                             errors.append(f"{k} file error of another thread: {error}")
                 elif op == "bad_handle":
-                    handle = (0x5eed << 32) | (0x100000 + k)
+                    handle = (0x5EED << 32) | (0x100000 + k)
                     status = lib.oxb_accumulator_stats(handle, ctypes.byref(stats_out))
                     time.sleep(0.001)  # other threads fail meanwhile
                     message = (lib.oxb_last_error_message() or b"").decode()
                     if status != b.OXB_INVALID_HANDLE or f"{handle:#x}" not in message:
                         errors.append(f"{k} last error of another thread: {status} {message}")
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - counted as an error of this thread
             errors.append(f"{k} raised {error!r}")
         with lock:
             for op, n in mine.items():
@@ -956,13 +957,21 @@ def child_threads(csv_path: str, npy_path: str, seconds: float, threads: int, se
         errors.append(f"shared accumulator {final.count} {final.sum} != {want_count} {want_sum}")
     for h in (shared_expr, shared_csv, shared_npy, shared_acc):
         h.close()
-    emit(counts=counts, errors=errors[:20], error_count=len(errors), stuck=stuck, seconds=elapsed,
-         live_start=live_start, live_end=lib.oxb_live_handles(), shared_pushes=shared_pushes[0])
+    emit(
+        counts=counts,
+        errors=errors[:20],
+        error_count=len(errors),
+        stuck=stuck,
+        seconds=elapsed,
+        live_start=live_start,
+        live_end=lib.oxb_live_handles(),
+        shared_pushes=shared_pushes[0],
+    )
     faulthandler.cancel_dump_traceback_later()
 
 
 # ---------------------------------------------------------------------------------------
-# Item 16: interpreter exit during a native call
+# Interpreter exit during a native call
 # ---------------------------------------------------------------------------------------
 
 
@@ -1028,27 +1037,31 @@ def child_shutdown(kind: str, csv_path: str, npy_path: str, delay: float) -> Non
 # ---------------------------------------------------------------------------------------
 
 
-def markdown_table(data: Optional[Dict[str, Any]] = None) -> str:
+def markdown_table(data: dict[str, Any] | None = None) -> str:
     if data is None:
         data = json.loads(FIGURES_PATH.read_text())
-    names = sorted({name for figures in data.values() for name in figures},
-                   key=lambda n: (min(f[n]["item"] for f in data.values() if n in f), n))
+    topics: dict[str, str] = {}
+    for key in ("topic", "item"):  # figures measured before they had topics have item numbers
+        for figures in data.values():
+            for name, entry in figures.items():
+                if key in entry:
+                    topics.setdefault(name, str(entry[key]))
+    names = sorted(topics, key=lambda n: (topics[n].lower(), n))
     columns = [m for m in ("default", "long") if m in data] + sorted(set(data) - {"default", "long"})
-    lines = ["| item | figure | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    lines = ["| topic | figure | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     for name in names:
-        item = next(data[m][name]["item"] for m in columns if name in data[m])
         cells = []
         for mode in columns:
             entry = data[mode].get(name)
             if entry is None:
                 cells.append("")
                 continue
-            extra = {k: v for k, v in entry.items() if k not in ("item", "value", "unit", "measured")}
+            extra = {k: v for k, v in entry.items() if k not in ("topic", "item", "value", "unit", "measured")}
             text = f"{_fmt(entry['value'])} {entry['unit']}".strip()
             if extra:
                 text += " (" + ", ".join(f"{k} {_fmt(v)}" for k, v in extra.items()) + ")"
             cells.append(text.replace("|", "/"))
-        lines.append(f"| {item} | `{name}` | " + " | ".join(cells) + " |")
+        lines.append(f"| {topics[name]} | `{name}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -12,9 +12,10 @@ import ast
 import importlib.util
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import pytest
+
+import _helpers
 
 if sys.version_info < (3, 11) and "tomllib" not in sys.modules:
     try:
@@ -37,7 +38,7 @@ def _installed(name: str) -> bool:
 _missing = {name for name in OPTIONAL if not _installed(name)}
 
 
-def _module_level_imports(path: Path) -> List[str]:
+def _module_level_imports(path: Path) -> list[str]:
     """Top-level package names imported by the module's own top-level statements."""
     names = []
     for node in ast.parse(path.read_bytes(), str(path)).body:
@@ -50,7 +51,7 @@ def _module_level_imports(path: Path) -> List[str]:
     return names
 
 
-def _needs_missing(path: Path) -> Optional[str]:
+def _needs_missing(path: Path) -> str | None:
     if not _missing:
         return None
     needed = sorted(set(_module_level_imports(path)) & _missing)
@@ -64,7 +65,11 @@ class _SkippedModule(pytest.Module):
         pytest.skip(f"{self.path.name} needs {_needs_missing(self.path)}, not installed", allow_module_level=True)
 
 
-def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> Optional[pytest.Module]:
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
     if _needs_missing(module_path):
         return _SkippedModule.from_parent(parent, path=module_path)
     return None
+
+
+# Fixtures shared by several modules; their code is in _helpers.py.
+hooks_library = pytest.fixture(scope="module")(_helpers.hooks_library)

@@ -4,8 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import oxbridge
@@ -236,7 +235,10 @@ def test_sort_matches_numpy_in_place(dtype):
         result = oxbridge.sort(view)
         assert result is view
         np.testing.assert_array_equal(view, expected)
-        assert sorted(before[~np.isnan(before)] if before.dtype.kind == "f" else before) is not None
+        # Python's sorted() as a second oracle: the same values, ascending, then the NaNs.
+        values = [v for v in before.tolist() if not math.isnan(v)]
+        assert view[: len(values)].tolist() == sorted(values), name
+        assert np.isnan(view[len(values) :]).all(), name
 
 
 def test_sort_of_a_strided_view_leaves_the_gaps_alone():
@@ -264,10 +266,10 @@ def test_sort_property(a):
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: oxbridge.stats(np.float64(3.0)), (ValueError, TypeError), "0-d"),
+        (lambda: oxbridge.stats(np.float64(3.0)), ValueError, "0-d"),
         (lambda: oxbridge.stats(np.array([1 + 2j])), TypeError, "complex"),
         (lambda: oxbridge.stats(np.array(["a"])), TypeError, "dtype"),
-        (lambda: oxbridge.stats(np.array([object()])), (TypeError, ValueError), ""),
+        (lambda: oxbridge.stats(np.array([object()])), TypeError, "dtype object"),
         (lambda: oxbridge.stats(np.ones(3), axis=1), ValueError, "axis"),
         (lambda: oxbridge.stats(np.ones((2, 2)), axis=2), ValueError, "axis"),
         (lambda: oxbridge.stats(np.ones(3), ddof=-1), ValueError, "ddof"),
@@ -280,7 +282,13 @@ def test_sort_property(a):
         (lambda: oxbridge.quantile(np.ones(3), [0.5, -0.1]), ValueError, "q"),
         (lambda: oxbridge.quantile(np.ones(3), float("nan")), ValueError, "q"),
         (lambda: oxbridge.sort(np.ones((2, 2, 2))), ValueError, "3-D"),
-        (lambda: oxbridge.sort(np.arange(3.0).__array__().view().setflags(write=False) or np.frombuffer(b"abcdefgh")), ValueError, "read-only"),
+        (
+            lambda: oxbridge.sort(
+                np.arange(3.0).__array__().view().setflags(write=False) or np.frombuffer(b"abcdefgh")
+            ),
+            ValueError,
+            "read-only",
+        ),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error, words):

@@ -6,9 +6,11 @@ import pytest
 
 cffi = pytest.importorskip("cffi")
 
-import oxbridge  # noqa: E402
-from _paths import HEADER  # noqa: E402
-import cheader  # noqa: E402
+import oxbridge
+
+from _paths import HEADER
+
+import cheader
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,10 @@ import io
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,7 @@ _FLOAT = re.compile(
 )
 
 
-def _as_int(text: str) -> Optional[int]:
+def _as_int(text: str) -> int | None:
     t = text.strip(" ")  # oxbridge, like pandas, ignores spaces around numbers
     if _INT.fullmatch(t):
         v = int(t)
@@ -61,7 +61,7 @@ def _as_int(text: str) -> Optional[int]:
     return None
 
 
-def _as_float(text: str) -> Optional[float]:
+def _as_float(text: str) -> float | None:
     t = text.strip(" ")
     return float(t) if _FLOAT.fullmatch(t) else None
 
@@ -70,7 +70,7 @@ def read_records(path: Path, delimiter: str, header: bool) -> tuple[list[str], l
     """Header (or [] without one) and data records, as Python's csv module reads them;
     blank lines (which csv returns as []) are skipped, a UTF-8 BOM is dropped."""
     text = path.read_bytes().decode("utf-8")
-    text = text[1:] if text.startswith("\ufeff") else text
+    text = text.removeprefix("\ufeff")
     records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r]
     if header:
         return records[0], records[1:]
@@ -91,8 +91,9 @@ class Expected:
         return [v for v in self.values if not (isinstance(v, float) and math.isnan(v))]
 
 
-def expected_column(fields: Sequence[str], nulls: Sequence[str] = DEFAULT_NULLS,
-                    quoted_text: Sequence[bool] = ()) -> Expected:
+def expected_column(
+    fields: Sequence[str], nulls: Sequence[str] = DEFAULT_NULLS, quoted_text: Sequence[bool] = ()
+) -> Expected:
     """The reading of one column's fields (as the csv module returns them): missing values
     are the exact null markers; the column is int64 if every other value is an int64
     literal, float64 if every value is a number (inf/infinity/nan in any case included),
@@ -113,8 +114,9 @@ def expected_column(fields: Sequence[str], nulls: Sequence[str] = DEFAULT_NULLS,
     return Expected("text", len(present), missing, list(present))
 
 
-def expected_description(names: Sequence[str], records: Sequence[Sequence[str]],
-                         nulls: Sequence[str] = DEFAULT_NULLS) -> Dict[str, Expected]:
+def expected_description(
+    names: Sequence[str], records: Sequence[Sequence[str]], nulls: Sequence[str] = DEFAULT_NULLS
+) -> dict[str, Expected]:
     for r in records:
         assert len(r) == len(names), f"the oracle itself found a ragged record: {r!r}"
     return {name: expected_column([r[j] for r in records], nulls) for j, name in enumerate(names)}
@@ -156,26 +158,25 @@ def assert_numeric_matches(s: oxbridge.Stats, e: Expected, where: str = "") -> N
         np.testing.assert_allclose(s.sum, math.fsum(nums), rtol=1e-12, atol=1e-300, err_msg=where)
     np.testing.assert_allclose(s.mean, mean, rtol=1e-12, atol=1e-300, err_msg=where)
     np.testing.assert_allclose(s.var, var, rtol=1e-9, atol=1e-300, equal_nan=True, err_msg=where)
-    np.testing.assert_allclose(s.std, math.sqrt(var) if var == var else math.nan, rtol=1e-9, atol=1e-300,
-                               equal_nan=True, err_msg=where)
+    np.testing.assert_allclose(
+        s.std, math.nan if math.isnan(var) else math.sqrt(var), rtol=1e-9, atol=1e-300, equal_nan=True, err_msg=where
+    )
 
 
-def assert_text_matches(s: oxbridge.TextStats, e: Expected, where: str = "", lengths: bool = True) -> None:
+def assert_text_matches(s: oxbridge.TextStats, e: Expected, where: str = "") -> None:
     assert isinstance(s, oxbridge.TextStats), where
     assert (s.count, s.nan_count) == (e.count, e.nan_count), where
-    if lengths:
-        lens = [len(v) for v in e.values]  # code points, as Python's len()
-        assert (s.min_len, s.max_len) == (min(lens), max(lens)), where
+    lens = [len(v) for v in e.values]  # code points, as Python's len()
+    assert (s.min_len, s.max_len) == (min(lens), max(lens)), where
 
 
-def assert_matches_expected(desc: oxbridge.Description, expected: Dict[str, Expected],
-                            lengths: bool = True) -> None:
+def assert_matches_expected(desc: oxbridge.Description, expected: dict[str, Expected]) -> None:
     assert list(desc) == list(expected)
     for name, e in expected.items():
         where = f"column {name!r}"
         assert desc.dtypes[name] == e.dtype, where
         if e.dtype == "text":
-            assert_text_matches(desc[name], e, where, lengths)
+            assert_text_matches(desc[name], e, where)
         else:
             assert_numeric_matches(desc[name], e, where)
 
@@ -184,36 +185,29 @@ def assert_matches_expected(desc: oxbridge.Description, expected: Dict[str, Expe
 # The corpus and what a reader must find in each file (worked out by hand).
 # ---------------------------------------------------------------------------------------
 
-LENGTH_BUG = (
-    "text lengths are measured on the raw bytes between the quotes: doubled quotes count "
-    "twice and text after a closing quote is left out (Python's csv and pandas count the "
-    "value as read)"
-)
-
 
 @dataclass
 class Spec:
-    names: List[str]
+    names: list[str]
     rows: int
-    dtypes: List[str]
+    dtypes: list[str]
     delimiter: str = ","
     header: bool = True
     options: dict = field(default_factory=dict)
-    nulls: List[str] = field(default_factory=lambda: list(DEFAULT_NULLS))
+    nulls: list[str] = field(default_factory=lambda: list(DEFAULT_NULLS))
     # column -> why pandas reads it differently (the csv/exact oracle still applies)
-    pandas_differs: Dict[str, str] = field(default_factory=dict)
-    length_bug: bool = False  # see LENGTH_BUG
+    pandas_differs: dict[str, str] = field(default_factory=dict)
 
 
 I, F, T = "int64", "float64", "text"
 
-SPEC: Dict[str, Spec] = {
+SPEC: dict[str, Spec] = {
     # Delimiters inside quotes, in the header too; "" is an (empty, so missing) value.
     "quoted_delimiters.csv": Spec(["name", "city, country", "amount"], 4, [T, T, I]),
     # Quoted LF and CRLF inside fields; a field that is only newlines then text.
     "quoted_newlines.csv": Spec(["id", "note", "score"], 5, [I, T, F]),
     # RFC 4180 doubled quotes.
-    "doubled_quotes.csv": Spec(["id", "quote"], 5, [I, T], length_bug=True),
+    "doubled_quotes.csv": Spec(["id", "quote"], 5, [I, T]),
     "crlf.csv": Spec(["a", "b", "c"], 4, [I, T, F]),
     "mixed_line_endings.csv": Spec(["a", "b"], 4, [I, I]),
     # The BOM is not part of the first name.
@@ -237,9 +231,14 @@ SPEC: Dict[str, Spec] = {
     "signed_ints.csv": Spec(["a", "b"], 5, [I, I]),
     "exponents.csv": Spec(["x", "y"], 5, [F, F]),
     "inf_nan_spellings.csv": Spec(
-        ["v", "pos", "neg"], 6, [F, F, F],
-        pandas_differs={"v": "pandas does not read 'NAN' (upper case) as a number, so the column is text "
-                             "there; oxbridge parses it as NaN (counted in nan_count)"}),
+        ["v", "pos", "neg"],
+        6,
+        [F, F, F],
+        pandas_differs={
+            "v": "pandas does not read 'NAN' (upper case) as a number, so the column is text "
+            "there; oxbridge parses it as NaN (counted in nan_count)"
+        },
+    ),
     "int_then_float.csv": Spec(["n", "m"], 5, [F, F]),
     "numeric_then_text.csv": Spec(["code", "val"], 5, [T, T]),
     # Accents, CJK, emoji with skin tone and ZWJ family, a combining accent: lengths in
@@ -259,26 +258,33 @@ SPEC: Dict[str, Spec] = {
     # Quoted numbers are numbers.
     "quoted_numbers.csv": Spec(["a", "b"], 3, [I, F]),
     "int64_overflow.csv": Spec(
-        ["big", "small"], 2, [F, I],
-        pandas_differs={"big": "past int64 pandas reads uint64 exactly; oxbridge reads float64"}),
+        ["big", "small"],
+        2,
+        [F, I],
+        pandas_differs={"big": "past int64 pandas reads uint64 exactly; oxbridge reads float64"},
+    ),
     # A quote inside an unquoted field is an ordinary character (csv and pandas agree).
     "stray_quote.csv": Spec(["id", "size", "note"], 3, [I, T, T]),
     # Text after a closing quote belongs to the value ("ab"cd is abcd, "x"<space> is "x ").
-    "quoted_trailing_text.csv": Spec(["a", "b"], 3, [T, I], length_bug=True),
+    "quoted_trailing_text.csv": Spec(["a", "b"], 3, [T, I]),
     "booleans.csv": Spec(
-        ["flag", "n"], 3, [T, I],
-        pandas_differs={"flag": "pandas has a bool type; oxbridge infers only int64, float64 and text"}),
+        ["flag", "n"],
+        3,
+        [T, I],
+        pandas_differs={"flag": "pandas has a bool type; oxbridge infers only int64, float64 and text"},
+    ),
     # Custom markers replace the defaults: NA is then an ordinary text value.
-    "custom_nulls.csv": Spec(["a", "b"], 4, [I, T], options={"null_values": ["-", "?", "missing"]},
-                             nulls=["-", "?", "missing"]),
+    "custom_nulls.csv": Spec(
+        ["a", "b"], 4, [I, T], options={"null_values": ["-", "?", "missing"]}, nulls=["-", "?", "missing"]
+    ),
     # 200 columns: even ints, odd floats, every 7th text (made by a one-off script).
     "wide_200_columns.csv": Spec(
-        [f"c{j}" for j in range(200)], 6,
-        [T if j % 7 == 0 else (I if j % 2 == 0 else F) for j in range(200)]),
+        [f"c{j}" for j in range(200)], 6, [T if j % 7 == 0 else (I if j % 2 == 0 else F) for j in range(200)]
+    ),
 }
 
 # bad file -> (line the error names (None: the whole file), column it names (None: none))
-BAD: Dict[str, tuple] = {
+BAD: dict[str, tuple] = {
     "ragged_short.csv": (3, "c"),  # the first missing column is named
     "ragged_long.csv": (4, None),
     "ragged_after_quoted_newline.csv": (7, "note"),  # quoted newlines count as lines
@@ -304,7 +310,7 @@ def _path(name: str) -> Path:
     return DATA / name
 
 
-def _oracle(name: str) -> tuple[list[str], list[list[str]], Dict[str, Expected]]:
+def _oracle(name: str) -> tuple[list[str], list[list[str]], dict[str, Expected]]:
     spec = SPEC[name]
     header, records = read_records(_path(name), spec.delimiter, spec.header)
     names = spec.names
@@ -314,11 +320,6 @@ def _oracle(name: str) -> tuple[list[str], list[list[str]], Dict[str, Expected]]
 def _describe(name: str, **kwargs) -> oxbridge.Description:
     with oxbridge.Dataset.open(_path(name), **SPEC[name].options) as ds:
         return ds.describe(**kwargs)
-
-
-def _length_xfail(names):
-    return [n
-            for n in names]
 
 
 # ---------------------------------------------------------------------------------------
@@ -379,11 +380,10 @@ def test_types_counts_and_numeric_stats_match_exact_arithmetic(name):
     desc = _describe(name)
     assert desc.num_rows == spec.rows
     assert list(desc.dtypes.values()) == spec.dtypes
-    # Text lengths are checked separately (test_text_lengths), where a known bug is marked.
-    assert_matches_expected(desc, expected, lengths=False)
+    assert_matches_expected(desc, expected)
 
 
-@pytest.mark.parametrize("name", _length_xfail(sorted(n for n in GOOD if T in SPEC[n].dtypes)))
+@pytest.mark.parametrize("name", sorted(n for n in GOOD if T in SPEC[n].dtypes))
 def test_text_lengths_match_the_csv_module(name):
     _, _, expected = _oracle(name)
     desc = _describe(name)
@@ -397,8 +397,13 @@ def test_text_lengths_match_the_csv_module(name):
 def test_matches_pandas(name):
     spec = SPEC[name]
     df = pd.read_csv(
-        _path(name), sep=spec.delimiter, header=0 if spec.header else None, keep_default_na=False,
-        na_values=spec.nulls, encoding="utf-8-sig", skip_blank_lines=True,
+        _path(name),
+        sep=spec.delimiter,
+        header=0 if spec.header else None,
+        keep_default_na=False,
+        na_values=spec.nulls,
+        encoding="utf-8-sig",
+        skip_blank_lines=True,
     )
     desc = _describe(name)
     assert df.shape == (spec.rows, len(spec.names))
@@ -427,14 +432,14 @@ def test_matches_pandas(name):
                 np.testing.assert_allclose(float(ox.sum), s.sum(), rtol=1e-12, equal_nan=True, err_msg=where)
                 np.testing.assert_equal([float(ox.min), float(ox.max)], [s.min(), s.max()], err_msg=where)
             np.testing.assert_allclose(ox.mean, s.mean(), rtol=1e-12, equal_nan=True, err_msg=where)
-            np.testing.assert_allclose(ox.std, s.astype("float64").std(ddof=1), rtol=1e-9, equal_nan=True,
-                                       err_msg=where)
+            np.testing.assert_allclose(
+                ox.std, s.astype("float64").std(ddof=1), rtol=1e-9, equal_nan=True, err_msg=where
+            )
         else:
             assert pd.api.types.is_string_dtype(s.dtype) or kind == "O", where
             assert desc.dtypes[col] == "text", where
-            if not spec.length_bug:  # see test_text_lengths_match_the_csv_module
-                lens = s.dropna().str.len()
-                assert (ox.min_len, ox.max_len) == (int(lens.min()), int(lens.max())), where
+            lens = s.dropna().str.len()
+            assert (ox.min_len, ox.max_len) == (int(lens.min()), int(lens.max())), where
 
 
 @pytest.mark.parametrize("name", GOOD)
@@ -476,9 +481,8 @@ def test_cli_json_is_to_dict_with_null_for_nan(name, capsys):
 def test_bad_file_raises_data_format_error_naming_the_line(name):
     line, column = BAD[name]
     path = BAD_DIR / name
-    with pytest.raises(oxbridge.DataFormatError) as info:
-        with oxbridge.Dataset.open(path) as ds:
-            ds.describe()
+    with pytest.raises(oxbridge.DataFormatError) as info, oxbridge.Dataset.open(path) as ds:
+        ds.describe()
     e = info.value
     assert isinstance(e, ValueError) and isinstance(e, oxbridge.OxbridgeError)
     assert e.path == str(path)
@@ -487,9 +491,8 @@ def test_bad_file_raises_data_format_error_naming_the_line(name):
     if line is not None:
         assert f"line {line}" in str(e)
     # The same error from every way in: the row count, and the one-call entry point.
-    with pytest.raises(oxbridge.DataFormatError) as again:
-        with oxbridge.Dataset.open(path) as ds:
-            ds.count_rows()
+    with pytest.raises(oxbridge.DataFormatError) as again, oxbridge.Dataset.open(path) as ds:
+        ds.count_rows()
     assert (again.value.line, again.value.column) == (line, column)
     with pytest.raises(oxbridge.DataFormatError) as once:
         oxbridge.process_large_dataset(path)

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
 
 from oxbridge import _loader
 
+from _helpers import run_child
 from _paths import ROOT
+
 import cheader
 
 SYMBOL_LIST = ROOT / "tests" / "exported_symbols.txt"
@@ -47,9 +48,9 @@ def dynamic_symbols() -> dict[str, str]:
     nm = shutil.which("nm")
     if nm is None:
         pytest.fail("nm (binutils) not found; it comes with the C toolchain")
-    out = subprocess.run(
-        [nm, "-D", "--defined-only", str(_loader.path)], check=True, capture_output=True, text=True
-    ).stdout
+    child = run_child([nm, "-D", "--defined-only", str(_loader.path)], timeout=60)
+    assert child.returncode == 0, child.describe()
+    out = child.stdout
     symbols = {}
     for line in out.splitlines():
         fields = line.split()
@@ -74,9 +75,7 @@ def _header_functions() -> set[str]:
     import pycparser.c_ast as ast
 
     return {
-        node.name
-        for node in cheader.parse().ext
-        if isinstance(node, ast.Decl) and isinstance(node.type, ast.FuncDecl)
+        node.name for node in cheader.parse().ext if isinstance(node, ast.Decl) and isinstance(node.type, ast.FuncDecl)
     }
 
 
@@ -104,9 +103,7 @@ def test_library_exports_no_data_and_nothing_outside_the_c_namespace(dynamic_sym
     """No exported variables, no Rust std/rayon internals, only oxb_* (and the seed's
     process_array)."""
     others = {
-        f"{name} ({kind})"
-        for name, kind in dynamic_symbols.items()
-        if kind != "T" and name not in LINKER_SYMBOLS
+        f"{name} ({kind})" for name, kind in dynamic_symbols.items() if kind != "T" and name not in LINKER_SYMBOLS
     }
     assert not others, f"{_loader.path} exports non-function symbols: {sorted(others)}"
     stray = {n for n in _text_symbols(dynamic_symbols) if not n.startswith("oxb_") and n != "process_array"}
@@ -188,14 +185,16 @@ def _exports() -> list[tuple[str, str, str]]:
         code = _code_only(path.read_text())
         for attr in _EXPORT_ATTR.finditer(code):
             rel = path.relative_to(ROOT).as_posix()
-            item = re.match(r"(?:\s*#\[[^\]]*\])*\s*(?:pub(?:\([\w:]+\))?\s+)?(\w+)", code[attr.end():].split("]", 1)[1])
+            item = re.match(
+                r"(?:\s*#\[[^\]]*\])*\s*(?:pub(?:\([\w:]+\))?\s+)?(\w+)", code[attr.end() :].split("]", 1)[1]
+            )
             assert item and item.group(1) in ("unsafe", "extern", "fn"), (
                 f"{rel}: an exported item that is not a function ({item.group(1) if item else '?'}): "
                 "exported statics are not part of the C ABI"
             )
             fn = _FN.search(code, attr.end())
             brace = code.index("{", fn.end())
-            found.append((rel, fn.group(1), code[brace + 1:_matching(code, brace) - 1]))
+            found.append((rel, fn.group(1), code[brace + 1 : _matching(code, brace) - 1]))
     return found
 
 
@@ -207,7 +206,7 @@ def _guard_problem(body: str) -> str | None:
     start = _GUARD_START.match(body)
     if not start:
         return "does not start with guard::call(...) or guard::value(...)"
-    rest = body[_matching(body, start.end() - 1):]
+    rest = body[_matching(body, start.end() - 1) :]
     if _MAY_PANIC.search(rest):
         return f"does work after the guard returns: {' '.join(rest.split())!r}"
     return None
@@ -246,5 +245,5 @@ def test_the_guard_check_sees_violations():
     assert _guard_problem("VERSION.as_ptr().cast()") is not None
     assert _guard_problem('static V: &str = "1\\0";\n const H: u64 = parse(env!("H")); guard::value(H, || H)') is None
     assert _guard_problem("static V: u8 = 0; let x = f(); guard::value(0, || 1)") is not None
-    code = _code_only('let s = "{ not a brace"; let c = \'{\'; // }\nfn f<\'a>(x: &\'a str) {}')
+    code = _code_only("let s = \"{ not a brace\"; let c = '{'; // }\nfn f<'a>(x: &'a str) {}")
     assert code.count("{") == code.count("}") == 1

@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 13: fault injection in the file reader.
+"""Reliability: fault injection in the file reader (every file operation failing in turn).
 
 The library built with the `test-hooks` feature (`make test-hooks`, named in
 $OXBRIDGE_HOOKS_LIBRARY) can fail the N-th file operation it does with EIO
@@ -26,17 +26,14 @@ The number of fault points exercised per format is recorded in build/reliability
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy  # noqa: F401  (the child compares with numpy: skipped without it)
 import pytest
 
 import _reliability as R
+from _helpers import HOOKS_ENV, child_env, python, run_child
 
-HOOKS_ENV = "OXBRIDGE_HOOKS_LIBRARY"
 FORMATS = ["csv", "npy", "raw", "empty"]
 
 
@@ -44,15 +41,6 @@ FORMATS = ["csv", "npy", "raw", "empty"]
 def _figures(request):
     yield
     R.flush(request.config, "fault injection")
-
-
-@pytest.fixture(scope="module")
-def hooks_library():
-    path = os.environ.get(HOOKS_ENV)
-    if not path:
-        pytest.skip(f"${HOOKS_ENV} not set: `make test-hooks` builds the hooks library and runs this")
-    assert os.path.isfile(path), f"${HOOKS_ENV}={path} does not exist: run `make test-hooks`"
-    return path
 
 
 CHILD = r'''
@@ -186,10 +174,8 @@ print(json.dumps({"format": FORMAT, "points": n - 1, "unarmed_ops": unarmed_ops,
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_file_operation_fails_cleanly(hooks_library, fmt):
-    env = dict(os.environ, OXBRIDGE_LIBRARY=hooks_library, OXBRIDGE_NUM_THREADS="2")
-    env.pop(HOOKS_ENV, None)
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(CHILD), fmt], env=env, capture_output=True,
-                          text=True, timeout=300)
+    env = child_env(OXBRIDGE_LIBRARY=hooks_library, OXBRIDGE_NUM_THREADS="2", **{HOOKS_ENV: None})
+    proc = run_child(python("-c", textwrap.dedent(CHILD), fmt), env=env, timeout=300)
     assert proc.returncode == 0, f"child failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     assert proc.stderr == "", f"the library (or the child) printed to stderr:\n{proc.stderr}"
     report = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -201,6 +187,13 @@ def test_every_file_operation_fails_cleanly(hooks_library, fmt):
     else:
         assert {"stat", "open", "mmap", "restat", "madvise"} <= set(ops), ops
     assert report["points"] == report["unarmed_ops"] == len(outcomes)
-    R.record("default", 13, f"fault_injection.{fmt}.points", report["points"], "fault points",
-             errors=sum(1 for o in outcomes if o[2] == "error"),
-             ignored=sum(1 for o in outcomes if o[2] == "ignored"), ops="/".join(ops))
+    R.record(
+        "default",
+        "I/O faults",
+        f"fault_injection.{fmt}.points",
+        report["points"],
+        "fault points",
+        errors=sum(1 for o in outcomes if o[2] == "error"),
+        ignored=sum(1 for o in outcomes if o[2] == "ignored"),
+        ops="/".join(ops),
+    )

@@ -4,7 +4,6 @@ Python declarations and exceptions must agree with it."""
 import ctypes
 import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -12,7 +11,9 @@ import oxbridge
 from oxbridge import _bindings, _errors
 from oxbridge._loader import lib
 
+from _helpers import run_child
 from _paths import HEADER, ROOT
+
 import cheader
 import gen_bindings
 
@@ -28,11 +29,12 @@ def _cbindgen():
 
 def test_checked_in_header_is_what_cbindgen_generates_now(tmp_path):
     fresh = tmp_path / "oxbridge.h"
-    subprocess.run(
+    child = run_child(
         [_cbindgen(), "--config", "cbindgen.toml", "--crate", "oxbridge", "--quiet", "--output", str(fresh)],
         cwd=ROOT,
-        check=True,
+        timeout=600,
     )
+    assert child.returncode == 0, child.describe()
     assert fresh.read_text() == HEADER.read_text(), "include/oxbridge.h is stale: run `make header`"
 
 
@@ -90,9 +92,11 @@ def test_version_is_the_crate_version_and_the_header_macros():
 
 
 def test_every_error_status_has_its_exception_class():
-    statuses = {name: value for name, value in cheader.int_defines().items()
-                if name.startswith("OXB_") and name in vars(_bindings) and "DTYPE" not in name
-                and "VERSION" not in name}
+    statuses = {
+        name: value
+        for name, value in cheader.int_defines().items()
+        if name.startswith("OXB_") and name in vars(_bindings) and "DTYPE" not in name and "VERSION" not in name
+    }
     assert statuses["OXB_OK"] == 0
     for name, value in statuses.items():
         if value == 0:

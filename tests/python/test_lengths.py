@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 6: large lengths.
+"""Reliability: large lengths (more than 2**31 elements, 2**60-element headers).
 
 1. Every length, size, count or index crossing the C ABI is 64-bit: the generated ctypes
    declarations (py/oxbridge/_bindings.py) are parsed and every parameter, struct field,
@@ -28,8 +28,6 @@ import ctypes
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -39,8 +37,10 @@ import pytest
 import oxbridge
 from oxbridge import _bindings
 
-from _paths import ROOT
 import _reliability as R
+from _helpers import python, run_child
+from _paths import ROOT
+
 import cheader
 
 BINDINGS = ROOT / "py" / "oxbridge" / "_bindings.py"
@@ -50,6 +50,7 @@ BINDINGS = ROOT / "py" / "oxbridge" / "_bindings.py"
 def _figures(request):
     yield
     R.flush(request.config, "lengths")
+
 
 # Names that say "a length, a size, a count, an index or a position in elements".
 LENGTH_NAME = re.compile(
@@ -63,7 +64,7 @@ C_STRIDE_TYPES = {"ptrdiff_t", "intptr_t", "int64_t"}
 # (function, parameter) -> why it may stay narrow.
 EXCEPTIONS = {
     ("process_array", "length"): "the integration guide's seed signature process_array(double *, int), kept "
-                                 "as is; the package calls it only for at most INT_MAX elements",
+    "as is; the package calls it only for at most INT_MAX elements",
 }
 
 
@@ -81,8 +82,11 @@ def _bindings_declarations():
             for item in node.body:
                 if isinstance(item, ast.Assign) and _source(item.targets[0]) == "_fields_":
                     structs[node.name] = [(elt.elts[0].value, _source(elt.elts[1])) for elt in item.value.elts]
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
-                and _source(node.value.func) == "ctypes.CFUNCTYPE":
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and _source(node.value.func) == "ctypes.CFUNCTYPE"
+        ):
             callbacks[_source(node.targets[0])] = [_source(a) for a in node.value.args[1:]]
         elif isinstance(node, ast.Assign) and _source(node.targets[0]) == "FUNCTIONS":
             for key, value in zip(node.value.keys, node.value.values):
@@ -105,7 +109,7 @@ def _header_declarations():
 
     def params(func):
         out = []
-        for p in (func.args.params if func.args else []):
+        for p in func.args.params if func.args else []:
             name, pointer = type_name(p.type)
             if name == "void" and not pointer:
                 continue  # (void)
@@ -116,8 +120,9 @@ def _header_declarations():
     for node in cheader.parse().ext:
         if isinstance(node, c.Decl) and isinstance(node.type, c.FuncDecl):
             functions[node.name] = params(node.type)
-        elif isinstance(node, c.Typedef) and isinstance(node.type, c.PtrDecl) \
-                and isinstance(node.type.type, c.FuncDecl):
+        elif (
+            isinstance(node, c.Typedef) and isinstance(node.type, c.PtrDecl) and isinstance(node.type.type, c.FuncDecl)
+        ):
             callbacks[node.name] = params(node.type.type)
     return functions, callbacks
 
@@ -180,19 +185,44 @@ def test_every_length_argument_is_64_bit():
             check((cname, pname), pname, bound, c_type, pointer)
     assert not problems, problems
     # The net is wide enough: these must all have been looked at.
-    for must in [("oxb_view", "len"), ("oxb_view", "stride"), ("oxb_view2d", "rows"), ("oxb_view2d", "col_stride"),
-                 ("oxb_stats", "count"), ("oxb_open_options", "columns"), ("oxb_open_options", "null_values_len"),
-                 ("oxb_array_info", "rows"), ("oxb_column_description", "max_len"), ("oxb_error_detail", "line"),
-                 ("oxb_expression_info", "num_variables"), ("oxb_dataset_describe", "columns_len"),
-                 ("oxb_dataset_read_rows", "max_rows"), ("oxb_dataset_read_rows", "rows_read"),
-                 ("oxb_dataset_read_rows", "cursor"), ("oxb_dataset_column_info", "index"),
-                 ("oxb_histogram", "bins"), ("oxb_histogram", "counts"), ("oxb_quantile", "q_len"),
-                 ("oxb_stats_axis", "out_len"), ("oxb_expression_evaluate", "inputs_len"),
-                 ("oxb_set_num_threads", "threads"), ("oxb_progress_fn", "done"), ("oxb_progress_fn", "total"),
-                 ("oxb_dataset_num_rows", "*out"), ("oxb_live_handles", "return"), ("process_array", "length")]:
+    for must in [
+        ("oxb_view", "len"),
+        ("oxb_view", "stride"),
+        ("oxb_view2d", "rows"),
+        ("oxb_view2d", "col_stride"),
+        ("oxb_stats", "count"),
+        ("oxb_open_options", "columns"),
+        ("oxb_open_options", "null_values_len"),
+        ("oxb_array_info", "rows"),
+        ("oxb_column_description", "max_len"),
+        ("oxb_error_detail", "line"),
+        ("oxb_expression_info", "num_variables"),
+        ("oxb_dataset_describe", "columns_len"),
+        ("oxb_dataset_read_rows", "max_rows"),
+        ("oxb_dataset_read_rows", "rows_read"),
+        ("oxb_dataset_read_rows", "cursor"),
+        ("oxb_dataset_column_info", "index"),
+        ("oxb_histogram", "bins"),
+        ("oxb_histogram", "counts"),
+        ("oxb_quantile", "q_len"),
+        ("oxb_stats_axis", "out_len"),
+        ("oxb_expression_evaluate", "inputs_len"),
+        ("oxb_set_num_threads", "threads"),
+        ("oxb_progress_fn", "done"),
+        ("oxb_progress_fn", "total"),
+        ("oxb_dataset_num_rows", "*out"),
+        ("oxb_live_handles", "return"),
+        ("process_array", "length"),
+    ]:
         assert must in checked, f"{must} was not recognised as a length"
-    R.record("default", 6, "lengths.declarations_checked", len(checked), "declarations",
-             narrow_exceptions=len(EXCEPTIONS))
+    R.record(
+        "default",
+        "lengths",
+        "lengths.declarations_checked",
+        len(checked),
+        "declarations",
+        narrow_exceptions=len(EXCEPTIONS),
+    )
 
 
 def test_the_only_narrow_length_is_the_seed_and_it_is_used_within_int_max():
@@ -246,14 +276,21 @@ def test_stats_of_more_than_2_31_float32_elements_on_lazily_allocated_zeros():
     grew = _rss() - before
     del a
     assert grew < 256 << 20, f"reading zero pages made {grew >> 20} MiB resident"
-    R.record("default", 6, "lengths.stats_2_31_plus_5_float32", round(seconds, 3), "s",
-             rss_growth_mib=round(grew / 2**20, 1))
+    R.record(
+        "default",
+        "lengths",
+        "lengths.stats_2_31_plus_5_float32",
+        round(seconds, 3),
+        "s",
+        rss_growth_mib=round(grew / 2**20, 1),
+    )
 
 
 def _bigmem(request, gib: int) -> None:
     """Skips unless the bigmem tests were asked for and `gib` GiB are available."""
-    selected = os.environ.get("OXBRIDGE_BIGMEM", "") not in ("", "0") or \
-        re.search(r"(?<!not )\bbigmem\b", request.config.getoption("markexpr", "") or "")
+    selected = os.environ.get("OXBRIDGE_BIGMEM", "") not in ("", "0") or re.search(
+        r"(?<!not )\bbigmem\b", request.config.getoption("markexpr", "") or ""
+    )
     if not selected:
         pytest.skip(f"bigmem: run with -m bigmem or OXBRIDGE_BIGMEM=1 (needs ~{gib} GiB free)")
     free = _mem_available()
@@ -294,7 +331,7 @@ def test_bigmem_histogram_accumulator_and_int32_sums_past_2_31(request):
     assert counts.tolist() == [BIG - 1, 0, 1] and edges.tolist() == [-3.0, 1.0, 5.0, 9.0]
     with oxbridge.Accumulator() as acc:
         acc.push(a)
-        acc.push(a[PAST[0]:])
+        acc.push(a[PAST[0] :])
         s = acc.stats()
     assert (s.count, s.sum) == (BIG + 5, 10.0)
     del a
@@ -367,35 +404,100 @@ def _huge_cases(tmp: Path):
     small = tmp / "small.raw"
     small.write_bytes(bytes(64))
     return [
-        ("npy 1-D 2^60 float64", _npy(tmp / "long.npy", "<f8", f"({HUGE},)"), {}, "DataFormatError",
-         ["truncated", str(HUGE)]),
-        ("npy 2^60 x 2^4 (bytes overflow 64 bits)", _npy(tmp / "overflow.npy", "<f8", f"({HUGE}, 16)"), {},
-         "DataFormatError", ["more than any file can hold"]),
-        ("npy 2^31 x 2^31 uint8", _npy(tmp / "square.npy", "|u1", f"({2**31}, {2**31})"), {}, "DataFormatError",
-         ["truncated"]),
-        ("npy 2^32 x 2^32 uint8 (bytes overflow 64 bits)", _npy(tmp / "square64.npy", "|u1", f"({2**32}, {2**32})"),
-         {}, "DataFormatError", ["more than any file can hold"]),
+        (
+            "npy 1-D 2^60 float64",
+            _npy(tmp / "long.npy", "<f8", f"({HUGE},)"),
+            {},
+            "DataFormatError",
+            ["truncated", str(HUGE)],
+        ),
+        (
+            "npy 2^60 x 2^4 (bytes overflow 64 bits)",
+            _npy(tmp / "overflow.npy", "<f8", f"({HUGE}, 16)"),
+            {},
+            "DataFormatError",
+            ["more than any file can hold"],
+        ),
+        (
+            "npy 2^31 x 2^31 uint8",
+            _npy(tmp / "square.npy", "|u1", f"({2**31}, {2**31})"),
+            {},
+            "DataFormatError",
+            ["truncated"],
+        ),
+        (
+            "npy 2^32 x 2^32 uint8 (bytes overflow 64 bits)",
+            _npy(tmp / "square64.npy", "|u1", f"({2**32}, {2**32})"),
+            {},
+            "DataFormatError",
+            ["more than any file can hold"],
+        ),
         ("npy 1-D 2^60 int8", _npy(tmp / "long8.npy", "|i1", f"({HUGE},)"), {}, "DataFormatError", ["truncated"]),
-        ("npy 0 x 2^60 (no data, 2^60 columns)", _npy(tmp / "wide.npy", "<f8", f"(0, {HUGE})"), {},
-         "DataFormatError", ["columns", "at most"]),
+        (
+            "npy 0 x 2^60 (no data, 2^60 columns)",
+            _npy(tmp / "wide.npy", "<f8", f"(0, {HUGE})"),
+            {},
+            "DataFormatError",
+            ["columns", "at most"],
+        ),
         ("npy 1 x 2^36 uint8 on a 64 GiB sparse file", sparse, {}, "DataFormatError", ["columns", "at most"]),
-        ("npy shape past 2^64", _npy(tmp / "past64.npy", "<f8", f"({2**64 + 1},)"), {}, "DataFormatError",
-         ["not a tuple of sizes"]),
+        (
+            "npy shape past 2^64",
+            _npy(tmp / "past64.npy", "<f8", f"({2**64 + 1},)"),
+            {},
+            "DataFormatError",
+            ["not a tuple of sizes"],
+        ),
         ("npy v2 header length 2^32 - 1", _npy(tmp / "v2.npy", "<f8", "(3,)", version=2), {}, None, []),
-        ("npy 3-D 2^20 cubed", _npy(tmp / "cube.npy", "<f8", f"({2**20}, {2**20}, {2**20})"), {}, "UnsupportedError",
-         ["3-D"]),
-        ("raw float64 columns=2^63", small, {"dtype": "float64", "columns": 2**63}, "InvalidArgumentError",
-         ["columns", "at most"]),
-        ("raw uint8 columns=2^64-1", small, {"dtype": "uint8", "columns": 2**64 - 1}, "InvalidArgumentError",
-         ["columns", "at most"]),
-        ("raw uint8 columns=2^40 on an empty file", empty, {"dtype": "uint8", "columns": 2**40},
-         "InvalidArgumentError", ["columns", "at most"]),
-        ("raw uint8 columns=2^20 + 1", small, {"dtype": "uint8", "columns": 2**20 + 1}, "InvalidArgumentError",
-         ["at most 1048576"]),
-        ("raw int32 columns=32 (a row longer than the file)", small, {"dtype": "int32", "columns": 32},
-         "DataFormatError", ["not a whole number of rows"]),
-        ("raw columns=2^64 (too big for the option)", small, {"dtype": "uint8", "columns": 2**64}, "ValueError",
-         ["2**64"]),
+        (
+            "npy 3-D 2^20 cubed",
+            _npy(tmp / "cube.npy", "<f8", f"({2**20}, {2**20}, {2**20})"),
+            {},
+            "UnsupportedError",
+            ["3-D"],
+        ),
+        (
+            "raw float64 columns=2^63",
+            small,
+            {"dtype": "float64", "columns": 2**63},
+            "InvalidArgumentError",
+            ["columns", "at most"],
+        ),
+        (
+            "raw uint8 columns=2^64-1",
+            small,
+            {"dtype": "uint8", "columns": 2**64 - 1},
+            "InvalidArgumentError",
+            ["columns", "at most"],
+        ),
+        (
+            "raw uint8 columns=2^40 on an empty file",
+            empty,
+            {"dtype": "uint8", "columns": 2**40},
+            "InvalidArgumentError",
+            ["columns", "at most"],
+        ),
+        (
+            "raw uint8 columns=2^20 + 1",
+            small,
+            {"dtype": "uint8", "columns": 2**20 + 1},
+            "InvalidArgumentError",
+            ["at most 1048576"],
+        ),
+        (
+            "raw int32 columns=32 (a row longer than the file)",
+            small,
+            {"dtype": "int32", "columns": 32},
+            "DataFormatError",
+            ["not a whole number of rows"],
+        ),
+        (
+            "raw columns=2^64 (too big for the option)",
+            small,
+            {"dtype": "uint8", "columns": 2**64},
+            "ValueError",
+            ["2**64"],
+        ),
     ]
 
 
@@ -409,8 +511,7 @@ def test_headers_claiming_2_60_elements_give_clear_errors_in_a_child(tmp_path):
     failures = []
     started = time.monotonic()
     for name, path, options, expected, words in cases:
-        child = subprocess.run([sys.executable, "-c", _CHILD, str(path), json.dumps(options)], capture_output=True,
-                               text=True, timeout=60)
+        child = run_child(python("-c", _CHILD, str(path), json.dumps(options)), timeout=60)
         if child.returncode != 0:
             failures.append(f"{name}: the child died (returncode {child.returncode}): {child.stderr[-800:]}")
             continue
@@ -427,4 +528,4 @@ def test_headers_claiming_2_60_elements_give_clear_errors_in_a_child(tmp_path):
             failures.append(f"{name}: the message lacks {missing or 'the path'}: {out['message']}")
     assert not failures, "\n".join(failures)
     assert time.monotonic() - started < 60
-    R.record("default", 6, "lengths.huge_header_cases", len(cases), "cases", child_deaths=0)
+    R.record("default", "lengths", "lengths.huge_header_cases", len(cases), "cases", child_deaths=0)

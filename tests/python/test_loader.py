@@ -1,27 +1,22 @@
 """Finding the library, and refusing a missing or mismatched one with a useful ImportError."""
 
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
 import oxbridge
+
+from _helpers import child_env, python, run_child
 from _paths import ROOT
 
 PY_DIR = str(ROOT / "py")
 
 
 def _import_in_subprocess(env_extra):
-    env = {k: v for k, v in os.environ.items() if k != "OXBRIDGE_LIBRARY"}
-    env.update(env_extra)
-    env["PYTHONPATH"] = PY_DIR
-    return subprocess.run(
-        [sys.executable, "-c", "import oxbridge; print(oxbridge.library_path)"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )
+    """A fresh interpreter imports this checkout's package; only `env_extra` may name a library."""
+    env = child_env(**{"OXBRIDGE_LIBRARY": None, "PYTHONPATH": PY_DIR, **env_extra})
+    return run_child(python("-c", "import oxbridge; print(oxbridge.library_path)"), env=env, timeout=60)
 
 
 def test_checkout_build_is_found_without_any_environment():
@@ -59,13 +54,16 @@ def test_library_with_other_abi_or_header_is_refused(tmp_path):
     source = tmp_path / "fake.c"
     fakes = {}
     for name, abi, hash_ in [("abi", 999, 0), ("hash", oxbridge._bindings.OXB_ABI_VERSION, 12345)]:
-        source.write_text(textwrap.dedent(f"""
+        source.write_text(
+            textwrap.dedent(f"""
             #include <stdint.h>
             uint32_t oxb_abi_version(void) {{ return {abi}; }}
             uint64_t oxb_header_hash(void) {{ return {hash_}ull; }}
-        """))
+        """)
+        )
         fakes[name] = tmp_path / f"lib{name}.so"
-        subprocess.run(["cc", "-shared", "-fPIC", "-o", str(fakes[name]), str(source)], check=True)
+        compiled = run_child(["cc", "-shared", "-fPIC", "-o", str(fakes[name]), str(source)], timeout=120)
+        assert compiled.returncode == 0, compiled.describe()
     result = _import_in_subprocess({"OXBRIDGE_LIBRARY": str(fakes["abi"])})
     assert "ABI version 999" in result.stderr and f"ABI version {oxbridge._bindings.OXB_ABI_VERSION}" in result.stderr
     assert "Rebuild" in result.stderr
@@ -84,6 +82,5 @@ def test_numpy_is_optional():
         assert oxbridge.Accumulator([1, 2, 3]).stats().mean == 2.0
         print("ok")
     """)
-    env = dict(os.environ, PYTHONPATH=PY_DIR)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    result = run_child(python("-c", code), env=child_env(PYTHONPATH=PY_DIR), timeout=60)
     assert result.stdout.strip() == "ok", result.stderr

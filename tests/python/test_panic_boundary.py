@@ -11,17 +11,14 @@ the Cargo.toml checks always run.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-import tomllib
 
 import pytest
+import tomllib
 
+from _helpers import HOOKS_ENV, child_env, python, run_child
 from _paths import HEADER, ROOT
 
-HOOKS_ENV = "OXBRIDGE_HOOKS_LIBRARY"
 SITE = r"src/ffi/test_hooks\.rs:\d+"
 
 
@@ -45,17 +42,9 @@ def test_hooks_are_not_part_of_the_contract():
     assert "oxb_test_" not in HEADER.read_text()
 
 
-@pytest.fixture(scope="module")
-def hooks_library():
-    path = os.environ.get(HOOKS_ENV)
-    if not path:
-        pytest.skip(f"${HOOKS_ENV} not set: `make test-hooks` builds the hooks library and runs this")
-    assert os.path.isfile(path), f"${HOOKS_ENV}={path} does not exist: run `make test-hooks`"
-    return path
-
-
 def test_hooks_library_exports_the_release_list_plus_the_hooks(hooks_library):
-    out = subprocess.run(["nm", "-D", "--defined-only", hooks_library], check=True, capture_output=True, text=True)
+    out = run_child(["nm", "-D", "--defined-only", hooks_library], timeout=60)
+    assert out.returncode == 0, out.describe()
     exported = {line.split()[-1].split("@")[0] for line in out.stdout.splitlines() if line.split()[-2:-1] == ["T"]}
     listed = {
         line.strip()
@@ -112,15 +101,8 @@ def ordinary_work(n=BIG):
 def run(library, code, *, allow_stderr=False):
     """Runs PRELUDE + code in a fresh interpreter on the hooks library; it must exit 0
     and, since the library never prints, write nothing to stderr."""
-    env = dict(os.environ, OXBRIDGE_LIBRARY=library, OXBRIDGE_NUM_THREADS="2")
-    env.pop(HOOKS_ENV, None)
-    proc = subprocess.run(
-        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = child_env(OXBRIDGE_LIBRARY=library, OXBRIDGE_NUM_THREADS="2", **{HOOKS_ENV: None})
+    proc = run_child(python("-c", PRELUDE + textwrap.dedent(code)), env=env, timeout=300)
     assert proc.returncode == 0, f"scenario failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     if not allow_stderr:
         assert proc.stderr == "", f"the library (or the scenario) printed to stderr:\n{proc.stderr}"
@@ -128,7 +110,9 @@ def run(library, code, *, allow_stderr=False):
 
 
 def test_panic_on_the_calling_thread(hooks_library):
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         ordinary_work()
         expect_panic(lib.oxb_test_panic_on_caller(), "test hook: panic on the calling thread")
         panic_message = message()
@@ -164,20 +148,26 @@ def test_panic_on_the_calling_thread(hooks_library):
         assert lib.oxb_last_error_detail(ctypes.byref(detail)) == OK
         assert detail.os_code == 0 and detail.path == b"" and detail.line == 0, (detail.os_code, detail.path)
         assert lib.oxb_live_handles() == 0
-    ''')
+    """,
+    )
 
 
 def test_panic_in_a_value_export_and_a_non_string_payload(hooks_library):
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         assert lib.oxb_test_panic_in_value() == 2**64 - 1
         expect_panic(PANIC, r"test hook: panic in a value export \(42\)")
         expect_panic(lib.oxb_test_panic_any(), "unknown panic payload")
         ordinary_work()
-    ''')
+    """,
+    )
 
 
 def test_panic_in_a_pool_worker(hooks_library):
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         threads = ctypes.c_size_t()
         assert lib.oxb_num_threads(ctypes.byref(threads)) == OK and threads.value == 2
         expect_panic(lib.oxb_test_panic_in_worker(BIG, 0), r"test hook: panic in worker thread oxbridge-worker-\d+")
@@ -189,14 +179,17 @@ def test_panic_in_a_pool_worker(hooks_library):
         assert lib.oxb_num_threads(ctypes.byref(threads)) == OK and threads.value == 2
         # Below the parallel threshold the same code panics on the calling thread.
         expect_panic(lib.oxb_test_panic_in_worker(100, 0), "test hook: panic in worker thread (?:main|<unnamed>)")
-    ''')
+    """,
+    )
 
 
 def test_panic_while_other_work_is_in_flight(hooks_library):
     """One call's worker panics while its other pieces are still running (they sleep
     20 ms) and while another thread's ordinary parallel calls share the pool: the other
     thread's results stay right, and parallel work afterwards is unaffected."""
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         stop = threading.Event()
         done, errors = [0], []
 
@@ -222,7 +215,8 @@ def test_panic_while_other_work_is_in_flight(hooks_library):
         with oxbridge.Accumulator() as acc:
             acc.push(array.array("d", [1.0, 2.0, 3.0]))
             assert acc.stats().sum == 6.0
-    ''')
+    """,
+    )
 
 
 # Found by this suite: guard.rs kept the latest panic's message in one process-wide slot,
@@ -231,7 +225,9 @@ def test_panics_on_two_threads_at_once_keep_their_own_messages(hooks_library):
     """The message (and site) of each panic reaches the thread whose call panicked. The
     worker panics linger (their call waits 2 ms for the other pieces) while the other
     thread panics again and again on its own, so the two are always in flight together."""
-    run(hooks_library, r'''
+    run(
+        hooks_library,
+        r"""
         stop = threading.Event()
         failures = []
 
@@ -255,7 +251,8 @@ def test_panics_on_two_threads_at_once_keep_their_own_messages(hooks_library):
         for t in threads: t.start()
         for t in threads: t.join()
         assert not failures, failures
-    ''')
+    """,
+    )
 
 
 # Found by this suite: job.rs's helper thread was unnamed, so a panic there was printed by
@@ -265,7 +262,10 @@ def test_panic_in_a_long_call_with_progress(hooks_library, on_pool):
     """Long calls with a progress callback run their work on a helper thread that hands
     it to the pool (src/job.rs); a panic on either is still caught, named and silent."""
     where = r"a job's pool worker oxbridge-worker-\d+" if on_pool else r"the job's helper thread \S+"
-    run(hooks_library, rf'''
+    run(
+        hooks_library,
+        rf"""
         expect_panic(lib.oxb_test_panic_in_job({on_pool}), r"test hook: panic in {where}")
         ordinary_work()
-    ''')
+    """,
+    )

@@ -2,15 +2,15 @@
 package accepts, with clear errors for everything it refuses, and from several threads."""
 
 import array
-import threading
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import oxbridge
+
+from _helpers import run_threads
 
 DTYPES = [np.float64, np.float32, np.int64, np.int32]
 FLOATS = [np.float64, np.float32]
@@ -36,11 +36,24 @@ def _specials(dtype):
     fi = np.finfo(dtype)
     values = np.array(
         [
-            0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1.0, -1.5, fi.eps,
-            fi.smallest_subnormal, -fi.smallest_subnormal, fi.smallest_normal,
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            -np.nan,
+            1.0,
+            -1.5,
+            fi.eps,
+            fi.smallest_subnormal,
+            -fi.smallest_subnormal,
+            fi.smallest_normal,
             fi.smallest_normal / 2,  # subnormal, doubles to the smallest normal
             fi.smallest_normal - fi.smallest_subnormal,  # largest subnormal
-            fi.max, -fi.max, fi.max / 2, fi.max / 1.5,  # fi.max and fi.max / 1.5 overflow
+            fi.max,
+            -fi.max,
+            fi.max / 2,
+            fi.max / 1.5,  # fi.max and fi.max / 1.5 overflow
         ],
         dtype=dtype,
     )
@@ -380,28 +393,6 @@ def test_integer_property_doubles_or_refuses_untouched(a):
         np.testing.assert_array_equal(a, before)
 
 
-def _run_threads(count, work):
-    """Runs work(i) on `count` threads started together; re-raises the first failure."""
-    barrier = threading.Barrier(count)
-    errors = []
-
-    def run(i):
-        try:
-            barrier.wait()
-            work(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-
-
 def test_threads_on_distinct_arrays():
     jobs = []
     for i in range(8):
@@ -418,7 +409,7 @@ def test_threads_on_distinct_arrays():
         for _ in range(3):
             assert oxbridge.process_array(a) is a
 
-    _run_threads(8, work)
+    run_threads(8, work)
     for a, expected in jobs:
         _assert_identical(a, expected)
 
@@ -444,5 +435,5 @@ def test_threads_on_interleaved_views_of_one_array():
         for _ in range(2):
             oxbridge.process_array(view)
 
-    _run_threads(4, work)
+    run_threads(4, work)
     _assert_identical(a, expected)

@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 10: a file changed while describe scans it.
+"""Reliability: a file changed while describe scans it never crashes the process.
 
 In a child interpreter (so a SIGBUS or any other signal shows as a negative returncode),
 each trial opens a fresh copy of a CSV (24 MiB, six scan chunks) or an .npy file (64
@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import _reliability as R
+from _helpers import run_child
 
 ALLOWED = {
     "complete",
@@ -48,8 +49,9 @@ def pristine(tmp_path_factory):
 def test_file_truncated_replaced_or_deleted_during_a_scan(request, mode, fmt, pristine, tmp_path):
     R.check_mode(request, mode)
     trials = R.pick(mode, 15, 100)
-    child = R.run_child(R.call_code("child_file_changes", fmt, str(pristine[fmt]), str(tmp_path), trials, 10),
-                        timeout=60 + 2 * trials)
+    child = run_child(
+        R.command("child_file_changes", fmt, str(pristine[fmt]), str(tmp_path), trials, 10), timeout=60 + 2 * trials
+    )
     reports = child.json_lines()
     assert not child.timed_out, child.describe()
     assert child.returncode is not None and child.returncode >= 0, "died by a signal: " + child.describe()
@@ -60,18 +62,25 @@ def test_file_truncated_replaced_or_deleted_during_a_scan(request, mode, fmt, pr
     for r in reports:
         if r["outcome"] != "complete":
             text = r["message"]
-            key = ("truncated while it was being read" if "truncated by another process" in text else
-                   "shrank since it was opened" if "shrank" in text else
-                   "no such file" if "No such file" in text else text[:80])
+            key = (
+                "truncated while it was being read"
+                if "truncated by another process" in text
+                else "shrank since it was opened"
+                if "shrank" in text
+                else "no such file"
+                if "No such file" in text
+                else text[:80]
+            )
             messages[key] += 1
-    R.record(mode, 10, f"files.{fmt}.trials", trials, signal_deaths=0,
-             changed_during_scan=dict(during))
-    R.record(mode, 10, f"files.{fmt}.outcomes", {f"{k}:{o}": n for (k, o), n in sorted(counts.items())})
-    R.record(mode, 10, f"files.{fmt}.error_messages", dict(messages))
+    R.record(mode, "files changing", f"files.{fmt}.trials", trials, signal_deaths=0, changed_during_scan=dict(during))
+    R.record(mode, "files changing", f"files.{fmt}.outcomes", {f"{k}:{o}": n for (k, o), n in sorted(counts.items())})
+    R.record(mode, "files changing", f"files.{fmt}.error_messages", dict(messages))
     bad = [r for r in reports if r["outcome"] not in ALLOWED]
     assert not bad, bad
     # The errors are the clear ones, naming what happened.
-    assert set(messages) <= {"truncated while it was being read", "shrank since it was opened", "no such file"}, messages
+    assert set(messages) <= {"truncated while it was being read", "shrank since it was opened", "no such file"}, (
+        messages
+    )
     # Renaming over the file or deleting it leaves the mapping intact: those scans complete
     # unless the change came before the scan began (then the error says so).
     assert during, "no change landed during a scan: the delays do not cover the scan"

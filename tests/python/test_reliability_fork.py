@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 9: the library after fork().
+"""Reliability: the library stays usable after fork().
 
 Every scenario runs in a child interpreter under a 20 s watchdog (its whole process
 group is killed), so a deadlock fails the test instead of hanging it; forked children
@@ -28,6 +28,7 @@ import numpy  # noqa: F401  (the suite needs numpy; skipped without it)
 import pytest
 
 import _reliability as R
+from _helpers import run_child
 
 WATCHDOG = 20.0
 
@@ -47,20 +48,27 @@ def csv_file(tmp_path_factory):
 
 
 def test_os_fork_after_parallel_work(csv_file):
-    child = R.run_child(R.call_code("child_fork_plain", *csv_file), timeout=WATCHDOG)
+    child = run_child(R.command("child_fork_plain", *csv_file), timeout=WATCHDOG)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record("default", 9, "fork.os_fork.child_seconds", round(r["seconds"], 3), "s", outcome=r["outcome"])
+    R.record("default", "fork", "fork.os_fork.child_seconds", round(r["seconds"], 3), "s", outcome=r["outcome"])
     assert r["outcome"] == 0 and r["parent_ok"], child.describe()
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_multiprocessing_contexts_after_parallel_work(method):
-    child = R.run_child(R.call_code("child_fork_multiprocessing", method), timeout=WATCHDOG)
+    child = run_child(R.command("child_fork_multiprocessing", method), timeout=WATCHDOG)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record("default", 9, f"fork.multiprocessing_{method}.seconds", round(r["seconds"], 3), "s",
-             processes=r["children"], problems=len(r["problems"]))
+    R.record(
+        "default",
+        "fork",
+        f"fork.multiprocessing_{method}.seconds",
+        round(r["seconds"], 3),
+        "s",
+        processes=r["children"],
+        problems=len(r["problems"]),
+    )
     assert r["problems"] == [], r
 
 
@@ -68,12 +76,12 @@ def test_multiprocessing_contexts_after_parallel_work(method):
 def test_fork_while_other_threads_are_inside_long_native_calls(request, mode, csv_file):
     R.check_mode(request, mode)
     forks = R.pick(mode, 5, 50)
-    child = R.run_child(R.call_code("child_fork_during_call", *csv_file, forks, 9),
-                        timeout=WATCHDOG + 4 * forks)
+    child = run_child(R.command("child_fork_during_call", *csv_file, forks, 9), timeout=WATCHDOG + 4 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record(mode, 9, "fork.during_native_calls.forks", forks, outcomes=r["outcomes"],
-             parent_calls_during=r["busy"])
+    R.record(
+        mode, "fork", "fork.during_native_calls.forks", forks, outcomes=r["outcomes"], parent_calls_during=r["busy"]
+    )
     assert r["outcomes"] == {"0": forks}, child.describe()
     assert r["busy"]["describe"] >= 1 and r["busy"]["evaluate"] >= 1, r  # the calls really ran
 
@@ -82,10 +90,10 @@ def test_fork_while_other_threads_are_inside_long_native_calls(request, mode, cs
 def test_fork_while_other_threads_rebuild_the_pool(request, mode):
     R.check_mode(request, mode)
     forks = R.pick(mode, 150, 2000)
-    child = R.run_child(R.call_code("child_fork_churn", "pool", forks), timeout=WATCHDOG + 0.1 * forks)
+    child = run_child(R.command("child_fork_churn", "pool", forks), timeout=WATCHDOG + 0.1 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record(mode, 9, "fork.pool_churn.forks", forks, outcomes=r["outcomes"], backtraces=r["backtraces"])
+    R.record(mode, "fork", "fork.pool_churn.forks", forks, outcomes=r["outcomes"], backtraces=r["backtraces"])
     # Every child ends well: no hang, no wrong result, no death by a signal. Until the
     # library held forks off while it creates threads (fork_lock::spawning), about one
     # child in a few hundred aborted with "double free or corruption": glibc's
@@ -99,8 +107,8 @@ def test_fork_while_other_threads_rebuild_the_pool(request, mode):
 def test_fork_while_other_threads_churn_handles(request, mode):
     R.check_mode(request, mode)
     forks = R.pick(mode, 150, 2000)
-    child = R.run_child(R.call_code("child_fork_churn", "handles", forks), timeout=WATCHDOG + 3.5 * forks)
+    child = run_child(R.command("child_fork_churn", "handles", forks), timeout=WATCHDOG + 3.5 * forks)
     assert child.returncode == 0 and not child.timed_out, child.describe()
     (r,) = child.json_lines()
-    R.record(mode, 9, "fork.handle_churn.forks", forks, outcomes=r["outcomes"])
+    R.record(mode, "fork", "fork.handle_churn.forks", forks, outcomes=r["outcomes"])
     assert r["outcomes"] == {"0": forks}, child.describe()

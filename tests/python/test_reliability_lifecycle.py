@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 4: handle lifecycles and failing calls leak nothing.
+"""Reliability: handle lifecycles and failing calls leak nothing.
 
 Each run is a fresh interpreter (`_reliability.child_lifecycle/child_failures`), so the
 live-handle counter (`oxb_live_handles`) starts at 0 and the resident set (from
@@ -23,11 +23,17 @@ import numpy  # noqa: F401  (the suite needs numpy; skipped without it)
 import pytest
 
 import _reliability as R
+from _helpers import run_child
 
 # (default, long) counts
 KINDS = {"accumulator": (100_000, 1_000_000), "expression": (100_000, 1_000_000), "dataset": (10_000, 200_000)}
-FAILURES = {"bad_expression": (20_000, 100_000), "missing_file": (20_000, 100_000), "invalid_handle": (20_000, 100_000),
-            "bad_npy": (20_000, 100_000), "ragged_csv": (2_000, 20_000)}  # a failing scan costs ~0.3 ms
+FAILURES = {
+    "bad_expression": (20_000, 100_000),
+    "missing_file": (20_000, 100_000),
+    "invalid_handle": (20_000, 100_000),
+    "bad_npy": (20_000, 100_000),
+    "ragged_csv": (2_000, 20_000),
+}  # a failing scan costs ~0.3 ms
 SLACK = 4 << 20
 PER_CALL = 4
 
@@ -50,15 +56,21 @@ def small_csv(tmp_path_factory):
 def test_create_destroy_cycles_leave_no_handle_and_no_memory(request, mode, kind, small_csv):
     R.check_mode(request, mode)
     cycles = R.pick(mode, *KINDS[kind])
-    child = R.run_child(R.call_code("child_lifecycle", kind, cycles, str(small_csv)), timeout=600)
+    child = run_child(R.command("child_lifecycle", kind, cycles, str(small_csv)), timeout=600)
     assert child.returncode == 0, child.describe()
     (r,) = child.json_lines()
     bound = SLACK + PER_CALL * cycles
-    R.record(mode, 4, f"lifecycle.{kind}.cycles", cycles)
-    R.record(mode, 4, f"lifecycle.{kind}.live_handles_after", r["live_end"])
-    R.record(mode, 4, f"lifecycle.{kind}.rss_growth", round(r["rss_growth"] / 2**20, 3), "MiB",
-             bound_mib=round(bound / 2**20, 2))
-    R.record(mode, 4, f"lifecycle.{kind}.us_per_cycle", round(r["seconds"] / cycles * 1e6, 2), "us")
+    R.record(mode, "leaks", f"lifecycle.{kind}.cycles", cycles)
+    R.record(mode, "leaks", f"lifecycle.{kind}.live_handles_after", r["live_end"])
+    R.record(
+        mode,
+        "leaks",
+        f"lifecycle.{kind}.rss_growth",
+        round(r["rss_growth"] / 2**20, 3),
+        "MiB",
+        bound_mib=round(bound / 2**20, 2),
+    )
+    R.record(mode, "leaks", f"lifecycle.{kind}.us_per_cycle", round(r["seconds"] / cycles * 1e6, 2), "us")
     assert r["live_start"] == 0 and r["live_end"] == 0, r
     assert r["rss_growth"] < bound, json.dumps(r)
 
@@ -68,13 +80,19 @@ def test_create_destroy_cycles_leave_no_handle_and_no_memory(request, mode, kind
 def test_failing_calls_do_not_grow_memory(request, mode, kind, tmp_path):
     R.check_mode(request, mode)
     calls = R.pick(mode, *FAILURES[kind])
-    child = R.run_child(R.call_code("child_failures", kind, calls, str(tmp_path)), timeout=600)
+    child = run_child(R.command("child_failures", kind, calls, str(tmp_path)), timeout=600)
     assert child.returncode == 0, child.describe()
     (r,) = child.json_lines()
     bound = SLACK + PER_CALL * calls
-    R.record(mode, 4, f"failures.{kind}.calls", calls)
-    R.record(mode, 4, f"failures.{kind}.rss_growth", round(r["rss_growth"] / 2**20, 3), "MiB",
-             bound_mib=round(bound / 2**20, 2))
-    R.record(mode, 4, f"failures.{kind}.us_per_call", round(r["seconds"] / calls * 1e6, 2), "us")
+    R.record(mode, "leaks", f"failures.{kind}.calls", calls)
+    R.record(
+        mode,
+        "leaks",
+        f"failures.{kind}.rss_growth",
+        round(r["rss_growth"] / 2**20, 3),
+        "MiB",
+        bound_mib=round(bound / 2**20, 2),
+    )
+    R.record(mode, "leaks", f"failures.{kind}.us_per_call", round(r["seconds"] / calls * 1e6, 2), "us")
     assert r["live_end"] == r["live_start"], r  # the ragged CSV's dataset stays open: 1 and 1
     assert r["rss_growth"] < bound, json.dumps(r)

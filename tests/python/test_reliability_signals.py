@@ -1,4 +1,4 @@
-"""Reliability, issue 7 items 7, 8 and 16: progress callbacks, Ctrl-C, interpreter exit.
+"""Reliability: progress callbacks, Ctrl-C, and interpreter exit during native calls.
 
 The data is a generated CSV of 200 MiB or more (4 columns, quoted text with delimiters
 and newlines; big enough for a scan of ~0.5 s) whose statistics are known from its
@@ -31,16 +31,16 @@ import json
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 
-import numpy  # noqa: F401  (the suite needs numpy; skipped without it)
+import numpy
 import pytest
 
 import oxbridge
 
 import _reliability as R
+from _helpers import kill_group, run_child, started
 
 BIG_MB = 200
 
@@ -75,7 +75,7 @@ def big_csv(tmp_path_factory):
 
 
 # ---------------------------------------------------------------------------------------
-# 7. Progress callbacks
+# Progress callbacks
 # ---------------------------------------------------------------------------------------
 
 
@@ -109,8 +109,15 @@ def test_a_raising_callback_stops_the_scan_and_its_exception_comes_out(big_csv, 
         assert 0 <= done < total == facts["bytes"] - len("id,value,qty,note\n")
         assert ident == threading.get_ident()
         stop = ended - raised_at
-        R.record("default", 7, f"callback.{raised}.stop_seconds", round(stop, 4), "s",
-                 scan_seconds=round(facts["scan_seconds"], 3), fraction_done=round(done / total, 3))
+        R.record(
+            "default",
+            "callbacks",
+            f"callback.{raised}.stop_seconds",
+            round(stop, 4),
+            "s",
+            scan_seconds=round(facts["scan_seconds"], 3),
+            fraction_done=round(done / total, 3),
+        )
         assert stop < 0.5, f"the scan went on {stop:.2f} s after the callback raised"
         assert ended - started < facts["scan_seconds"] + 0.5
         # The handle is usable and the aborted scan cached nothing wrong.
@@ -154,7 +161,7 @@ def test_callbacks_run_on_the_calling_thread(tmp_path):
                 desc = ds.describe(columns=["id", "qty"] if count_rows else None, progress=progress)
                 if desc.num_rows != facts["rows"] or desc["id"].sum != facts["id_sum"]:
                     problems.append(f"{name}: wrong description")
-        except BaseException as error:  # reported below
+        except BaseException as error:  # noqa: BLE001 - reported below
             problems.append(f"{name}: {error!r}")
 
     describe_here("main")
@@ -173,40 +180,37 @@ def test_callbacks_run_on_the_calling_thread(tmp_path):
         assert idents, f"{name}: no callback at all"
         assert set(idents) == {caller}, f"{name}: callbacks ran on {set(idents) - {caller}}, not the caller"
         callbacks += len(idents)
-    R.record("default", 7, "callback.thread_checks", callbacks, "callbacks", callers=len(seen), foreign=0)
+    R.record("default", "callbacks", "callback.thread_checks", callbacks, "callbacks", callers=len(seen), foreign=0)
 
 
 # ---------------------------------------------------------------------------------------
-# 8. Ctrl-C
+# Ctrl-C
 # ---------------------------------------------------------------------------------------
 
 
-def _interrupt_trials(code, trials, delay, watchdog, ready):
-    """Runs `code` in a child; per trial waits for its ready line, sleeps `delay()`,
-    sends SIGINT and reads the child's report. Returns (reports, send times, child)."""
-    process = subprocess.Popen([R.PYTHON, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=R.child_env(), start_new_session=True)
-    timer = threading.Timer(watchdog, lambda: os.killpg(process.pid, signal.SIGKILL))
-    timer.start()
-    reports, sent = [], []
-    try:
-        for _ in range(trials):
-            line = process.stdout.readline()
-            if not ready(line):
-                break
-            time.sleep(delay())
-            sent.append(time.monotonic())
-            os.kill(process.pid, signal.SIGINT)
-            line = process.stdout.readline()
-            if not line.startswith("{"):
-                break
-            reports.append(json.loads(line))
-        out, err = process.communicate(timeout=60)
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+def _interrupt_trials(command, trials, delay, watchdog, ready):
+    """Runs `command` in a child; per trial waits for its ready line, sleeps `delay()`,
+    sends SIGINT and reads the child's report. Returns (reports, send times, return code,
+    stderr)."""
+    with started(command) as process:
+        timer = threading.Timer(watchdog, kill_group, (process,))  # a hung child: readline returns ""
+        timer.start()
+        reports, sent = [], []
+        try:
+            for _ in range(trials):
+                line = process.stdout.readline()
+                if not ready(line):
+                    break
+                time.sleep(delay())
+                sent.append(time.monotonic())
+                os.kill(process.pid, signal.SIGINT)
+                line = process.stdout.readline()
+                if not line.startswith("{"):
+                    break
+                reports.append(json.loads(line))
+            _, err = process.communicate(timeout=60)
+        finally:
+            timer.cancel()
     return reports, sent, process.returncode, err
 
 
@@ -216,19 +220,27 @@ def test_ctrl_c_stops_a_describe_promptly_and_the_dataset_stays_usable(request, 
     path, facts = big_csv
     trials = R.pick(mode, 8, 50)
     rng = random.Random(8)
-    code = R.call_code("child_ctrl_c_describe", str(path), trials,
-                       json.dumps({k: v for k, v in facts.items() if k != "scan_seconds"}))
+    command = R.command(
+        "child_ctrl_c_describe", str(path), trials, json.dumps({k: v for k, v in facts.items() if k != "scan_seconds"})
+    )
     reports, sent, returncode, err = _interrupt_trials(
-        code, trials, lambda: rng.uniform(0.5, 1.0), watchdog=60 + 5 * trials, ready=lambda line: line == "ready\n")
+        command, trials, lambda: rng.uniform(0.5, 1.0), watchdog=60 + 5 * trials, ready=lambda line: line == "ready\n"
+    )
     assert len(reports) == trials and returncode == 0, (len(reports), returncode, err[-3000:])
     latencies = [r["caught"] - s for r, s in zip(reports, sent)]
     inside = sum(r["in_describe"] for r in reports)
     p50, p95, worst = (R.percentile(latencies, q) for q in (50, 95, 100))
-    R.record(mode, 8, "ctrl_c.describe.trials", trials, in_describe=inside,
-             scan_seconds=round(facts["scan_seconds"], 3))
-    R.record(mode, 8, "ctrl_c.describe.latency_p50", round(p50, 4), "s")
-    R.record(mode, 8, "ctrl_c.describe.latency_p95", round(p95, 4), "s")
-    R.record(mode, 8, "ctrl_c.describe.latency_max", round(worst, 4), "s")
+    R.record(
+        mode,
+        "Ctrl-C",
+        "ctrl_c.describe.trials",
+        trials,
+        in_describe=inside,
+        scan_seconds=round(facts["scan_seconds"], 3),
+    )
+    R.record(mode, "Ctrl-C", "ctrl_c.describe.latency_p50", round(p50, 4), "s")
+    R.record(mode, "Ctrl-C", "ctrl_c.describe.latency_p95", round(p95, 4), "s")
+    R.record(mode, "Ctrl-C", "ctrl_c.describe.latency_max", round(worst, 4), "s")
     assert all(r["reuse_problems"] == [] for r in reports), [r["reuse_problems"] for r in reports]
     # The signal may (rarely) land in Python code between two scans; at most one trial.
     assert inside >= trials - 1, [r["frames"] for r in reports]
@@ -243,23 +255,29 @@ def test_ctrl_c_during_a_long_evaluate_or_parallel_map_is_raised_when_the_call_r
     trials = R.pick(mode, 2, 10)
     rng = random.Random(9)
     reports, sent, returncode, err = _interrupt_trials(
-        R.call_code("child_ctrl_c_call", kinds, trials), len(kinds) * trials, lambda: rng.uniform(0.3, 0.8),
-        watchdog=90 + 10 * trials, ready=lambda line: line.startswith('{"ready"'))
+        R.command("child_ctrl_c_call", kinds, trials),
+        len(kinds) * trials,
+        lambda: rng.uniform(0.3, 0.8),
+        watchdog=90 + 10 * trials,
+        ready=lambda line: line.startswith('{"ready"'),
+    )
     assert len(reports) == len(kinds) * trials and returncode == 0, (len(reports), returncode, err[-3000:])
     for kind in kinds:
         mine = [(r, s) for r, s in zip(reports, sent) if r["kind"] == kind]
         latencies = [r["caught"] - s for r, s in mine]
         one_call = mine[0][0]["call_seconds"]
-        R.record(mode, 8, f"ctrl_c.{kind}.call_seconds", round(one_call, 3), "s", interruptible_mid_call=False)
-        R.record(mode, 8, f"ctrl_c.{kind}.latency_p50", round(R.percentile(latencies, 50), 4), "s", trials=trials)
-        R.record(mode, 8, f"ctrl_c.{kind}.latency_max", round(max(latencies), 4), "s")
+        R.record(mode, "Ctrl-C", f"ctrl_c.{kind}.call_seconds", round(one_call, 3), "s", interruptible_mid_call=False)
+        R.record(
+            mode, "Ctrl-C", f"ctrl_c.{kind}.latency_p50", round(R.percentile(latencies, 50), 4), "s", trials=trials
+        )
+        R.record(mode, "Ctrl-C", f"ctrl_c.{kind}.latency_max", round(max(latencies), 4), "s")
         # Never lost, and no later than the end of the call that was running (plus slack
         # for a loaded machine).
         assert all(0 <= x <= 2 * one_call + 1.0 for x in latencies), (kind, latencies, one_call)
 
 
 # ---------------------------------------------------------------------------------------
-# 16. Interpreter exit with daemon threads inside native calls
+# Interpreter exit with daemon threads inside native calls
 # ---------------------------------------------------------------------------------------
 
 # "all" runs every kind at once, with a plain describe too.
@@ -284,7 +302,7 @@ def test_interpreter_exit_during_native_calls(request, mode, big_csv, big_npy):
     for kind in SHUTDOWN_KINDS:
         for _ in range(per_kind):
             delay = rng.uniform(0.0, 0.4)
-            child = R.run_child(R.call_code("child_shutdown", kind, str(path), str(big_npy), delay), timeout=60)
+            child = run_child(R.command("child_shutdown", kind, str(path), str(big_npy), delay), timeout=60)
             ended = time.monotonic()
             assert child.returncode == 0, f"{kind}: " + child.describe()
             (line,) = child.json_lines()
@@ -292,6 +310,6 @@ def test_interpreter_exit_during_native_calls(request, mode, big_csv, big_npy):
             exits.append(took)
             assert child.stderr == "", f"{kind}: " + child.describe()
             assert took < 5.0, f"{kind}: exit took {took:.2f} s"
-    R.record(mode, 16, "shutdown.children", len(exits), kinds=len(SHUTDOWN_KINDS), crashes=0)
-    R.record(mode, 16, "shutdown.exit_seconds_max", round(max(exits), 3), "s")
-    R.record(mode, 16, "shutdown.exit_seconds_p50", round(R.percentile(exits, 50), 3), "s")
+    R.record(mode, "shutdown", "shutdown.children", len(exits), kinds=len(SHUTDOWN_KINDS), crashes=0)
+    R.record(mode, "shutdown", "shutdown.exit_seconds_max", round(max(exits), 3), "s")
+    R.record(mode, "shutdown", "shutdown.exit_seconds_p50", round(R.percentile(exits, 50), 3), "s")

@@ -1,4 +1,4 @@
-"""Reliability, issue 7 item 15: 16 Python threads at once.
+"""Reliability: 16 Python threads at once on shared and private handles.
 
 In a child interpreter (a deadlock trips its faulthandler watchdog, and the parent's
 timeout kills it), 16 threads run a random mix for 3 s by default (60 s in long mode):
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import _reliability as R
+from _helpers import run_child
 
 THREADS = 16
 
@@ -36,18 +37,45 @@ def test_sixteen_threads_mixed_calls_shared_and_private_handles(request, mode, t
     R.write_csv(csv_path, 10)  # three scan chunks
     npy_path = tmp_path / "data.npy"
     np.save(npy_path, np.random.default_rng(15).random((200_000, 3)))
-    child = R.run_child(R.call_code("child_threads", str(csv_path), str(npy_path), seconds, THREADS, 15),
-                        timeout=seconds + 120)
+    child = run_child(
+        R.command("child_threads", str(csv_path), str(npy_path), seconds, THREADS, 15), timeout=seconds + 120
+    )
     assert not child.timed_out, "deadlock: " + child.describe()
     assert child.returncode == 0, child.describe()
     (r,) = child.json_lines()
     total = sum(r["counts"].values())
-    R.record(mode, 15, "threads.calls", total, "calls", threads=THREADS, seconds=round(r["seconds"], 2),
-             per_kind=r["counts"])
-    R.record(mode, 15, "threads.errors", r["error_count"], stuck_threads=r["stuck"],
-             live_handles_start=r["live_start"], live_handles_end=r["live_end"])
+    R.record(
+        mode,
+        "threads",
+        "threads.calls",
+        total,
+        "calls",
+        threads=THREADS,
+        seconds=round(r["seconds"], 2),
+        per_kind=r["counts"],
+    )
+    R.record(
+        mode,
+        "threads",
+        "threads.errors",
+        r["error_count"],
+        stuck_threads=r["stuck"],
+        live_handles_start=r["live_start"],
+        live_handles_end=r["live_end"],
+    )
     assert r["stuck"] == 0, r
     assert r["error_count"] == 0, r["errors"]
     assert r["live_end"] == r["live_start"], r
-    assert set(r["counts"]) == {"shared_expr", "private_expr", "stats", "shared_acc", "private_acc", "shared_csv",
-                                "shared_npy", "private_dataset", "bad_expression", "missing_file", "bad_handle"}, r
+    assert set(r["counts"]) == {
+        "shared_expr",
+        "private_expr",
+        "stats",
+        "shared_acc",
+        "private_acc",
+        "shared_csv",
+        "shared_npy",
+        "private_dataset",
+        "bad_expression",
+        "missing_file",
+        "bad_handle",
+    }, r

@@ -9,8 +9,6 @@ import csv
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import sysconfig
 import tarfile
 import zipfile
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import Child, python, run_child
 from _paths import ROOT
 
 PROJECT = ROOT / "py"
@@ -30,16 +29,16 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, capture_output=True, text=True, env=_clean_env(), **kwargs)  # type: ignore[call-overload]
-    assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
+def _run(args: list[str], cwd: Path | None = None) -> Child:
+    result = run_child(args, env=_clean_env(), cwd=cwd, timeout=None)  # pip wheel builds the crate: minutes
+    assert result.returncode == 0, f"{args} failed:\n{result.describe()}"
     return result
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheelhouse")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(PROJECT)])
+    _run(python("-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(PROJECT)))
     (built,) = out.glob("*.whl")
     return built
 
@@ -47,9 +46,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     root = tmp_path_factory.mktemp("fresh") / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", str(root)])
-    python = root / "bin" / "python"
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet", str(wheel)])
+    _run(python("-m", "venv", "--without-pip", str(root)))
+    venv_python = root / "bin" / "python"
+    _run(python("-m", "pip", "--python", str(venv_python), "install", "--no-deps", "--quiet", str(wheel)))
     return root
 
 
@@ -113,33 +112,43 @@ print("smoke ok")
 def test_installed_wheel_works_outside_the_checkout(venv: Path, tmp_path: Path) -> None:
     data = tmp_path / "small.csv"
     data.write_text("a,b\n1,2\n3,4\n")
-    python = venv / "bin" / "python"
-    site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('platlib'))"]).stdout.strip()
-    result = _run([str(python), "-c", SMOKE, site, str(data)], cwd=tmp_path)
+    venv_python = venv / "bin" / "python"
+    site = _run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_path('platlib'))"]).stdout.strip()
+    result = _run([str(venv_python), "-c", SMOKE, site, str(data)], cwd=tmp_path)
     assert result.stdout.strip() == "smoke ok"
 
     described = _run([str(venv / "bin" / "oxbridge"), "describe", str(data), "--json"], cwd=tmp_path)
     columns = json.loads(described.stdout)
     assert columns["a"]["mean"] == 2.0 and columns["b"]["max"] == 4.0
 
-    failed = subprocess.run(
+    failed = run_child(
         [str(venv / "bin" / "oxbridge"), "describe", str(tmp_path / "missing.csv")],
-        capture_output=True, text=True, env=_clean_env(), cwd=tmp_path,
+        env=_clean_env(),
+        cwd=tmp_path,
+        timeout=60,
     )
     assert failed.returncode == 1 and "missing.csv" in failed.stderr
 
 
 def test_sdist_carries_the_crate_and_the_package(tmp_path: Path) -> None:
     code = "import sys, oxbridge_build; print(oxbridge_build.build_sdist(sys.argv[1]))"
-    name = _run([sys.executable, "-c", code, str(tmp_path)], cwd=PROJECT / "_build").stdout.strip()
+    name = _run(python("-c", code, str(tmp_path)), cwd=PROJECT / "_build").stdout.strip()
     base = f"oxbridge-{_pyproject_version()}"
     assert name == f"{base}.tar.gz"
     with tarfile.open(tmp_path / name) as tar:
         names = set(tar.getnames())
     for needed in (
-        "PKG-INFO", "pyproject.toml", "_build/oxbridge_build.py", "oxbridge/__init__.py", "oxbridge/py.typed",
-        "native/Cargo.toml", "native/Cargo.lock", "native/build.rs", "native/src/lib.rs",
-        "native/src/ffi/version.rs", "native/include/oxbridge.h",
+        "PKG-INFO",
+        "pyproject.toml",
+        "_build/oxbridge_build.py",
+        "oxbridge/__init__.py",
+        "oxbridge/py.typed",
+        "native/Cargo.toml",
+        "native/Cargo.lock",
+        "native/build.rs",
+        "native/src/lib.rs",
+        "native/src/ffi/version.rs",
+        "native/include/oxbridge.h",
     ):
         assert f"{base}/{needed}" in names, needed
     assert not any(n.endswith((".so", ".pyc")) or "__pycache__" in n or "/target/" in n for n in names)

@@ -22,20 +22,20 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import oxbridge
+
+from _helpers import child_env, python, run_child, run_threads
 from _paths import ROOT
 
 HIDDEN_ENV = "OXBRIDGE_TEST_NUMPY_HIDDEN"
@@ -54,7 +54,11 @@ without_numpy = pytest.mark.skipif(HAVE_NUMPY, reason="checks the results oxbrid
 SETTINGS = settings(max_examples=60, deadline=None)
 
 _LONG_BITS = 8 * array.array("l").itemsize  # C long: int64 on Linux and macOS, int32 on Windows
-INT_RANGES = {"i": (-2**31, 2**31 - 1), "l": (-2**(_LONG_BITS - 1), 2**(_LONG_BITS - 1) - 1), "q": (-2**63, 2**63 - 1)}
+INT_RANGES = {
+    "i": (-(2**31), 2**31 - 1),
+    "l": (-(2 ** (_LONG_BITS - 1)), 2 ** (_LONG_BITS - 1) - 1),
+    "q": (-(2**63), 2**63 - 1),
+}
 FLOAT_CODES = ("d", "f")
 INT_CODES = ("q", "l", "i")
 
@@ -70,11 +74,14 @@ def _list(result: Any) -> list:
     return list(result)
 
 
+def _nan(x: Any) -> bool:
+    """Whether x is a float NaN (math.isnan alone would refuse ints beyond float range)."""
+    return isinstance(x, float) and math.isnan(x)
+
+
 def _same(got: Sequence[float], want: Sequence[float]) -> bool:
     """Equal element by element, NaN equal to NaN."""
-    return len(got) == len(want) and all(
-        (g != g and w != w) or g == w for g, w in zip(got, want)
-    )
+    return len(got) == len(want) and all((_nan(g) and _nan(w)) or g == w for g, w in zip(got, want))
 
 
 def _close(got: float, want: float, rel: float = 1e-12, abs_: float = 0.0) -> bool:
@@ -85,7 +92,7 @@ def _close(got: float, want: float, rel: float = 1e-12, abs_: float = 0.0) -> bo
     return math.isclose(got, want, rel_tol=rel, abs_tol=abs_)
 
 
-def _as_float32(values: Sequence[float]) -> List[float]:
+def _as_float32(values: Sequence[float]) -> list[float]:
     """The values as float32 stores them (what the library sees)."""
     return array.array("f", values).tolist()
 
@@ -98,10 +105,10 @@ def _exact_variance(values: Sequence[float], ddof: int) -> float:
     return float(sum((v - mean) ** 2 for v in exact) / (len(exact) - ddof))
 
 
-def _check_stats(s: oxbridge.Stats, values: Sequence[float], ddof: int = 0, integer: Optional[bool] = None) -> None:
+def _check_stats(s: oxbridge.Stats, values: Sequence[float], ddof: int = 0, integer: bool | None = None) -> None:
     """`s` against the statistics of `values` computed here (NaN skipped and counted).
     Integer data (`integer`, by default: every value is an int) has exact sums."""
-    numbers = [v for v in values if v == v]
+    numbers = [v for v in values if not _nan(v)]
     nans = len(values) - len(numbers)
     assert (s.count, s.nan_count) == (len(numbers), nans)
     if not numbers:
@@ -122,7 +129,9 @@ def _check_stats(s: oxbridge.Stats, values: Sequence[float], ddof: int = 0, inte
         assert _close(s.mean, statistics.fmean(floats), 1e-9, 1e-12 * scale)
     if len(numbers) > ddof:
         # Below the normal range a variance keeps only a few bits: allow some subnormal ulps.
-        assert _close(s.var, _exact_variance([float(v) for v in numbers], ddof), 1e-9, max(1e-9 * scale * scale, 1e-320))
+        assert _close(
+            s.var, _exact_variance([float(v) for v in numbers], ddof), 1e-9, max(1e-9 * scale * scale, 1e-320)
+        )
         assert _close(s.std, math.sqrt(s.var))
     else:
         assert math.isnan(s.var) and math.isnan(s.std)
@@ -231,9 +240,9 @@ def test_process_array_refuses_misaligned_memory():
     base = ctypes.addressof(ctypes.c_char.from_buffer(raw))
     offset = next(i for i in range(1, 8) if (base + i) % 8)
     with pytest.raises(ValueError, match="not aligned"):
-        oxbridge.process_array(memoryview(raw)[offset:offset + 32].cast("d"))
+        oxbridge.process_array(memoryview(raw)[offset : offset + 32].cast("d"))
     aligned = (-base) % 8
-    view = memoryview(raw)[aligned:aligned + 32].cast("d")
+    view = memoryview(raw)[aligned : aligned + 32].cast("d")
     view[0] = 1.5
     oxbridge.process_array(view)
     assert view.tolist() == [3.0, 0.0, 0.0, 0.0]
@@ -261,10 +270,10 @@ def test_stats_of_strided_and_reversed_views(a, step, start):
 
 
 def test_stats_of_huge_integers_are_exact():
-    big = [2**63 - 1] * 5 + [-2**63] * 2
+    big = [2**63 - 1] * 5 + [-(2**63)] * 2
     s = oxbridge.stats(array.array("q", big))
     assert s.sum == sum(big) and type(s.sum) is int
-    assert (s.min, s.max) == (-2**63, 2**63 - 1)
+    assert (s.min, s.max) == (-(2**63), 2**63 - 1)
     s = oxbridge.stats(array.array("i", [2**31 - 1] * 3))
     assert s.sum == 3 * (2**31 - 1)
     # Numbers that do not fit int64 are taken as floats.
@@ -292,7 +301,7 @@ def test_stats_nan_handling_and_empty_input():
 def test_stats_by_axis_of_a_2d_memoryview(rows, cols, code, data):
     flat = data.draw(_values(code, min_size=rows * cols, max_size=rows * cols, nan=False))
     m = memoryview(array.array(code, flat)).cast("B").cast(code, (rows, cols))
-    table = [flat[r * cols:(r + 1) * cols] for r in range(rows)]
+    table = [flat[r * cols : (r + 1) * cols] for r in range(rows)]
     by_column = oxbridge.stats(m, axis=0, ddof=1)
     assert len(by_column) == cols
     for j, s in enumerate(by_column):
@@ -316,12 +325,12 @@ def test_stats_merge_and_combine_equal_the_stats_of_the_concatenation(parts):
     _check_stats(merged, together)
 
 
-def _histogram_oracle(values: Sequence[float], bins: int, lo: float, hi: float, edges: Sequence[float]) -> List[int]:
+def _histogram_oracle(values: Sequence[float], bins: int, lo: float, hi: float, edges: Sequence[float]) -> list[int]:
     """numpy's rule: value x is in bin i when edges[i] <= x < edges[i+1]; the last bin also
     takes hi; NaN and values outside [lo, hi] are not counted."""
     counts = [0] * bins
     for x in values:
-        if x == x and lo <= x <= hi:
+        if not _nan(x) and lo <= x <= hi:
             counts[min(bisect.bisect_right(edges, x) - 1, bins - 1)] += 1
     return counts
 
@@ -330,7 +339,7 @@ def _histogram_oracle(values: Sequence[float], bins: int, lo: float, hi: float, 
 @given(_arrays(nan=True), st.integers(1, 12), st.booleans(), st.data())
 def test_histogram_matches_numpys_definition(a, bins, with_range, data):
     values = [float(v) for v in a]  # integers are binned as float64, as numpy does
-    numbers = [v for v in values if v == v]
+    numbers = [v for v in values if not _nan(v)]
     if with_range:
         lo = data.draw(st.floats(-2e6, 2e6))
         hi = data.draw(st.floats(lo, 2e6))
@@ -440,7 +449,7 @@ def test_sort_in_place_with_nan_last(a, how):
     else:
         target, index = memoryview(a)[1::2], list(range(len(a)))[1::2]
     chosen = [values[i] for i in index]
-    numbers = sorted(v for v in chosen if v == v)
+    numbers = sorted(v for v in chosen if not _nan(v))
     expected = numbers + [math.nan] * (len(chosen) - len(numbers))
     assert oxbridge.sort(target) is target
     after = a.tolist()
@@ -514,21 +523,12 @@ def test_accumulator_lifecycle_and_errors():
 def test_accumulator_shared_by_threads():
     acc = oxbridge.Accumulator()
     chunks = [array.array("q", range(i * 1000, (i + 1) * 1000)) for i in range(40)]
-    errors: List[BaseException] = []
 
-    def push(mine: Sequence[array.array]) -> None:
-        try:
-            for chunk in mine:
-                acc.push(chunk)
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
+    def push(k: int) -> None:
+        for chunk in chunks[k::4]:
+            acc.push(chunk)
 
-    threads = [threading.Thread(target=push, args=(chunks[k::4],)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors
+    run_threads(4, push)
     s = acc.stats()
     assert (s.count, s.sum, s.min, s.max) == (40_000, sum(range(40_000)), 0, 39_999)
     acc.close()
@@ -551,18 +551,35 @@ def test_evaluate_matches_python_arithmetic(xs, data, code_b):
     assert all(_close(g, 2 * x + y**2 - 1, 1e-12, 1e-9) for g, x, y in zip(got, xs, b_values))
     # Names from the caller's frame, like numexpr; strided and read-only operands.
     k = 3.0
-    c = memoryview(array.array("d", [v for x in xs for v in (x, -1.0)]))[::2]  # xs, strided
+    c = memoryview(array.array("d", [v for x in xs for v in (x, -1.0)]))[::2]  # noqa: F841 - evaluate reads it from here
     got = _list(oxbridge.evaluate("where(c > 0, log1p(c), -c) * k"))
     assert all(_close(g, (math.log1p(x) if x > 0 else -x) * k, 1e-12, 1e-12) for g, x in zip(got, xs))
-    got = _list(oxbridge.evaluate("arctan2(a, b) + minimum(a, b)", local_dict={"a": memoryview(a).toreadonly(), "b": b}))
+    got = _list(
+        oxbridge.evaluate("arctan2(a, b) + minimum(a, b)", local_dict={"a": memoryview(a).toreadonly(), "b": b})
+    )
     assert all(_close(g, math.atan2(x, y) + min(x, y), 1e-12, 1e-12) for g, x, y in zip(got, xs, b_values))
 
 
 _UNARY = {
-    "sqrt": math.sqrt, "exp": math.exp, "expm1": math.expm1, "log": math.log, "log10": math.log10,
-    "log1p": math.log1p, "sin": math.sin, "cos": math.cos, "tan": math.tan, "arcsin": math.asin,
-    "arccos": math.acos, "arctan": math.atan, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh,
-    "floor": math.floor, "ceil": math.ceil, "round": round, "abs": abs,
+    "sqrt": math.sqrt,
+    "exp": math.exp,
+    "expm1": math.expm1,
+    "log": math.log,
+    "log10": math.log10,
+    "log1p": math.log1p,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "arcsin": math.asin,
+    "arccos": math.acos,
+    "arctan": math.atan,
+    "sinh": math.sinh,
+    "cosh": math.cosh,
+    "tanh": math.tanh,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "round": round,
+    "abs": abs,
 }
 
 
@@ -583,7 +600,12 @@ def test_comparisons_and_logic_give_booleans():
     assert [bool(x) for x in _list(oxbridge.evaluate("a > 0.5", a=a))] == [False, True, False, True, False]
     assert [bool(x) for x in _list(oxbridge.evaluate("isnan(a) | (a == 0)", a=a))] == [True, False, True, False, False]
     assert [bool(x) for x in _list(oxbridge.evaluate("isfinite(a) and not (a > 2)", a=a))] == [
-        True, True, False, False, False]
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert _list(oxbridge.evaluate("a % 3", a=array.array("d", [-7.0, 7.0, 7.5]))) == [-7.0 % 3, 7.0 % 3, 7.5 % 3]
     assert _list(oxbridge.evaluate("clip(a, 0, 2)", a=array.array("i", [-1, 1, 3]))) == [0.0, 1.0, 2.0]
 
@@ -722,7 +744,7 @@ def test_thread_count():
 _MISSING = ["", "NA", "null"]
 _WORDS = st.text("abcdefghij xyz", min_size=1, max_size=10).map(lambda s: "w" + s)
 _CELLS = {
-    "int": st.integers(-2**62, 2**62).map(str) | st.sampled_from(_MISSING),
+    "int": st.integers(-(2**62), 2**62).map(str) | st.sampled_from(_MISSING),
     "float": st.floats(-1e9, 1e9).map(repr) | st.sampled_from(_MISSING),
     "text": _WORDS | st.sampled_from(_MISSING),
 }
@@ -780,7 +802,7 @@ def _check_description(desc: oxbridge.Description, expected: dict, ddof: int = 1
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_tables(), st.booleans())
 def test_describe_csv_matches_the_csv_module(table, detect):
-    names, kinds, rows, delimiter = table
+    names, _, rows, delimiter = table
     with tempfile.TemporaryDirectory() as tmp:
         path = _write_csv(Path(tmp) / "table.csv", names, rows, delimiter)
         expected = _expected_columns(path, delimiter)
@@ -806,8 +828,16 @@ def test_describe_by_column_ddof_and_exports(tmp_path):
     full = oxbridge.process_large_dataset(path)
     assert full["name"] == oxbridge.TextStats(count=4, nan_count=0, min_len=3, max_len=5)
     d = full.to_dict()
-    assert d["qty"] == {"dtype": "int64", "count": 3, "nan_count": 1, "mean": full["qty"].mean,
-                        "std": full["qty"].std, "min": 3, "max": 10, "sum": 17}
+    assert d["qty"] == {
+        "dtype": "int64",
+        "count": 3,
+        "nan_count": 1,
+        "mean": full["qty"].mean,
+        "std": full["qty"].std,
+        "min": 3,
+        "max": 10,
+        "sum": 17,
+    }
     assert math.isclose(d["qty"]["mean"], statistics.fmean([3, 4, 10]))
     assert math.isclose(d["qty"]["std"], statistics.stdev([3, 4, 10]))
     assert json.loads(full.to_json()) == d
@@ -827,7 +857,9 @@ def test_quoted_fields_options_and_progress(tmp_path):
     path.write_bytes(text.encode())
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))[1:]
     seen = []
-    desc = oxbridge.process_large_dataset(path, null_values=["-"], progress=lambda done, total: seen.append((done, total)))
+    desc = oxbridge.process_large_dataset(
+        path, null_values=["-"], progress=lambda done, total: seen.append((done, total))
+    )
     assert desc.num_rows == len(records) == 3
     assert desc.dtypes == {"id": "int64", "note": "text", "value": "float64"}
     _check_stats(desc["id"], [1, 2, 3], ddof=1)
@@ -841,9 +873,8 @@ def test_quoted_fields_options_and_progress(tmp_path):
 def test_data_format_errors_name_the_file_line_and_column(tmp_path):
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n")
-    with oxbridge.Dataset.open(ragged) as ds:
-        with pytest.raises(oxbridge.DataFormatError) as info:
-            ds.describe()
+    with oxbridge.Dataset.open(ragged) as ds, pytest.raises(oxbridge.DataFormatError) as info:
+        ds.describe()
     assert isinstance(info.value, ValueError)
     assert (info.value.path, info.value.line, info.value.column) == (str(ragged), 3, "c")
     unclosed = tmp_path / "open.csv"
@@ -864,6 +895,18 @@ def test_missing_file_is_a_file_not_found_error(tmp_path):
         oxbridge.process_large_dataset(str(missing))
 
 
+def test_every_errno_gives_an_io_error_that_is_its_builtin():
+    """The table of errno classes covers every built-in this Python maps an errno to."""
+    from oxbridge._errors import _io_error
+
+    for code, name in sorted(errno.errorcode.items()):
+        builtin = type(OSError(code, "message"))
+        error = _io_error(code, "message", "/some/file")
+        assert isinstance(error, builtin) and isinstance(error, oxbridge.IoError), name
+        assert type(error).__name__ == ("IoError" if builtin is OSError else builtin.__name__), name
+        assert (error.errno, error.strerror, error.filename) == (code, "message", "/some/file"), name
+
+
 def test_closed_dataset(tmp_path):
     path = _write_csv(tmp_path / "x.csv", ["x"], [["1"], ["2"]])
     ds = oxbridge.Dataset.open(path)
@@ -877,21 +920,18 @@ def test_closed_dataset(tmp_path):
 @without_numpy
 def test_iter_chunks_needs_numpy(tmp_path):
     path = _write_csv(tmp_path / "x.csv", ["x"], [["1"], ["2"]])
-    with oxbridge.Dataset.open(path) as ds:
-        with pytest.raises(ImportError, match="numpy"):
-            next(ds.iter_chunks())
+    with oxbridge.Dataset.open(path) as ds, pytest.raises(ImportError, match="numpy"):
+        next(ds.iter_chunks())
 
 
 def test_command_line_json(tmp_path):
     rows = [["a", "1", "0.5"], ["b", "", "1.5"], ["c", "3", "NA"]]
     path = _write_csv(tmp_path / "cli.csv", ["k", "n", "x"], rows)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "py"), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-m", "oxbridge", "describe", str(path), "--json"],
-                            capture_output=True, text=True, env=env, timeout=120)
+    env = child_env(PYTHONPATH=os.pathsep.join([str(ROOT / "py"), os.environ.get("PYTHONPATH", "")]))
+    result = run_child(python("-m", "oxbridge", "describe", str(path), "--json"), env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == json.loads(oxbridge.process_large_dataset(path).to_json())
-    result = subprocess.run([sys.executable, "-m", "oxbridge", "describe", str(tmp_path / "none.csv")],
-                            capture_output=True, text=True, env=env, timeout=120)
+    result = run_child(python("-m", "oxbridge", "describe", str(tmp_path / "none.csv")), env=env, timeout=120)
     assert result.returncode == 1 and "none.csv" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -920,10 +960,11 @@ _HIDE = textwrap.dedent("""
 @pytest.mark.skipif(os.environ.get(HIDDEN_ENV) == "1", reason="this is the run with numpy hidden")
 @pytest.mark.skipif(not HAVE_NUMPY, reason="numpy is not installed: this run is already without numpy")
 def test_this_module_passes_with_numpy_hidden():
-    env = dict(os.environ, **{HIDDEN_ENV: "1"})
-    result = subprocess.run(
-        [sys.executable, "-c", _HIDE, ",".join(HIDDEN), __file__, "-q", "-p", "no:cacheprovider", "-rs"],
-        capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=900,
+    result = run_child(
+        python("-c", _HIDE, ",".join(HIDDEN), __file__, "-q", "-p", "no:cacheprovider", "-rs"),
+        env=child_env(**{HIDDEN_ENV: "1"}),
+        cwd=str(ROOT),
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "passed" in result.stdout
