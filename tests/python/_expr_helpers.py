@@ -10,27 +10,92 @@ import numexpr
 import numpy as np
 from hypothesis import strategies as st
 
-
-
 NAN, INF = float("nan"), float("inf")
 
 
 SPECIAL = [
-    NAN, INF, -INF, 0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 2.0, -2.0,
-    3.0, -3.0, 7.0, -7.0, 0.1, -0.1, 1e-300, -1e-300, 5e-324, -5e-324, 1e300, -1e300,
-    709.0, 710.0, -745.0, 1e-8, 0.999, -0.999, 1.0000001, 3.7, -3.7, 1e16, 100.0,
-    4503599627370497.0, 0.49999999999999994,
+    NAN,
+    INF,
+    -INF,
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    -0.5,
+    1.5,
+    -1.5,
+    2.5,
+    -2.5,
+    2.0,
+    -2.0,
+    3.0,
+    -3.0,
+    7.0,
+    -7.0,
+    0.1,
+    -0.1,
+    1e-300,
+    -1e-300,
+    5e-324,
+    -5e-324,
+    1e300,
+    -1e300,
+    709.0,
+    710.0,
+    -745.0,
+    1e-8,
+    0.999,
+    -0.999,
+    1.0000001,
+    3.7,
+    -3.7,
+    1e16,
+    100.0,
+    4503599627370497.0,
+    0.49999999999999994,
 ]
 
 
-INTEGER_VALUED = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0, 4.0, -5.0, 7.0, -7.0, 10.0, -10.0, 0.5, -0.5, INF, -INF, NAN]
+INTEGER_VALUED = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    2.0,
+    -2.0,
+    3.0,
+    -3.0,
+    4.0,
+    -5.0,
+    7.0,
+    -7.0,
+    10.0,
+    -10.0,
+    0.5,
+    -0.5,
+    INF,
+    -INF,
+    NAN,
+]
 
 
 def case_boundaries():
     """Where kernels change case (fdlibm's 2**-28, 0.5, 1, 2, 2**28 and the same on the
     high word only; the smallest normal and subnormal; the largest finite), each with its
     neighbours, of both signs."""
-    points = [2.0**-28, 0.5, 1.0, 2.0, 2.0 * (1 + 2.0**-19), 2.0**28, 2.0**28 * (1 + 2.0**-20), 2.2250738585072014e-308, 5e-324, 1.7976931348623157e308]
+    points = [
+        2.0**-28,
+        0.5,
+        1.0,
+        2.0,
+        2.0 * (1 + 2.0**-19),
+        2.0**28,
+        2.0**28 * (1 + 2.0**-20),
+        2.2250738585072014e-308,
+        5e-324,
+        1.7976931348623157e308,
+    ]
     with np.errstate(over="ignore"):  # past the largest finite: inf
         values = np.array([np.nextafter(p, q) for p in points for q in (0.0, p, INF)])
     return np.concatenate([values, -values])
@@ -38,13 +103,15 @@ def case_boundaries():
 
 def unary_grid():
     rng = np.random.default_rng(10)
-    return np.concatenate([
-        np.array(SPECIAL),
-        case_boundaries(),
-        rng.standard_normal(2000) * 3,
-        rng.uniform(-1, 1, 2000),
-        np.exp(rng.uniform(-700, 700, 2000)) * rng.choice([-1.0, 1.0], 2000),
-    ])
+    return np.concatenate(
+        [
+            np.array(SPECIAL),
+            case_boundaries(),
+            rng.standard_normal(2000) * 3,
+            rng.uniform(-1, 1, 2000),
+            np.exp(rng.uniform(-700, 700, 2000)) * rng.choice([-1.0, 1.0], 2000),
+        ]
+    )
 
 
 def binary_grid():
@@ -100,16 +167,33 @@ def libm_function(name, arity):
 
 
 EXACT_UNARY = {
-    "abs": np.abs, "sqrt": np.sqrt, "floor": np.floor, "ceil": np.ceil, "round": np.round,
+    "abs": np.abs,
+    "sqrt": np.sqrt,
+    "floor": np.floor,
+    "ceil": np.ceil,
+    "round": np.round,
     "sign": np.sign,
 }
 
 
 TRANSCENDENTAL = {
-    "exp": np.exp, "expm1": np.expm1, "log": np.log, "log10": np.log10, "log1p": np.log1p,
-    "sin": np.sin, "cos": np.cos, "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos,
-    "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
-    "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh,
+    "exp": np.exp,
+    "expm1": np.expm1,
+    "log": np.log,
+    "log10": np.log10,
+    "log1p": np.log1p,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "arcsin": np.arcsin,
+    "arccos": np.arccos,
+    "arctan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "arcsinh": np.arcsinh,
+    "arccosh": np.arccosh,
+    "arctanh": np.arctanh,
 }
 
 
@@ -123,7 +207,14 @@ MAXULP = {"tanh": 3}
 ARITHMETIC = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "%": np.remainder}
 
 
-COMPARISONS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal}
+COMPARISONS = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
 
 
 def as_f64(x):

@@ -7,10 +7,10 @@ import threading
 
 import numpy as np
 import pytest
+from _expr_helpers import assert_same
 
 import oxbridge
 from oxbridge import ExpressionError
-from _expr_helpers import assert_same
 
 
 def test_expression_variables_calls_and_reuse():
@@ -56,9 +56,8 @@ def test_close_context_manager_and_handle_count():
     assert e.closed and _live() == start
     with pytest.raises(oxbridge.ClosedError):
         e(2.0)
-    with pytest.raises(oxbridge.ClosedError):
-        with e:
-            pass
+    with pytest.raises(oxbridge.ClosedError), e:
+        pass
     with pytest.raises(oxbridge.ClosedError):
         oxbridge.evaluate(e, a=1.0)
     e.close()  # again: nothing

@@ -3,13 +3,11 @@ parallel and the serial path, with and without out=, and on random arrays."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from _expr_helpers import BENCHMARK, FLOAT_ELEMENTS, assert_numexpr_close, assert_same, numexpr_evaluate, operands
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import oxbridge
-from _expr_helpers import BENCHMARK, FLOAT_ELEMENTS, assert_numexpr_close, assert_same, numexpr_evaluate, operands
-
 
 NUMEXPR_EXPRESSIONS = BENCHMARK + [
     "a*b + c",
@@ -60,9 +58,20 @@ def test_numexpr_agreement_parallel_with_and_without_out(expression):
 
 
 NUMEXPR_FIXED = BENCHMARK + [
-    "a*b + c", "exp(-a*a) * cos(b)", "arctan2(a, b)", "where((a > 0) & (b < 0), a, -b)", "sinh(a) - cosh(b) + tanh(c)",
-    "a**3 - 2*a**2 + a", "a ** b", "floor(a) + ceil(b) - round(c)", "minimum(a, b) * maximum(b, c)", "(a > b) | ~(c <= 0)",
-    "isnan(a) | isfinite(b)", "a / b - c", "log(a) + log10(b) + log1p(c)", "sqrt(a) * expm1(b)",
+    "a*b + c",
+    "exp(-a*a) * cos(b)",
+    "arctan2(a, b)",
+    "where((a > 0) & (b < 0), a, -b)",
+    "sinh(a) - cosh(b) + tanh(c)",
+    "a**3 - 2*a**2 + a",
+    "a ** b",
+    "floor(a) + ceil(b) - round(c)",
+    "minimum(a, b) * maximum(b, c)",
+    "(a > b) | ~(c <= 0)",
+    "isnan(a) | isfinite(b)",
+    "a / b - c",
+    "log(a) + log10(b) + log1p(c)",
+    "sqrt(a) * expm1(b)",
 ]
 
 
@@ -75,4 +84,6 @@ NUMEXPR_FIXED = BENCHMARK + [
 def test_random_arrays_matchnumexpr_evaluate(arrays):
     a, b, c = arrays
     for expression in NUMEXPR_FIXED:
-        assert_numexpr_close(oxbridge.evaluate(expression, a=a, b=b, c=c), numexpr_evaluate(expression, a=a, b=b, c=c), expression)
+        assert_numexpr_close(
+            oxbridge.evaluate(expression, a=a, b=b, c=c), numexpr_evaluate(expression, a=a, b=b, c=c), expression
+        )

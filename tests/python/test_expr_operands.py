@@ -4,8 +4,6 @@ scalars, zero lengths, names from the caller's frame, other buffers, and the ref
 
 import numpy as np
 import pytest
-
-import oxbridge
 from _expr_helpers import (
     BENCHMARK,
     INF,
@@ -16,6 +14,8 @@ from _expr_helpers import (
     numexpr_evaluate,
     operands,
 )
+
+import oxbridge
 
 
 def test_out_aliasing_shifted_reversed_and_interleaved_views():
@@ -170,7 +170,8 @@ def test_zero_length_arrays():
 
 
 @pytest.mark.parametrize(
-    "scalar", [2, 2.5, -0.0, True, np.float32(1.5), np.float64(-3.25), np.int8(3), np.int64(-7), np.uint16(9), np.array(4.0)]
+    "scalar",
+    [2, 2.5, -0.0, True, np.float32(1.5), np.float64(-3.25), np.int8(3), np.int64(-7), np.uint16(9), np.array(4.0)],
 )
 def test_scalar_operands_broadcast_likenumexpr_evaluate(scalar):
     a = np.linspace(-3, 3, 1001)
@@ -207,15 +208,17 @@ GLOBAL_G = np.array([10.0, 20.0, 30.0])
 
 
 def test_names_from_the_callers_frame_and_local_dict():
-    local_a = np.array([1.0, 2.0, 3.0])  # noqa: F841 - read from this frame
+    local_a = np.array([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(oxbridge.evaluate("local_a * 2 + GLOBAL_G"), [12.0, 24.0, 36.0])
     np.testing.assert_array_equal(
-        oxbridge.evaluate("local_a * 2 + GLOBAL_G"), numexpr_evaluate("local_a * 2 + GLOBAL_G", local_a=local_a, GLOBAL_G=GLOBAL_G)
+        oxbridge.evaluate("local_a * 2 + GLOBAL_G"),
+        numexpr_evaluate("local_a * 2 + GLOBAL_G", local_a=local_a, GLOBAL_G=GLOBAL_G),
     )
     # local_dict before the frame; keywords before local_dict.
     np.testing.assert_array_equal(oxbridge.evaluate("local_a + 1", local_dict={"local_a": np.zeros(2)}), [1.0, 1.0])
     np.testing.assert_array_equal(
-        oxbridge.evaluate("local_a + GLOBAL_G", local_dict={"local_a": 1.0, "GLOBAL_G": 2.0}, GLOBAL_G=np.ones(2)), [2.0, 2.0]
+        oxbridge.evaluate("local_a + GLOBAL_G", local_dict={"local_a": 1.0, "GLOBAL_G": 2.0}, GLOBAL_G=np.ones(2)),
+        [2.0, 2.0],
     )
 
     def inner():

@@ -6,10 +6,10 @@ import ctypes.util
 
 import numpy as np
 import pytest
+from _expr_helpers import INF, NAN, assert_same, assert_ulp
 
 import oxbridge
 from oxbridge import ExpressionError
-from _expr_helpers import INF, NAN, assert_same, assert_ulp
 
 
 def _libm_cos():

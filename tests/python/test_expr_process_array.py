@@ -3,10 +3,10 @@ float64 or float32 memory, and what it refuses."""
 
 import numpy as np
 import pytest
+from _expr_helpers import assert_same
 
 import oxbridge
 from oxbridge import ExpressionError
-from _expr_helpers import assert_same
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

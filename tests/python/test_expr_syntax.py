@@ -4,20 +4,38 @@ limits, wrong argument types."""
 
 import numpy as np
 import pytest
+from _expr_helpers import numexpr_evaluate, source_and_caret
 
 import oxbridge
 from oxbridge import ExpressionError
-from _expr_helpers import numexpr_evaluate, source_and_caret
-
 
 # (expression, value): Python's precedence and associativity; & | ~ are logical.
 PRECEDENCE = [
-    ("-2**2", -4.0), ("2**3**2", 512.0), ("2**-1", 0.5), ("1 + 2 * 3 - 4 / 2", 5.0), ("-7 % 3", 2.0),
-    ("7 % -3", -2.0), ("10 - 4 - 3", 3.0), ("2 ** -2 ** -1", 2 ** -(2 ** -1)), ("-(3) ** 2", -9.0),
-    ("(-3) ** 2", 9.0), ("1 - -1", 2.0), ("2 * 3 % 4", 2.0), ("2 * (3 % 4)", 6.0), ("8 / 4 / 2", 1.0),
-    ("(1 < 2) & (3 > 4) | ~(1 == 1)", 0.0), ("not 1 < 2 or 2 >= 2 and 1 != 1", 0.0),
-    ("5 & 3 | 0", 1.0), ("1 + 2 < 4 & 1", 0.0), ("1 | 0 == 0", 0.0), ("~0 + 1", 2.0), ("not 0 + 1", 0.0),
-    ("0 and 1 or 1", 1.0), ("0 or 1 and 0", 0.0), ("+-+2", -2.0), ("2 ** 0.5 ** 2", 2 ** 0.25),
+    ("-2**2", -4.0),
+    ("2**3**2", 512.0),
+    ("2**-1", 0.5),
+    ("1 + 2 * 3 - 4 / 2", 5.0),
+    ("-7 % 3", 2.0),
+    ("7 % -3", -2.0),
+    ("10 - 4 - 3", 3.0),
+    ("2 ** -2 ** -1", 2 ** -(2**-1)),
+    ("-(3) ** 2", -9.0),
+    ("(-3) ** 2", 9.0),
+    ("1 - -1", 2.0),
+    ("2 * 3 % 4", 2.0),
+    ("2 * (3 % 4)", 6.0),
+    ("8 / 4 / 2", 1.0),
+    ("(1 < 2) & (3 > 4) | ~(1 == 1)", 0.0),
+    ("not 1 < 2 or 2 >= 2 and 1 != 1", 0.0),
+    ("5 & 3 | 0", 1.0),
+    ("1 + 2 < 4 & 1", 0.0),
+    ("1 | 0 == 0", 0.0),
+    ("~0 + 1", 2.0),
+    ("not 0 + 1", 0.0),
+    ("0 and 1 or 1", 1.0),
+    ("0 or 1 and 0", 0.0),
+    ("+-+2", -2.0),
+    ("2 ** 0.5 ** 2", 2**0.25),
 ]
 
 
@@ -135,7 +153,9 @@ def test_nul_character_is_an_error():
 
 
 def test_unknown_names_list_what_was_given():
-    with pytest.raises(ExpressionError, match=r"name 'zz_missing' in 'zz_missing \+ q' is not defined.*given: q") as info:
+    with pytest.raises(
+        ExpressionError, match=r"name 'zz_missing' in 'zz_missing \+ q' is not defined.*given: q"
+    ) as info:
         oxbridge.evaluate("zz_missing + q", q=1.0)
     assert info.value.expression == "zz_missing + q"
     with pytest.raises(ExpressionError, match=r"given: k, q"):

@@ -7,11 +7,6 @@ import ast
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-
-import oxbridge
 from _expr_helpers import (
     ARITHMETIC,
     COMPARISONS,
@@ -26,12 +21,27 @@ from _expr_helpers import (
     ieee_minimum,
     libm_function,
 )
+from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
 
+import oxbridge
 
 # Binding power, as in Python: or < and < not < comparisons < | < & < + - < * / % < unary < ** < atoms.
 LEVEL = {
-    "or": 1, "and": 2, "not": 3, "cmp": 4, "|": 5, "&": 6, "+": 7, "-": 7, "*": 8, "/": 8, "%": 8,
-    "unary": 9, "**": 10, "atom": 11,
+    "or": 1,
+    "and": 2,
+    "not": 3,
+    "cmp": 4,
+    "|": 5,
+    "&": 6,
+    "+": 7,
+    "-": 7,
+    "*": 8,
+    "/": 8,
+    "%": 8,
+    "unary": 9,
+    "**": 10,
+    "atom": 11,
 }
 
 
@@ -51,9 +61,23 @@ NAMED = {"pi": np.pi, "inf": INF, "nan": NAN, "True": 1.0, "False": 0.0}
 
 
 LIBM_NAMES = {
-    "exp": "exp", "expm1": "expm1", "log": "log", "log10": "log10", "log1p": "log1p", "sin": "sin",
-    "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh",
-    "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+    "exp": "exp",
+    "expm1": "expm1",
+    "log": "log",
+    "log10": "log10",
+    "log1p": "log1p",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "arcsinh": "asinh",
+    "arccosh": "acosh",
+    "arctanh": "atanh",
 }
 
 
@@ -134,7 +158,16 @@ def _render(t):
     return f"{t[1]}({', '.join(_render(c) for c in t[2:])})"
 
 
-_AST_BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%", ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|"}
+_AST_BIN = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+}
 
 
 _AST_CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
