@@ -53,9 +53,14 @@ run: build
 test: lint test-rust test-c test-python test-pypy test-types test-doctest test-hooks
 	@echo "make test: all suites passed"
 
-lint:
+# Formatters and linters. The unsafe and documentation lints are set in Cargo.toml's
+# [lints] (unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, missing_docs).
+lint: $(VENV)/.ready
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
+	$(PY) -m ruff check py tests bench tools examples
+	$(PY) -m ruff format --check py tests bench tools examples
 
 test-rust:
 	$(CARGO) test --quiet
@@ -107,7 +112,7 @@ clean:
 	$(CARGO) clean
 	rm -rf build $(VENV) .tools fuzz/target
 
-# Fuzzing (issue 7 item 14): cargo-fuzz targets in fuzz/ whose bodies are src/fuzzing.rs
+# Fuzzing: cargo-fuzz targets in fuzz/ whose bodies are src/fuzzing/, one file per target
 # (the CSV reader, the npy header and file, the expression compiler and evaluator).
 # `make fuzz`: libFuzzer with AddressSanitizer on the nightly toolchain, each target for
 # FUZZ_SECONDS (cargo-fuzz goes into .tools on first use: ~1 min of CPU, 3 min on a busy

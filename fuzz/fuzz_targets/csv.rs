@@ -1,6 +1,6 @@
 //! Fuzz target: the CSV reader. The bytes as a file, opened with dialect detection and
 //! with a few fixed option sets; then num_rows, describe and read_rows, checked against
-//! each other. The body is `oxbridge::fuzzing::csv` (src/fuzzing.rs), which `cargo test`
+//! each other. The body is `oxbridge::fuzzing::csv` (src/fuzzing/), which `cargo test`
 //! also runs over fuzz/seeds/csv and tests/data/csv.
 #![no_main]
 

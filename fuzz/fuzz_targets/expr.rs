@@ -1,6 +1,6 @@
 //! Fuzz target: the expression parser and compiler. A program that compiles is evaluated
 //! on a fixed input in several layouts and operand dtypes, which must agree bit for bit.
-//! The body is `oxbridge::fuzzing::expr` (src/fuzzing.rs), which `cargo test` also runs
+//! The body is `oxbridge::fuzzing::expr` (src/fuzzing/), which `cargo test` also runs
 //! over fuzz/seeds/expr.
 #![no_main]
 
