@@ -19,7 +19,6 @@ import ctypes
 from pathlib import Path
 
 from ._accumulator import Accumulator
-from ._array import histogram, quantile, sort, stats
 from ._dataset import Dataset, process_large_dataset
 from ._description import Description, TextStats
 from ._errors import (
@@ -39,8 +38,9 @@ from ._errors import (
 )
 from ._expr import Expression, evaluate, parallel_map
 from ._loader import lib as _lib, path as _library_path
+from ._order import histogram, quantile, sort
 from ._process import process_array
-from ._stats import Stats
+from ._stats import Stats, stats
 
 __version__: str = _lib.oxb_version().decode()
 

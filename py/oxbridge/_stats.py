@@ -1,14 +1,17 @@
-"""`Stats`: the one result type of every statistics call, and how stats merge."""
+"""`stats()` of any numeric buffer, and `Stats`: the one result type of every statistics
+call, and how stats merge."""
 
 from __future__ import annotations
 
 import ctypes
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union, overload
 
 from . import _bindings as b
+from ._buffers import Buffer, as_numbers
 from ._errors import check
 from ._loader import lib
 
@@ -136,3 +139,91 @@ class Stats:
         for part in parts:
             total = total.merge(part)
         return total
+
+
+def _ddof(ddof: Any) -> int:
+    try:
+        value = operator.index(ddof)
+    except TypeError:
+        raise TypeError(f"ddof must be an integer, got {type(ddof).__name__}") from None
+    if value < 0:
+        raise ValueError(f"ddof must be 0 or more, got {value}")
+    return value
+
+
+def _axis(axis: Any, ndim: int) -> int | None:
+    if axis is None:
+        return None
+    try:
+        value = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an integer or None, got {type(axis).__name__}") from None
+    if not -ndim <= value < ndim:
+        raise ValueError(f"axis {value} is out of bounds for a {ndim}-D array")
+    return value % ndim
+
+
+@overload
+def stats(a: Any, axis: None = None, ddof: int = 0, skipna: bool = True) -> Stats: ...
+@overload
+def stats(a: Any, axis: int, ddof: int = 0, skipna: bool = True) -> Stats | list[Stats]: ...
+def stats(a: Any, axis: int | None = None, ddof: int = 0, skipna: bool = True) -> Stats | list[Stats]:
+    """Count, NaN count, sum, mean, var, std, min and max in one parallel pass.
+
+    Parameters
+    ----------
+    a
+        Any buffer of float64, float32, int64 or int32 (numpy array, `array.array`,
+        memoryview; any stride), or a flat sequence of numbers.
+    axis
+        None: the statistics of every element. For a 2-D array, 0 gives a list with one
+        `Stats` per column and 1 one per row (negative values count from the end),
+        zero-copy in C or Fortran order.
+    ddof
+        Delta degrees of freedom of `var` and `std` (0: population, 1: sample).
+    skipna
+        True: NaN is counted in `nan_count` and otherwise skipped. False: NaN makes
+        sum, mean, var, std, min and max NaN, like numpy.
+
+    Returns
+    -------
+    A `Stats`; with `axis` on a 2-D array, a list of them. For integer data, sum, min
+    and max are exact Python ints.
+
+    Raises
+    ------
+    TypeError
+        For an unsupported dtype or non-numbers.
+    ValueError
+        For a negative `ddof` or an `axis` out of range (or given for a 3-D array).
+
+    Examples
+    --------
+    >>> import oxbridge
+    >>> s = oxbridge.stats([1.0, 2.0, 3.0, 4.0], ddof=1)
+    >>> (s.mean, s.var, s.min, s.max)
+    (2.5, 1.6666666666666667, 1.0, 4.0)
+    >>> oxbridge.stats([2**62, 2**62]).sum  # exact, beyond int64
+    9223372036854775808
+    >>> import numpy as np
+    >>> [s.sum for s in oxbridge.stats(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0)]
+    [4.0, 6.0]
+    """
+    ddof = _ddof(ddof)
+    buffer = Buffer(as_numbers(a, "stats"), writable=False, argument="a", function="stats")
+    which = _axis(axis, buffer.ndim)
+    if buffer.ndim == 2 and (which is not None or not (buffer.mv.c_contiguous or buffer.mv.f_contiguous)):
+        matrix = buffer.matrix()
+        if which is None:
+            out = b.oxb_stats()
+            check(lib.oxb_stats_axis(ctypes.byref(matrix), b.OXB_AXIS_ALL, ctypes.byref(out), 1))
+            return Stats._from_native(out, ddof, skipna)
+        code, n = (b.OXB_AXIS_COLUMNS, matrix.cols) if which == 0 else (b.OXB_AXIS_ROWS, matrix.rows)
+        results = (b.oxb_stats * n)()
+        check(lib.oxb_stats_axis(ctypes.byref(matrix), code, results, n))
+        return [Stats._from_native(s, ddof, skipna, owned=False) for s in results]
+    if which is not None and buffer.ndim > 1:
+        raise ValueError(f"axis={axis} is supported for 1-D and 2-D arrays, not {buffer.ndim}-D")
+    out = b.oxb_stats()
+    check(lib.oxb_stats_compute(ctypes.byref(buffer.flat()), ctypes.byref(out)))
+    return Stats._from_native(out, ddof, skipna)
