@@ -2,17 +2,16 @@
 //! anonymous memory. Formats: `.npy`, raw binary, CSV/TSV.
 
 pub mod binary;
-pub mod columns;
 pub mod csv;
 pub(crate) mod faults;
 pub mod npy;
-mod number;
 mod sigbus;
+
+pub use csv::column::Kind;
 
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
 use crate::stats::Summary;
-use columns::Kind;
 use memmap2::Mmap;
 use parking_lot::Mutex;
 use std::fs::File;

@@ -4,7 +4,7 @@ use super::guard;
 use super::handles::{self, Handled};
 use super::stats::oxb_stats;
 use super::status::{oxb_status, FfiError, FfiResult};
-use crate::dataset::columns::Kind;
+use crate::dataset::Kind;
 use crate::dataset::{csv::CsvOptions, Dataset, Format, OpenOptions};
 use crate::runtime::progress;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};

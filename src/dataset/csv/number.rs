@@ -2,7 +2,7 @@
 //! portable byte loop, and an SSE4.1 version that handles a field of up to 15 bytes with
 //! no branch on its length (the byte loop's exit mispredicts about once per field).
 
-use super::columns::Number;
+use super::column::Number;
 
 /// How the CSV reader scans numbers; chosen once per parse, so the whole record loop is
 /// compiled for the instruction set it runs on.

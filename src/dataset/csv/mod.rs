@@ -6,11 +6,14 @@
 //! inside a quoted field, and quotes are counted in parallel first (only when the file
 //! has any).
 
-use super::columns::{ColumnStats, Kind};
-use super::number::{self, NumberScanner};
+pub mod column;
+mod number;
+
 use crate::error::{Error, Result};
 use crate::runtime::pool::pool;
 use crate::runtime::progress::Progress;
+use column::{ColumnStats, Kind};
+use number::NumberScanner;
 use rayon::prelude::*;
 
 /// How a CSV file is written, detected or given.
@@ -78,11 +81,11 @@ impl Field {
             0
         };
         let trailing = if self.trailing_end > self.end + 1 {
-            super::columns::char_len(&bytes[self.end + 1..self.trailing_end])
+            column::char_len(&bytes[self.end + 1..self.trailing_end])
         } else {
             0
         };
-        super::columns::char_len(inside) - doubled + trailing
+        column::char_len(inside) - doubled + trailing
     }
 }
 
@@ -313,8 +316,8 @@ fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
 fn looks_numeric(field: &str) -> bool {
     let t = field.trim();
     !t.is_empty()
-        && (super::columns::parse_int(t.as_bytes()).is_some()
-            || super::columns::parse_float(t.as_bytes()).is_some())
+        && (column::parse_int(t.as_bytes()).is_some()
+            || column::parse_float(t.as_bytes()).is_some())
 }
 
 /// Detects the dialect from the start of the file.
@@ -776,10 +779,10 @@ pub fn read_rows(
                 row[*slot] = if nulls.contains(value) {
                     f64::NAN
                 } else {
-                    let trimmed = super::columns::trim_spaces(value);
-                    super::columns::parse_int(trimmed)
+                    let trimmed = column::trim_spaces(value);
+                    column::parse_int(trimmed)
                         .map(|v| v as f64)
-                        .or_else(|| super::columns::parse_float(trimmed))
+                        .or_else(|| column::parse_float(trimmed))
                         .filter(|_| !field.escaped)
                         .ok_or_else(|| {
                             Error::data_format(
