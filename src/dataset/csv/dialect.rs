@@ -128,8 +128,8 @@ fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
 fn looks_numeric(field: &str) -> bool {
     let t = field.trim();
     !t.is_empty()
-        && (super::column::parse_int(t.as_bytes()).is_some()
-            || super::column::parse_float(t.as_bytes()).is_some())
+        && (super::number::parse_int(t.as_bytes()).is_some()
+            || super::number::parse_float(t.as_bytes()).is_some())
 }
 
 /// Detects the dialect from the start of the file.

@@ -47,10 +47,10 @@ pub fn read_rows(
                 row[*slot] = if nulls.contains(value) {
                     f64::NAN
                 } else {
-                    let trimmed = super::column::trim_spaces(value);
-                    super::column::parse_int(trimmed)
+                    let trimmed = super::number::trim_spaces(value);
+                    super::number::parse_int(trimmed)
                         .map(|v| v as f64)
-                        .or_else(|| super::column::parse_float(trimmed))
+                        .or_else(|| super::number::parse_float(trimmed))
                         .filter(|_| !field.escaped)
                         .ok_or_else(|| {
                             Error::data_format(
