@@ -26,7 +26,7 @@
 //!   dropped pages are read back from the page cache when touched again, and a thread
 //!   still reading in the released range just faults them back in.
 
-use super::{faults, Dataset};
+use super::{faults, sigbus};
 use crate::error::{Error, Result};
 use memmap2::Mmap;
 use std::fs::File;
@@ -68,7 +68,7 @@ fn has_content(fs_path: &Path, path: &str) -> Result<bool> {
 }
 
 /// Opens and maps the file at `fs_path`; `path` is its name in messages.
-pub(super) fn map_file(fs_path: &Path, path: &str) -> Result<(File, Mmap)> {
+fn map_file(fs_path: &Path, path: &str) -> Result<(File, Mmap)> {
     // stat before open: opening a FIFO without a writer would block forever.
     let meta = faults::check("stat")
         .and_then(|()| std::fs::metadata(fs_path))
@@ -110,7 +110,46 @@ pub(super) fn map_file(fs_path: &Path, path: &str) -> Result<(File, Mmap)> {
     Ok((file, map))
 }
 
-impl Dataset {
+/// A file mapped read-only, with what keeps reading it safe: the open file, for the
+/// re-stat, and the SIGBUS guard. Reads as the file's bytes.
+pub(super) struct Mapping {
+    /// The file's name in messages.
+    path: String,
+    /// Kept open: `check_unchanged` asks it (fstat) for the size of the file as mapped,
+    /// which another file renamed over the path does not change.
+    file: File,
+    // Declared before `map`: unregistered before the mapping goes away.
+    watch: sigbus::Watch,
+    map: Mmap,
+}
+
+impl std::ops::Deref for Mapping {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+impl Mapping {
+    /// Maps the file at `fs_path` (see the module comment for what is refused) and puts
+    /// the mapping under the SIGBUS guard; `path` is its name in messages.
+    pub(super) fn open(fs_path: &Path, path: &str) -> Result<Mapping> {
+        let (file, map) = map_file(fs_path, path)?;
+        Ok(Mapping {
+            path: path.to_owned(),
+            file,
+            watch: sigbus::Watch::new(&map),
+            map,
+        })
+    }
+
+    /// The file's name in messages.
+    pub(super) fn path(&self) -> &str {
+        &self.path
+    }
+
     /// The result of a scan, unless the file shrank while it was read (then the scan saw
     /// zeros for the missing pages, and its result must not be used). Whatever a scan left
     /// mapped is released here.

@@ -13,9 +13,8 @@ pub use csv::column::Kind;
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
 use crate::stats::Summary;
-use memmap2::Mmap;
+use mapping::Mapping;
 use parking_lot::Mutex;
-use std::fs::File;
 use std::path::Path;
 
 /// The file formats oxbridge reads.
@@ -70,13 +69,7 @@ enum Body {
 
 /// An open data file.
 pub struct Dataset {
-    path: String,
-    /// Kept open: `check_unchanged` asks it (fstat) for the size of the file as mapped,
-    /// which another file renamed over the path does not change.
-    file: File,
-    // Declared before `map`: unregistered before the mapping goes away.
-    watch: sigbus::Watch,
-    map: Mmap,
+    map: Mapping,
     body: Body,
     names: Vec<String>,
     rows: Mutex<Option<u64>>,
@@ -108,7 +101,7 @@ impl Dataset {
         let fs_path = fs_path.as_ref();
         let name = fs_path.to_string_lossy();
         let path: &str = &name;
-        let (file, map) = mapping::map_file(fs_path, path)?;
+        let map = Mapping::open(fs_path, path)?;
         let bytes: &[u8] = &map;
         let format = detect_format(path, bytes, options);
         let (body, names, rows) = match format {
@@ -213,9 +206,6 @@ impl Dataset {
             }
         };
         Ok(Dataset {
-            path: path.to_owned(),
-            file,
-            watch: sigbus::Watch::new(&map),
             map,
             body,
             names,
@@ -224,7 +214,7 @@ impl Dataset {
     }
 
     pub fn path(&self) -> &str {
-        &self.path
+        self.map.path()
     }
 
     /// Cuts a CSV file's parallel scan into chunks of `bytes` instead of 4 MiB, so that
@@ -253,7 +243,7 @@ impl Dataset {
     pub fn dtypes(&self) -> Vec<&'static str> {
         match &self.body {
             Body::Binary(l) => vec![l.scalar.name(); self.names.len()],
-            Body::Csv(d) => csv::sample_kinds(&self.map, d, &self.path)
+            Body::Csv(d) => csv::sample_kinds(&self.map, d, self.map.path())
                 .into_iter()
                 .map(Kind::name)
                 .collect(),
@@ -268,13 +258,13 @@ impl Dataset {
         let Body::Csv(dialect) = &self.body else {
             unreachable!("binary layouts know their rows")
         };
-        let parsed = self.unless_truncated(csv::scan(
+        let parsed = self.map.unless_truncated(csv::scan(
             &self.map,
             dialect,
             &[],
-            &self.path,
+            self.map.path(),
             progress,
-            &|a, b| self.release(a, b),
+            &|a, b| self.map.release(a, b),
         ))?;
         *self.rows.lock() = Some(parsed.rows);
         Ok(parsed.rows)
@@ -311,8 +301,8 @@ impl Dataset {
                 self.names.len()
             )));
         }
-        self.check_unchanged()?;
-        let release = |a: usize, b: usize| self.release(a, b);
+        self.map.check_unchanged()?;
+        let release = |a: usize, b: usize| self.map.release(a, b);
         match &self.body {
             Body::Binary(layout) => {
                 let kind = if layout.scalar.is_float() {
@@ -321,6 +311,7 @@ impl Dataset {
                     Kind::Int
                 };
                 Ok(self
+                    .map
                     .unless_truncated(binary::describe(
                         &self.map, layout, columns, progress, &release,
                     ))?
@@ -336,8 +327,13 @@ impl Dataset {
                     .collect())
             }
             Body::Csv(dialect) => {
-                let parsed = self.unless_truncated(csv::scan(
-                    &self.map, dialect, columns, &self.path, progress, &release,
+                let parsed = self.map.unless_truncated(csv::scan(
+                    &self.map,
+                    dialect,
+                    columns,
+                    self.map.path(),
+                    progress,
+                    &release,
                 ))?;
                 *self.rows.lock() = Some(parsed.rows);
                 Ok(parsed
@@ -383,9 +379,14 @@ impl Dataset {
                 self.names.len()
             )));
         }
-        self.check_unchanged()?;
-        self.unless_truncated(csv::read_rows(
-            &self.map, dialect, cursor, columns, out, &self.path,
+        self.map.check_unchanged()?;
+        self.map.unless_truncated(csv::read_rows(
+            &self.map,
+            dialect,
+            cursor,
+            columns,
+            out,
+            self.map.path(),
         ))
     }
 }
