@@ -2,6 +2,7 @@
 //! mapping, zero-copy for native-endian aligned float64/float32/int64/int32.
 
 use super::npy::Scalar;
+use super::MAX_COLUMNS;
 use crate::array::{Element, Strided};
 use crate::error::{Error, Result};
 use crate::runtime::pool::pool;
@@ -27,6 +28,51 @@ const CHUNK_BYTES: usize = 1 << 20;
 const RELEASE_BYTES: usize = 16 << 20;
 
 impl Layout {
+    /// The layout of a raw binary file of `file_len` bytes: rows of `columns` values
+    /// (default 1) of `dtype` (required), from the first byte to the last.
+    pub fn raw(
+        file_len: usize,
+        dtype: Option<&str>,
+        columns: Option<u64>,
+        path: &str,
+    ) -> Result<Layout> {
+        let dtype = dtype.ok_or_else(|| {
+            Error::invalid_argument(format!(
+                "{path}: raw binary needs a dtype (e.g. dtype=\"float64\")"
+            ))
+        })?;
+        let (scalar, big_endian) = Scalar::parse(dtype)?;
+        let cols = columns.unwrap_or(1);
+        if cols == 0 {
+            return Err(Error::invalid_argument("columns must be at least 1"));
+        }
+        if cols > MAX_COLUMNS {
+            return Err(Error::invalid_argument(format!(
+                "{path}: columns={cols} is more than oxbridge reads (at most {MAX_COLUMNS} columns)"
+            )));
+        }
+        let row_bytes = cols * scalar.size() as u64; // at most 2^23: no overflow
+        if file_len as u64 % row_bytes != 0 {
+            return Err(Error::data_format(
+                path,
+                0,
+                "",
+                format!(
+                    "{file_len} bytes is not a whole number of rows of {cols} {} values ({row_bytes} bytes each)",
+                    scalar.name()
+                ),
+            ));
+        }
+        Ok(Layout {
+            scalar,
+            big_endian,
+            fortran_order: false,
+            rows: file_len as u64 / row_bytes,
+            cols,
+            offset: 0,
+        })
+    }
+
     /// numpy's type string for the elements, e.g. "<f8" or ">i4".
     pub fn typestr(&self) -> String {
         let code = match self.scalar {

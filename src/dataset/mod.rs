@@ -104,106 +104,22 @@ impl Dataset {
         let map = Mapping::open(fs_path, path)?;
         let bytes: &[u8] = &map;
         let format = detect_format(path, bytes, options);
-        let (body, names, rows) = match format {
-            Format::Npy => {
-                if bytes.is_empty() {
-                    return Err(Error::data_format(
-                        path,
-                        0,
-                        "",
-                        "the file is empty, not a .npy file",
-                    ));
-                }
-                let h = npy::parse_header(bytes, path)?;
-                let (rows, cols) = match h.shape.as_slice() {
-                    [] => (1, 1),
-                    [n] => (*n, 1),
-                    [n, m] => (*n, *m),
-                    more => {
-                        return Err(Error::unsupported(format!(
-                            "{path}: a {}-D array; oxbridge reads 1-D and 2-D .npy files",
-                            more.len()
-                        )))
-                    }
-                };
-                let layout = binary::Layout {
-                    scalar: h.scalar,
-                    big_endian: h.big_endian,
-                    fortran_order: h.fortran_order && cols > 1,
-                    rows,
-                    cols,
-                    offset: h.data_offset,
-                };
-                layout.check_size(bytes.len(), path)?;
-                if cols > MAX_COLUMNS {
-                    return Err(Error::data_format(
-                        path,
-                        0,
-                        "",
-                        format!(
-                            "the header claims {cols} columns (shape {:?}); oxbridge reads at most {MAX_COLUMNS}",
-                            h.shape
-                        ),
-                    ));
-                }
-                let names = (0..cols).map(|i| i.to_string()).collect();
-                (Body::Binary(layout), names, Some(rows))
-            }
-            Format::Raw => {
-                let dtype = options.raw_dtype.as_deref().ok_or_else(|| {
-                    Error::invalid_argument(format!(
-                        "{path}: raw binary needs a dtype (e.g. dtype=\"float64\")"
-                    ))
-                })?;
-                let (scalar, big_endian) = npy::Scalar::parse(dtype)?;
-                let cols = options.raw_columns.unwrap_or(1);
-                if cols == 0 {
-                    return Err(Error::invalid_argument("columns must be at least 1"));
-                }
-                if cols > MAX_COLUMNS {
-                    return Err(Error::invalid_argument(format!(
-                        "{path}: columns={cols} is more than oxbridge reads (at most {MAX_COLUMNS} columns)"
-                    )));
-                }
-                let row_bytes = cols * scalar.size() as u64; // at most 2^23: no overflow
-                if bytes.len() as u64 % row_bytes != 0 {
-                    return Err(Error::data_format(
-                        path,
-                        0,
-                        "",
-                        format!(
-                            "{} bytes is not a whole number of rows of {cols} {} values ({row_bytes} bytes each)",
-                            bytes.len(),
-                            scalar.name()
-                        ),
-                    ));
-                }
-                let rows = bytes.len() as u64 / row_bytes;
-                let layout = binary::Layout {
-                    scalar,
-                    big_endian,
-                    fortran_order: false,
-                    rows,
-                    cols,
-                    offset: 0,
-                };
-                let names = (0..cols).map(|i| i.to_string()).collect();
-                (Body::Binary(layout), names, Some(rows))
-            }
-            Format::Csv => {
-                // A NUL byte near the start: binary data, not text.
-                if memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some() {
-                    return Err(Error::data_format(
-                        path,
-                        0,
-                        "",
-                        "this looks like a binary file, not CSV text; pass format=\"npy\" or \"raw\"",
-                    ));
-                }
-                let dialect = csv::detect(bytes, &options.csv, path)?;
-                let names = dialect.names.clone();
-                (Body::Csv(dialect), names, None)
-            }
+        let body = match format {
+            Format::Npy => Body::Binary(npy::layout(bytes, path)?),
+            Format::Raw => Body::Binary(binary::Layout::raw(
+                bytes.len(),
+                options.raw_dtype.as_deref(),
+                options.raw_columns,
+                path,
+            )?),
+            Format::Csv => Body::Csv(csv::detect(bytes, &options.csv, path)?),
+        };
+        let (names, rows) = match &body {
+            Body::Binary(layout) => (
+                (0..layout.cols).map(|i| i.to_string()).collect(),
+                Some(layout.rows),
+            ),
+            Body::Csv(dialect) => (dialect.names.clone(), None),
         };
         Ok(Dataset {
             map,

@@ -1,5 +1,7 @@
 //! The `.npy` header (format versions 1, 2 and 3) and the dtypes oxbridge reads.
 
+use super::binary::Layout;
+use super::MAX_COLUMNS;
 use crate::error::{Error, Result};
 
 /// Element types of binary data (npy or raw), each with its byte order.
@@ -190,6 +192,52 @@ pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
         shape,
         data_offset: end,
     })
+}
+
+/// The layout of the array in a whole `.npy` file, checked against the file's size: 1-D
+/// and 2-D arrays (a 0-D one is one value), at most `MAX_COLUMNS` columns.
+pub fn layout(bytes: &[u8], path: &str) -> Result<Layout> {
+    if bytes.is_empty() {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            "the file is empty, not a .npy file",
+        ));
+    }
+    let h = parse_header(bytes, path)?;
+    let (rows, cols) = match h.shape.as_slice() {
+        [] => (1, 1),
+        [n] => (*n, 1),
+        [n, m] => (*n, *m),
+        more => {
+            return Err(Error::unsupported(format!(
+                "{path}: a {}-D array; oxbridge reads 1-D and 2-D .npy files",
+                more.len()
+            )))
+        }
+    };
+    let layout = Layout {
+        scalar: h.scalar,
+        big_endian: h.big_endian,
+        fortran_order: h.fortran_order && cols > 1,
+        rows,
+        cols,
+        offset: h.data_offset,
+    };
+    layout.check_size(bytes.len(), path)?;
+    if cols > MAX_COLUMNS {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            format!(
+                "the header claims {cols} columns (shape {:?}); oxbridge reads at most {MAX_COLUMNS}",
+                h.shape
+            ),
+        ));
+    }
+    Ok(layout)
 }
 
 /// The text of the value of `'key':` in a Python dict literal (a string, a tuple, a list

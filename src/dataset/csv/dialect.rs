@@ -134,6 +134,15 @@ fn looks_numeric(field: &str) -> bool {
 
 /// Detects the dialect from the start of the file.
 pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect> {
+    // A NUL byte near the start: binary data, not text.
+    if memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some() {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            "this looks like a binary file, not CSV text; pass format=\"npy\" or \"raw\"",
+        ));
+    }
     let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
