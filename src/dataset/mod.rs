@@ -98,6 +98,7 @@ impl Dataset {
     /// Opens the file at `fs_path` (any path the OS takes; messages show it with invalid
     /// UTF-8 replaced).
     pub fn open(fs_path: impl AsRef<Path>, options: &OpenOptions) -> Result<Dataset> {
+        options.csv.validate()?;
         let fs_path = fs_path.as_ref();
         let name = fs_path.to_string_lossy();
         let path: &str = &name;

@@ -133,12 +133,7 @@ unsafe fn open_options(options: *const oxb_open_options) -> FfiResult<OpenOption
         .transpose()?;
     let delimiter = match o.delimiter {
         0 => None,
-        d @ 1..=127 if d != b'"' as u32 && d != b'\n' as u32 && d != b'\r' as u32 => Some(d as u8),
-        d => {
-            return Err(FfiError::invalid(format!(
-            "options.delimiter must be one ASCII character other than a quote or newline, got {d}"
-        )))
-        }
+        d => Some(CsvOptions::check_delimiter(d)?),
     };
     let has_header = match o.has_header {
         -1 => None,

@@ -25,6 +25,8 @@ pub use read_rows::read_rows;
 pub use records::line_of;
 pub use scan::{sample_kinds, scan, Parsed};
 
+use crate::error::{Error, Result};
+
 /// The CSV options a caller may set; `None` means detect.
 #[derive(Debug, Clone, Default)]
 pub struct CsvOptions {
@@ -33,11 +35,35 @@ pub struct CsvOptions {
     pub null_values: Option<Vec<String>>,
 }
 
+impl CsvOptions {
+    /// The delimiter rule: one ASCII character other than a quote or newline. Takes the
+    /// character's code, as C callers pass it, and gives the byte the reader splits on.
+    pub fn check_delimiter(code: u32) -> Result<u8> {
+        match code {
+            d @ 1..=127 if d != b'"' as u32 && d != b'\n' as u32 && d != b'\r' as u32 => {
+                Ok(d as u8)
+            }
+            d => Err(Error::invalid_argument(format!(
+                "options.delimiter must be one ASCII character other than a quote or newline, got {d}"
+            ))),
+        }
+    }
+
+    /// Refuses options no file can be read with (`Dataset::open` asks first).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(d) = self.delimiter {
+            Self::check_delimiter(d.into())?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::column::Kind;
     use super::{detect, scan, CsvOptions, Dialect, Parsed};
-    use crate::error::Result;
+    use crate::dataset::{Dataset, OpenOptions};
+    use crate::error::{ErrorKind, Result};
     use crate::runtime::progress::Progress;
 
     /// Detects the dialect of `text` and scans every column (the tests' reader).
@@ -102,5 +128,43 @@ mod tests {
         let (_, p) = scan_text("a,b\n\"say \"\"hi\"\"\",\"ab\"cd\n\"\"\"\",x\n").unwrap();
         assert_eq!((p.columns[0].min_len, p.columns[0].max_len), (1, 8));
         assert_eq!((p.columns[1].min_len, p.columns[1].max_len), (1, 4));
+    }
+
+    #[test]
+    fn the_delimiter_rule_holds_for_rust_callers_too() {
+        for good in [b',', b'\t', b';', b' ', b'|', 0x7f] {
+            assert_eq!(CsvOptions::check_delimiter(good.into()).unwrap(), good);
+        }
+        for bad in [
+            0,
+            b'"' as u32,
+            b'\n' as u32,
+            b'\r' as u32,
+            0x80,
+            0xe9,
+            0x20ac,
+        ] {
+            let e = CsvOptions::check_delimiter(bad).unwrap_err();
+            assert_eq!(
+                (e.kind, e.message),
+                (
+                    ErrorKind::InvalidArgument,
+                    format!("options.delimiter must be one ASCII character other than a quote or newline, got {bad}")
+                )
+            );
+        }
+        // Refused before the file is looked at: this one does not exist.
+        let options = OpenOptions {
+            csv: CsvOptions {
+                delimiter: Some(b'"'),
+                ..CsvOptions::default()
+            },
+            ..OpenOptions::default()
+        };
+        let e = Dataset::open("/nonexistent/oxbridge.csv", &options)
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(e.message.contains("got 34"), "{}", e.message);
     }
 }
