@@ -3,7 +3,7 @@
 //! caller says.
 
 use super::chunks::CHUNK_BYTES;
-use super::nulls::DEFAULT_NULLS;
+use super::nulls;
 use super::records::{line_of, Records, Terminator};
 use super::CsvOptions;
 use crate::dataset::MAX_COLUMNS;
@@ -18,6 +18,7 @@ pub struct Dialect {
     pub names: Vec<String>,
     /// Offset of the first data record (after the BOM and the header).
     pub data_start: usize,
+    /// The texts read as missing values.
     pub null_values: Vec<Vec<u8>>,
     /// Bytes per parallel task (`CHUNK_BYTES`; tiny in the fuzz targets, so that small
     /// inputs cross chunk boundaries).
@@ -188,13 +189,7 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
     } else {
         (0..first.len()).map(|i| i.to_string()).collect()
     };
-    let null_values = match &options.null_values {
-        Some(v) => v.iter().map(|s| s.as_bytes().to_vec()).collect(),
-        None => DEFAULT_NULLS
-            .iter()
-            .map(|s| s.as_bytes().to_vec())
-            .collect(),
-    };
+    let null_values = nulls::markers(options.null_values.as_deref());
     Ok(Dialect {
         delimiter,
         quote: b'"',

@@ -5,6 +5,17 @@ pub const DEFAULT_NULLS: &[&str] = &[
     "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A",
 ];
 
+/// The markers a file is read with: the caller's, or `DEFAULT_NULLS`.
+pub(super) fn markers(given: Option<&[String]>) -> Vec<Vec<u8>> {
+    match given {
+        Some(v) => v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        None => DEFAULT_NULLS
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect(),
+    }
+}
+
 /// The missing-value markers, with a quick test that rules out most fields (numbers
 /// start with a byte no marker starts with).
 pub(super) struct NullSet<'a> {
@@ -40,5 +51,14 @@ impl<'a> NullSet<'a> {
                     && self.values.iter().any(|v| v.as_slice() == field)
             }
         }
+    }
+
+    /// Whether a marker could be read as the start of a number (a digit, sign or point
+    /// first): then numbers cannot be parsed on the fly, before the marker test.
+    pub(super) fn could_be_a_number(&self) -> bool {
+        self.values.iter().any(|v| {
+            v.first()
+                .is_some_and(|b| b.is_ascii_digit() || b"+-.".contains(b))
+        })
     }
 }

@@ -86,10 +86,7 @@ fn parse_records_with<S: NumberScanner>(
     };
     let nulls = NullSet::new(&dialect.null_values);
     // Numbers are parsed on the fly unless a missing-value marker could look like one.
-    let fast_numbers = !dialect.null_values.iter().any(|v| {
-        v.first()
-            .is_some_and(|b| b.is_ascii_digit() || b"+-.".contains(b))
-    });
+    let fast_numbers = !nulls.could_be_a_number();
     let mut rows = 0u64;
     loop {
         *next_record = records.pos;
