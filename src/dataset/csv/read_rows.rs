@@ -2,7 +2,7 @@
 
 use super::dialect::Dialect;
 use super::nulls::NullSet;
-use super::records::{line_of, Records, Terminator};
+use super::records::{field_count_error, line_of, Records, Terminator};
 use crate::error::{Error, Result};
 
 /// Reads up to `max_rows` records from byte `cursor` (0: the first data record) into
@@ -71,17 +71,12 @@ pub fn read_rows(
             }
         }
         if index != ncols {
-            // As `scan` reports it: a short record names its first missing column.
-            let column = if index < ncols {
-                dialect.names[index].as_str()
-            } else {
-                ""
-            };
-            return Err(Error::data_format(
+            return Err(field_count_error(
+                bytes,
+                record_start,
+                &dialect.names,
+                index,
                 path,
-                line_of(bytes, record_start),
-                column,
-                format!("expected {ncols} fields, found {index}"),
             ));
         }
         rows += 1;

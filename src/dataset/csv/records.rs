@@ -169,3 +169,22 @@ impl<'a> Records<'a> {
 pub fn line_of(bytes: &[u8], at: usize) -> u64 {
     memchr::memchr_iter(b'\n', &bytes[..at.min(bytes.len())]).count() as u64 + 1
 }
+
+/// A record at `record_start` with `found` fields where the header has `names.len()`:
+/// the error names the line and, for a short record, its first missing column.
+#[cold]
+pub(super) fn field_count_error(
+    bytes: &[u8],
+    record_start: usize,
+    names: &[String],
+    found: usize,
+    path: &str,
+) -> Error {
+    let expected = names.len();
+    Error::data_format(
+        path,
+        line_of(bytes, record_start),
+        names.get(found).map_or("", String::as_str),
+        format!("expected {expected} fields, found {found}"),
+    )
+}

@@ -6,8 +6,8 @@ use super::column::{ColumnStats, Kind};
 use super::dialect::{Dialect, SAMPLE_LEN};
 use super::nulls::NullSet;
 use super::number::{self, NumberScanner};
-use super::records::{line_of, Field, Records, Terminator};
-use crate::error::{Error, Result};
+use super::records::{field_count_error, Field, Records, Terminator};
+use crate::error::Result;
 use crate::runtime::pool::pool;
 use crate::runtime::progress::Progress;
 use rayon::prelude::*;
@@ -99,63 +99,22 @@ fn parse_records_with<S: NumberScanner>(
             break;
         }
         let record_start = records.pos;
-        let mut index = 0usize;
-        loop {
-            // The common case, a plain number in a numeric column, is scanned and parsed
-            // in one pass; anything else goes through the general field reader.
-            let slot = wanted.get(index).copied().flatten();
-            if let Some(slot) = slot {
-                let column = &mut columns[slot];
-                if fast_numbers && column.wants_numbers() {
-                    if let Some((number, end, at)) = S::scan(bytes, records.pos, dialect.delimiter)
-                    {
-                        column.push_number(number, (end - records.pos) as u64);
-                        let (_, terminator) = records.finish_field(
-                            Field {
-                                start: records.pos,
-                                end,
-                                escaped: false,
-                                trailing_end: end,
-                            },
-                            at,
-                        );
-                        index += 1;
-                        if let Terminator::EndOfRecord = terminator {
-                            break;
-                        }
-                        continue;
-                    }
-                }
-            }
-            let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
-            if index < ncols {
-                if let Some(slot) = slot {
-                    let value = &bytes[field.start..field.end];
-                    let column = &mut columns[slot];
-                    if field.escaped {
-                        column.push_text(field.text_len(bytes, dialect.quote));
-                    } else if !nulls.contains(value) {
-                        column.push(value, true);
-                    } else {
-                        column.push_missing();
-                    }
-                }
-            }
-            index += 1;
-            if let Terminator::EndOfRecord = terminator {
-                break;
-            }
-        }
-        if index != ncols {
-            let column = dialect
-                .names
-                .get(index.min(ncols))
-                .map_or("", String::as_str);
-            return Err(Error::data_format(
+        let fields = parse_record::<S>(
+            &mut records,
+            &mut columns,
+            wanted,
+            &nulls,
+            fast_numbers,
+            dialect,
+            path,
+        )?;
+        if fields != ncols {
+            return Err(field_count_error(
+                bytes,
+                record_start,
+                &dialect.names,
+                fields,
                 path,
-                line_of(bytes, record_start),
-                if index > ncols { "" } else { column },
-                format!("expected {ncols} fields, found {index}"),
             ));
         }
         rows += 1;
@@ -164,6 +123,69 @@ fn parse_records_with<S: NumberScanner>(
         c.finish();
     }
     Ok(Parsed { rows, columns })
+}
+
+/// Adds the fields of the record at `records.pos` to the `wanted` columns; returns how
+/// many fields it had.
+#[inline(always)]
+fn parse_record<S: NumberScanner>(
+    records: &mut Records,
+    columns: &mut [ColumnStats],
+    wanted: &[Option<usize>],
+    nulls: &NullSet,
+    fast_numbers: bool,
+    dialect: &Dialect,
+    path: &str,
+) -> Result<usize> {
+    let bytes = records.bytes;
+    let ncols = dialect.names.len();
+    let mut index = 0usize;
+    loop {
+        // The common case, a plain number in a numeric column, is scanned and parsed
+        // in one pass; anything else goes through the general field reader.
+        let slot = wanted.get(index).copied().flatten();
+        if let Some(slot) = slot {
+            let column = &mut columns[slot];
+            if fast_numbers && column.wants_numbers() {
+                if let Some((number, end, at)) = S::scan(bytes, records.pos, dialect.delimiter) {
+                    column.push_number(number, (end - records.pos) as u64);
+                    let (_, terminator) = records.finish_field(
+                        Field {
+                            start: records.pos,
+                            end,
+                            escaped: false,
+                            trailing_end: end,
+                        },
+                        at,
+                    );
+                    index += 1;
+                    if let Terminator::EndOfRecord = terminator {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
+        let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
+        if index < ncols {
+            if let Some(slot) = slot {
+                let value = &bytes[field.start..field.end];
+                let column = &mut columns[slot];
+                if field.escaped {
+                    column.push_text(field.text_len(bytes, dialect.quote));
+                } else if !nulls.contains(value) {
+                    column.push(value, true);
+                } else {
+                    column.push_missing();
+                }
+            }
+        }
+        index += 1;
+        if let Terminator::EndOfRecord = terminator {
+            break;
+        }
+    }
+    Ok(index)
 }
 
 /// Parses every record after the header in parallel: the row count and the statistics
