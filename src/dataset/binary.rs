@@ -13,11 +13,17 @@ use rayon::prelude::*;
 /// Where the array is in the file and how it is laid out.
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// The element type.
     pub scalar: Scalar,
+    /// Whether the elements are big-endian.
     pub big_endian: bool,
+    /// Whether columns, not rows, are contiguous (2-D `.npy` files only).
     pub fortran_order: bool,
+    /// Rows of the array.
     pub rows: u64,
+    /// Columns of the array (1 for a 1-D array).
     pub cols: u64,
+    /// Where element (0, 0) is, in bytes from the start of the file.
     pub offset: usize,
 }
 
@@ -187,8 +193,6 @@ fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64
     Summary::of_strided(Strided::from_slice(&values))
 }
 
-/// Statistics of each of `columns`, in parallel over row chunks (whole columns at once
-/// for Fortran order, where a column is contiguous).
 /// Rows per block when row-major columns are transposed into contiguous buffers.
 const BLOCK_ROWS: usize = 2048;
 
@@ -259,6 +263,9 @@ fn transpose_summaries<T: Element>(values: &[T], cols: usize, columns: &[usize])
     totals
 }
 
+/// The statistics of each of `columns` of the array in `bytes` (the whole file), in
+/// parallel over chunks of rows; `release` is given the byte ranges already read
+/// (row-major arrays; in Fortran order a chunk of rows is spread over the whole file).
 pub fn describe(
     bytes: &[u8],
     layout: &Layout,

@@ -1,6 +1,9 @@
 //! Files far larger than RAM: memory-mapped, described in parallel, never copied into
 //! anonymous memory. Formats: `.npy`, raw binary, CSV/TSV.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
 pub mod binary;
 pub mod csv;
 pub(crate) mod faults;
@@ -20,12 +23,17 @@ use std::path::Path;
 /// The file formats oxbridge reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// numpy's `.npy` file: a header, then one array.
     Npy,
+    /// Raw binary: values of one type from the first byte, row after row.
     Raw,
+    /// CSV or TSV text.
     Csv,
 }
 
 impl Format {
+    /// The format of a name as callers give it ("npy", "raw", "csv" and their aliases,
+    /// in any case).
     pub fn parse(name: &str) -> Result<Format> {
         match name.to_ascii_lowercase().as_str() {
             "npy" => Ok(Format::Npy),
@@ -41,24 +49,30 @@ impl Format {
 /// How to open a file; unset fields are detected.
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
+    /// The file's format; detected from the content and the name when `None`.
     pub format: Option<Format>,
+    /// CSV: the dialect, as far as the caller knows it.
     pub csv: csv::CsvOptions,
-    /// Raw binary: the element type (required) and the number of columns (default 1).
+    /// Raw binary: the element type ("float64", "<i4", ...); required for raw files.
     pub raw_dtype: Option<String>,
+    /// Raw binary: values per row (default 1).
     pub raw_columns: Option<u64>,
 }
 
 /// One column's statistics and inferred type.
 #[derive(Debug, Clone)]
 pub struct ColumnDescription {
+    /// What the column holds: the file's type for binary data, inferred for CSV.
     pub kind: Kind,
     /// The numeric statistics (for text columns: count of values and of missing ones).
     pub summary: Summary,
-    /// Text columns: least and most characters of a value (0 and 0 when none).
+    /// Text columns: the fewest characters of a value (0 when there is none).
     pub min_len: u64,
+    /// Text columns: the most characters of a value (0 when there is none).
     pub max_len: u64,
-    /// Values present and missing (for every kind; text columns have no other counts).
+    /// Values present (for every kind; text columns have no other counts).
     pub present: u64,
+    /// Values missing: empty or a null marker (always 0 for binary data).
     pub missing: u64,
 }
 
@@ -130,6 +144,7 @@ impl Dataset {
         })
     }
 
+    /// The file's name as messages show it.
     pub fn path(&self) -> &str {
         self.map.path()
     }
@@ -143,10 +158,12 @@ impl Dataset {
         }
     }
 
+    /// The column names: a CSV file's header (made unique), else the positions.
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
+    /// The file's format, as detected or given.
     pub fn format(&self) -> Format {
         match &self.body {
             Body::Binary(l) if l.offset > 0 || npy::is_npy(&self.map) => Format::Npy,

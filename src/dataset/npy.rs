@@ -4,22 +4,33 @@ use super::binary::Layout;
 use super::MAX_COLUMNS;
 use crate::error::{Error, Result};
 
-/// Element types of binary data (npy or raw), each with its byte order.
+/// Element types of binary data (npy or raw); the byte order is kept beside them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scalar {
+    /// float64
     F64,
+    /// float32
     F32,
+    /// int64
     I64,
+    /// int32
     I32,
+    /// int16
     I16,
+    /// int8
     I8,
+    /// uint32
     U32,
+    /// uint16
     U16,
+    /// uint8
     U8,
+    /// bool, one byte (0 is false)
     Bool,
 }
 
 impl Scalar {
+    /// Bytes per value.
     pub fn size(self) -> usize {
         match self {
             Scalar::F64 | Scalar::I64 => 8,
@@ -29,6 +40,7 @@ impl Scalar {
         }
     }
 
+    /// Whether the values are floating point (the others are integers or bools).
     pub fn is_float(self) -> bool {
         matches!(self, Scalar::F64 | Scalar::F32)
     }
@@ -102,16 +114,22 @@ impl Scalar {
 /// What an `.npy` header says about the array after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NpyHeader {
+    /// The element type.
     pub scalar: Scalar,
+    /// Whether the elements are big-endian.
     pub big_endian: bool,
+    /// Whether columns, not rows, are contiguous.
     pub fortran_order: bool,
+    /// The array's shape, any number of dimensions.
     pub shape: Vec<u64>,
     /// Offset of the first data byte from the start of the file.
     pub data_offset: usize,
 }
 
+/// The first bytes of every `.npy` file.
 const MAGIC: &[u8] = b"\x93NUMPY";
 
+/// Whether `bytes` start as a `.npy` file does.
 pub fn is_npy(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }

@@ -10,12 +10,17 @@ use crate::stats::Summary;
 pub enum Kind {
     /// No non-missing value yet.
     Empty,
+    /// Integers only (int64).
     Int,
+    /// Numbers, some not integers (float64).
     Float,
+    /// Anything else.
     Text,
 }
 
 impl Kind {
+    /// The type's name as users see it ("int64", "float64" or "text"; an empty column
+    /// reads as float64, as pandas reads it).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Empty | Kind::Float => "float64",
@@ -31,14 +36,17 @@ const BLOCK: usize = 4096;
 /// Statistics of one column of text fields.
 #[derive(Debug, Clone)]
 pub struct ColumnStats {
+    /// What the column holds, from every value so far.
     pub kind: Kind,
     /// Numeric statistics; missing values are in its NaN count.
     pub summary: Summary,
     /// Missing values (empty or a null marker).
     pub missing: u64,
-    /// Non-missing values, and the least and most characters among them.
+    /// Non-missing values.
     pub present: u64,
+    /// The fewest characters of a non-missing value (`u64::MAX` when there is none).
     pub min_len: u64,
+    /// The most characters of a non-missing value.
     pub max_len: u64,
     ints: Vec<i64>,
     /// Parsed floats, each still to be divided by `10^scales[i]`: the divisions are done
@@ -90,6 +98,7 @@ pub(crate) fn char_len(bytes: &[u8]) -> u64 {
 }
 
 impl ColumnStats {
+    /// Adds one missing value (empty or a null marker).
     pub fn push_missing(&mut self) {
         self.missing += 1;
     }

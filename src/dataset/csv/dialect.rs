@@ -12,9 +12,13 @@ use crate::error::{Error, Result};
 /// How a CSV file is written, detected or given.
 #[derive(Debug, Clone)]
 pub struct Dialect {
+    /// The byte between fields.
     pub delimiter: u8,
+    /// The byte that quotes a field (always `"`).
     pub quote: u8,
+    /// Whether the first record is a header.
     pub has_header: bool,
+    /// The column names: the header's, made unique, or the positions.
     pub names: Vec<String>,
     /// Offset of the first data record (after the BOM and the header).
     pub data_start: usize,
@@ -25,9 +29,12 @@ pub struct Dialect {
     pub chunk_bytes: usize,
 }
 
+/// The delimiters detection tries, in order of preference.
 const CANDIDATES: &[u8] = b",\t;|";
+/// Bytes of the file that detection (and `sample_kinds`) look at.
 pub(super) const SAMPLE_LEN: usize = 1 << 16;
 
+/// A quoted field's text with its doubled quotes made single.
 fn unquote(bytes: &[u8], quote: u8) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -30,8 +30,12 @@ use crate::error::{Error, Result};
 /// The CSV options a caller may set; `None` means detect.
 #[derive(Debug, Clone, Default)]
 pub struct CsvOptions {
+    /// The byte between fields: one ASCII character other than a quote or newline
+    /// (`check_delimiter`).
     pub delimiter: Option<u8>,
+    /// Whether the first record is a header.
     pub has_header: Option<bool>,
+    /// The texts read as missing values (`DEFAULT_NULLS` when `None`).
     pub null_values: Option<Vec<String>>,
 }
 

@@ -207,6 +207,9 @@ mod sse {
 
     /// Same contract and results as [`scan_number`]. The field and its terminator must lie
     /// in the 16 bytes at `pos`; longer fields and the file's last 15 bytes take the loop.
+    ///
+    /// # Safety
+    /// The CPU has SSE4.1.
     #[inline]
     #[target_feature(enable = "sse4.1")]
     unsafe fn scan_number_sse41(
@@ -217,12 +220,15 @@ mod sse {
         if pos + 16 > bytes.len() {
             return scan_number(bytes, pos, delimiter);
         }
-        let text = _mm_loadu_si128(bytes.as_ptr().add(pos) as *const __m128i);
+        // SAFETY: pos + 16 <= bytes.len(), checked above: the 16 bytes are inside `bytes`
+        // (an unaligned load needs no alignment).
+        let text = unsafe { _mm_loadu_si128(bytes.as_ptr().add(pos) as *const __m128i) };
         let values = _mm_sub_epi8(text, _mm_set1_epi8(b'0' as i8));
         let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(values, _mm_set1_epi8(9)), values);
         let digit_bits = _mm_movemask_epi8(is_digit) as u32;
         let dot_bits = _mm_movemask_epi8(_mm_cmpeq_epi8(text, _mm_set1_epi8(b'.' as i8))) as u32;
-        let first = *bytes.get_unchecked(pos);
+        // SAFETY: pos < pos + 16 <= bytes.len().
+        let first = unsafe { *bytes.get_unchecked(pos) };
         let signed = (first == b'-' || first == b'+') as u32;
         // The number's text: a sign at the start, then digits and dots.
         let end = (!(digit_bits | dot_bits | signed)).trailing_zeros() as usize;
@@ -235,7 +241,8 @@ mod sse {
             return None;
         }
         let at = pos + end;
-        let terminator = match *bytes.get_unchecked(at) {
+        // SAFETY: at = pos + end with end < 16, so at < pos + 16 <= bytes.len().
+        let terminator = match unsafe { *bytes.get_unchecked(at) } {
             b if b == delimiter || b == b'\n' => at,
             b'\r' => match bytes.get(at + 1) {
                 None | Some(b'\n') => at + 1,

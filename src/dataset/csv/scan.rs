@@ -14,7 +14,9 @@ use rayon::prelude::*;
 
 /// The result of parsing part of a file.
 pub struct Parsed {
+    /// Records read (blank lines are not records).
     pub rows: u64,
+    /// The statistics of the wanted columns, in the order asked for.
     pub columns: Vec<ColumnStats>,
 }
 
