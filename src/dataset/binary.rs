@@ -274,7 +274,7 @@ pub fn describe(
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Summary>> {
     // Shape (n, 0) holds no element however large n is: a 128-byte file may claim 10^18
-    // rows, whose chunk list was an allocation that aborted the process (issue 7 item 14).
+    // rows, and a list of their chunks would be an allocation that aborts the process.
     if layout.cols == 0 {
         return Ok(vec![Summary::EMPTY; columns.len()]);
     }
