@@ -76,6 +76,7 @@ pub struct ColumnDescription {
     pub missing: u64,
 }
 
+/// What the mapping holds: an array, or CSV text.
 enum Body {
     Binary(binary::Layout),
     Csv(csv::Dialect),
@@ -95,6 +96,7 @@ pub struct Dataset {
 /// a clear error instead of an allocation failure, which would abort the process.
 pub(crate) const MAX_COLUMNS: u64 = 1 << 20;
 
+/// The format given, else the one the other options or the content imply.
 fn detect_format(path: &str, bytes: &[u8], options: &OpenOptions) -> Format {
     if let Some(f) = options.format {
         return f;
