@@ -16,11 +16,14 @@
 //! - `Mmap::map`: Rust assumes the bytes behind a `&[u8]` never change, and another
 //!   process can write the file, or truncate it, while it is mapped; no mapping can
 //!   prevent that (memmap2 makes `map` unsafe for this reason). The readers treat the
-//!   bytes as untrusted input and check every index against the slice's length, which a
-//!   writer cannot change, so a concurrent write gives wrong values, never a read outside
-//!   the mapping. Reading a page past a truncated end raises SIGBUS: `sigbus.rs` maps a
-//!   page of zeros there and marks the mapping damaged, and `unless_truncated` turns the
-//!   mark into an error, so no result is computed from a partial file.
+//!   bytes as untrusted input: every read is within the slice's length (checked, or
+//!   proven from the length where a kernel reads unchecked), which a writer cannot
+//!   change, so a concurrent write gives wrong values, never a read outside the mapping.
+//!   Reading a page past a truncated end raises SIGBUS: `sigbus.rs` maps a page of zeros
+//!   there and marks the mapping damaged, and `unless_truncated` turns the mark into an
+//!   error, so no result is computed from a partial file. The guard covers the whole
+//!   mapping for as long as it exists, so the zero-copy views of `Dataset::array` are
+//!   covered too.
 //! - `unchecked_advise_range(DontNeed)`: on private or anonymous memory it discards data
 //!   (the next read sees zeros). Here the mapping is a read-only shared map of a file:
 //!   dropped pages are read back from the page cache when touched again, and a thread
