@@ -2,6 +2,7 @@
 //! mapping, zero-copy for native-endian aligned float64/float32/int64/int32.
 
 use super::npy::Scalar;
+use super::MAX_COLUMNS;
 use crate::array::{Element, Strided};
 use crate::error::{Error, Result};
 use crate::runtime::pool::pool;
@@ -12,11 +13,17 @@ use rayon::prelude::*;
 /// Where the array is in the file and how it is laid out.
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// The element type.
     pub scalar: Scalar,
+    /// Whether the elements are big-endian.
     pub big_endian: bool,
+    /// Whether columns, not rows, are contiguous (2-D `.npy` files only).
     pub fortran_order: bool,
+    /// Rows of the array.
     pub rows: u64,
+    /// Columns of the array (1 for a 1-D array).
     pub cols: u64,
+    /// Where element (0, 0) is, in bytes from the start of the file.
     pub offset: usize,
 }
 
@@ -27,6 +34,51 @@ const CHUNK_BYTES: usize = 1 << 20;
 const RELEASE_BYTES: usize = 16 << 20;
 
 impl Layout {
+    /// The layout of a raw binary file of `file_len` bytes: rows of `columns` values
+    /// (default 1) of `dtype` (required), from the first byte to the last.
+    pub fn raw(
+        file_len: usize,
+        dtype: Option<&str>,
+        columns: Option<u64>,
+        path: &str,
+    ) -> Result<Layout> {
+        let dtype = dtype.ok_or_else(|| {
+            Error::invalid_argument(format!(
+                "{path}: raw binary needs a dtype (e.g. dtype=\"float64\")"
+            ))
+        })?;
+        let (scalar, big_endian) = Scalar::parse(dtype)?;
+        let cols = columns.unwrap_or(1);
+        if cols == 0 {
+            return Err(Error::invalid_argument("columns must be at least 1"));
+        }
+        if cols > MAX_COLUMNS {
+            return Err(Error::invalid_argument(format!(
+                "{path}: columns={cols} is more than oxbridge reads (at most {MAX_COLUMNS} columns)"
+            )));
+        }
+        let row_bytes = cols * scalar.size() as u64; // at most 2^23: no overflow
+        if file_len as u64 % row_bytes != 0 {
+            return Err(Error::data_format(
+                path,
+                0,
+                "",
+                format!(
+                    "{file_len} bytes is not a whole number of rows of {cols} {} values ({row_bytes} bytes each)",
+                    scalar.name()
+                ),
+            ));
+        }
+        Ok(Layout {
+            scalar,
+            big_endian,
+            fortran_order: false,
+            rows: file_len as u64 / row_bytes,
+            cols,
+            offset: 0,
+        })
+    }
+
     /// numpy's type string for the elements, e.g. "<f8" or ">i4".
     pub fn typestr(&self) -> String {
         let code = match self.scalar {
@@ -141,8 +193,6 @@ fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64
     Summary::of_strided(Strided::from_slice(&values))
 }
 
-/// Statistics of each of `columns`, in parallel over row chunks (whole columns at once
-/// for Fortran order, where a column is contiguous).
 /// Rows per block when row-major columns are transposed into contiguous buffers.
 const BLOCK_ROWS: usize = 2048;
 
@@ -213,6 +263,9 @@ fn transpose_summaries<T: Element>(values: &[T], cols: usize, columns: &[usize])
     totals
 }
 
+/// The statistics of each of `columns` of the array in `bytes` (the whole file), in
+/// parallel over chunks of rows; `release` is given the byte ranges already read
+/// (row-major arrays; in Fortran order a chunk of rows is spread over the whole file).
 pub fn describe(
     bytes: &[u8],
     layout: &Layout,
@@ -221,7 +274,7 @@ pub fn describe(
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Summary>> {
     // Shape (n, 0) holds no element however large n is: a 128-byte file may claim 10^18
-    // rows, whose chunk list was an allocation that aborted the process (issue 7 item 14).
+    // rows, and a list of their chunks would be an allocation that aborts the process.
     if layout.cols == 0 {
         return Ok(vec![Summary::EMPTY; columns.len()]);
     }

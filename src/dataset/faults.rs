@@ -1,17 +1,17 @@
-//! Fault injection for the file reader (issue 7 item 13): with the `test-hooks` feature,
-//! every OS-level operation the reader does on a file calls `check` first, and the
-//! operation armed by `arm(n)` (the n-th checked from then on, process-wide) fails with
-//! EIO instead of running. The errors take the reader's own error paths
+//! Fault injection for the file reader, so that every OS failure it can meet is tested:
+//! with the `test-hooks` feature, every OS-level operation the reader does on a file
+//! calls `check` first, and the operation armed by `arm(n)` (the n-th checked from then
+//! on, process-wide) fails with EIO instead of running. The errors take the reader's own error paths
 //! (`Error::io` with the path), so the tests prove each of them returns cleanly.
 //! Without the feature `check` is an inline `Ok(())`: nothing is counted or compiled in.
 //!
 //! The operations (names as `check` gets them):
-//! - `stat`, `open`, `mmap`: opening a dataset (`map_file`). A short mapping is simulated
+//! - `stat`, `open`, `mmap`: opening a dataset (`mapping::map_file`). A short mapping is simulated
 //!   as the mmap failing with EIO: a mapping is all or nothing, the reader has no
 //!   `read()` that could come back short;
 //! - `probe.open`, `probe.read`: the one `read()`, probing a file that reports a size of 0
 //!   for content (/proc files). A failed probe counts as "no content", by design;
-//! - `restat`: the size re-check before each scan (`check_unchanged`);
+//! - `restat`: the size re-check before each scan (`Mapping::check_unchanged`);
 //! - `madvise`: each page release (`MADV_DONTNEED`). Advisory: a failure is ignored,
 //!   by design, and the result must be unchanged.
 

@@ -1,32 +1,39 @@
 //! Files far larger than RAM: memory-mapped, described in parallel, never copied into
 //! anonymous memory. Formats: `.npy`, raw binary, CSV/TSV.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
 pub mod binary;
-pub mod columns;
 pub mod csv;
 pub(crate) mod faults;
+mod mapping;
 pub mod npy;
-mod number;
 mod sigbus;
+
+pub use csv::column::Kind;
 
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
 use crate::stats::Summary;
-use columns::Kind;
-use memmap2::Mmap;
+use mapping::Mapping;
 use parking_lot::Mutex;
-use std::fs::File;
 use std::path::Path;
 
 /// The file formats oxbridge reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// numpy's `.npy` file: a header, then one array.
     Npy,
+    /// Raw binary: values of one type from the first byte, row after row.
     Raw,
+    /// CSV or TSV text.
     Csv,
 }
 
 impl Format {
+    /// The format of a name as callers give it ("npy", "raw", "csv" and their aliases,
+    /// in any case).
     pub fn parse(name: &str) -> Result<Format> {
         match name.to_ascii_lowercase().as_str() {
             "npy" => Ok(Format::Npy),
@@ -42,27 +49,34 @@ impl Format {
 /// How to open a file; unset fields are detected.
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
+    /// The file's format; detected from the content and the name when `None`.
     pub format: Option<Format>,
+    /// CSV: the dialect, as far as the caller knows it.
     pub csv: csv::CsvOptions,
-    /// Raw binary: the element type (required) and the number of columns (default 1).
+    /// Raw binary: the element type ("float64", "<i4", ...); required for raw files.
     pub raw_dtype: Option<String>,
+    /// Raw binary: values per row (default 1).
     pub raw_columns: Option<u64>,
 }
 
 /// One column's statistics and inferred type.
 #[derive(Debug, Clone)]
 pub struct ColumnDescription {
+    /// What the column holds: the file's type for binary data, inferred for CSV.
     pub kind: Kind,
     /// The numeric statistics (for text columns: count of values and of missing ones).
     pub summary: Summary,
-    /// Text columns: least and most characters of a value (0 and 0 when none).
+    /// Text columns: the fewest characters of a value (0 when there is none).
     pub min_len: u64,
+    /// Text columns: the most characters of a value (0 when there is none).
     pub max_len: u64,
-    /// Values present and missing (for every kind; text columns have no other counts).
+    /// Values present (for every kind; text columns have no other counts).
     pub present: u64,
+    /// Values missing: empty or a null marker (always 0 for binary data).
     pub missing: u64,
 }
 
+/// What the mapping holds: an array, or CSV text.
 enum Body {
     Binary(binary::Layout),
     Csv(csv::Dialect),
@@ -70,13 +84,7 @@ enum Body {
 
 /// An open data file.
 pub struct Dataset {
-    path: String,
-    /// Kept open: `check_unchanged` asks it (fstat) for the size of the file as mapped,
-    /// which another file renamed over the path does not change.
-    file: File,
-    // Declared before `map`: unregistered before the mapping goes away.
-    watch: sigbus::Watch,
-    map: Mmap,
+    map: Mapping,
     body: Body,
     names: Vec<String>,
     rows: Mutex<Option<u64>>,
@@ -88,84 +96,7 @@ pub struct Dataset {
 /// a clear error instead of an allocation failure, which would abort the process.
 pub(crate) const MAX_COLUMNS: u64 = 1 << 20;
 
-/// An unsupported-file error that names the file (in the message and the detail).
-fn unsupported_file(path: &str, what: impl std::fmt::Display) -> Error {
-    let mut e = Error::unsupported(format!("{path}: {what}"));
-    e.detail = Some(Box::new(crate::error::Detail {
-        path: path.to_owned(),
-        ..Default::default()
-    }));
-    e
-}
-
-const NOT_MAPPABLE: &str = "oxbridge memory-maps files, and this one cannot be mapped (a /proc or \
-     /sys file?); copy it to a regular file first";
-
-/// Whether a file that reports a size of 0 has content after all. Read without blocking:
-/// some such files (/proc/kmsg) would wait for data, and "no data yet" counts as none. A
-/// failed probe is the file's error, not "empty".
-fn has_content(fs_path: &Path, path: &str) -> Result<bool> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let mut first = [0u8; 1];
-    let read = faults::check("probe.open")
-        .and_then(|()| options.open(fs_path))
-        .and_then(|mut f| {
-            faults::check("probe.read")?;
-            std::io::Read::read(&mut f, &mut first)
-        });
-    match read {
-        Ok(n) => Ok(n > 0),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
-        Err(e) => Err(Error::io(path, &e)),
-    }
-}
-
-/// Opens and maps the file at `fs_path`; `path` is its name in messages.
-fn map_file(fs_path: &Path, path: &str) -> Result<(File, Mmap)> {
-    // stat before open: opening a FIFO without a writer would block forever.
-    let meta = faults::check("stat")
-        .and_then(|()| std::fs::metadata(fs_path))
-        .map_err(|e| Error::io(path, &e))?;
-    if meta.is_dir() {
-        return Err(Error::io(
-            path,
-            &std::io::Error::from_raw_os_error(libc::EISDIR),
-        ));
-    }
-    if !meta.is_file() {
-        return Err(unsupported_file(
-            path,
-            "not a regular file (a pipe or device cannot be memory-mapped)",
-        ));
-    }
-    let file = faults::check("open")
-        .and_then(|()| File::open(fs_path))
-        .map_err(|e| Error::io(path, &e))?;
-    // Files of /proc report a size of 0 but have content: mapping them would fail with a
-    // misleading "No such device", or, worse, read as an empty file.
-    if meta.len() == 0 && has_content(fs_path, path)? {
-        return Err(unsupported_file(
-            path,
-            format!("the file reports a size of 0 bytes but has content: {NOT_MAPPABLE}"),
-        ));
-    }
-    // SAFETY: the mapping is read-only. Another process truncating the file meanwhile can
-    // make reads fault; sizes are re-checked before each scan to narrow that window.
-    let map = faults::check("mmap")
-        .and_then(|()| unsafe { Mmap::map(&file) })
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ENODEV) {
-                unsupported_file(path, NOT_MAPPABLE)
-            } else {
-                Error::io(path, &e)
-            }
-        })?;
-    Ok((file, map))
-}
-
+/// The format given, else the one the other options or the content imply.
 fn detect_format(path: &str, bytes: &[u8], options: &OpenOptions) -> Format {
     if let Some(f) = options.format {
         return f;
@@ -183,117 +114,31 @@ impl Dataset {
     /// Opens the file at `fs_path` (any path the OS takes; messages show it with invalid
     /// UTF-8 replaced).
     pub fn open(fs_path: impl AsRef<Path>, options: &OpenOptions) -> Result<Dataset> {
+        options.csv.validate()?;
         let fs_path = fs_path.as_ref();
         let name = fs_path.to_string_lossy();
         let path: &str = &name;
-        let (file, map) = map_file(fs_path, path)?;
+        let map = Mapping::open(fs_path, path)?;
         let bytes: &[u8] = &map;
         let format = detect_format(path, bytes, options);
-        let (body, names, rows) = match format {
-            Format::Npy => {
-                if bytes.is_empty() {
-                    return Err(Error::data_format(
-                        path,
-                        0,
-                        "",
-                        "the file is empty, not a .npy file",
-                    ));
-                }
-                let h = npy::parse_header(bytes, path)?;
-                let (rows, cols) = match h.shape.as_slice() {
-                    [] => (1, 1),
-                    [n] => (*n, 1),
-                    [n, m] => (*n, *m),
-                    more => {
-                        return Err(Error::unsupported(format!(
-                            "{path}: a {}-D array; oxbridge reads 1-D and 2-D .npy files",
-                            more.len()
-                        )))
-                    }
-                };
-                let layout = binary::Layout {
-                    scalar: h.scalar,
-                    big_endian: h.big_endian,
-                    fortran_order: h.fortran_order && cols > 1,
-                    rows,
-                    cols,
-                    offset: h.data_offset,
-                };
-                layout.check_size(bytes.len(), path)?;
-                if cols > MAX_COLUMNS {
-                    return Err(Error::data_format(
-                        path,
-                        0,
-                        "",
-                        format!(
-                            "the header claims {cols} columns (shape {:?}); oxbridge reads at most {MAX_COLUMNS}",
-                            h.shape
-                        ),
-                    ));
-                }
-                let names = (0..cols).map(|i| i.to_string()).collect();
-                (Body::Binary(layout), names, Some(rows))
-            }
-            Format::Raw => {
-                let dtype = options.raw_dtype.as_deref().ok_or_else(|| {
-                    Error::invalid_argument(format!(
-                        "{path}: raw binary needs a dtype (e.g. dtype=\"float64\")"
-                    ))
-                })?;
-                let (scalar, big_endian) = npy::Scalar::parse(dtype)?;
-                let cols = options.raw_columns.unwrap_or(1);
-                if cols == 0 {
-                    return Err(Error::invalid_argument("columns must be at least 1"));
-                }
-                if cols > MAX_COLUMNS {
-                    return Err(Error::invalid_argument(format!(
-                        "{path}: columns={cols} is more than oxbridge reads (at most {MAX_COLUMNS} columns)"
-                    )));
-                }
-                let row_bytes = cols * scalar.size() as u64; // at most 2^23: no overflow
-                if bytes.len() as u64 % row_bytes != 0 {
-                    return Err(Error::data_format(
-                        path,
-                        0,
-                        "",
-                        format!(
-                            "{} bytes is not a whole number of rows of {cols} {} values ({row_bytes} bytes each)",
-                            bytes.len(),
-                            scalar.name()
-                        ),
-                    ));
-                }
-                let rows = bytes.len() as u64 / row_bytes;
-                let layout = binary::Layout {
-                    scalar,
-                    big_endian,
-                    fortran_order: false,
-                    rows,
-                    cols,
-                    offset: 0,
-                };
-                let names = (0..cols).map(|i| i.to_string()).collect();
-                (Body::Binary(layout), names, Some(rows))
-            }
-            Format::Csv => {
-                // A NUL byte near the start: binary data, not text.
-                if memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some() {
-                    return Err(Error::data_format(
-                        path,
-                        0,
-                        "",
-                        "this looks like a binary file, not CSV text; pass format=\"npy\" or \"raw\"",
-                    ));
-                }
-                let dialect = csv::detect(bytes, &options.csv, path)?;
-                let names = dialect.names.clone();
-                (Body::Csv(dialect), names, None)
-            }
+        let body = match format {
+            Format::Npy => Body::Binary(npy::layout(bytes, path)?),
+            Format::Raw => Body::Binary(binary::Layout::raw(
+                bytes.len(),
+                options.raw_dtype.as_deref(),
+                options.raw_columns,
+                path,
+            )?),
+            Format::Csv => Body::Csv(csv::detect(bytes, &options.csv, path)?),
+        };
+        let (names, rows) = match &body {
+            Body::Binary(layout) => (
+                (0..layout.cols).map(|i| i.to_string()).collect(),
+                Some(layout.rows),
+            ),
+            Body::Csv(dialect) => (dialect.names.clone(), None),
         };
         Ok(Dataset {
-            path: path.to_owned(),
-            file,
-            watch: sigbus::Watch::new(&map),
             map,
             body,
             names,
@@ -301,8 +146,9 @@ impl Dataset {
         })
     }
 
+    /// The file's name as messages show it.
     pub fn path(&self) -> &str {
-        &self.path
+        self.map.path()
     }
 
     /// Cuts a CSV file's parallel scan into chunks of `bytes` instead of 4 MiB, so that
@@ -314,10 +160,12 @@ impl Dataset {
         }
     }
 
+    /// The column names: a CSV file's header (made unique), else the positions.
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
+    /// The file's format, as detected or given.
     pub fn format(&self) -> Format {
         match &self.body {
             Body::Binary(l) if l.offset > 0 || npy::is_npy(&self.map) => Format::Npy,
@@ -331,7 +179,7 @@ impl Dataset {
     pub fn dtypes(&self) -> Vec<&'static str> {
         match &self.body {
             Body::Binary(l) => vec![l.scalar.name(); self.names.len()],
-            Body::Csv(d) => csv::sample_kinds(&self.map, d, &self.path)
+            Body::Csv(d) => csv::sample_kinds(&self.map, d, self.map.path())
                 .into_iter()
                 .map(Kind::name)
                 .collect(),
@@ -346,13 +194,13 @@ impl Dataset {
         let Body::Csv(dialect) = &self.body else {
             unreachable!("binary layouts know their rows")
         };
-        let parsed = self.unless_truncated(csv::scan(
+        let parsed = self.map.unless_truncated(csv::scan(
             &self.map,
             dialect,
             &[],
-            &self.path,
+            self.map.path(),
             progress,
-            &|a, b| self.release(a, b),
+            &|a, b| self.map.release(a, b),
         ))?;
         *self.rows.lock() = Some(parsed.rows);
         Ok(parsed.rows)
@@ -389,8 +237,8 @@ impl Dataset {
                 self.names.len()
             )));
         }
-        self.check_unchanged()?;
-        let release = |a: usize, b: usize| self.release(a, b);
+        self.map.check_unchanged()?;
+        let release = |a: usize, b: usize| self.map.release(a, b);
         match &self.body {
             Body::Binary(layout) => {
                 let kind = if layout.scalar.is_float() {
@@ -399,6 +247,7 @@ impl Dataset {
                     Kind::Int
                 };
                 Ok(self
+                    .map
                     .unless_truncated(binary::describe(
                         &self.map, layout, columns, progress, &release,
                     ))?
@@ -414,8 +263,13 @@ impl Dataset {
                     .collect())
             }
             Body::Csv(dialect) => {
-                let parsed = self.unless_truncated(csv::scan(
-                    &self.map, dialect, columns, &self.path, progress, &release,
+                let parsed = self.map.unless_truncated(csv::scan(
+                    &self.map,
+                    dialect,
+                    columns,
+                    self.map.path(),
+                    progress,
+                    &release,
                 ))?;
                 *self.rows.lock() = Some(parsed.rows);
                 Ok(parsed
@@ -461,72 +315,14 @@ impl Dataset {
                 self.names.len()
             )));
         }
-        self.check_unchanged()?;
-        self.unless_truncated(csv::read_rows(
-            &self.map, dialect, cursor, columns, out, &self.path,
+        self.map.check_unchanged()?;
+        self.map.unless_truncated(csv::read_rows(
+            &self.map,
+            dialect,
+            cursor,
+            columns,
+            out,
+            self.map.path(),
         ))
-    }
-
-    /// The result of a scan, unless the file shrank while it was read (then the scan saw
-    /// zeros for the missing pages, and its result must not be used). Whatever a scan left
-    /// mapped is released here.
-    fn unless_truncated<T>(&self, result: Result<T>) -> Result<T> {
-        self.release(0, self.map.len());
-        if self.watch.damaged() {
-            return Err(Error::data_format(
-                &self.path,
-                0,
-                "",
-                "the file was truncated by another process while it was being read; \
-                 no result is given for a partial file. Open it again",
-            ));
-        }
-        result
-    }
-
-    /// A file truncated since it was mapped would fault on access: refuse instead.
-    fn check_unchanged(&self) -> Result<()> {
-        self.unless_truncated(Ok(()))?;
-        let len = faults::check("restat")
-            .and_then(|()| self.file.metadata())
-            .map_err(|e| Error::io(&self.path, &e))?
-            .len();
-        if len < self.map.len() as u64 {
-            return Err(Error::data_format(
-                &self.path,
-                0,
-                "",
-                format!(
-                    "the file shrank from {} to {len} bytes since it was opened; open it again",
-                    self.map.len()
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Drops the pages of `bytes[start..end]` from this process (they stay in the page
-    /// cache), so scanning a file larger than RAM keeps the resident set small. Also the
-    /// 2 MiB before `start`: a fault maps a whole page-cache folio, which can reach back
-    /// into a chunk released earlier (if another thread still reads there, it refaults).
-    fn release(&self, start: usize, end: usize) {
-        const PAGE: usize = 4096;
-        const FOLIO: usize = 2 << 20;
-        let start = start.saturating_sub(FOLIO);
-        let end = end.min(self.map.len());
-        let first = start.div_ceil(PAGE) * PAGE;
-        let last = end / PAGE * PAGE;
-        // A failed release (or an injected one) is harmless: the pages just stay mapped.
-        if last > first && faults::check("madvise").is_ok() {
-            // SAFETY: a read-only shared file mapping: dropped pages are read back from
-            // the file if touched again, so no data is lost.
-            let _ = unsafe {
-                self.map.unchecked_advise_range(
-                    memmap2::UncheckedAdvice::DontNeed,
-                    first,
-                    last - first,
-                )
-            };
-        }
     }
 }

@@ -1,23 +1,36 @@
 //! The `.npy` header (format versions 1, 2 and 3) and the dtypes oxbridge reads.
 
+use super::binary::Layout;
+use super::MAX_COLUMNS;
 use crate::error::{Error, Result};
 
-/// Element types of binary data (npy or raw), each with its byte order.
+/// Element types of binary data (npy or raw); the byte order is kept beside them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scalar {
+    /// float64
     F64,
+    /// float32
     F32,
+    /// int64
     I64,
+    /// int32
     I32,
+    /// int16
     I16,
+    /// int8
     I8,
+    /// uint32
     U32,
+    /// uint16
     U16,
+    /// uint8
     U8,
+    /// bool, one byte (0 is false)
     Bool,
 }
 
 impl Scalar {
+    /// Bytes per value.
     pub fn size(self) -> usize {
         match self {
             Scalar::F64 | Scalar::I64 => 8,
@@ -27,6 +40,7 @@ impl Scalar {
         }
     }
 
+    /// Whether the values are floating point (the others are integers or bools).
     pub fn is_float(self) -> bool {
         matches!(self, Scalar::F64 | Scalar::F32)
     }
@@ -100,16 +114,22 @@ impl Scalar {
 /// What an `.npy` header says about the array after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NpyHeader {
+    /// The element type.
     pub scalar: Scalar,
+    /// Whether the elements are big-endian.
     pub big_endian: bool,
+    /// Whether columns, not rows, are contiguous.
     pub fortran_order: bool,
+    /// The array's shape, any number of dimensions.
     pub shape: Vec<u64>,
     /// Offset of the first data byte from the start of the file.
     pub data_offset: usize,
 }
 
+/// The first bytes of every `.npy` file.
 const MAGIC: &[u8] = b"\x93NUMPY";
 
+/// Whether `bytes` start as a `.npy` file does.
 pub fn is_npy(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
@@ -190,6 +210,52 @@ pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
         shape,
         data_offset: end,
     })
+}
+
+/// The layout of the array in a whole `.npy` file, checked against the file's size: 1-D
+/// and 2-D arrays (a 0-D one is one value), at most `MAX_COLUMNS` columns.
+pub fn layout(bytes: &[u8], path: &str) -> Result<Layout> {
+    if bytes.is_empty() {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            "the file is empty, not a .npy file",
+        ));
+    }
+    let h = parse_header(bytes, path)?;
+    let (rows, cols) = match h.shape.as_slice() {
+        [] => (1, 1),
+        [n] => (*n, 1),
+        [n, m] => (*n, *m),
+        more => {
+            return Err(Error::unsupported(format!(
+                "{path}: a {}-D array; oxbridge reads 1-D and 2-D .npy files",
+                more.len()
+            )))
+        }
+    };
+    let layout = Layout {
+        scalar: h.scalar,
+        big_endian: h.big_endian,
+        fortran_order: h.fortran_order && cols > 1,
+        rows,
+        cols,
+        offset: h.data_offset,
+    };
+    layout.check_size(bytes.len(), path)?;
+    if cols > MAX_COLUMNS {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            format!(
+                "the header claims {cols} columns (shape {:?}); oxbridge reads at most {MAX_COLUMNS}",
+                h.shape
+            ),
+        ));
+    }
+    Ok(layout)
 }
 
 /// The text of the value of `'key':` in a Python dict literal (a string, a tuple, a list

@@ -4,7 +4,7 @@ use super::guard;
 use super::handles::{self, Handled};
 use super::stats::oxb_stats;
 use super::status::{oxb_status, FfiError, FfiResult};
-use crate::dataset::columns::Kind;
+use crate::dataset::Kind;
 use crate::dataset::{csv::CsvOptions, Dataset, Format, OpenOptions};
 use crate::runtime::progress;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -133,12 +133,7 @@ unsafe fn open_options(options: *const oxb_open_options) -> FfiResult<OpenOption
         .transpose()?;
     let delimiter = match o.delimiter {
         0 => None,
-        d @ 1..=127 if d != b'"' as u32 && d != b'\n' as u32 && d != b'\r' as u32 => Some(d as u8),
-        d => {
-            return Err(FfiError::invalid(format!(
-            "options.delimiter must be one ASCII character other than a quote or newline, got {d}"
-        )))
-        }
+        d => Some(CsvOptions::check_delimiter(d)?),
     };
     let has_header = match o.has_header {
         -1 => None,

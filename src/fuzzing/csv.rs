@@ -100,7 +100,7 @@ pub(super) fn exercise(dataset: &Dataset) {
     // The numeric columns read row by row give the statistics the scan gave.
     let Ok(described) = described else { return };
     let numeric: Vec<usize> = (0..columns)
-        .filter(|&c| described[c].kind != crate::dataset::columns::Kind::Text)
+        .filter(|&c| described[c].kind != crate::dataset::Kind::Text)
         .collect();
     let read = read_everything(dataset, &numeric);
     let (_, values) = match read {

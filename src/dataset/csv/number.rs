@@ -1,8 +1,110 @@
-//! Reading a plain CSV number straight from the bytes, the hot path of a CSV scan: a
-//! portable byte loop, and an SSE4.1 version that handles a field of up to 15 bytes with
-//! no branch on its length (the byte loop's exit mispredicts about once per field).
+//! All number parsing of the CSV reader: whole fields (`parse_int`, `parse_float` with
+//! its exact fast path for short decimals), and the hot path of a scan, reading a plain
+//! number straight from the bytes: a portable byte loop, and an SSE4.1 version that
+//! handles a field of up to 15 bytes with no branch on its length (the byte loop's exit
+//! mispredicts about once per field).
 
-use super::columns::Number;
+/// A number read straight from the bytes: an integer, or `mantissa / 10^scale`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Decimal(f64, u8),
+}
+
+/// Parses a whole field as an int64: optional sign, then only digits.
+#[inline]
+pub(super) fn parse_int(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        value = value * 10 + d as u64;
+    }
+    if negative {
+        if value <= i64::MAX as u64 + 1 {
+            Some((value as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(value).ok()
+    }
+}
+
+/// Parses a whole field as a float: decimal or exponent notation, inf/infinity/nan in
+/// any case, optional sign.
+#[inline]
+pub(super) fn parse_float(bytes: &[u8]) -> Option<f64> {
+    fast_decimal(bytes).or_else(|| fast_float2::parse::<f64, _>(bytes).ok())
+}
+
+/// 10^0 to 10^15, each exact in a float64.
+pub(super) const POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The common case of data files, `[+-]digits.digits` with at most 15 digits, exactly:
+/// the digits form an integer below 2^53 and the power of ten is exact, so one IEEE
+/// division rounds correctly (Clinger's fast path). Anything else is left to fast_float.
+#[inline]
+fn fast_decimal(bytes: &[u8]) -> Option<f64> {
+    let (signed_mantissa, scale) = decimal_parts(bytes)?;
+    Some(signed_mantissa / POWERS_OF_TEN[scale as usize])
+}
+
+/// `[+-]digits.digits` (at most 15 digits) as (±mantissa, digits after the point), whose
+/// quotient `mantissa / 10^scale` is the correctly rounded value.
+#[inline]
+pub(super) fn decimal_parts(bytes: &[u8]) -> Option<(f64, u8)> {
+    let (negative, rest) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if rest.is_empty() || rest.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut point: Option<usize> = None;
+    for (i, &b) in rest.iter().enumerate() {
+        let d = b.wrapping_sub(b'0');
+        if d <= 9 {
+            mantissa = mantissa * 10 + d as u64;
+        } else if b == b'.' && point.is_none() {
+            point = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let digits = rest.len() - point.is_some() as usize;
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let scale = point.map_or(0, |p| rest.len() - p - 1);
+    let m = mantissa as i64 as f64;
+    Some((if negative { -m } else { m }, scale as u8))
+}
+
+/// The field without the spaces (b' ') at either end.
+#[inline]
+pub(super) fn trim_spaces(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
 
 /// How the CSV reader scans numbers; chosen once per parse, so the whole record loop is
 /// compiled for the instruction set it runs on.
@@ -98,13 +200,16 @@ mod sse {
         #[inline(always)]
         fn scan(bytes: &[u8], pos: usize, delimiter: u8) -> Option<(Number, usize, usize)> {
             // SAFETY: this scanner is only instantiated in code that runs after the
-            // SSE4.1 check (see `csv::parse_records`).
+            // SSE4.1 check (see `scan::parse_records`).
             unsafe { scan_number_sse41(bytes, pos, delimiter) }
         }
     }
 
     /// Same contract and results as [`scan_number`]. The field and its terminator must lie
     /// in the 16 bytes at `pos`; longer fields and the file's last 15 bytes take the loop.
+    ///
+    /// # Safety
+    /// The CPU has SSE4.1.
     #[inline]
     #[target_feature(enable = "sse4.1")]
     unsafe fn scan_number_sse41(
@@ -115,12 +220,15 @@ mod sse {
         if pos + 16 > bytes.len() {
             return scan_number(bytes, pos, delimiter);
         }
-        let text = _mm_loadu_si128(bytes.as_ptr().add(pos) as *const __m128i);
+        // SAFETY: pos + 16 <= bytes.len(), checked above: the 16 bytes are inside `bytes`
+        // (an unaligned load needs no alignment).
+        let text = unsafe { _mm_loadu_si128(bytes.as_ptr().add(pos) as *const __m128i) };
         let values = _mm_sub_epi8(text, _mm_set1_epi8(b'0' as i8));
         let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(values, _mm_set1_epi8(9)), values);
         let digit_bits = _mm_movemask_epi8(is_digit) as u32;
         let dot_bits = _mm_movemask_epi8(_mm_cmpeq_epi8(text, _mm_set1_epi8(b'.' as i8))) as u32;
-        let first = *bytes.get_unchecked(pos);
+        // SAFETY: pos < pos + 16 <= bytes.len().
+        let first = unsafe { *bytes.get_unchecked(pos) };
         let signed = (first == b'-' || first == b'+') as u32;
         // The number's text: a sign at the start, then digits and dots.
         let end = (!(digit_bits | dot_bits | signed)).trailing_zeros() as usize;
@@ -133,7 +241,8 @@ mod sse {
             return None;
         }
         let at = pos + end;
-        let terminator = match *bytes.get_unchecked(at) {
+        // SAFETY: at = pos + end with end < 16, so at < pos + 16 <= bytes.len().
+        let terminator = match unsafe { *bytes.get_unchecked(at) } {
             b if b == delimiter || b == b'\n' => at,
             b'\r' => match bytes.get(at + 1) {
                 None | Some(b'\n') => at + 1,
@@ -245,6 +354,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn int_limits() {
+        assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int(b"9223372036854775808"), None);
+        assert_eq!(parse_int(b"12a"), None);
+        assert_eq!(parse_int(b"-"), None);
+        assert_eq!(parse_float(b"1e999"), Some(f64::INFINITY));
+        assert_eq!(parse_float(b"+1.5"), Some(1.5));
+        assert_eq!(parse_float(b"1.5x"), None);
+        assert_eq!(parse_float(b""), None);
+        assert_eq!(parse_float(b"."), None);
+        assert_eq!(parse_float(b"-.5"), Some(-0.5));
+        assert_eq!(parse_float(b"5."), Some(5.0));
+        assert_eq!(parse_float(b"1.2.3"), None);
+        assert_eq!(
+            parse_float(b"-0.0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+    }
+
     proptest! {
         #[test]
         fn the_vector_path_agrees_on_any_bytes(text in proptest::collection::vec(
@@ -262,6 +392,29 @@ mod tests {
                 format!("{}{a}.{b}\n", if negative { "-" } else { "" })
             };
             check_same(text.as_bytes());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn ints_round_trip(v in any::<i64>()) {
+            prop_assert_eq!(parse_int(v.to_string().as_bytes()), Some(v));
+        }
+
+        /// The fast path agrees with a full parser on every decimal it takes.
+        #[test]
+        fn fast_decimals_are_correctly_rounded(
+            whole in 0u64..10_000_000, frac in 0u64..100_000_000, frac_digits in 0usize..9, negative in any::<bool>()
+        ) {
+            let text = format!("{}{whole}.{:0width$}", if negative { "-" } else { "" }, frac % 10u64.pow(frac_digits as u32), width = frac_digits);
+            let expected: f64 = text.parse().unwrap();
+            prop_assert_eq!(parse_float(text.as_bytes()).map(f64::to_bits), Some(expected.to_bits()), "{}", text);
+        }
+
+        #[test]
+        fn floats_round_trip(v in any::<f64>().prop_filter("finite", |v| v.is_finite())) {
+            prop_assert_eq!(parse_float(format!("{v:e}").as_bytes()), Some(v));
+            prop_assert_eq!(parse_float(v.to_string().as_bytes()), Some(v));
         }
     }
 }

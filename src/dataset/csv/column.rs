@@ -1,6 +1,7 @@
 //! Per-column accumulators for parsed text: type inference (int, then float, then text)
 //! with statistics built from blocks of parsed values by the array kernels.
 
+use super::number::{decimal_parts, parse_int, trim_spaces, Number, POWERS_OF_TEN};
 use crate::array::Strided;
 use crate::stats::Summary;
 
@@ -9,12 +10,17 @@ use crate::stats::Summary;
 pub enum Kind {
     /// No non-missing value yet.
     Empty,
+    /// Integers only (int64).
     Int,
+    /// Numbers, some not integers (float64).
     Float,
+    /// Anything else.
     Text,
 }
 
 impl Kind {
+    /// The type's name as users see it ("int64", "float64" or "text"; an empty column
+    /// reads as float64, as pandas reads it).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Empty | Kind::Float => "float64",
@@ -24,27 +30,23 @@ impl Kind {
     }
 }
 
-/// A number read straight from the bytes: an integer, or `mantissa / 10^scale`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Number {
-    Int(i64),
-    Decimal(f64, u8),
-}
-
 /// Parsed values are summarised this many at a time.
 const BLOCK: usize = 4096;
 
 /// Statistics of one column of text fields.
 #[derive(Debug, Clone)]
 pub struct ColumnStats {
+    /// What the column holds, from every value so far.
     pub kind: Kind,
     /// Numeric statistics; missing values are in its NaN count.
     pub summary: Summary,
     /// Missing values (empty or a null marker).
     pub missing: u64,
-    /// Non-missing values, and the least and most characters among them.
+    /// Non-missing values.
     pub present: u64,
+    /// The fewest characters of a non-missing value (`u64::MAX` when there is none).
     pub min_len: u64,
+    /// The most characters of a non-missing value.
     pub max_len: u64,
     ints: Vec<i64>,
     /// Parsed floats, each still to be divided by `10^scales[i]`: the divisions are done
@@ -67,89 +69,6 @@ impl Default for ColumnStats {
             scales: Vec::new(),
         }
     }
-}
-
-/// Parses a whole field as an int64: optional sign, then only digits.
-#[inline]
-pub fn parse_int(bytes: &[u8]) -> Option<i64> {
-    let (negative, digits) = match bytes.first()? {
-        b'-' => (true, &bytes[1..]),
-        b'+' => (false, &bytes[1..]),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
-    let mut value: u64 = 0;
-    for &b in digits {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        value = value * 10 + d as u64;
-    }
-    if negative {
-        if value <= i64::MAX as u64 + 1 {
-            Some((value as i64).wrapping_neg())
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(value).ok()
-    }
-}
-
-/// Parses a whole field as a float: decimal or exponent notation, inf/infinity/nan in
-/// any case, optional sign.
-#[inline]
-pub fn parse_float(bytes: &[u8]) -> Option<f64> {
-    fast_decimal(bytes).or_else(|| fast_float2::parse::<f64, _>(bytes).ok())
-}
-
-const POWERS_OF_TEN: [f64; 16] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-];
-
-/// The common case of data files, `[+-]digits.digits` with at most 15 digits, exactly:
-/// the digits form an integer below 2^53 and the power of ten is exact, so one IEEE
-/// division rounds correctly (Clinger's fast path). Anything else is left to fast_float.
-#[inline]
-fn fast_decimal(bytes: &[u8]) -> Option<f64> {
-    let (signed_mantissa, scale) = decimal_parts(bytes)?;
-    Some(signed_mantissa / POWERS_OF_TEN[scale as usize])
-}
-
-/// `[+-]digits.digits` (at most 15 digits) as (±mantissa, digits after the point), whose
-/// quotient `mantissa / 10^scale` is the correctly rounded value.
-#[inline]
-fn decimal_parts(bytes: &[u8]) -> Option<(f64, u8)> {
-    let (negative, rest) = match bytes.first()? {
-        b'-' => (true, &bytes[1..]),
-        b'+' => (false, &bytes[1..]),
-        _ => (false, bytes),
-    };
-    if rest.is_empty() || rest.len() > 16 {
-        return None;
-    }
-    let mut mantissa: u64 = 0;
-    let mut point: Option<usize> = None;
-    for (i, &b) in rest.iter().enumerate() {
-        let d = b.wrapping_sub(b'0');
-        if d <= 9 {
-            mantissa = mantissa * 10 + d as u64;
-        } else if b == b'.' && point.is_none() {
-            point = Some(i);
-        } else {
-            return None;
-        }
-    }
-    let digits = rest.len() - point.is_some() as usize;
-    if digits == 0 || digits > 15 {
-        return None;
-    }
-    let scale = point.map_or(0, |p| rest.len() - p - 1);
-    let m = mantissa as i64 as f64;
-    Some((if negative { -m } else { m }, scale as u8))
 }
 
 /// The number of characters of a field as `bytes.decode("utf-8", "replace")` reads it:
@@ -179,6 +98,7 @@ pub(crate) fn char_len(bytes: &[u8]) -> u64 {
 }
 
 impl ColumnStats {
+    /// Adds one missing value (empty or a null marker).
     pub fn push_missing(&mut self) {
         self.missing += 1;
     }
@@ -322,21 +242,9 @@ impl ColumnStats {
         s
     }
 }
-
-#[inline]
-pub(crate) fn trim_spaces(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| b != b' ')
-        .map_or(start, |e| e + 1);
-    &bytes[start..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn infers_int_then_float_then_text() {
@@ -378,50 +286,6 @@ mod tests {
                 char_len(bytes),
                 String::from_utf8_lossy(bytes).chars().count() as u64
             );
-        }
-    }
-
-    #[test]
-    fn int_limits() {
-        assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_int(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_int(b"9223372036854775808"), None);
-        assert_eq!(parse_int(b"12a"), None);
-        assert_eq!(parse_int(b"-"), None);
-        assert_eq!(parse_float(b"1e999"), Some(f64::INFINITY));
-        assert_eq!(parse_float(b"+1.5"), Some(1.5));
-        assert_eq!(parse_float(b"1.5x"), None);
-        assert_eq!(parse_float(b""), None);
-        assert_eq!(parse_float(b"."), None);
-        assert_eq!(parse_float(b"-.5"), Some(-0.5));
-        assert_eq!(parse_float(b"5."), Some(5.0));
-        assert_eq!(parse_float(b"1.2.3"), None);
-        assert_eq!(
-            parse_float(b"-0.0").map(f64::to_bits),
-            Some((-0.0f64).to_bits())
-        );
-    }
-
-    proptest! {
-        #[test]
-        fn ints_round_trip(v in any::<i64>()) {
-            prop_assert_eq!(parse_int(v.to_string().as_bytes()), Some(v));
-        }
-
-        /// The fast path agrees with a full parser on every decimal it takes.
-        #[test]
-        fn fast_decimals_are_correctly_rounded(
-            whole in 0u64..10_000_000, frac in 0u64..100_000_000, frac_digits in 0usize..9, negative in any::<bool>()
-        ) {
-            let text = format!("{}{whole}.{:0width$}", if negative { "-" } else { "" }, frac % 10u64.pow(frac_digits as u32), width = frac_digits);
-            let expected: f64 = text.parse().unwrap();
-            prop_assert_eq!(parse_float(text.as_bytes()).map(f64::to_bits), Some(expected.to_bits()), "{}", text);
-        }
-
-        #[test]
-        fn floats_round_trip(v in any::<f64>().prop_filter("finite", |v| v.is_finite())) {
-            prop_assert_eq!(parse_float(format!("{v:e}").as_bytes()), Some(v));
-            prop_assert_eq!(parse_float(v.to_string().as_bytes()), Some(v));
         }
     }
 }

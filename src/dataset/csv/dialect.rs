@@ -1,0 +1,290 @@
+//! How a CSV file is written: the delimiter, whether the first record is a header, the
+//! column names, where the data starts. Detected from the start of the file unless the
+//! caller says.
+
+use super::chunks::CHUNK_BYTES;
+use super::nulls;
+use super::records::{line_of, Records, Terminator};
+use super::CsvOptions;
+use crate::dataset::MAX_COLUMNS;
+use crate::error::{Error, Result};
+
+/// How a CSV file is written, detected or given.
+#[derive(Debug, Clone)]
+pub struct Dialect {
+    /// The byte between fields.
+    pub delimiter: u8,
+    /// The byte that quotes a field (always `"`).
+    pub quote: u8,
+    /// Whether the first record is a header.
+    pub has_header: bool,
+    /// The column names: the header's, made unique, or the positions.
+    pub names: Vec<String>,
+    /// Offset of the first data record (after the BOM and the header).
+    pub data_start: usize,
+    /// The texts read as missing values.
+    pub null_values: Vec<Vec<u8>>,
+    /// Bytes per parallel task (`CHUNK_BYTES`; tiny in the fuzz targets, so that small
+    /// inputs cross chunk boundaries).
+    pub chunk_bytes: usize,
+}
+
+/// The delimiters detection tries, in order of preference.
+const CANDIDATES: &[u8] = b",\t;|";
+/// Bytes of the file that detection (and `sample_kinds`) look at.
+pub(super) const SAMPLE_LEN: usize = 1 << 16;
+
+/// A quoted field's text with its doubled quotes made single.
+fn unquote(bytes: &[u8], quote: u8) -> String {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        out.push(bytes[i]);
+        i += if bytes[i] == quote && bytes.get(i + 1) == Some(&quote) {
+            2
+        } else {
+            1
+        };
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The fields of the first record at `pos`, as text, and where the next record starts.
+fn first_record(
+    bytes: &[u8],
+    pos: usize,
+    delimiter: u8,
+    path: &str,
+) -> Result<(Vec<String>, usize)> {
+    let mut records = Records {
+        bytes,
+        end: bytes.len(),
+        pos,
+        delimiter,
+        quote: b'"',
+    };
+    records.skip_blank_lines();
+    let line = records.pos;
+    let mut fields = Vec::new();
+    loop {
+        let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
+        if fields.len() as u64 == MAX_COLUMNS {
+            return Err(Error::data_format(
+                path,
+                line_of(bytes, line),
+                "",
+                format!(
+                    "the first record has more than {} fields; oxbridge reads at most that many columns",
+                    MAX_COLUMNS
+                ),
+            ));
+        }
+        fields.push(unquote(&bytes[field.start..field.end], b'"'));
+        if let Terminator::EndOfRecord = terminator {
+            return Ok((fields, records.pos));
+        }
+    }
+}
+
+/// Picks the delimiter that splits the sample's lines into the same number of fields
+/// (more than one) most consistently.
+fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
+    if path.to_ascii_lowercase().ends_with(".tsv") || path.to_ascii_lowercase().ends_with(".tab") {
+        return b'\t';
+    }
+    let lines: Vec<&[u8]> = sample
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && *l != b"\r")
+        .take(50)
+        .collect();
+    // The last line of a sample may be cut short.
+    let lines = if lines.len() > 2 {
+        &lines[..lines.len() - 1]
+    } else {
+        &lines[..]
+    };
+    let mut best = (0usize, 0usize, b',');
+    for &d in CANDIDATES {
+        let counts: Vec<usize> = lines
+            .iter()
+            .map(|l| {
+                let mut in_quotes = false;
+                l.iter()
+                    .filter(|&&b| {
+                        if b == b'"' {
+                            in_quotes = !in_quotes;
+                        }
+                        b == d && !in_quotes
+                    })
+                    .count()
+            })
+            .collect();
+        let Some(&first) = counts.first() else {
+            continue;
+        };
+        if first == 0 {
+            continue;
+        }
+        let agreeing = counts.iter().filter(|&&c| c == first).count();
+        if (agreeing, first) > (best.0, best.1) {
+            best = (agreeing, first, d);
+        }
+    }
+    best.2
+}
+
+fn looks_numeric(field: &str) -> bool {
+    let t = field.trim();
+    !t.is_empty()
+        && (super::number::parse_int(t.as_bytes()).is_some()
+            || super::number::parse_float(t.as_bytes()).is_some())
+}
+
+/// Detects the dialect from the start of the file.
+pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect> {
+    // A NUL byte near the start: binary data, not text.
+    if memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some() {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            "this looks like a binary file, not CSV text; pass format=\"npy\" or \"raw\"",
+        ));
+    }
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let body = &bytes[bom..];
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            "the file is empty (no header and no rows)",
+        ));
+    }
+    let sample = &body[..body.len().min(SAMPLE_LEN)];
+    if !sample.contains(&b'\n') && sample.contains(&b'\r') {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            "lines end with a lone CR (classic Mac OS); convert the file to LF or CRLF line endings",
+        ));
+    }
+    let delimiter = match options.delimiter {
+        Some(d) => d,
+        None => detect_delimiter(&body[..body.len().min(SAMPLE_LEN)], path),
+    };
+    let (first, after_first) = first_record(bytes, bom, delimiter, path)?;
+    let has_header = match options.has_header {
+        Some(h) => h,
+        // A header has no numbers; a first row of data usually has some.
+        None => !first.iter().any(|f| looks_numeric(f)),
+    };
+    let names = if has_header {
+        // A NUL cannot cross the C ABI in a name: it is shown as \0 before the names are
+        // made unique, so the names stay unique as the bindings see them.
+        unique_names(
+            first
+                .iter()
+                .map(|s| s.trim().replace('\0', "\\0"))
+                .collect(),
+        )
+    } else {
+        (0..first.len()).map(|i| i.to_string()).collect()
+    };
+    let null_values = nulls::markers(options.null_values.as_deref());
+    Ok(Dialect {
+        delimiter,
+        quote: b'"',
+        has_header,
+        names,
+        data_start: if has_header { after_first } else { bom },
+        null_values,
+        chunk_bytes: CHUNK_BYTES,
+    })
+}
+
+/// Empty names become their position; repeats get ".1", ".2", ... skipping any name
+/// the header already has, as pandas names them (`a,a,a.1` is `a, a.2, a.1`): the names
+/// are always unique.
+fn unique_names(names: Vec<String>) -> Vec<String> {
+    use std::collections::{HashMap, HashSet};
+    let mut names: Vec<String> = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| if name.is_empty() { i.to_string() } else { name })
+        .collect();
+    let mut taken: HashSet<String> = names.iter().cloned().collect();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for name in names.iter_mut() {
+        let base = name.clone();
+        let mut count = counts.get(&base).copied().unwrap_or(0);
+        while count > 0 {
+            counts.insert(base.clone(), count + 1);
+            let candidate = format!("{base}.{count}");
+            if taken.contains(&candidate) {
+                count += 1;
+            } else {
+                count = counts.get(&candidate).copied().unwrap_or(0);
+                *name = candidate;
+            }
+        }
+        taken.insert(name.clone());
+        counts.insert(name.clone(), count + 1);
+    }
+    names
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::csv::tests::scan_text;
+
+    #[test]
+    fn detects_delimiters_and_headerless_files() {
+        let (d, p) = scan_text("1;2\n3;4\n").unwrap();
+        assert_eq!(
+            (d.delimiter, d.has_header, d.names.clone(), p.rows),
+            (b';', false, vec!["0".to_string(), "1".to_string()], 2)
+        );
+        let (d, _) = scan_text("a\tb\n1\t2\n").unwrap();
+        assert_eq!(d.delimiter, b'\t');
+        let (d, _) = scan_text("x,x,\n1,2,3\n").unwrap();
+        assert_eq!(d.names, ["x", "x.1", "2"]);
+    }
+
+    #[test]
+    fn header_names_are_unique_as_pandas_makes_them() {
+        let names = |text: &str| scan_text(text).unwrap().0.names;
+        assert_eq!(names("a,a,a.1\n1,2,3\n"), ["a", "a.2", "a.1"]);
+        assert_eq!(names("x,x.1,x\n1,2,3\n"), ["x", "x.1", "x.2"]);
+        assert_eq!(names("b,b,b,b.1\n1,2,3,4\n"), ["b", "b.2", "b.3", "b.1"]);
+        // An empty name becomes its position, which a later name may also be.
+        let d = detect(
+            b"a,,1\n1,2,3\n",
+            &CsvOptions {
+                has_header: Some(true),
+                ..Default::default()
+            },
+            "t.csv",
+        );
+        assert_eq!(d.unwrap().names, ["a", "1", "1.1"]);
+    }
+
+    #[test]
+    fn a_first_record_with_too_many_fields_is_refused() {
+        let mut text = ",".repeat(MAX_COLUMNS as usize);
+        text.push('\n');
+        let e = scan_text(&text).err().unwrap();
+        assert!(
+            e.message.contains("line 1") && e.message.contains("at most"),
+            "{}",
+            e.message
+        );
+        text.drain(..1);
+        assert_eq!(scan_text(&text).unwrap().0.names.len() as u64, MAX_COLUMNS);
+    }
+}

@@ -1,0 +1,174 @@
+//! CSV and TSV, cut along the reader's concepts:
+//!
+//! - `dialect`: delimiter, header and names, detected from the start of the file;
+//! - `records`: the record tokenizer (RFC 4180 quoting, CRLF or LF, blank lines);
+//! - `chunks`: where the parallel scan cuts the file (record boundaries, even inside
+//!   quoted newlines);
+//! - `nulls`: the texts read as missing values;
+//! - `scan`: the parallel scan into per-column statistics;
+//! - `read_rows`: the sequential row reader;
+//! - `column`: per-column statistics and type inference;
+//! - `number`: all number parsing, including the SIMD scanner of the hot path.
+
+mod chunks;
+pub mod column;
+mod dialect;
+mod nulls;
+mod number;
+mod read_rows;
+mod records;
+mod scan;
+
+pub use dialect::{detect, Dialect};
+pub use nulls::DEFAULT_NULLS;
+pub use read_rows::read_rows;
+pub use records::line_of;
+pub use scan::{sample_kinds, scan, Parsed};
+
+use crate::error::{Error, Result};
+
+/// The CSV options a caller may set; `None` means detect.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    /// The byte between fields: one ASCII character other than a quote or newline
+    /// (`check_delimiter`).
+    pub delimiter: Option<u8>,
+    /// Whether the first record is a header.
+    pub has_header: Option<bool>,
+    /// The texts read as missing values (`DEFAULT_NULLS` when `None`).
+    pub null_values: Option<Vec<String>>,
+}
+
+impl CsvOptions {
+    /// The delimiter rule: one ASCII character other than a quote or newline. Takes the
+    /// character's code, as C callers pass it, and gives the byte the reader splits on.
+    pub fn check_delimiter(code: u32) -> Result<u8> {
+        match code {
+            d @ 1..=127 if d != b'"' as u32 && d != b'\n' as u32 && d != b'\r' as u32 => {
+                Ok(d as u8)
+            }
+            d => Err(Error::invalid_argument(format!(
+                "options.delimiter must be one ASCII character other than a quote or newline, got {d}"
+            ))),
+        }
+    }
+
+    /// Refuses options no file can be read with (`Dataset::open` asks first).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(d) = self.delimiter {
+            Self::check_delimiter(d.into())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column::Kind;
+    use super::{detect, scan, CsvOptions, Dialect, Parsed};
+    use crate::dataset::{Dataset, OpenOptions};
+    use crate::error::{ErrorKind, Result};
+    use crate::runtime::progress::Progress;
+
+    /// Detects the dialect of `text` and scans every column (the tests' reader).
+    pub(super) fn scan_text(text: &str) -> Result<(Dialect, Parsed)> {
+        let bytes = text.as_bytes();
+        let d = detect(bytes, &CsvOptions::default(), "t.csv")?;
+        let all: Vec<usize> = (0..d.names.len()).collect();
+        let p = scan(bytes, &d, &all, "t.csv", &Progress::default(), &|_, _| {})?;
+        Ok((d, p))
+    }
+
+    #[test]
+    fn reads_quotes_crlf_bom_and_blank_lines() {
+        let text = "\u{feff}name,price,qty\r\n\"a, \"\"b\"\"\",1.5,3\r\n\r\n\"multi\nline\",2.5,4\r\nc,,5\r\n";
+        let (d, p) = scan_text(text).unwrap();
+        assert_eq!(d.names, ["name", "price", "qty"]);
+        assert_eq!(p.rows, 3);
+        let price = p.columns[1].numeric_summary();
+        assert_eq!(
+            (
+                p.columns[1].kind,
+                price.count(),
+                price.nan_count(),
+                price.sum()
+            ),
+            (Kind::Float, 2, 1, 4.0)
+        );
+        assert_eq!(
+            (p.columns[2].kind, p.columns[2].summary.exact().unwrap().sum),
+            (Kind::Int, 12)
+        );
+        assert_eq!(
+            (
+                p.columns[0].kind,
+                p.columns[0].min_len,
+                p.columns[0].max_len
+            ),
+            (Kind::Text, 1, 10)
+        );
+    }
+
+    #[test]
+    fn ragged_rows_and_open_quotes_name_the_line() {
+        let e = scan_text("a,b\n1,2\n3\n").err().unwrap();
+        assert!(
+            e.message.contains("line 3") && e.message.contains("expected 2 fields, found 1"),
+            "{}",
+            e.message
+        );
+        let e = scan_text("a,b\n1,2\n\"3,4\n").err().unwrap();
+        assert!(
+            e.message.contains("line 3") && e.message.contains("never closed"),
+            "{}",
+            e.message
+        );
+        let e = scan_text("   \n").err().unwrap();
+        assert!(e.message.contains("empty"), "{}", e.message);
+    }
+
+    #[test]
+    fn text_lengths_count_the_value_as_read() {
+        let (_, p) = scan_text("a,b\n\"say \"\"hi\"\"\",\"ab\"cd\n\"\"\"\",x\n").unwrap();
+        assert_eq!((p.columns[0].min_len, p.columns[0].max_len), (1, 8));
+        assert_eq!((p.columns[1].min_len, p.columns[1].max_len), (1, 4));
+    }
+
+    #[test]
+    fn the_delimiter_rule_holds_for_rust_callers_too() {
+        for good in [b',', b'\t', b';', b' ', b'|', 0x7f] {
+            assert_eq!(CsvOptions::check_delimiter(good.into()).unwrap(), good);
+        }
+        for bad in [
+            0,
+            b'"' as u32,
+            b'\n' as u32,
+            b'\r' as u32,
+            0x80,
+            0xe9,
+            0x20ac,
+        ] {
+            let e = CsvOptions::check_delimiter(bad).unwrap_err();
+            assert_eq!(
+                (e.kind, e.message),
+                (
+                    ErrorKind::InvalidArgument,
+                    format!("options.delimiter must be one ASCII character other than a quote or newline, got {bad}")
+                )
+            );
+        }
+        // Refused before the file is looked at: this one does not exist.
+        let options = OpenOptions {
+            csv: CsvOptions {
+                delimiter: Some(b'"'),
+                ..CsvOptions::default()
+            },
+            ..OpenOptions::default()
+        };
+        let e = Dataset::open("/nonexistent/oxbridge.csv", &options)
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(e.message.contains("got 34"), "{}", e.message);
+    }
+}

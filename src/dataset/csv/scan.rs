@@ -1,0 +1,317 @@
+//! The parallel scan: every record after the header, in chunks on the pool, parsed into
+//! per-column statistics that merge in file order.
+
+use super::chunks::chunk_start;
+use super::column::{ColumnStats, Kind};
+use super::dialect::{Dialect, SAMPLE_LEN};
+use super::nulls::NullSet;
+use super::number::{self, NumberScanner};
+use super::records::{field_count_error, Field, Records, Terminator};
+use crate::error::Result;
+use crate::runtime::pool::pool;
+use crate::runtime::progress::Progress;
+use rayon::prelude::*;
+
+/// The result of parsing part of a file.
+pub struct Parsed {
+    /// Records read (blank lines are not records).
+    pub rows: u64,
+    /// The statistics of the wanted columns, in the order asked for.
+    pub columns: Vec<ColumnStats>,
+}
+
+/// Parses the records that start in `bytes[start..stop]` (the last may run past `stop`),
+/// accumulating the columns in `wanted` (indexes into the header; others are only checked
+/// for the field count). Also returns where the next record starts: if `stop` was not a
+/// record boundary (a wrong guess), that differs from `stop`.
+fn parse_range(
+    bytes: &[u8],
+    (start, stop): (usize, usize),
+    dialect: &Dialect,
+    wanted: &[Option<usize>],
+    path: &str,
+) -> (Result<Parsed>, usize) {
+    let mut end = start;
+    let parsed = parse_records(bytes, (start, stop), dialect, wanted, path, &mut end);
+    (parsed, end)
+}
+
+fn parse_records(
+    bytes: &[u8],
+    range: (usize, usize),
+    dialect: &Dialect,
+    wanted: &[Option<usize>],
+    path: &str,
+    next_record: &mut usize,
+) -> Result<Parsed> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("sse4.1") {
+        // SAFETY: the CPU has SSE4.1.
+        return unsafe { parse_records_sse41(bytes, range, dialect, wanted, path, next_record) };
+    }
+    parse_records_with::<number::Portable>(bytes, range, dialect, wanted, path, next_record)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.1")]
+unsafe fn parse_records_sse41(
+    bytes: &[u8],
+    range: (usize, usize),
+    dialect: &Dialect,
+    wanted: &[Option<usize>],
+    path: &str,
+    next_record: &mut usize,
+) -> Result<Parsed> {
+    parse_records_with::<number::Sse41>(bytes, range, dialect, wanted, path, next_record)
+}
+
+/// The record loop, compiled once per number scanner.
+#[inline(always)]
+fn parse_records_with<S: NumberScanner>(
+    bytes: &[u8],
+    (start, stop): (usize, usize),
+    dialect: &Dialect,
+    wanted: &[Option<usize>],
+    path: &str,
+    next_record: &mut usize,
+) -> Result<Parsed> {
+    let ncols = dialect.names.len();
+    let mut columns: Vec<ColumnStats> = (0..wanted.iter().flatten().count())
+        .map(|_| ColumnStats::default())
+        .collect();
+    let mut records = Records {
+        bytes,
+        end: bytes.len(),
+        pos: start,
+        delimiter: dialect.delimiter,
+        quote: dialect.quote,
+    };
+    let nulls = NullSet::new(&dialect.null_values);
+    // Numbers are parsed on the fly unless a missing-value marker could look like one.
+    let fast_numbers = !nulls.could_be_a_number();
+    let mut rows = 0u64;
+    loop {
+        *next_record = records.pos;
+        if records.pos >= stop {
+            break;
+        }
+        records.skip_blank_lines();
+        if records.at_end() {
+            *next_record = records.pos;
+            break;
+        }
+        let record_start = records.pos;
+        let fields = parse_record::<S>(
+            &mut records,
+            &mut columns,
+            wanted,
+            &nulls,
+            fast_numbers,
+            dialect,
+            path,
+        )?;
+        if fields != ncols {
+            return Err(field_count_error(
+                bytes,
+                record_start,
+                &dialect.names,
+                fields,
+                path,
+            ));
+        }
+        rows += 1;
+    }
+    for c in &mut columns {
+        c.finish();
+    }
+    Ok(Parsed { rows, columns })
+}
+
+/// Adds the fields of the record at `records.pos` to the `wanted` columns; returns how
+/// many fields it had.
+#[inline(always)]
+fn parse_record<S: NumberScanner>(
+    records: &mut Records,
+    columns: &mut [ColumnStats],
+    wanted: &[Option<usize>],
+    nulls: &NullSet,
+    fast_numbers: bool,
+    dialect: &Dialect,
+    path: &str,
+) -> Result<usize> {
+    let bytes = records.bytes;
+    let ncols = dialect.names.len();
+    let mut index = 0usize;
+    loop {
+        // The common case, a plain number in a numeric column, is scanned and parsed
+        // in one pass; anything else goes through the general field reader.
+        let slot = wanted.get(index).copied().flatten();
+        if let Some(slot) = slot {
+            let column = &mut columns[slot];
+            if fast_numbers && column.wants_numbers() {
+                if let Some((number, end, at)) = S::scan(bytes, records.pos, dialect.delimiter) {
+                    column.push_number(number, (end - records.pos) as u64);
+                    let (_, terminator) = records.finish_field(
+                        Field {
+                            start: records.pos,
+                            end,
+                            escaped: false,
+                            trailing_end: end,
+                        },
+                        at,
+                    );
+                    index += 1;
+                    if let Terminator::EndOfRecord = terminator {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
+        let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
+        if index < ncols {
+            if let Some(slot) = slot {
+                let value = &bytes[field.start..field.end];
+                let column = &mut columns[slot];
+                if field.escaped {
+                    column.push_text(field.text_len(bytes, dialect.quote));
+                } else if !nulls.contains(value) {
+                    column.push(value, true);
+                } else {
+                    column.push_missing();
+                }
+            }
+        }
+        index += 1;
+        if let Terminator::EndOfRecord = terminator {
+            break;
+        }
+    }
+    Ok(index)
+}
+
+/// Parses every record after the header in parallel: the row count and the statistics
+/// of the columns in `wanted` (positions in the header, in output order).
+pub fn scan(
+    bytes: &[u8],
+    dialect: &Dialect,
+    wanted_columns: &[usize],
+    path: &str,
+    progress: &Progress,
+    release: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Parsed> {
+    let mut wanted = vec![None; dialect.names.len()];
+    for (slot, &c) in wanted_columns.iter().enumerate() {
+        wanted[c] = Some(slot);
+    }
+    let pool = pool()?;
+    pool.install(|| {
+        let len = bytes.len();
+        let first = dialect.data_start.min(len);
+        let raw: Vec<usize> = (first..len).step_by(dialect.chunk_bytes.max(1)).collect();
+        // Each task finds its own bounds, so only the chunks being parsed are mapped.
+        let bound = |i: usize| match i {
+            0 => first,
+            i if i >= raw.len() => len,
+            i => chunk_start(bytes, raw[i], dialect.delimiter, dialect.quote),
+        };
+        progress.set_total((len - first) as u64);
+        type Part = (usize, usize, Result<Parsed>, usize);
+        let parts: Vec<Part> = (0..raw.len())
+            .into_par_iter()
+            .map(|i| {
+                let (start, stop) = (bound(i), bound(i + 1));
+                if let Err(e) = progress.check() {
+                    return (start, stop, Err(e), stop);
+                }
+                let (part, end) =
+                    parse_range(bytes, (start, stop.max(start)), dialect, &wanted, path);
+                release(start, end.max(stop));
+                progress.advance((raw.get(i + 1).copied().unwrap_or(len) - raw[i]) as u64);
+                (start, stop, part, end)
+            })
+            .collect();
+        let mut total = Parsed {
+            rows: 0,
+            columns: (0..wanted_columns.len())
+                .map(|_| ColumnStats::default())
+                .collect(),
+        };
+        // Chunk starts were guessed from quote parity, which a stray quote in an unquoted
+        // field upsets. A chunk counts only if it starts where the previous one ended;
+        // otherwise it is parsed again from there. In file order, so the error reported
+        // is the first one in the file.
+        let mut expected = first;
+        for (start, stop, part, end) in parts {
+            if expected >= stop {
+                continue; // the previous chunk's last record covered this whole chunk
+            }
+            let (part, end) = if start == expected {
+                (part, end)
+            } else {
+                progress.check()?;
+                parse_range(bytes, (expected, stop), dialect, &wanted, path)
+            };
+            let part = part?;
+            expected = end;
+            total.rows += part.rows;
+            for (t, p) in total.columns.iter_mut().zip(&part.columns) {
+                t.merge(p);
+            }
+        }
+        Ok(total)
+    })
+}
+
+/// Guesses column kinds from the first records (for `dtypes` before a full scan).
+pub fn sample_kinds(bytes: &[u8], dialect: &Dialect, path: &str) -> Vec<Kind> {
+    let end = (dialect.data_start + SAMPLE_LEN).min(bytes.len());
+    // Only whole records: stop at the last newline of the sample unless it is the end.
+    let end = if end == bytes.len() {
+        end
+    } else {
+        memchr::memrchr(b'\n', &bytes[dialect.data_start..end])
+            .map_or(dialect.data_start, |p| dialect.data_start + p + 1)
+    };
+    let wanted: Vec<Option<usize>> = (0..dialect.names.len()).map(Some).collect();
+    match parse_range(bytes, (dialect.data_start, end), dialect, &wanted, path).0 {
+        Ok(parsed) => parsed.columns.iter().map(|c| c.kind).collect(),
+        Err(_) => vec![Kind::Empty; dialect.names.len()],
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::csv::{column::Kind, detect, tests::scan_text, CsvOptions};
+
+    #[test]
+    fn numbers_read_on_the_fly_match_the_general_reader() {
+        let text = "a,b,c\r\n1,2.50,-3\r\n+4,.5,1.\r\n-0,7,12345678901234567890\r\n9,1e3, 8\r\n";
+        let (_, fast) = scan_text(text).unwrap();
+        // A numeric-looking null marker turns the on-the-fly path off: same results.
+        let bytes = text.as_bytes();
+        let mut d = detect(bytes, &CsvOptions::default(), "t.csv").unwrap();
+        d.null_values.push(b"-999".to_vec());
+        let slow = scan(
+            bytes,
+            &d,
+            &[0, 1, 2],
+            "t.csv",
+            &Progress::default(),
+            &|_, _| {},
+        )
+        .unwrap();
+        assert_eq!((fast.rows, slow.rows), (4, 4));
+        for (f, s) in fast.columns.iter().zip(&slow.columns) {
+            assert_eq!(
+                (f.kind, f.present, f.missing, f.min_len, f.max_len),
+                (s.kind, s.present, s.missing, s.min_len, s.max_len)
+            );
+            assert_eq!(f.summary.sum().to_bits(), s.summary.sum().to_bits());
+            assert_eq!(f.summary.exact(), s.summary.exact());
+        }
+        assert_eq!(fast.columns[0].summary.exact().unwrap().sum, 14);
+        assert_eq!(fast.columns[1].summary.sum(), 1010.0);
+        assert_eq!(fast.columns[2].kind, Kind::Float);
+    }
+}
