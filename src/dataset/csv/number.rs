@@ -193,7 +193,7 @@ mod sse {
     use std::arch::x86_64::*;
 
     /// 16-byte vectors; only valid inside functions compiled with SSE4.1 (callers check
-    /// `is_x86_feature_detected!("sse4.1")` before choosing it).
+    /// `runtime::cpu::has_sse41()` before choosing it).
     pub struct Sse41;
 
     impl NumberScanner for Sse41 {
@@ -304,7 +304,7 @@ mod tests {
         for pos in 0..text.len() {
             let portable = Portable::scan(&padded, pos, b',');
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("sse4.1") {
+            if crate::runtime::cpu::has_sse41() {
                 let vector = Sse41::scan(&padded, pos, b',');
                 assert_eq!(
                     portable.map(|(n, e, t)| (format!("{n:?}"), e, t)),

@@ -45,8 +45,8 @@ fn parse_records(
     next_record: &mut usize,
 ) -> Result<Parsed> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("sse4.1") {
-        // SAFETY: the CPU has SSE4.1.
+    if crate::runtime::cpu::has_sse41() {
+        // SAFETY: the CPU has SSE4.1 (runtime::cpu).
         return unsafe { parse_records_sse41(bytes, range, dialect, wanted, path, next_record) };
     }
     parse_records_with::<number::Portable>(bytes, range, dialect, wanted, path, next_record)
