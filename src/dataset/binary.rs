@@ -58,7 +58,7 @@ impl Layout {
             )));
         }
         let row_bytes = cols * scalar.size() as u64; // at most 2^23: no overflow
-        if file_len as u64 % row_bytes != 0 {
+        if !(file_len as u64).is_multiple_of(row_bytes) {
             return Err(Error::data_format(
                 path,
                 0,
@@ -149,7 +149,7 @@ fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64
     let n = (rows.end - rows.start) as usize;
     let base = (first * size) as usize;
     let step_bytes = (step * size) as usize;
-    let aligned = (data.as_ptr() as usize + base) % size as usize == 0;
+    let aligned = (data.as_ptr() as usize + base).is_multiple_of(size as usize);
     // Zero-copy: a strided view straight into the mapping.
     fn direct<T: Element>(data: &[u8], base: usize, n: usize, step: u64) -> Summary {
         // SAFETY: `check_size` proved every element is inside `data`; alignment checked.
@@ -214,7 +214,7 @@ fn row_major_part(
     let cols = layout.cols as usize;
     let start = rows.start as usize * cols * size;
     let len = (rows.end - rows.start) as usize * cols;
-    if (data.as_ptr() as usize + start) % size != 0 {
+    if !(data.as_ptr() as usize + start).is_multiple_of(size) {
         return None;
     }
     fn typed<T: Element>(

@@ -1,9 +1,6 @@
 //! Files far larger than RAM: memory-mapped, described in parallel, never copied into
 //! anonymous memory. Formats: `.npy`, raw binary, CSV/TSV.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
-
 pub mod binary;
 pub mod csv;
 pub(crate) mod faults;

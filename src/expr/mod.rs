@@ -7,11 +7,6 @@
 //! loop) and `lazy` (`where` sides computed only where taken). `language` is the one table
 //! of operators and functions; `kernels` and `vmath` are their scalar and vector kernels.
 
-// Lints as habits here: every unsafe operation in its own block with its reason, and
-// every public item documented.
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
-
 mod block;
 mod eval;
 mod kernels;

@@ -190,7 +190,7 @@ pub unsafe extern "C" fn oxb_parallel_map(
             ))
             .into());
         }
-        // SAFETY (for the calls below): the caller promises `f` is thread-safe.
+        // SAFETY: the caller promises `f` may be called from any thread at once.
         let call = |x: f64| unsafe { f(x) };
         map_in_parallel(input, out, n, &call)?;
         Ok(())

@@ -26,7 +26,7 @@ pub unsafe extern "C" fn process_array(data: *mut f64, length: c_int) -> c_int {
         if data.is_null() {
             return Err(FfiError::null(&format!("data (with length {length})")));
         }
-        if data as usize % std::mem::align_of::<f64>() != 0 {
+        if !(data as usize).is_multiple_of(std::mem::align_of::<f64>()) {
             return Err(FfiError::invalid(format!(
                 "data {data:p} is not aligned for double"
             )));

@@ -41,7 +41,7 @@ fn check_layout<T: Element>(view: &oxb_view, name: &str, writable: bool) -> FfiR
             view.len
         )));
     }
-    if view.data as usize % std::mem::align_of::<T>() != 0 {
+    if !(view.data as usize).is_multiple_of(std::mem::align_of::<T>()) {
         return Err(FfiError::invalid(format!(
             "{name}.data {:p} is not aligned for {} ({} bytes)",
             view.data,

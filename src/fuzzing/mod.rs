@@ -40,8 +40,7 @@ impl MemFile {
         use std::io::Write;
         use std::os::fd::FromRawFd;
         // SAFETY: a NUL-terminated name; the new descriptor is owned by the File below.
-        let fd =
-            unsafe { libc::memfd_create(b"oxbridge-fuzz\0".as_ptr().cast(), libc::MFD_CLOEXEC) };
+        let fd = unsafe { libc::memfd_create(c"oxbridge-fuzz".as_ptr(), libc::MFD_CLOEXEC) };
         assert!(fd >= 0, "memfd_create: {}", std::io::Error::last_os_error());
         // SAFETY: `fd` is a new descriptor that nothing else owns.
         let mut file = unsafe { std::fs::File::from_raw_fd(fd) };

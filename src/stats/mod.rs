@@ -348,7 +348,7 @@ mod tests {
     fn sum_is_compensated() {
         // 1 + 1e-16 * 10^4 loses every small term in naive summation.
         let mut xs = vec![1.0];
-        xs.extend(std::iter::repeat(1e-16).take(10_000));
+        xs.extend(std::iter::repeat_n(1e-16, 10_000));
         let s = Summary::of_slice(&xs);
         assert!((s.sum() - (1.0 + 1e-12)).abs() < 1e-15, "{}", s.sum());
     }

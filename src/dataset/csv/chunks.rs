@@ -29,7 +29,7 @@ fn guess_inside_quotes(bytes: &[u8], s: usize, delimiter: u8, quote: u8) -> bool
         if opening != closing {
             // Outside at `at` if it opens; parity back to `s`.
             let outside_here = opening;
-            return (before % 2 == 0) != outside_here;
+            return before.is_multiple_of(2) != outside_here;
         }
         before += 1;
     }

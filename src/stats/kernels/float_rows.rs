@@ -53,7 +53,9 @@ pub(crate) struct StripeSums {
 
 /// First pass over `xs` (a whole number of stripes).
 pub(crate) fn first_pass<T: Widen>(xs: &[T], stripe: usize) -> StripeSums {
-    debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
+    debug_assert!(
+        stripe <= MAX_STRIPE && stripe.is_multiple_of(WIDTH) && xs.len().is_multiple_of(stripe)
+    );
     let mut sums = StripeSums {
         hi: vec![0.0; stripe],
         lo: vec![0.0; stripe],
@@ -75,7 +77,9 @@ pub(crate) fn first_pass<T: Widen>(xs: &[T], stripe: usize) -> StripeSums {
 /// Per-position sums of `(x - means[p])^2` over `xs` (a whole number of stripes).
 pub(crate) fn squared_deviations<T: Widen>(xs: &[T], means: &[f64]) -> Vec<f64> {
     let stripe = means.len();
-    debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
+    debug_assert!(
+        stripe <= MAX_STRIPE && stripe.is_multiple_of(WIDTH) && xs.len().is_multiple_of(stripe)
+    );
     #[cfg(target_arch = "x86_64")]
     {
         if crate::runtime::cpu::has_avx2_fma() {

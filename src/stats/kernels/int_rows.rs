@@ -16,7 +16,9 @@ pub(crate) struct StripeInts {
 
 /// First pass over `xs` (a whole number of stripes of `stripe` values).
 pub(crate) fn first_pass(xs: &[i64], stripe: usize) -> StripeInts {
-    debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
+    debug_assert!(
+        stripe <= MAX_STRIPE && stripe.is_multiple_of(WIDTH) && xs.len().is_multiple_of(stripe)
+    );
     let mut sums = StripeInts {
         wrapped_sum: vec![0; stripe],
         min: vec![i64::MAX; stripe],
@@ -38,7 +40,9 @@ pub(crate) fn first_pass(xs: &[i64], stripe: usize) -> StripeInts {
 /// caller guarantees every difference is below 2^51 in magnitude.
 pub(crate) fn centred_squares(xs: &[i64], centres: &[i64]) -> Vec<f64> {
     let stripe = centres.len();
-    debug_assert!(stripe <= MAX_STRIPE && stripe % WIDTH == 0 && xs.len() % stripe == 0);
+    debug_assert!(
+        stripe <= MAX_STRIPE && stripe.is_multiple_of(WIDTH) && xs.len().is_multiple_of(stripe)
+    );
     #[cfg(target_arch = "x86_64")]
     {
         if crate::runtime::cpu::has_avx2_fma() {
