@@ -17,6 +17,6 @@ pub mod process;
 pub mod runtime;
 pub mod stats;
 
-pub use array::{Column, ColumnMut, Matrix, Matrix2, Strided, StridedMut};
+pub use array::{Strided, Strided2d, StridedMut, View, View2d, ViewMut};
 pub use error::{Error, ErrorKind, Result};
-pub use stats::Summary;
+pub use stats::Stats;

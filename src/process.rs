@@ -1,6 +1,6 @@
 //! In-place elementwise kernels.
 
-use crate::array::{ColumnMut, Element, Integer, Strided, StridedMut};
+use crate::array::{Element, Integer, Strided, StridedMut, ViewMut};
 use crate::error::{Error, Result};
 use crate::runtime::pool::{for_each_chunk_mut, map_chunks, CHUNK_LEN, MIN_PARALLEL_LEN};
 
@@ -17,21 +17,21 @@ const MIN_PARALLEL_STREAMING: usize = 1 << 20;
 /// Floats compute in float64 (float32 results are rounded once). Integers need integral
 /// `scale` and `offset`, and every result must fit the dtype: that is checked before
 /// anything is written, so on error the caller's data is untouched.
-pub fn scale_offset(column: ColumnMut<'_>, scale: f64, offset: f64) -> Result<()> {
+pub fn scale_offset(column: ViewMut<'_>, scale: f64, offset: f64) -> Result<()> {
     const MIN: usize = MIN_PARALLEL_STREAMING;
     match column {
-        ColumnMut::F64(v) if offset == 0.0 => {
+        ViewMut::F64(v) if offset == 0.0 => {
             for_each_chunk_mut(v, MIN, |c| map_wide(c, |x| x * scale))
         }
-        ColumnMut::F64(v) => for_each_chunk_mut(v, MIN, |c| map_wide(c, |x| x * scale + offset)),
-        ColumnMut::F32(v) if offset == 0.0 => {
+        ViewMut::F64(v) => for_each_chunk_mut(v, MIN, |c| map_wide(c, |x| x * scale + offset)),
+        ViewMut::F32(v) if offset == 0.0 => {
             for_each_chunk_mut(v, MIN, |c| map_wide(c, |x| (x as f64 * scale) as f32))
         }
-        ColumnMut::F32(v) => for_each_chunk_mut(v, MIN, |c| {
+        ViewMut::F32(v) => for_each_chunk_mut(v, MIN, |c| {
             map_wide(c, |x| (x as f64 * scale + offset) as f32)
         }),
-        ColumnMut::I64(v) => scale_offset_int(v, scale, offset, i64::MIN as i128, i64::MAX as i128),
-        ColumnMut::I32(v) => scale_offset_int(v, scale, offset, i32::MIN as i128, i32::MAX as i128),
+        ViewMut::I64(v) => scale_offset_int(v, scale, offset, i64::MIN as i128, i64::MAX as i128),
+        ViewMut::I32(v) => scale_offset_int(v, scale, offset, i32::MIN as i128, i32::MAX as i128),
     }
 }
 
@@ -126,20 +126,20 @@ mod tests {
     #[test]
     fn doubles_floats_of_both_widths() {
         let mut a: Vec<f64> = (0..100_000).map(|i| i as f64).collect();
-        scale_offset(ColumnMut::F64(StridedMut::from_slice(&mut a)), 2.0, 1.0).unwrap();
+        scale_offset(ViewMut::F64(StridedMut::from_slice(&mut a)), 2.0, 1.0).unwrap();
         assert!(a
             .iter()
             .enumerate()
             .all(|(i, &x)| x == 2.0 * i as f64 + 1.0));
         let mut b = [1.5f32, -2.0];
-        scale_offset(ColumnMut::F32(StridedMut::from_slice(&mut b)), 2.0, 0.0).unwrap();
+        scale_offset(ViewMut::F32(StridedMut::from_slice(&mut b)), 2.0, 0.0).unwrap();
         assert_eq!(b, [3.0, -4.0]);
     }
 
     #[test]
     fn negative_zero_stays_negative_without_offset() {
         let mut a = [-0.0f64, 0.0];
-        scale_offset(ColumnMut::F64(StridedMut::from_slice(&mut a)), 2.0, 0.0).unwrap();
+        scale_offset(ViewMut::F64(StridedMut::from_slice(&mut a)), 2.0, 0.0).unwrap();
         assert!(a[0].is_sign_negative() && a[1].is_sign_positive());
     }
 
@@ -147,8 +147,7 @@ mod tests {
     fn integer_overflow_is_an_error_and_leaves_data_untouched() {
         let mut a = [1i32, i32::MAX / 2 + 1, 3];
         let before = a;
-        let err =
-            scale_offset(ColumnMut::I32(StridedMut::from_slice(&mut a)), 2.0, 0.0).unwrap_err();
+        let err = scale_offset(ViewMut::I32(StridedMut::from_slice(&mut a)), 2.0, 0.0).unwrap_err();
         assert!(err.message.contains("overflows int32"), "{}", err.message);
         assert_eq!(a, before);
     }
@@ -156,10 +155,9 @@ mod tests {
     #[test]
     fn integer_scale_must_be_integral() {
         let mut a = [1i64, 2];
-        let err =
-            scale_offset(ColumnMut::I64(StridedMut::from_slice(&mut a)), 1.5, 0.0).unwrap_err();
+        let err = scale_offset(ViewMut::I64(StridedMut::from_slice(&mut a)), 1.5, 0.0).unwrap_err();
         assert!(err.message.contains("scale must be an integer"));
-        scale_offset(ColumnMut::I64(StridedMut::from_slice(&mut a)), -3.0, 7.0).unwrap();
+        scale_offset(ViewMut::I64(StridedMut::from_slice(&mut a)), -3.0, 7.0).unwrap();
         assert_eq!(a, [4, 1]);
     }
 }

@@ -303,7 +303,7 @@ impl<'a, T: Element> StridedMut<'a, T> {
 /// A read-only 2-D strided view: element `(i, j)` is at
 /// `ptr + i * row_stride + j * col_stride` (in elements). Any order: C, Fortran, sliced.
 #[derive(Debug)]
-pub struct Matrix<'a, T> {
+pub struct Strided2d<'a, T> {
     ptr: *const T,
     rows: usize,
     cols: usize,
@@ -312,18 +312,18 @@ pub struct Matrix<'a, T> {
     _borrow: PhantomData<&'a [T]>,
 }
 
-impl<T> Clone for Matrix<'_, T> {
+impl<T> Clone for Strided2d<'_, T> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<T> Copy for Matrix<'_, T> {}
+impl<T> Copy for Strided2d<'_, T> {}
 // SAFETY: read-only, like `Strided`.
-unsafe impl<T: Sync> Send for Matrix<'_, T> {}
+unsafe impl<T: Sync> Send for Strided2d<'_, T> {}
 // SAFETY: as for `Send`.
-unsafe impl<T: Sync> Sync for Matrix<'_, T> {}
+unsafe impl<T: Sync> Sync for Strided2d<'_, T> {}
 
-impl<'a, T: Element> Matrix<'a, T> {
+impl<'a, T: Element> Strided2d<'a, T> {
     /// # Safety
     /// Every element `(i, j)` with `i < rows`, `j < cols` must be a valid, aligned `T`
     /// that nobody writes for the lifetime `'a`.
@@ -334,7 +334,7 @@ impl<'a, T: Element> Matrix<'a, T> {
         row_stride: isize,
         col_stride: isize,
     ) -> Self {
-        Matrix {
+        Strided2d {
             ptr,
             rows,
             cols,
@@ -373,7 +373,7 @@ impl<'a, T: Element> Matrix<'a, T> {
 
     /// The same elements with rows and columns swapped.
     pub fn transposed(self) -> Self {
-        Matrix {
+        Strided2d {
             rows: self.cols,
             cols: self.rows,
             row_stride: self.col_stride,
@@ -407,7 +407,7 @@ impl<'a, T: Element> Matrix<'a, T> {
     /// Rows `start..start + len` as a matrix.
     pub fn row_range(&self, start: usize, len: usize) -> Self {
         assert!(start + len <= self.rows);
-        Matrix {
+        Strided2d {
             ptr: if len == 0 {
                 self.ptr
             } else {
@@ -421,7 +421,7 @@ impl<'a, T: Element> Matrix<'a, T> {
 
 /// A read-only view of any supported dtype.
 #[derive(Debug, Clone, Copy)]
-pub enum Column<'a> {
+pub enum View<'a> {
     /// float64 elements.
     F64(Strided<'a, f64>),
     /// float32 elements.
@@ -434,27 +434,27 @@ pub enum Column<'a> {
 
 /// A read-only 2-D view of any supported dtype.
 #[derive(Debug, Clone, Copy)]
-pub enum Matrix2<'a> {
+pub enum View2d<'a> {
     /// float64 elements.
-    F64(Matrix<'a, f64>),
+    F64(Strided2d<'a, f64>),
     /// float32 elements.
-    F32(Matrix<'a, f32>),
+    F32(Strided2d<'a, f32>),
     /// int64 elements.
-    I64(Matrix<'a, i64>),
+    I64(Strided2d<'a, i64>),
     /// int32 elements.
-    I32(Matrix<'a, i32>),
+    I32(Strided2d<'a, i32>),
 }
 
-impl Matrix2<'_> {
+impl View2d<'_> {
     /// (rows, cols).
     pub fn shape(&self) -> (usize, usize) {
-        with_dtype!(self, Matrix2, m => (m.rows(), m.cols()))
+        with_dtype!(self, View2d, m => (m.rows(), m.cols()))
     }
 }
 
 /// A writable view of any supported dtype.
 #[derive(Debug)]
-pub enum ColumnMut<'a> {
+pub enum ViewMut<'a> {
     /// float64 elements.
     F64(StridedMut<'a, f64>),
     /// float32 elements.
@@ -465,10 +465,10 @@ pub enum ColumnMut<'a> {
     I32(StridedMut<'a, i32>),
 }
 
-impl Column<'_> {
+impl View<'_> {
     /// Number of elements.
     pub fn len(&self) -> usize {
-        with_dtype!(self, Column, v => v.len())
+        with_dtype!(self, View, v => v.len())
     }
 
     /// Whether it has no elements.
@@ -479,12 +479,12 @@ impl Column<'_> {
     /// Element `i` as a float64 (exact for float32 and int32; int64 rounds past 2^53).
     #[inline]
     pub fn get_f64(&self, i: usize) -> f64 {
-        with_dtype!(self, Column, v => v.get(i).to_f64())
+        with_dtype!(self, View, v => v.get(i).to_f64())
     }
 
     /// The memory the view touches (see `Strided::footprint`).
     pub fn footprint(&self) -> Footprint {
-        with_dtype!(self, Column, v => v.footprint())
+        with_dtype!(self, View, v => v.footprint())
     }
 }
 

@@ -7,7 +7,7 @@ use crate::array::{Element, Strided};
 use crate::error::{Error, Result};
 use crate::runtime::pool::pool;
 use crate::runtime::progress::Progress;
-use crate::stats::{self, Summary};
+use crate::stats::{self, Stats};
 use rayon::prelude::*;
 
 /// Where the array is in the file and how it is laid out.
@@ -139,7 +139,7 @@ fn read<const N: usize>(bytes: &[u8], at: usize, big: bool) -> [u8; N] {
 }
 
 /// The summary of rows `rows` of column `col`.
-fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64>) -> Summary {
+fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64>) -> Stats {
     let size = layout.scalar.size() as u64;
     let (first, step) = if layout.fortran_order {
         (col * layout.rows + rows.start, 1)
@@ -151,12 +151,12 @@ fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64
     let step_bytes = (step * size) as usize;
     let aligned = (data.as_ptr() as usize + base).is_multiple_of(size as usize);
     // Zero-copy: a strided view straight into the mapping.
-    fn direct<T: Element>(data: &[u8], base: usize, n: usize, step: u64) -> Summary {
+    fn direct<T: Element>(data: &[u8], base: usize, n: usize, step: u64) -> Stats {
         // SAFETY: `check_size` proved every element is inside `data`; alignment checked.
         let view = unsafe {
             Strided::from_raw_parts(data.as_ptr().add(base) as *const T, n, step as isize)
         };
-        Summary::of_strided(view)
+        Stats::of_strided(view)
     }
     if layout.native() && aligned {
         match layout.scalar {
@@ -176,7 +176,7 @@ fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64
                 _ => f32::from_ne_bytes(read::<4>(data, at(i), big)) as f64,
             })
             .collect();
-        return Summary::of_slice(&values);
+        return Stats::of_slice(&values);
     }
     let values: Vec<i64> = (0..n)
         .map(|i| match layout.scalar {
@@ -190,7 +190,7 @@ fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64
             _ => (data[at(i)] != 0) as i64,
         })
         .collect();
-    Summary::of_strided(Strided::from_slice(&values))
+    Stats::of_strided(Strided::from_slice(&values))
 }
 
 /// Rows per block when row-major columns are transposed into contiguous buffers.
@@ -206,7 +206,7 @@ fn row_major_part(
     layout: &Layout,
     columns: &[usize],
     rows: std::ops::Range<u64>,
-) -> Option<Vec<Summary>> {
+) -> Option<Vec<Stats>> {
     if layout.fortran_order || !layout.native() || columns.is_empty() {
         return None;
     }
@@ -223,7 +223,7 @@ fn row_major_part(
         len: usize,
         cols: usize,
         columns: &[usize],
-    ) -> Vec<Summary> {
+    ) -> Vec<Stats> {
         // SAFETY: the caller checked alignment and native byte order, and the layout was
         // validated against the mapping's length, so these `len` elements are inside it.
         let values: &[T] =
@@ -242,8 +242,8 @@ fn row_major_part(
     })
 }
 
-fn transpose_summaries<T: Element>(values: &[T], cols: usize, columns: &[usize]) -> Vec<Summary> {
-    let mut totals = vec![Summary::EMPTY; columns.len()];
+fn transpose_summaries<T: Element>(values: &[T], cols: usize, columns: &[usize]) -> Vec<Stats> {
+    let mut totals = vec![Stats::EMPTY; columns.len()];
     let Some(&first) = values.first() else {
         return totals;
     };
@@ -257,7 +257,7 @@ fn transpose_summaries<T: Element>(values: &[T], cols: usize, columns: &[usize])
                 // SAFETY: r < n and c < cols, so r * cols + c < n * cols <= block.len().
                 *slot = unsafe { *block.get_unchecked(r * cols + c) };
             }
-            total.merge(&Summary::of_strided(Strided::from_slice(&scratch[..n])));
+            total.merge(&Stats::of_strided(Strided::from_slice(&scratch[..n])));
         }
     }
     totals
@@ -272,11 +272,11 @@ pub fn describe(
     columns: &[usize],
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Vec<Summary>> {
+) -> Result<Vec<Stats>> {
     // Shape (n, 0) holds no element however large n is: a 128-byte file may claim 10^18
     // rows, and a list of their chunks would be an allocation that aborts the process.
     if layout.cols == 0 {
-        return Ok(vec![Summary::EMPTY; columns.len()]);
+        return Ok(vec![Stats::EMPTY; columns.len()]);
     }
     let data = &bytes[layout.offset..];
     let row_bytes = (layout.cols as usize * layout.scalar.size()).max(1);
@@ -289,7 +289,7 @@ pub fn describe(
     progress.set_total((layout.rows * layout.cols * layout.scalar.size() as u64).max(1));
     let pool = pool()?;
     pool.install(|| {
-        let parts: Vec<Result<Vec<Summary>>> = chunks
+        let parts: Vec<Result<Vec<Stats>>> = chunks
             .par_iter()
             .enumerate()
             .map(|(i, rows)| {
@@ -310,7 +310,7 @@ pub fn describe(
                 Ok(part)
             })
             .collect();
-        let mut totals = vec![Summary::EMPTY; columns.len()];
+        let mut totals = vec![Stats::EMPTY; columns.len()];
         for part in parts {
             for (t, p) in totals.iter_mut().zip(part?) {
                 t.merge(&p);

@@ -12,7 +12,7 @@ pub use csv::column::Kind;
 
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
-use crate::stats::Summary;
+use crate::stats::Stats;
 use mapping::Mapping;
 use parking_lot::Mutex;
 use std::path::Path;
@@ -62,7 +62,7 @@ pub struct ColumnDescription {
     /// What the column holds: the file's type for binary data, inferred for CSV.
     pub kind: Kind,
     /// The numeric statistics (for text columns: count of values and of missing ones).
-    pub summary: Summary,
+    pub summary: Stats,
     /// Text columns: the fewest characters of a value (0 when there is none).
     pub min_len: u64,
     /// Text columns: the most characters of a value (0 when there is none).

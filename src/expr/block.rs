@@ -6,7 +6,7 @@ use super::eval::Input;
 use super::lazy;
 use super::program::{Arm, Inst, Operand, Program};
 use super::vmath::{self, Op};
-use crate::array::Column;
+use crate::array::View;
 
 /// Values per block (larger blocks measured slower).
 pub(super) const BLOCK: usize = 512;
@@ -98,7 +98,7 @@ fn load_inputs(inputs: &[Input<'_>], start: usize, len: usize, vars: &mut [Vec<f
         };
         let buffer = &mut buffer[..len];
         match column {
-            Column::F64(v) => {
+            View::F64(v) => {
                 let part = v.slice(start, len);
                 if part.as_slice().is_none() {
                     for (k, b) in buffer.iter_mut().enumerate() {
@@ -106,19 +106,19 @@ fn load_inputs(inputs: &[Input<'_>], start: usize, len: usize, vars: &mut [Vec<f
                     }
                 }
             }
-            Column::F32(v) => {
+            View::F32(v) => {
                 let part = v.slice(start, len);
                 for (k, b) in buffer.iter_mut().enumerate() {
                     *b = part.get(k) as f64;
                 }
             }
-            Column::I64(v) => {
+            View::I64(v) => {
                 let part = v.slice(start, len);
                 for (k, b) in buffer.iter_mut().enumerate() {
                     *b = part.get(k) as f64;
                 }
             }
-            Column::I32(v) => {
+            View::I32(v) => {
                 let part = v.slice(start, len);
                 for (k, b) in buffer.iter_mut().enumerate() {
                     *b = part.get(k) as f64;
@@ -146,7 +146,7 @@ pub(super) fn run_block<'s>(
         .iter()
         .zip(vars.iter())
         .map(|(input, buffer)| match input {
-            Input::Array(Column::F64(v)) => v.slice(start, len).as_slice().unwrap_or(&buffer[..]),
+            Input::Array(View::F64(v)) => v.slice(start, len).as_slice().unwrap_or(&buffer[..]),
             Input::Array(_) => &buffer[..],
             // Scalars never appear as Var operands (see `evaluate`), but keep a slice.
             Input::Scalar(_) => &buffer[..],

@@ -4,7 +4,7 @@
 use super::block::{run_block, Scratch, Src, BLOCK};
 use super::program::{map_operands, Operand, Program};
 use super::vmath;
-use crate::array::{Column, StridedMut};
+use crate::array::{StridedMut, View};
 use crate::error::{Error, Result};
 use crate::runtime::pool::{pool, MIN_PARALLEL_LEN};
 use rayon::prelude::*;
@@ -16,7 +16,7 @@ const TASK: usize = 1 << 16;
 #[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
     /// An array of the output's length.
-    Array(Column<'a>),
+    Array(View<'a>),
     /// One value for every element.
     Scalar(f64),
 }

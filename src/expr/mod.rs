@@ -62,7 +62,7 @@ impl fmt::Display for ParseError {
 mod tests {
     use super::vmath::{apply, Op};
     use super::*;
-    use crate::array::{Column, Strided, StridedMut};
+    use crate::array::{Strided, StridedMut, View};
 
     // exp, expm1, log, log10 and log1p: the engine's own kernels (see vmath's tests for
     // their accuracy), so these tests can compare bit for bit.
@@ -75,7 +75,7 @@ mod tests {
         let n = vars.first().map_or(1, |v| v.len());
         let inputs: Vec<Input> = vars
             .iter()
-            .map(|v| Input::Array(Column::F64(Strided::from_slice(v))))
+            .map(|v| Input::Array(View::F64(Strided::from_slice(v))))
             .collect();
         let mut out = vec![0.0; n];
         evaluate(&p, &inputs, Output::F64(StridedMut::from_slice(&mut out))).unwrap();
@@ -121,7 +121,7 @@ mod tests {
         let strided = unsafe { StridedMut::from_raw_parts(out.as_mut_ptr(), 1000, 2) };
         evaluate(
             &p,
-            &[Input::Array(Column::F32(reversed))],
+            &[Input::Array(View::F32(reversed))],
             Output::F64(strided),
         )
         .unwrap();
@@ -155,7 +155,7 @@ mod tests {
         evaluate(
             &p,
             &[
-                Input::Array(Column::F64(Strided::from_slice(&a))),
+                Input::Array(View::F64(Strided::from_slice(&a))),
                 Input::Scalar(2.0),
             ],
             Output::F64(StridedMut::from_slice(&mut out)),
@@ -178,7 +178,7 @@ mod tests {
         let input = unsafe { Strided::from_raw_parts(a.as_ptr(), 99_999, 1) };
         // SAFETY: as above.
         let out = unsafe { StridedMut::from_raw_parts(a.as_mut_ptr().add(1), 99_999, 1) };
-        evaluate(&p, &[Input::Array(Column::F64(input))], Output::F64(out)).unwrap();
+        evaluate(&p, &[Input::Array(View::F64(input))], Output::F64(out)).unwrap();
         assert_eq!(&a[1..], &expected[..]);
         // Exactly the same view: in place.
         // SAFETY: the whole of `a`, as input and as output: the engine allows `out` to be
@@ -186,7 +186,7 @@ mod tests {
         let input = unsafe { Strided::from_raw_parts(a.as_ptr(), 100_000, 1) };
         // SAFETY: as above.
         let out = unsafe { StridedMut::from_raw_parts(a.as_mut_ptr(), 100_000, 1) };
-        evaluate(&p, &[Input::Array(Column::F64(input))], Output::F64(out)).unwrap();
+        evaluate(&p, &[Input::Array(View::F64(input))], Output::F64(out)).unwrap();
         assert_eq!((a[0], a[1]), (1.0, 2.0));
     }
 
@@ -198,7 +198,7 @@ mod tests {
         evaluate(
             &p,
             &[
-                Input::Array(Column::F64(Strided::from_slice(&a))),
+                Input::Array(View::F64(Strided::from_slice(&a))),
                 Input::Scalar(10.0),
             ],
             Output::F64(StridedMut::from_slice(&mut out)),

@@ -5,15 +5,15 @@ use super::guard;
 use super::handles::{self, Handled};
 use super::stats::oxb_stats;
 use super::status::oxb_status;
-use super::view::{column, oxb_view};
-use crate::stats::Summary;
+use super::view::{oxb_view, read_view};
+use crate::stats::Stats;
 use parking_lot::Mutex;
 
 /// Handle of an accumulator. 0 is never a valid handle. Safe to use from several threads
 /// at once.
 pub type oxb_accumulator = u64;
 
-struct Accumulator(Mutex<Summary>);
+struct Accumulator(Mutex<Stats>);
 
 impl Handled for Accumulator {
     const KIND: &'static str = "accumulator";
@@ -28,7 +28,7 @@ pub unsafe extern "C" fn oxb_accumulator_create(out: *mut oxb_accumulator) -> ox
     guard::call(|| {
         // SAFETY: the contract of this function.
         let out = unsafe { Out::new(out, "out") }?;
-        out.write(handles::insert(Accumulator(Mutex::new(Summary::EMPTY)))?);
+        out.write(handles::insert(Accumulator(Mutex::new(Stats::EMPTY)))?);
         Ok(())
     })
 }
@@ -46,7 +46,7 @@ pub unsafe extern "C" fn oxb_accumulator_push(
 ) -> oxb_status {
     guard::call(|| {
         let acc = handles::get::<Accumulator>(handle)?;
-        let part = Summary::of_column(column(view, "view")?)?;
+        let part = Stats::of_view(read_view(view, "view")?)?;
         acc.0.lock().merge(&part);
         Ok(())
     })
@@ -88,7 +88,7 @@ pub extern "C" fn oxb_accumulator_merge(dst: oxb_accumulator, src: oxb_accumulat
 #[no_mangle]
 pub extern "C" fn oxb_accumulator_reset(handle: oxb_accumulator) -> oxb_status {
     guard::call(|| {
-        *handles::get::<Accumulator>(handle)?.0.lock() = Summary::EMPTY;
+        *handles::get::<Accumulator>(handle)?.0.lock() = Stats::EMPTY;
         Ok(())
     })
 }

@@ -4,8 +4,8 @@ use super::args::{slice, utf8, Out};
 use super::guard;
 use super::handles::{self, Handled};
 use super::status::{oxb_status, FfiError};
-use super::view::{column, column_mut, oxb_view};
-use crate::array::{Column, ColumnMut};
+use super::view::{oxb_view, read_view, read_view_mut};
+use crate::array::{View, ViewMut};
 use crate::error::Error;
 use crate::expr::{evaluate, Input, Output, Program};
 use crate::runtime::pool::{pool, MIN_PARALLEL_LEN};
@@ -115,9 +115,9 @@ pub unsafe extern "C" fn oxb_expression_variable(
 }
 
 fn output<'a>(view: *const oxb_view) -> Result<Output<'a>, FfiError> {
-    match column_mut(view, "out")? {
-        ColumnMut::F64(v) => Ok(Output::F64(v)),
-        ColumnMut::F32(v) => Ok(Output::F32(v)),
+    match read_view_mut(view, "out")? {
+        ViewMut::F64(v) => Ok(Output::F64(v)),
+        ViewMut::F32(v) => Ok(Output::F32(v)),
         _ => Err(FfiError::invalid("out must be a float64 or float32 view")),
     }
 }
@@ -147,7 +147,7 @@ pub unsafe extern "C" fn oxb_expression_evaluate(
                 .names
                 .get(i)
                 .map_or("operand".into(), |n| n.to_string_lossy().into_owned());
-            let col = column(input, &name)?;
+            let col = read_view(input, &name)?;
             bound.push(if col.len() == 1 && n != 1 {
                 Input::Scalar(col.get_f64(0))
             } else {
@@ -180,7 +180,7 @@ pub unsafe extern "C" fn oxb_parallel_map(
 ) -> oxb_status {
     guard::call(|| {
         let f = f.ok_or_else(|| FfiError::null("f"))?;
-        let input = column(input, "input")?;
+        let input = read_view(input, "input")?;
         let out = output(out)?;
         let n = out.len();
         if input.len() != n {
@@ -200,7 +200,7 @@ pub unsafe extern "C" fn oxb_parallel_map(
 /// Writes `f(input[i])` to `out[i]` in parallel pieces; contiguous float64 in and out
 /// (the common case) take a plain loop.
 fn map_in_parallel<F: Fn(f64) -> f64 + Sync>(
-    input: Column<'_>,
+    input: View<'_>,
     out: Output<'_>,
     n: usize,
     f: &F,
@@ -212,7 +212,7 @@ fn map_in_parallel<F: Fn(f64) -> f64 + Sync>(
         Output::F64(mut o) => {
             let len = o.len();
             let contiguous_in = match input {
-                Column::F64(v) => v.slice(start, len).as_slice(),
+                View::F64(v) => v.slice(start, len).as_slice(),
                 _ => None,
             };
             match (o.as_mut_slice(), contiguous_in) {

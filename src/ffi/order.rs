@@ -3,9 +3,9 @@
 use super::args::{slice, OutSlice};
 use super::guard;
 use super::status::oxb_status;
-use super::view::{column, column_mut, oxb_view};
+use super::view::{oxb_view, read_view, read_view_mut};
 use crate::array::with_dtype;
-use crate::array::{Column, ColumnMut};
+use crate::array::{View, ViewMut};
 use crate::order::histogram::histogram;
 use crate::order::{quantiles, sort};
 
@@ -26,7 +26,7 @@ pub unsafe extern "C" fn oxb_histogram(
     edges: *mut f64,
 ) -> oxb_status {
     guard::call(|| {
-        let data = column(view, "view")?;
+        let data = read_view(view, "view")?;
         let range = if range.is_null() {
             None
         } else {
@@ -59,7 +59,7 @@ pub unsafe extern "C" fn oxb_quantile(
     out: *mut f64,
 ) -> oxb_status {
     guard::call(|| {
-        let data = column(view, "view")?;
+        let data = read_view(view, "view")?;
         if q_len == 0 {
             return Ok(());
         }
@@ -67,7 +67,7 @@ pub unsafe extern "C" fn oxb_quantile(
         let qs = unsafe { slice(q, q_len, "q") }?.to_vec();
         // SAFETY: the contract of this function.
         let out = unsafe { OutSlice::new(out, q_len, "out") }?;
-        let values = with_dtype!(data, Column, v => quantiles(v, &qs))?;
+        let values = with_dtype!(data, View, v => quantiles(v, &qs))?;
         out.write_all(values.into_iter());
         Ok(())
     })
@@ -79,5 +79,5 @@ pub unsafe extern "C" fn oxb_quantile(
 /// `view` is NULL or a view whose elements are writable and unused by others meanwhile.
 #[no_mangle]
 pub unsafe extern "C" fn oxb_sort(view: *const oxb_view) -> oxb_status {
-    guard::call(|| Ok(with_dtype!(column_mut(view, "view")?, ColumnMut, v => sort(v))?))
+    guard::call(|| Ok(with_dtype!(read_view_mut(view, "view")?, ViewMut, v => sort(v))?))
 }

@@ -2,8 +2,8 @@
 
 use super::guard;
 use super::status::{oxb_status, FfiError};
-use super::view::{column_mut, oxb_view};
-use crate::array::{ColumnMut, StridedMut};
+use super::view::{oxb_view, read_view_mut};
+use crate::array::{StridedMut, ViewMut};
 use crate::process::scale_offset;
 use std::ffi::c_int;
 
@@ -33,7 +33,7 @@ pub unsafe extern "C" fn process_array(data: *mut f64, length: c_int) -> c_int {
         }
         // SAFETY: the caller lends `len` contiguous doubles for the call.
         let view = unsafe { StridedMut::from_raw_parts(data, len, 1) };
-        Ok(scale_offset(ColumnMut::F64(view), 2.0, 0.0)?)
+        Ok(scale_offset(ViewMut::F64(view), 2.0, 0.0)?)
     });
     -(status as c_int)
 }
@@ -53,7 +53,7 @@ pub unsafe extern "C" fn oxb_process_array(
     offset: f64,
 ) -> oxb_status {
     guard::call(|| {
-        let column = column_mut(view, "view")?;
+        let column = read_view_mut(view, "view")?;
         Ok(scale_offset(column, scale, offset)?)
     })
 }

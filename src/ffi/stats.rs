@@ -4,8 +4,8 @@ use super::args::{read, Out, OutSlice};
 use super::guard;
 use super::status::oxb_status;
 use super::status::FfiError;
-use super::view::{column, matrix, oxb_view, oxb_view2d};
-use crate::stats::{summaries_along, summary_of_matrix, Axis, ExactInts, Summary, SummaryParts};
+use super::view::{oxb_view, oxb_view2d, read_view, read_view2d};
+use crate::stats::{stats_along, stats_of_view2d, Axis, ExactInts, Stats, StatsParts};
 
 /// Statistics of a set of numbers; NaNs are counted in `nan_count` and otherwise ignored.
 /// With no values, `mean`, `variance`, `min` and `max` are NaN and `sum` is 0.
@@ -44,8 +44,8 @@ pub const OXB_AXIS_ROWS: u32 = 1;
 /// `oxb_stats_axis` over every element, into one `oxb_stats`.
 pub const OXB_AXIS_ALL: u32 = 2;
 
-impl From<&Summary> for oxb_stats {
-    fn from(s: &Summary) -> Self {
+impl From<&Stats> for oxb_stats {
+    fn from(s: &Stats) -> Self {
         let p = s.to_parts();
         let (sum, sum_error) = if p.sum_hi.is_finite() {
             let sum = p.sum_hi + p.sum_lo;
@@ -77,10 +77,10 @@ impl From<&Summary> for oxb_stats {
     }
 }
 
-impl From<&oxb_stats> for Summary {
+impl From<&oxb_stats> for Stats {
     fn from(c: &oxb_stats) -> Self {
-        let empty = Summary::EMPTY.to_parts();
-        Summary::from_parts(SummaryParts {
+        let empty = Stats::EMPTY.to_parts();
+        Stats::from_parts(StatsParts {
             count: c.count,
             nan_count: c.nan_count,
             sum_hi: c.sum,
@@ -109,10 +109,10 @@ pub unsafe extern "C" fn oxb_stats_compute(
     out: *mut oxb_stats,
 ) -> oxb_status {
     guard::call(|| {
-        let data = column(view, "view")?;
+        let data = read_view(view, "view")?;
         // SAFETY: the contract of this function.
         let out = unsafe { Out::new(out, "out") }?;
-        out.write(oxb_stats::from(&Summary::of_column(data)?));
+        out.write(oxb_stats::from(&Stats::of_view(data)?));
         Ok(())
     })
 }
@@ -134,8 +134,8 @@ pub unsafe extern "C" fn oxb_stats_merge(
         // SAFETY: the contract of this function (`out` may be `a` or `b`: both are
         // copied into `merged` before it is written).
         let out = unsafe { Out::new(out, "out") }?;
-        let mut merged = Summary::from(a);
-        merged.merge(&Summary::from(b));
+        let mut merged = Stats::from(a);
+        merged.merge(&Stats::from(b));
         out.write(oxb_stats::from(&merged));
         Ok(())
     })
@@ -156,12 +156,12 @@ pub unsafe extern "C" fn oxb_stats_axis(
     out_len: usize,
 ) -> oxb_status {
     guard::call(|| {
-        let m = matrix(matrix_view, "matrix")?;
+        let m = read_view2d(matrix_view, "matrix")?;
         let (rows, cols) = m.shape();
         let summaries = match axis {
-            OXB_AXIS_COLUMNS => summaries_along(m, Axis::Columns)?,
-            OXB_AXIS_ROWS => summaries_along(m, Axis::Rows)?,
-            OXB_AXIS_ALL => vec![summary_of_matrix(m)?],
+            OXB_AXIS_COLUMNS => stats_along(m, Axis::Columns)?,
+            OXB_AXIS_ROWS => stats_along(m, Axis::Rows)?,
+            OXB_AXIS_ALL => vec![stats_of_view2d(m)?],
             other => {
                 return Err(FfiError::invalid(format!(
                     "axis must be OXB_AXIS_COLUMNS (0), OXB_AXIS_ROWS (1) or OXB_AXIS_ALL (2), got {other}"

@@ -2,7 +2,7 @@
 //! domain's views.
 
 use super::status::{FfiError, FfiResult};
-use crate::array::{Column, ColumnMut, Element, Matrix, Matrix2, Strided, StridedMut};
+use crate::array::{Element, Strided, Strided2d, StridedMut, View, View2d, ViewMut};
 use std::ffi::c_void;
 
 /// Element type tag of an `oxb_view`: one of the `OXB_DTYPE_*` values.
@@ -95,25 +95,25 @@ fn read<'a>(view: *const oxb_view, name: &str) -> FfiResult<&'a oxb_view> {
 }
 
 /// A read-only column from a caller's view.
-pub(crate) fn column<'a>(view: *const oxb_view, name: &str) -> FfiResult<Column<'a>> {
+pub(crate) fn read_view<'a>(view: *const oxb_view, name: &str) -> FfiResult<View<'a>> {
     let v = read(view, name)?;
     Ok(match v.dtype {
-        OXB_DTYPE_F64 => Column::F64(strided(v, name)?),
-        OXB_DTYPE_F32 => Column::F32(strided(v, name)?),
-        OXB_DTYPE_I64 => Column::I64(strided(v, name)?),
-        OXB_DTYPE_I32 => Column::I32(strided(v, name)?),
+        OXB_DTYPE_F64 => View::F64(strided(v, name)?),
+        OXB_DTYPE_F32 => View::F32(strided(v, name)?),
+        OXB_DTYPE_I64 => View::I64(strided(v, name)?),
+        OXB_DTYPE_I32 => View::I32(strided(v, name)?),
         other => return Err(unknown_dtype(name, other)),
     })
 }
 
 /// A writable column from a caller's view.
-pub(crate) fn column_mut<'a>(view: *const oxb_view, name: &str) -> FfiResult<ColumnMut<'a>> {
+pub(crate) fn read_view_mut<'a>(view: *const oxb_view, name: &str) -> FfiResult<ViewMut<'a>> {
     let v = read(view, name)?;
     Ok(match v.dtype {
-        OXB_DTYPE_F64 => ColumnMut::F64(strided_mut(v, name)?),
-        OXB_DTYPE_F32 => ColumnMut::F32(strided_mut(v, name)?),
-        OXB_DTYPE_I64 => ColumnMut::I64(strided_mut(v, name)?),
-        OXB_DTYPE_I32 => ColumnMut::I32(strided_mut(v, name)?),
+        OXB_DTYPE_F64 => ViewMut::F64(strided_mut(v, name)?),
+        OXB_DTYPE_F32 => ViewMut::F32(strided_mut(v, name)?),
+        OXB_DTYPE_I64 => ViewMut::I64(strided_mut(v, name)?),
+        OXB_DTYPE_I32 => ViewMut::I32(strided_mut(v, name)?),
         other => return Err(unknown_dtype(name, other)),
     })
 }
@@ -136,7 +136,7 @@ pub struct oxb_view2d {
     pub dtype: oxb_dtype,
 }
 
-fn typed_matrix<'a, T: Element>(m: &oxb_view2d, name: &str) -> FfiResult<Matrix<'a, T>> {
+fn typed_matrix<'a, T: Element>(m: &oxb_view2d, name: &str) -> FfiResult<Strided2d<'a, T>> {
     let count = m.rows.checked_mul(m.cols).ok_or_else(|| {
         FfiError::invalid(format!(
             "{name} has {} x {} elements, too many",
@@ -146,7 +146,7 @@ fn typed_matrix<'a, T: Element>(m: &oxb_view2d, name: &str) -> FfiResult<Matrix<
     if count == 0 {
         // SAFETY: no element is ever read.
         return Ok(unsafe {
-            Matrix::from_raw_parts(std::ptr::NonNull::dangling().as_ptr(), m.rows, m.cols, 0, 0)
+            Strided2d::from_raw_parts(std::ptr::NonNull::dangling().as_ptr(), m.rows, m.cols, 0, 0)
         });
     }
     // Each axis must span addressable memory, like a 1-D view does.
@@ -169,7 +169,7 @@ fn typed_matrix<'a, T: Element>(m: &oxb_view2d, name: &str) -> FfiResult<Matrix<
     }
     // SAFETY: the caller promises every (i, j) is a readable element; layout checked.
     Ok(unsafe {
-        Matrix::from_raw_parts(
+        Strided2d::from_raw_parts(
             m.data as *const T,
             m.rows,
             m.cols,
@@ -180,14 +180,14 @@ fn typed_matrix<'a, T: Element>(m: &oxb_view2d, name: &str) -> FfiResult<Matrix<
 }
 
 /// A read-only 2-D view from a caller's `oxb_view2d`.
-pub(crate) fn matrix<'a>(view: *const oxb_view2d, name: &str) -> FfiResult<Matrix2<'a>> {
+pub(crate) fn read_view2d<'a>(view: *const oxb_view2d, name: &str) -> FfiResult<View2d<'a>> {
     // SAFETY: a non-NULL pointer to an `oxb_view2d` is the caller's promise.
     let m = unsafe { view.as_ref() }.ok_or_else(|| FfiError::null(name))?;
     Ok(match m.dtype {
-        OXB_DTYPE_F64 => Matrix2::F64(typed_matrix(m, name)?),
-        OXB_DTYPE_F32 => Matrix2::F32(typed_matrix(m, name)?),
-        OXB_DTYPE_I64 => Matrix2::I64(typed_matrix(m, name)?),
-        OXB_DTYPE_I32 => Matrix2::I32(typed_matrix(m, name)?),
+        OXB_DTYPE_F64 => View2d::F64(typed_matrix(m, name)?),
+        OXB_DTYPE_F32 => View2d::F32(typed_matrix(m, name)?),
+        OXB_DTYPE_I64 => View2d::I64(typed_matrix(m, name)?),
+        OXB_DTYPE_I32 => View2d::I32(typed_matrix(m, name)?),
         other => return Err(unknown_dtype(name, other)),
     })
 }

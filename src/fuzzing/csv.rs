@@ -1,11 +1,11 @@
 //! The CSV target: open with several option sets, describe, read rows, and compare the
 //! parallel scan with the sequential reader.
 
-use super::{assert_same_summary, MemFile};
+use super::{assert_same_stats, MemFile};
 use crate::dataset::csv::CsvOptions;
 use crate::dataset::{Dataset, Format, OpenOptions};
 use crate::runtime::progress::Progress;
-use crate::stats::Summary;
+use crate::stats::Stats;
 
 // ---- (a) CSV: open, describe, read_rows --------------------------------------------------
 
@@ -74,7 +74,7 @@ pub(super) fn exercise(dataset: &Dataset) {
                 .describe(&picked, &progress)
                 .expect("a second describe of the same columns");
             for (&c, d) in picked.iter().zip(&again) {
-                assert_same_summary(&described[c].summary, &d.summary, "describe again");
+                assert_same_stats(&described[c].summary, &d.summary, "describe again");
                 assert_eq!(
                     (described[c].kind, described[c].present),
                     (d.kind, d.present)
@@ -111,11 +111,7 @@ pub(super) fn exercise(dataset: &Dataset) {
         ),
     };
     for (&c, column) in numeric.iter().zip(&values) {
-        assert_same_summary(
-            &described[c].summary,
-            &Summary::of_slice(column),
-            "read_rows",
-        );
+        assert_same_stats(&described[c].summary, &Stats::of_slice(column), "read_rows");
     }
 }
 

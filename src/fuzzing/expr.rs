@@ -2,7 +2,7 @@
 //! several ways that must agree.
 
 use super::same;
-use crate::array::{Column, Strided, StridedMut};
+use crate::array::{Strided, StridedMut, View};
 use crate::expr::{evaluate, Input, Output, Program};
 
 // ---- (c) expressions: compile, then evaluate on a fixed input ------------------------------
@@ -44,7 +44,7 @@ fn run(program: &Program, inputs: &[Input<'_>], out: Output<'_>) {
 fn f64_inputs(arrays: &[Vec<f64>]) -> Vec<Input<'_>> {
     arrays
         .iter()
-        .map(|v| Input::Array(Column::F64(Strided::from_slice(v))))
+        .map(|v| Input::Array(View::F64(Strided::from_slice(v))))
         .collect()
 }
 
@@ -93,7 +93,7 @@ pub fn expr(data: &[u8]) {
         .iter()
         // SAFETY: LEN elements counted back from the last one of a LEN-element vector.
         .map(|v| unsafe { Strided::from_raw_parts(v.as_ptr().add(LEN - 1), LEN, -1) })
-        .map(|s| Input::Array(Column::F64(s)))
+        .map(|s| Input::Array(View::F64(s)))
         .collect();
     let mut spread = vec![0.0; 2 * LEN];
     // SAFETY: element i at 2 * (LEN - 1 - i): distinct, inside the vector.
@@ -108,13 +108,13 @@ pub fn expr(data: &[u8]) {
         let mut inputs: Vec<Input> = Vec::with_capacity(n);
         // SAFETY: the engine allows `out` to be exactly one of the inputs; `place` outlives
         // both views and is not touched otherwise until they are gone.
-        inputs.push(Input::Array(Column::F64(unsafe {
+        inputs.push(Input::Array(View::F64(unsafe {
             Strided::from_raw_parts(ptr, LEN, 1)
         })));
         inputs.extend(
             arrays[1..]
                 .iter()
-                .map(|v| Input::Array(Column::F64(Strided::from_slice(v)))),
+                .map(|v| Input::Array(View::F64(Strided::from_slice(v)))),
         );
         run(
             &program,
@@ -141,11 +141,11 @@ pub fn expr(data: &[u8]) {
     let scalar = |v: usize| SPECIAL[(v * 3) % SPECIAL.len()];
     let mixed: Vec<Input> = (0..n)
         .map(|v| match v % 5 {
-            0 => Input::Array(Column::F64(Strided::from_slice(&arrays[v]))),
-            1 => Input::Array(Column::F32(Strided::from_slice(&f32s[v]))),
-            2 => Input::Array(Column::I64(Strided::from_slice(&i64s[v]))),
+            0 => Input::Array(View::F64(Strided::from_slice(&arrays[v]))),
+            1 => Input::Array(View::F32(Strided::from_slice(&f32s[v]))),
+            2 => Input::Array(View::I64(Strided::from_slice(&i64s[v]))),
             3 => Input::Scalar(scalar(v)),
-            _ => Input::Array(Column::I32(Strided::from_slice(&i32s[v]))),
+            _ => Input::Array(View::I32(Strided::from_slice(&i32s[v]))),
         })
         .collect();
     let widened: Vec<Vec<f64>> = (0..n)

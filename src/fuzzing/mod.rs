@@ -10,7 +10,7 @@
 //! `tests/data/csv`) and random mutations of it, so plain `cargo test` on stable runs
 //! them without libFuzzer, nightly or sanitizers.
 
-use crate::stats::Summary;
+use crate::stats::Stats;
 
 mod csv;
 mod expr;
@@ -87,7 +87,7 @@ pub(super) fn same_value(a: f64, b: f64) -> bool {
     a == b || (a.is_nan() && b.is_nan())
 }
 
-pub(super) fn assert_same_summary(a: &Summary, b: &Summary, what: &str) {
+pub(super) fn assert_same_stats(a: &Stats, b: &Stats, what: &str) {
     assert_eq!(
         (a.count(), a.nan_count()),
         (b.count(), b.nan_count()),

@@ -1,10 +1,10 @@
 //! The npy target: the header parser, then the whole file described and decoded.
 
 use super::csv::exercise;
-use super::{assert_same_summary, MemFile};
+use super::{assert_same_stats, MemFile};
 use crate::dataset::{npy, Dataset, Format, OpenOptions};
 use crate::runtime::progress::Progress;
-use crate::stats::Summary;
+use crate::stats::Stats;
 
 // ---- (b) npy: the header, then the whole file --------------------------------------------
 
@@ -60,6 +60,6 @@ pub fn npy(data: &[u8]) {
         .expect("describe of a valid npy file");
     for (c, d) in described.iter().enumerate() {
         let column: Vec<f64> = (0..rows).map(|r| element(r, c as u64)).collect();
-        assert_same_summary(&d.summary, &Summary::of_slice(&column), "npy decode");
+        assert_same_stats(&d.summary, &Stats::of_slice(&column), "npy decode");
     }
 }

@@ -5,7 +5,7 @@
 //! follow numpy's own steps so that values on or near an edge land where numpy puts them.
 
 use crate::array::with_dtype;
-use crate::array::{Column, DType, Element, Strided};
+use crate::array::{DType, Element, Strided, View};
 use crate::error::{Error, Result};
 use crate::runtime::pool::{map_chunks, CHUNK_LEN};
 
@@ -160,7 +160,7 @@ fn histogram_of<T: Element>(
 /// The histogram of `column` in `bins` equal-width bins over `range` (default: the data's
 /// min and max). Values outside the range, and NaN, are not counted; the last bin
 /// includes its right edge.
-pub fn histogram(column: Column<'_>, bins: usize, range: Option<(f64, f64)>) -> Result<Histogram> {
+pub fn histogram(column: View<'_>, bins: usize, range: Option<(f64, f64)>) -> Result<Histogram> {
     if bins == 0 {
         return Err(Error::invalid_argument("bins must be at least 1, got 0"));
     }
@@ -170,7 +170,7 @@ pub fn histogram(column: Column<'_>, bins: usize, range: Option<(f64, f64)>) -> 
             u32::MAX
         )));
     }
-    with_dtype!(column, Column, v => histogram_of(v, bins, range))
+    with_dtype!(column, View, v => histogram_of(v, bins, range))
 }
 
 #[cfg(test)]
@@ -178,7 +178,7 @@ mod tests {
     use super::*;
 
     fn hist(xs: &[f64], bins: usize, range: Option<(f64, f64)>) -> Histogram {
-        histogram(Column::F64(Strided::from_slice(xs)), bins, range).unwrap()
+        histogram(View::F64(Strided::from_slice(xs)), bins, range).unwrap()
     }
 
     #[test]
@@ -204,17 +204,17 @@ mod tests {
     #[test]
     fn bad_arguments_are_errors() {
         let xs = [1.0, f64::NAN];
-        assert!(histogram(Column::F64(Strided::from_slice(&xs)), 0, None).is_err());
-        let err = histogram(Column::F64(Strided::from_slice(&xs)), 3, None).unwrap_err();
+        assert!(histogram(View::F64(Strided::from_slice(&xs)), 0, None).is_err());
+        let err = histogram(View::F64(Strided::from_slice(&xs)), 3, None).unwrap_err();
         assert!(err.message.contains("not finite"), "{}", err.message);
-        let err = histogram(Column::F64(Strided::from_slice(&xs)), 3, Some((2.0, 1.0)));
+        let err = histogram(View::F64(Strided::from_slice(&xs)), 3, Some((2.0, 1.0)));
         assert!(err.unwrap_err().message.contains("larger"));
     }
 
     #[test]
     fn too_many_bins_for_a_tiny_range_is_an_error() {
         let err = histogram(
-            Column::F64(Strided::from_slice(&[0.0])),
+            View::F64(Strided::from_slice(&[0.0])),
             2,
             Some((0.0, 5e-324)),
         );

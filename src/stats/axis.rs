@@ -2,8 +2,8 @@
 
 use super::block::merge_all;
 use super::row_major::row_major_any;
-use super::Summary;
-use crate::array::{with_dtype, Element, Matrix, Matrix2};
+use super::Stats;
+use crate::array::{with_dtype, Element, Strided2d, View2d};
 use crate::error::Result;
 use crate::runtime::pool::{map_chunks, CHUNK_LEN};
 use rayon::prelude::*;
@@ -22,10 +22,10 @@ pub enum Axis {
 const ROW_BLOCK_ELEMENTS: usize = 1 << 15;
 
 /// One summary per column of `m`, in one pass over memory, in parallel.
-fn columns_of<T: Element>(m: Matrix<'_, T>) -> Result<Vec<Summary>> {
+fn columns_of<T: Element>(m: Strided2d<'_, T>) -> Result<Vec<Stats>> {
     let (rows, cols) = (m.rows(), m.cols());
     if rows == 0 || cols == 0 {
-        return Ok(vec![Summary::EMPTY; cols]);
+        return Ok(vec![Stats::EMPTY; cols]);
     }
     let pool = crate::runtime::pool::pool()?;
     let tasks = pool.current_num_threads() * 4;
@@ -35,12 +35,12 @@ fn columns_of<T: Element>(m: Matrix<'_, T>) -> Result<Vec<Summary>> {
             if cols >= tasks {
                 return Ok((0..cols)
                     .into_par_iter()
-                    .map(|j| Summary::of_strided(m.column(j)))
+                    .map(|j| Stats::of_strided(m.column(j)))
                     .collect());
             }
             return (0..cols)
                 .map(|j| {
-                    let parts = map_chunks(m.column(j), CHUNK_LEN, Summary::of_strided)?;
+                    let parts = map_chunks(m.column(j), CHUNK_LEN, Stats::of_strided)?;
                     Ok(merge_all(&parts))
                 })
                 .collect();
@@ -49,7 +49,7 @@ fn columns_of<T: Element>(m: Matrix<'_, T>) -> Result<Vec<Summary>> {
         // block summarise column by column; merge the blocks in order.
         let block_rows = (ROW_BLOCK_ELEMENTS / cols).max(1);
         let blocks = rows.div_ceil(block_rows);
-        let parts: Vec<Vec<Summary>> = (0..blocks)
+        let parts: Vec<Vec<Stats>> = (0..blocks)
             .into_par_iter()
             .map(|b| {
                 let start = b * block_rows;
@@ -59,11 +59,11 @@ fn columns_of<T: Element>(m: Matrix<'_, T>) -> Result<Vec<Summary>> {
                     return all;
                 }
                 (0..cols)
-                    .map(|j| Summary::of_strided(block.column(j)))
+                    .map(|j| Stats::of_strided(block.column(j)))
                     .collect()
             })
             .collect();
-        let mut totals = vec![Summary::EMPTY; cols];
+        let mut totals = vec![Stats::EMPTY; cols];
         for part in &parts {
             for (total, s) in totals.iter_mut().zip(part) {
                 total.merge(s);
@@ -74,17 +74,17 @@ fn columns_of<T: Element>(m: Matrix<'_, T>) -> Result<Vec<Summary>> {
 }
 
 /// One summary per column or per row of a 2-D view.
-pub fn summaries_along(matrix: Matrix2<'_>, axis: Axis) -> Result<Vec<Summary>> {
-    fn typed<T: Element>(m: Matrix<'_, T>, axis: Axis) -> Result<Vec<Summary>> {
+pub fn stats_along(matrix: View2d<'_>, axis: Axis) -> Result<Vec<Stats>> {
+    fn typed<T: Element>(m: Strided2d<'_, T>, axis: Axis) -> Result<Vec<Stats>> {
         match axis {
             Axis::Columns => columns_of(m),
             Axis::Rows => columns_of(m.transposed()),
         }
     }
-    with_dtype!(matrix, Matrix2, m => typed(m, axis))
+    with_dtype!(matrix, View2d, m => typed(m, axis))
 }
 
 /// The summary of every element of a 2-D view.
-pub fn summary_of_matrix(matrix: Matrix2<'_>) -> Result<Summary> {
-    Ok(merge_all(&summaries_along(matrix, Axis::Columns)?))
+pub fn stats_of_view2d(matrix: View2d<'_>) -> Result<Stats> {
+    Ok(merge_all(&stats_along(matrix, Axis::Columns)?))
 }

@@ -3,8 +3,8 @@
 //! larger data is cut into blocks whose summaries merge in a fixed order.
 
 use super::kernels::{float, int, two_sum};
-use super::{ExactInts, Summary};
-use crate::array::{with_dtype, Column, Element, Strided, TypedSlice};
+use super::{ExactInts, Stats};
+use crate::array::{with_dtype, Element, Strided, TypedSlice, View};
 use crate::error::Result;
 use crate::runtime::pool::{map_chunks, CHUNK_LEN};
 
@@ -14,49 +14,49 @@ pub(super) const BLOCK_LEN: usize = 1024;
 /// more; 64 KiB still stays in L2, and the 32-bit half sums cannot overflow.
 const INT_BLOCK_LEN: usize = 8192;
 
-impl Summary {
-    /// Summary of at most `BLOCK_LEN` values, in two passes over data that stays in cache.
-    pub(super) fn of_block(xs: &[f64]) -> Summary {
-        block_summary(xs)
+impl Stats {
+    /// The statistics of at most `BLOCK_LEN` values, in two passes over data that stays in cache.
+    pub(super) fn of_block(xs: &[f64]) -> Stats {
+        block_stats(xs)
     }
 
-    /// Summary of a contiguous float64 slice, on the calling thread.
-    pub fn of_slice(xs: &[f64]) -> Summary {
-        let mut total = Summary::EMPTY;
+    /// The statistics of a contiguous float64 slice, on the calling thread.
+    pub fn of_slice(xs: &[f64]) -> Stats {
+        let mut total = Stats::EMPTY;
         for block in xs.chunks(BLOCK_LEN) {
-            total.merge(&Summary::of_block(block));
+            total.merge(&Stats::of_block(block));
         }
         total
     }
 
-    /// Summary of any strided view, on the calling thread.
-    pub fn of_strided<T: Element>(view: Strided<'_, T>) -> Summary {
+    /// The statistics of any strided view, on the calling thread.
+    pub fn of_strided<T: Element>(view: Strided<'_, T>) -> Stats {
         if view.is_empty() {
-            return Summary::EMPTY;
+            return Stats::EMPTY;
         }
         if view.get(0).as_i64().is_some() {
             return Self::of_ints(view);
         }
         if let Some(TypedSlice::F64(xs)) = view.as_slice().map(T::typed) {
-            return Summary::of_slice(xs);
+            return Stats::of_slice(xs);
         }
         let mut buffer = [0.0f64; BLOCK_LEN];
-        let mut total = Summary::EMPTY;
+        let mut total = Stats::EMPTY;
         for start in (0..view.len()).step_by(BLOCK_LEN) {
             let n = BLOCK_LEN.min(view.len() - start);
             let block = view.slice(start, n);
             for (i, b) in buffer[..n].iter_mut().enumerate() {
                 *b = block.get(i).to_f64();
             }
-            total.merge(&Summary::of_block(&buffer[..n]));
+            total.merge(&Stats::of_block(&buffer[..n]));
         }
         total
     }
 
-    /// Summary of integer data: exact sum, min and max, and M2 in float64.
-    fn of_ints<T: Element>(view: Strided<'_, T>) -> Summary {
+    /// The statistics of integer data: exact sum, min and max, and M2 in float64.
+    fn of_ints<T: Element>(view: Strided<'_, T>) -> Stats {
         let mut buffer = Vec::new();
-        let mut total = Summary::EMPTY;
+        let mut total = Stats::EMPTY;
         for start in (0..view.len()).step_by(INT_BLOCK_LEN) {
             let n = INT_BLOCK_LEN.min(view.len() - start);
             let block = view.slice(start, n);
@@ -73,32 +73,28 @@ impl Summary {
         total
     }
 
-    /// Summary of a column, in parallel for large ones.
-    pub fn of_column(column: Column<'_>) -> Result<Summary> {
-        fn parallel<T: Element>(view: Strided<'_, T>) -> Result<Summary> {
-            Ok(merge_all(&map_chunks(
-                view,
-                CHUNK_LEN,
-                Summary::of_strided,
-            )?))
+    /// The statistics of a view of any dtype, in parallel for large ones.
+    pub fn of_view(column: View<'_>) -> Result<Stats> {
+        fn parallel<T: Element>(view: Strided<'_, T>) -> Result<Stats> {
+            Ok(merge_all(&map_chunks(view, CHUNK_LEN, Stats::of_strided)?))
         }
-        with_dtype!(column, Column, v => parallel(v))
+        with_dtype!(column, View, v => parallel(v))
     }
 }
 
-pub(super) fn merge_all(parts: &[Summary]) -> Summary {
-    let mut total = Summary::EMPTY;
+pub(super) fn merge_all(parts: &[Stats]) -> Stats {
+    let mut total = Stats::EMPTY;
     for part in parts {
         total.merge(part);
     }
     total
 }
 
-/// Summary of a block of at most `INT_BLOCK_LEN` integers: exact sum, min and max in a
+/// The statistics of a block of at most `INT_BLOCK_LEN` integers: exact sum, min and max in a
 /// first pass, M2 in a second while the block is still in cache.
-fn int_block(xs: &[i64]) -> Summary {
+fn int_block(xs: &[i64]) -> Stats {
     if xs.is_empty() {
-        return Summary::EMPTY;
+        return Stats::EMPTY;
     }
     // Deviations from the first value: within a block's range, so usually 32-bit.
     let pivot = xs[0];
@@ -138,7 +134,7 @@ fn int_block(xs: &[i64]) -> Summary {
         }
     };
     let sum_hi = sum as f64;
-    Summary {
+    Stats {
         count,
         nan_count: 0,
         sum_hi,
@@ -153,16 +149,16 @@ fn int_block(xs: &[i64]) -> Summary {
 
 /// The block kernel: a first pass for the compensated sum, NaN count, min and max, and a
 /// second for M2 around the block's mean while the block is still in L1.
-pub(super) fn block_summary(xs: &[f64]) -> Summary {
+pub(super) fn block_stats(xs: &[f64]) -> Stats {
     let whole = xs.len() / float::LANES * float::LANES;
     let (body, tail) = xs.split_at(whole);
     let pass = float::first_pass(body);
-    let mut s = Summary {
+    let mut s = Stats {
         exact: None,
         nan_count: pass.nans,
         min: pass.min,
         max: pass.max,
-        ..Summary::EMPTY
+        ..Stats::EMPTY
     };
     for lane in 0..float::LANES {
         let (h, e) = two_sum(s.sum_hi, pass.hi[lane]);

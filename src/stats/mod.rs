@@ -13,7 +13,7 @@ mod block;
 pub(crate) mod kernels;
 mod row_major;
 
-pub use axis::{summaries_along, summary_of_matrix, Axis};
+pub use axis::{stats_along, stats_of_view2d, Axis};
 pub(crate) use row_major::row_major_any;
 
 /// Exact sum, min and max of integer data, which float64 cannot hold beyond 2^53.
@@ -46,7 +46,7 @@ impl ExactInts {
 /// Count, NaN count, sum, mean, variance, min and max of a set of numbers; NaNs are
 /// counted and otherwise ignored.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Summary {
+pub struct Stats {
     count: u64,
     nan_count: u64,
     sum_hi: f64,
@@ -59,9 +59,9 @@ pub struct Summary {
     exact: Option<ExactInts>,
 }
 
-/// The parts of a `Summary`, for carrying one across the C boundary and back.
+/// The parts of a `Stats`, for carrying one across the C boundary and back.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SummaryParts {
+pub struct StatsParts {
     /// Values seen, NaN excluded.
     pub count: u64,
     /// NaN values seen.
@@ -82,15 +82,15 @@ pub struct SummaryParts {
     pub exact: Option<ExactInts>,
 }
 
-impl Default for Summary {
+impl Default for Stats {
     fn default() -> Self {
         Self::EMPTY
     }
 }
 
-impl Summary {
+impl Stats {
     /// The statistics of no data.
-    pub const EMPTY: Summary = Summary {
+    pub const EMPTY: Stats = Stats {
         count: 0,
         nan_count: 0,
         sum_hi: 0.0,
@@ -103,8 +103,8 @@ impl Summary {
     };
 
     /// The state, for carrying it across the C boundary.
-    pub fn to_parts(&self) -> SummaryParts {
-        SummaryParts {
+    pub fn to_parts(&self) -> StatsParts {
+        StatsParts {
             count: self.count,
             nan_count: self.nan_count,
             sum_hi: self.sum_hi,
@@ -119,8 +119,8 @@ impl Summary {
 
     /// Rebuilds a summary from its parts (as `to_parts` gave them; other values give
     /// meaningless but harmless statistics).
-    pub fn from_parts(p: SummaryParts) -> Summary {
-        Summary {
+    pub fn from_parts(p: StatsParts) -> Stats {
+        Stats {
             count: p.count,
             nan_count: p.nan_count,
             sum_hi: p.sum_hi,
@@ -223,7 +223,7 @@ impl Summary {
     }
 
     /// Combines two summaries into the summary of both data sets (Chan et al.).
-    pub fn merge(&mut self, other: &Summary) {
+    pub fn merge(&mut self, other: &Stats) {
         self.nan_count += other.nan_count;
         let exact_delta = match (self.exact, other.exact) {
             (Some(a), Some(b)) => exact_mean_difference(a, self.count, b, other.count),
@@ -295,18 +295,18 @@ fn exact_mean(exact: Option<ExactInts>, count: u64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::array::{Column, Matrix, Matrix2, Strided};
+    use crate::array::{Strided, Strided2d, View, View2d};
     use proptest::prelude::*;
 
     #[test]
     fn infinities_survive_merging_like_numpy() {
         let mut xs = vec![0.0; 3000];
         xs[0] = f64::INFINITY;
-        let s = Summary::of_slice(&xs);
+        let s = Stats::of_slice(&xs);
         assert_eq!((s.sum(), s.mean()), (f64::INFINITY, f64::INFINITY));
         assert!(s.variance(0).is_nan());
         xs[2999] = f64::NEG_INFINITY;
-        let s = Summary::of_slice(&xs);
+        let s = Stats::of_slice(&xs);
         assert!(s.sum().is_nan() && s.mean().is_nan());
     }
 
@@ -314,7 +314,7 @@ mod tests {
     fn large_integers_keep_an_exact_variance_across_blocks() {
         let t = 1_700_000_000_000_000_001i64;
         let xs: Vec<i64> = (0..20_000).map(|i| t + i % 3).collect();
-        let s = Summary::of_column(Column::I64(Strided::from_slice(&xs))).unwrap();
+        let s = Stats::of_view(View::I64(Strided::from_slice(&xs))).unwrap();
         // The variance does not depend on the shift by t: compute it on the small parts.
         let small: Vec<f64> = (0..20_000).map(|i| (i % 3) as f64).collect();
         let mean = small.iter().sum::<f64>() / 20_000.0;
@@ -336,11 +336,11 @@ mod tests {
 
     #[test]
     fn empty_summary_is_nan_except_counts_and_sum() {
-        let s = Summary::of_slice(&[]);
+        let s = Stats::of_slice(&[]);
         assert_eq!((s.count(), s.nan_count(), s.sum()), (0, 0, 0.0));
         assert!(s.mean().is_nan() && s.variance(0).is_nan());
         assert!(s.min().is_nan() && s.max().is_nan());
-        let s = Summary::of_slice(&[f64::NAN, f64::NAN]);
+        let s = Stats::of_slice(&[f64::NAN, f64::NAN]);
         assert_eq!((s.count(), s.nan_count()), (0, 2));
     }
 
@@ -349,13 +349,13 @@ mod tests {
         // 1 + 1e-16 * 10^4 loses every small term in naive summation.
         let mut xs = vec![1.0];
         xs.extend(std::iter::repeat_n(1e-16, 10_000));
-        let s = Summary::of_slice(&xs);
+        let s = Stats::of_slice(&xs);
         assert!((s.sum() - (1.0 + 1e-12)).abs() < 1e-15, "{}", s.sum());
     }
 
     #[test]
     fn infinities_give_infinite_mean_and_nan_variance() {
-        let s = Summary::of_slice(&[1.0, f64::INFINITY, 2.0]);
+        let s = Stats::of_slice(&[1.0, f64::INFINITY, 2.0]);
         assert_eq!(s.sum(), f64::INFINITY);
         assert_eq!(s.mean(), f64::INFINITY);
         assert!(s.variance(0).is_nan());
@@ -365,12 +365,12 @@ mod tests {
     #[test]
     fn integer_sums_are_exact_beyond_int64() {
         let data = vec![i64::MAX; 300_000];
-        let s = Summary::of_column(Column::I64(Strided::from_slice(&data))).unwrap();
+        let s = Stats::of_view(View::I64(Strided::from_slice(&data))).unwrap();
         let exact = s.exact().unwrap();
         assert_eq!(exact.sum, i64::MAX as i128 * 300_000);
         assert_eq!((exact.min, exact.max), (i64::MAX, i64::MAX));
         assert_eq!(s.mean(), i64::MAX as f64);
-        let floats = Summary::of_slice(&[1.0]);
+        let floats = Stats::of_slice(&[1.0]);
         let mut mixed = s;
         mixed.merge(&floats);
         assert!(mixed.exact().is_none());
@@ -379,7 +379,7 @@ mod tests {
     #[test]
     fn integer_columns_in_parallel_match_sequential() {
         let data: Vec<i64> = (0..300_000).map(|i| (i * 7919) % 1000 - 500).collect();
-        let s = Summary::of_column(Column::I64(Strided::from_slice(&data))).unwrap();
+        let s = Stats::of_view(View::I64(Strided::from_slice(&data))).unwrap();
         let as_f64: Vec<f64> = data.iter().map(|&x| x as f64).collect();
         let (n, sum, mean, var) = naive(&as_f64);
         assert_eq!(s.count(), n);
@@ -395,22 +395,22 @@ mod tests {
         let data: Vec<f64> = (0..rows * cols)
             .map(|i| ((i * 37) % 101) as f64 - 50.0)
             .collect();
-        let m = Matrix2::F64(Matrix::from_slice(&data, rows, cols));
-        let by_column = summaries_along(m, Axis::Columns).unwrap();
+        let m = View2d::F64(Strided2d::from_slice(&data, rows, cols));
+        let by_column = stats_along(m, Axis::Columns).unwrap();
         for (j, s) in by_column.iter().enumerate() {
             let column: Vec<f64> = (0..rows).map(|i| data[i * cols + j]).collect();
-            let expected = Summary::of_slice(&column);
+            let expected = Stats::of_slice(&column);
             assert_eq!(s.count(), expected.count());
             assert!((s.mean() - expected.mean()).abs() < 1e-12);
             assert!((s.variance(0) - expected.variance(0)).abs() < 1e-9);
             assert_eq!((s.min(), s.max()), (expected.min(), expected.max()));
         }
-        let by_row = summaries_along(m, Axis::Rows).unwrap();
+        let by_row = stats_along(m, Axis::Rows).unwrap();
         assert_eq!(by_row.len(), rows);
-        let row3 = Summary::of_slice(&data[3 * cols..4 * cols]);
+        let row3 = Stats::of_slice(&data[3 * cols..4 * cols]);
         assert!((by_row[3].mean() - row3.mean()).abs() < 1e-12);
-        let all = summary_of_matrix(m).unwrap();
-        assert!((all.sum() - Summary::of_slice(&data).sum()).abs() < 1e-9);
+        let all = stats_of_view2d(m).unwrap();
+        assert!((all.sum() - Stats::of_slice(&data).sum()).abs() < 1e-9);
     }
 
     proptest! {
@@ -429,7 +429,7 @@ mod tests {
                 (a + d, b + d * d)
             });
             let exact = (n * s2 - s1 * s1) as f64 / (n * n) as f64;
-            let s = Summary::of_column(Column::I64(Strided::from_slice(&xs))).unwrap();
+            let s = Stats::of_view(View::I64(Strided::from_slice(&xs))).unwrap();
             prop_assert!((s.variance(0) - exact).abs() <= 1e-12 * exact + 1e-12,
                 "{} vs {exact}", s.variance(0));
             prop_assert_eq!(s.exact.map(|e| e.sum), Some(xs.iter().map(|&x| x as i128).sum()));
@@ -441,9 +441,9 @@ mod tests {
             cut in 0usize..3000,
         ) {
             let cut = cut.min(xs.len());
-            let whole = Summary::of_slice(&xs);
-            let mut merged = Summary::of_slice(&xs[..cut]);
-            merged.merge(&Summary::of_slice(&xs[cut..]));
+            let whole = Stats::of_slice(&xs);
+            let mut merged = Stats::of_slice(&xs[..cut]);
+            merged.merge(&Stats::of_slice(&xs[cut..]));
             prop_assert_eq!(merged.count(), whole.count());
             prop_assert_eq!(merged.nan_count(), whole.nan_count());
             let (n, _, mean, var) = naive(&xs);

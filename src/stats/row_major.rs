@@ -4,8 +4,8 @@
 //! the column-wise kernels': the same compensated sums, exact integer sums, minima and
 //! maxima, and M2 from a second pass over each block while it is in cache.
 
-use super::block::block_summary;
-use super::{two_sum, ExactInts, Summary};
+use super::block::block_stats;
+use super::{two_sum, ExactInts, Stats};
 use crate::array::Element;
 use crate::array::{TypedSlice, Widen};
 use crate::stats::kernels::float_rows;
@@ -14,7 +14,7 @@ use crate::stats::kernels::int_rows;
 /// Values per block: 128 KiB of float64, which stays in L2 between the two passes.
 const ROW_MAJOR_BLOCK_LEN: usize = 16384;
 
-impl Summary {
+impl Stats {
     /// Turns the float sums of a block of integers (exact: see `Widen::INTEGER`) into
     /// exact integer statistics, as `int_block` gives them. Returns the integer nearest to
     /// the mean and sets `offset` to the mean's exact distance from it.
@@ -35,22 +35,22 @@ impl Summary {
 /// Summaries of every column of packed row-major data (`values.len()` a multiple of
 /// `cols`) by the stripe kernels, which read every element type the engine has; `None`
 /// when there are too many columns for them.
-pub(crate) fn row_major_any<T: Element>(values: &[T], cols: usize) -> Option<Vec<Summary>> {
+pub(crate) fn row_major_any<T: Element>(values: &[T], cols: usize) -> Option<Vec<Stats>> {
     match T::typed(values) {
-        TypedSlice::F64(xs) => row_major_summaries(xs, cols),
-        TypedSlice::F32(xs) => row_major_summaries(xs, cols),
-        TypedSlice::I32(xs) => row_major_summaries(xs, cols),
-        TypedSlice::I64(xs) => row_major_int64_summaries(xs, cols),
+        TypedSlice::F64(xs) => row_major_stats(xs, cols),
+        TypedSlice::F32(xs) => row_major_stats(xs, cols),
+        TypedSlice::I32(xs) => row_major_stats(xs, cols),
+        TypedSlice::I64(xs) => row_major_int64_stats(xs, cols),
     }
 }
 
 /// Summaries of every column of row-major float64, float32 or int32 data (`values.len()` a
 /// multiple of `cols`), read in place without transposing it; `None` when there are too many columns
 /// for the stripe kernel (see `f64_rows_simd`).
-pub(crate) fn row_major_summaries<T: Widen>(values: &[T], cols: usize) -> Option<Vec<Summary>> {
+pub(crate) fn row_major_stats<T: Widen>(values: &[T], cols: usize) -> Option<Vec<Stats>> {
     let stripe = float_rows::stripe_len(cols)?;
     debug_assert_eq!(values.len() % cols, 0);
-    let mut totals = vec![Summary::EMPTY; cols];
+    let mut totals = vec![Stats::EMPTY; cols];
     let mut column = Vec::new();
     for block in values.chunks((ROW_MAJOR_BLOCK_LEN / stripe).max(1) * stripe) {
         for (total, part) in
@@ -64,24 +64,24 @@ pub(crate) fn row_major_summaries<T: Widen>(values: &[T], cols: usize) -> Option
     Some(totals)
 }
 
-/// `block_summary` of each column of one row-major block. The stripe kernel's sums have
+/// `block_stats` of each column of one row-major block. The stripe kernel's sums have
 /// no NaN test: a column whose sum comes out non-finite (a NaN, an infinity or an
-/// overflow) is gathered into `column` and summarised by `block_summary` instead.
+/// overflow) is gathered into `column` and summarised by `block_stats` instead.
 fn row_major_block<T: Widen>(
     block: &[T],
     cols: usize,
     stripe: usize,
     column: &mut Vec<f64>,
-) -> Vec<Summary> {
+) -> Vec<Stats> {
     let rows = block.len() / cols;
     let (body, tail) = block.split_at(block.len() / stripe * stripe);
     let sums = float_rows::first_pass(body, stripe);
-    let mut parts: Vec<Summary> = (0..cols)
+    let mut parts: Vec<Stats> = (0..cols)
         .map(|c| {
-            let mut s = Summary {
+            let mut s = Stats {
                 exact: None,
                 count: rows as u64,
-                ..Summary::EMPTY
+                ..Stats::EMPTY
             };
             let positions = (c..stripe).step_by(cols);
             let tail_values = tail.iter().skip(c).step_by(cols);
@@ -136,7 +136,7 @@ fn row_major_block<T: Widen>(
         if !(s.sum_hi.is_finite() && s.sum_lo.is_finite()) {
             column.clear();
             column.extend(block.iter().skip(c).step_by(cols).map(|x| x.widen()));
-            *s = block_summary(column);
+            *s = block_stats(column);
         }
     }
     parts
@@ -145,10 +145,10 @@ fn row_major_block<T: Widen>(
 /// Summaries of every column of row-major int64 data (`values.len()` a multiple of
 /// `cols`), read in place: exact sums, minima and maxima as `int_block` gives them. `None`
 /// when there are too many columns for the stripe kernel.
-pub(crate) fn row_major_int64_summaries(values: &[i64], cols: usize) -> Option<Vec<Summary>> {
+pub(crate) fn row_major_int64_stats(values: &[i64], cols: usize) -> Option<Vec<Stats>> {
     let stripe = float_rows::stripe_len(cols)?;
     debug_assert_eq!(values.len() % cols, 0);
-    let mut totals = vec![Summary::EMPTY; cols];
+    let mut totals = vec![Stats::EMPTY; cols];
     for block in values.chunks((ROW_MAJOR_BLOCK_LEN / stripe).max(1) * stripe) {
         for (total, part) in totals
             .iter_mut()
@@ -161,13 +161,13 @@ pub(crate) fn row_major_int64_summaries(values: &[i64], cols: usize) -> Option<V
 }
 
 /// `int_block` of each column of one row-major int64 block.
-fn row_major_int64_block(block: &[i64], cols: usize, stripe: usize) -> Vec<Summary> {
+fn row_major_int64_block(block: &[i64], cols: usize, stripe: usize) -> Vec<Stats> {
     let rows = block.len() / cols;
     let n = rows as i128;
     let (body, tail) = block.split_at(block.len() / stripe * stripe);
     let pass = int_rows::first_pass(body, stripe);
     let column = |c: usize| block.iter().skip(c).step_by(cols).copied();
-    let mut parts: Vec<Summary> = Vec::with_capacity(cols);
+    let mut parts: Vec<Stats> = Vec::with_capacity(cols);
     // M2 around the floor of the mean (exact integer deviations while they are below
     // 2^51), corrected by the exact distance from it to the mean, in [0, 1).
     let mut centres = vec![0i64; cols];
@@ -197,7 +197,7 @@ fn row_major_int64_block(block: &[i64], cols: usize, stripe: usize) -> Vec<Summa
         offsets[c] = (sum - n * centre) as f64 / rows as f64;
         small[c] = max as i128 - centre < 1 << 51 && centre - (min as i128) < 1 << 51;
         let sum_hi = sum as f64;
-        parts.push(Summary {
+        parts.push(Stats {
             count: rows as u64,
             nan_count: 0,
             sum_hi,
@@ -270,7 +270,7 @@ mod tests {
         };
         for (c, got) in fast.iter().enumerate() {
             let column: Vec<T> = values.iter().skip(c).step_by(cols).copied().collect();
-            let want = Summary::of_strided(Strided::from_slice(&column));
+            let want = Stats::of_strided(Strided::from_slice(&column));
             prop_assert_eq!(got.exact(), want.exact(), "column {}", c);
             prop_assert_eq!(got.count(), want.count());
             prop_assert_eq!(got.mean().to_bits(), want.mean().to_bits(), "column {}", c);
@@ -304,19 +304,19 @@ mod tests {
             stride in 1usize..50,
         ) {
             let values: Vec<f64> = (0..rows * cols).map(|i| seed[(i * stride) % seed.len()]).collect();
-            let Some(fast) = row_major_summaries(&values, cols) else {
+            let Some(fast) = row_major_stats(&values, cols) else {
                 prop_assert!(float_rows::stripe_len(cols).is_none());
                 return Ok(());
             };
             // float32 data goes through the same kernel, widened.
             let narrow: Vec<f32> = values.iter().map(|&x| x as f32).collect();
-            let fast32 = row_major_summaries(&narrow, cols).expect("same stripe");
+            let fast32 = row_major_stats(&narrow, cols).expect("same stripe");
             let widened: Vec<f64> = narrow.iter().map(|&x| x as f64).collect();
             let cases = fast.iter().map(|s| (s, &values)).chain(fast32.iter().map(|s| (s, &widened)));
             for (i, (got, values)) in cases.enumerate() {
                 let c = i % cols;
                 let column: Vec<f64> = values.iter().skip(c).step_by(cols).copied().collect();
-                let want = Summary::of_slice(&column);
+                let want = Stats::of_slice(&column);
                 prop_assert_eq!((got.count(), got.nan_count()), (want.count(), want.nan_count()));
                 let close = |a: f64, b: f64, tol: f64| {
                     a.to_bits() == b.to_bits()

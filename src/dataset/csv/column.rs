@@ -3,7 +3,7 @@
 
 use super::number::{decimal_parts, parse_int, trim_spaces, Number, POWERS_OF_TEN};
 use crate::array::Strided;
-use crate::stats::Summary;
+use crate::stats::Stats;
 
 /// What a column holds, as inferred from every value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,7 +39,7 @@ pub struct ColumnStats {
     /// What the column holds, from every value so far.
     pub kind: Kind,
     /// Numeric statistics; missing values are in its NaN count.
-    pub summary: Summary,
+    pub summary: Stats,
     /// Missing values (empty or a null marker).
     pub missing: u64,
     /// Non-missing values.
@@ -59,7 +59,7 @@ impl Default for ColumnStats {
     fn default() -> Self {
         ColumnStats {
             kind: Kind::Empty,
-            summary: Summary::EMPTY,
+            summary: Stats::EMPTY,
             missing: 0,
             present: 0,
             min_len: u64::MAX,
@@ -198,7 +198,7 @@ impl ColumnStats {
     fn flush_ints(&mut self) {
         if !self.ints.is_empty() {
             self.summary
-                .merge(&Summary::of_strided(Strided::from_slice(&self.ints)));
+                .merge(&Stats::of_strided(Strided::from_slice(&self.ints)));
             self.ints.clear();
         }
     }
@@ -208,7 +208,7 @@ impl ColumnStats {
             for (v, &scale) in self.floats.iter_mut().zip(&self.scales) {
                 *v /= POWERS_OF_TEN[scale as usize];
             }
-            self.summary.merge(&Summary::of_slice(&self.floats));
+            self.summary.merge(&Stats::of_slice(&self.floats));
             self.floats.clear();
             self.scales.clear();
         }
@@ -236,7 +236,7 @@ impl ColumnStats {
     }
 
     /// The summary with missing values counted as NaN, as pandas reads them.
-    pub fn numeric_summary(&self) -> Summary {
+    pub fn numeric_summary(&self) -> Stats {
         let mut s = self.summary;
         s.add_missing(self.missing);
         s
