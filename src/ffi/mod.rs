@@ -9,7 +9,7 @@
 mod accumulator;
 mod args;
 mod dataset;
-mod expression;
+mod expr;
 mod guard;
 mod handles;
 mod last_error;
@@ -28,7 +28,7 @@ mod view;
 
 pub use accumulator::*;
 pub use dataset::*;
-pub use expression::*;
+pub use expr::*;
 pub use last_error::{oxb_error_detail, oxb_last_error_detail, oxb_last_error_message};
 pub use order::*;
 pub use process::*;
