@@ -29,6 +29,35 @@ impl<T> Out<T> {
     }
 }
 
+/// An in-out parameter: the caller's value on entry, replaced at the end of a successful
+/// call (a cursor that a call advances).
+pub(super) struct InOut<T>(NonNull<T>);
+
+impl<T: Copy> InOut<T> {
+    /// Checks `ptr`, the argument called `name`.
+    ///
+    /// # Safety
+    /// `ptr` is NULL or points to an initialised, readable and writable `T` for the rest
+    /// of the call.
+    pub(super) unsafe fn new(ptr: *mut T, name: &str) -> FfiResult<InOut<T>> {
+        NonNull::new(ptr)
+            .map(InOut)
+            .ok_or_else(|| FfiError::null(name))
+    }
+
+    /// The value the caller passed.
+    pub(super) fn get(&self) -> T {
+        // SAFETY: non-NULL, readable and initialised, the contract of `InOut::new`.
+        unsafe { self.0.as_ptr().read() }
+    }
+
+    /// Writes the new value.
+    pub(super) fn write(self, value: T) {
+        // SAFETY: non-NULL and writable, the contract of `InOut::new`.
+        unsafe { self.0.as_ptr().write(value) }
+    }
+}
+
 /// An out-parameter array of `len` elements, checked non-NULL (unless empty) before any
 /// work is done, and written at the end of a successful call.
 pub(super) struct OutSlice<T> {
@@ -91,6 +120,27 @@ pub(super) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &str) -> FfiR
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// The caller's writable array of `len` values, which the domain code fills in place;
+/// NULL is allowed when `len` is 0.
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` writable, properly aligned and initialised `T` that
+/// nothing else reads or writes during the call.
+pub(super) unsafe fn slice_mut<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    name: &str,
+) -> FfiResult<&'a mut [T]> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if ptr.is_null() {
+        return Err(FfiError::null(name));
+    }
+    // SAFETY: non-NULL, and the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
 /// The caller's NUL-terminated string `text`, the argument called `name`, as bytes.
 ///
 /// # Safety
@@ -111,6 +161,21 @@ pub(super) unsafe fn utf8<'a>(text: *const c_char, name: &str) -> FfiResult<&'a 
     // SAFETY: the caller's contract, passed on.
     let bytes = unsafe { c_bytes(text, name) }?;
     std::str::from_utf8(bytes).map_err(|_| FfiError::invalid(format!("{name} is not valid UTF-8")))
+}
+
+/// As `utf8`, with NULL meaning "not given".
+///
+/// # Safety
+/// As `c_bytes`.
+pub(super) unsafe fn optional_utf8<'a>(
+    text: *const c_char,
+    name: &str,
+) -> FfiResult<Option<&'a str>> {
+    if text.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller's contract, passed on.
+    unsafe { utf8(text, name) }.map(Some)
 }
 
 /// `text` as a C string for the caller to read; a NUL inside it (from a file's bytes) is
@@ -141,6 +206,12 @@ mod tests {
             .is_empty());
         // SAFETY: as above.
         assert!(unsafe { slice::<f64>(std::ptr::null(), 2, "q") }.is_err());
+        // SAFETY: as above.
+        assert!(unsafe { slice_mut::<f64>(std::ptr::null_mut(), 1, "out") }.is_err());
+        // SAFETY: as above.
+        assert!(unsafe { optional_utf8(std::ptr::null(), "x") }
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -159,5 +230,11 @@ mod tests {
         // SAFETY: a live C string.
         assert_eq!(unsafe { utf8(text.as_ptr(), "t") }.unwrap(), "naïve");
         assert_eq!(c_string("a\0b").to_str().unwrap(), "a\\0b");
+        let mut cursor = 5u64;
+        // SAFETY: a live, initialised local.
+        let in_out = unsafe { InOut::new(&mut cursor, "cursor") }.unwrap();
+        assert_eq!(in_out.get(), 5);
+        in_out.write(9);
+        assert_eq!(cursor, 9);
     }
 }

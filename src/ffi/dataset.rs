@@ -1,22 +1,17 @@
 //! `oxb_dataset`: a memory-mapped data file behind a handle.
 
+use super::args::{c_bytes, c_string, optional_utf8, read, slice, slice_mut, InOut, Out, OutSlice};
 use super::guard;
 use super::handles::{self, Handled};
+use super::progress::{oxb_progress_fn, with_progress};
 use super::stats::oxb_stats;
 use super::status::{oxb_status, FfiError, FfiResult};
 use crate::dataset::Kind;
 use crate::dataset::{csv::CsvOptions, Dataset, Format, OpenOptions};
-use crate::runtime::progress;
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_void, CString};
 
 /// Handle of an open data file. 0 is never a valid handle.
 pub type oxb_dataset = u64;
-
-/// Reports progress of a long call: `done` out of `total` units (bytes). Called only on
-/// the thread that made the call, about every 100 ms and once at the end; returning
-/// non-zero cancels the work, which then returns `OXB_CANCELLED`.
-pub type oxb_progress_fn =
-    Option<unsafe extern "C" fn(done: u64, total: u64, user: *mut c_void) -> c_int>;
 
 /// Column kinds reported by `oxb_dataset_describe`.
 pub const OXB_KIND_EMPTY: u32 = 0;
@@ -89,29 +84,13 @@ impl Handled for OpenDataset {
     const KIND: &'static str = "dataset";
 }
 
-/// # Safety
-/// `text` is NULL or a NUL-terminated string.
-unsafe fn optional_text(text: *const c_char, name: &str) -> FfiResult<Option<String>> {
-    if text.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: the caller passes a NUL-terminated string.
-    let s = unsafe { CStr::from_ptr(text) };
-    s.to_str()
-        .map(|s| Some(s.to_owned()))
-        .map_err(|_| FfiError::invalid(format!("{name} is not valid UTF-8")))
-}
-
 /// A path as the OS takes it: any bytes on POSIX systems, UTF-8 elsewhere.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string.
 unsafe fn file_path(path: *const c_char) -> FfiResult<std::path::PathBuf> {
-    if path.is_null() {
-        return Err(FfiError::null("path"));
-    }
-    // SAFETY: the caller passes a NUL-terminated string.
-    let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
+    // SAFETY: the caller's contract, passed on.
+    let bytes = unsafe { c_bytes(path, "path") }?;
     #[cfg(unix)]
     return Ok(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes).into());
     #[cfg(not(unix))]
@@ -123,13 +102,14 @@ unsafe fn file_path(path: *const c_char) -> FfiResult<std::path::PathBuf> {
 /// # Safety
 /// `options` is NULL or points to a valid `oxb_open_options`.
 unsafe fn open_options(options: *const oxb_open_options) -> FfiResult<OpenOptions> {
-    // SAFETY: the caller passes NULL or a valid struct.
-    let Some(o) = (unsafe { options.as_ref() }) else {
+    if options.is_null() {
         return Ok(OpenOptions::default());
-    };
+    }
+    // SAFETY: the caller's contract: a valid struct.
+    let o = unsafe { read(options, "options") }?;
     // SAFETY: documented as NULL or NUL-terminated.
-    let format = unsafe { optional_text(o.format, "options.format") }?
-        .map(|f| Format::parse(&f))
+    let format = unsafe { optional_utf8(o.format, "options.format") }?
+        .map(Format::parse)
         .transpose()?;
     let delimiter = match o.delimiter {
         0 => None,
@@ -148,14 +128,14 @@ unsafe fn open_options(options: *const oxb_open_options) -> FfiResult<OpenOption
     let null_values = if o.null_values.is_null() {
         None
     } else {
-        let mut values = Vec::with_capacity(o.null_values_len);
-        for i in 0..o.null_values_len {
-            // SAFETY: the caller passes `null_values_len` string pointers.
-            let p = unsafe { *o.null_values.add(i) };
+        // SAFETY: the caller passes `null_values_len` string pointers.
+        let entries = unsafe { slice(o.null_values, o.null_values_len, "options.null_values") }?;
+        let mut values = Vec::with_capacity(entries.len());
+        for &p in entries {
             // SAFETY: each entry is NULL or NUL-terminated.
-            let v = unsafe { optional_text(p, "options.null_values") }?
+            let v = unsafe { optional_utf8(p, "options.null_values") }?
                 .ok_or_else(|| FfiError::null("options.null_values entry"))?;
-            values.push(v);
+            values.push(v.to_owned());
         }
         Some(values)
     };
@@ -167,31 +147,9 @@ unsafe fn open_options(options: *const oxb_open_options) -> FfiResult<OpenOption
             null_values,
         },
         // SAFETY: documented as NULL or NUL-terminated.
-        raw_dtype: unsafe { optional_text(o.dtype, "options.dtype") }?,
+        raw_dtype: unsafe { optional_utf8(o.dtype, "options.dtype") }?.map(str::to_owned),
         raw_columns: (o.columns > 0).then_some(o.columns),
     })
-}
-
-fn c_string(text: &str) -> CString {
-    CString::new(text.replace('\0', "\\0")).unwrap_or_default()
-}
-
-/// Runs `work` with the caller's progress callback, if any.
-fn with_progress<R: Send>(
-    progress: oxb_progress_fn,
-    user: *mut c_void,
-    work: impl FnOnce(&progress::Progress) -> crate::Result<R> + Send,
-) -> crate::Result<R> {
-    match progress {
-        None => progress::run(work, None),
-        Some(callback) => {
-            let mut report = |done: u64, total: u64| {
-                // SAFETY: the caller's callback with the caller's pointer, on its thread.
-                unsafe { callback(done, total, user) == 0 }
-            };
-            progress::run(work, Some(&mut report))
-        }
-    }
 }
 
 /// Opens a data file (`.npy`, raw binary or CSV/TSV) without reading it into memory and
@@ -210,9 +168,8 @@ pub unsafe extern "C" fn oxb_dataset_open(
     guard::call(|| {
         // SAFETY: documented as NULL or NUL-terminated.
         let path = unsafe { file_path(path) }?;
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
         // SAFETY: documented as NULL or valid.
         let options = unsafe { open_options(options) }?;
         let dataset = Dataset::open(&path, &options)?;
@@ -230,8 +187,7 @@ pub unsafe extern "C" fn oxb_dataset_open(
             dtypes,
             typestr,
         })?;
-        // SAFETY: checked non-NULL.
-        unsafe { out.write(handle) };
+        out.write(handle);
         Ok(())
     })
 }
@@ -247,11 +203,9 @@ pub unsafe extern "C" fn oxb_dataset_num_columns(
 ) -> oxb_status {
     guard::call(|| {
         let d = handles::get::<OpenDataset>(handle)?;
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
-        // SAFETY: checked non-NULL.
-        unsafe { out.write(d.names.len()) };
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(d.names.len());
         Ok(())
     })
 }
@@ -269,23 +223,20 @@ pub unsafe extern "C" fn oxb_dataset_column_info(
 ) -> oxb_status {
     guard::call(|| {
         let d = handles::get::<OpenDataset>(handle)?;
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
         let (Some(name), Some(dtype)) = (d.names.get(index), d.dtypes.get(index)) else {
             return Err(FfiError::invalid(format!(
                 "column index {index} is out of range: the dataset has {} columns",
                 d.names.len()
             )));
         };
-        // SAFETY: checked non-NULL. The strings live in the handle's object, which the
-        // table keeps until the handle is closed.
-        unsafe {
-            out.write(oxb_column_info {
-                name: name.as_ptr(),
-                dtype: dtype.as_ptr(),
-            })
-        };
+        // The strings live in the handle's object, which the table keeps until the
+        // handle is closed.
+        out.write(oxb_column_info {
+            name: name.as_ptr(),
+            dtype: dtype.as_ptr(),
+        });
         Ok(())
     })
 }
@@ -304,12 +255,9 @@ pub unsafe extern "C" fn oxb_dataset_num_rows(
 ) -> oxb_status {
     guard::call(|| {
         let d = handles::get::<OpenDataset>(handle)?;
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
-        let rows = with_progress(progress, user, |p| d.dataset.num_rows(p))?;
-        // SAFETY: checked non-NULL.
-        unsafe { out.write(rows) };
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(with_progress(progress, user, |p| d.dataset.num_rows(p))?);
         Ok(())
     })
 }
@@ -339,14 +287,13 @@ pub unsafe extern "C" fn oxb_dataset_describe(
             }
             (0..d.names.len()).collect()
         } else {
-            // SAFETY: the caller passes `columns_len` indexes.
-            unsafe { std::slice::from_raw_parts(columns, columns_len) }.to_vec()
+            // SAFETY: the contract of this function.
+            unsafe { slice(columns, columns_len, "columns") }?.to_vec()
         };
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
+        // SAFETY: the contract of this function: room for one description per column.
+        let out = unsafe { OutSlice::new(out, wanted.len(), "out") }?;
         let described = with_progress(progress, user, |p| d.dataset.describe(&wanted, p))?;
-        for (i, c) in described.iter().enumerate() {
+        out.write_all(described.iter().map(|c| {
             let kind = match c.kind {
                 Kind::Empty => OXB_KIND_EMPTY,
                 Kind::Int => OXB_KIND_INT,
@@ -357,15 +304,13 @@ pub unsafe extern "C" fn oxb_dataset_describe(
             if c.kind == Kind::Text {
                 (stats.count, stats.nan_count) = (c.present, c.missing);
             }
-            let description = oxb_column_description {
+            oxb_column_description {
                 stats,
                 kind,
                 min_len: c.min_len,
                 max_len: c.max_len,
-            };
-            // SAFETY: the caller provides room for one description per column.
-            unsafe { out.add(i).write(description) };
-        }
+            }
+        }));
         Ok(())
     })
 }
@@ -383,9 +328,8 @@ pub unsafe extern "C" fn oxb_dataset_array(
 ) -> oxb_status {
     guard::call(|| {
         let d = handles::get::<OpenDataset>(handle)?;
-        if out.is_null() {
-            return Err(FfiError::null("out"));
-        }
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
         let (data, layout) = d.dataset.array().ok_or_else(|| {
             FfiError::new(
                 oxb_status::OXB_UNSUPPORTED,
@@ -399,8 +343,8 @@ pub unsafe extern "C" fn oxb_dataset_array(
             typestr: d.typestr.as_ptr(),
             fortran_order: layout.fortran_order as u32,
         };
-        // SAFETY: checked non-NULL. The mapping lives as long as the handle's object.
-        unsafe { out.write(info) };
+        // The mapping lives as long as the handle's object.
+        out.write(info);
         Ok(())
     })
 }
@@ -426,46 +370,26 @@ pub unsafe extern "C" fn oxb_dataset_read_rows(
 ) -> oxb_status {
     guard::call(|| {
         let d = handles::get::<OpenDataset>(handle)?;
-        if cursor.is_null() {
-            return Err(FfiError::null("cursor"));
-        }
-        if rows_read.is_null() {
-            return Err(FfiError::null("rows_read"));
-        }
+        // SAFETY: the contract of this function.
+        let cursor = unsafe { InOut::new(cursor, "cursor") }?;
+        // SAFETY: the contract of this function.
+        let rows_read = unsafe { Out::new(rows_read, "rows_read") }?;
         if columns_len == 0 {
             return Err(FfiError::invalid("columns_len must be at least 1"));
         }
-        if columns.is_null() {
-            return Err(FfiError::null("columns"));
-        }
+        // SAFETY: the contract of this function.
+        let wanted = unsafe { slice(columns, columns_len, "columns") }?;
         let total = usize::try_from(max_rows)
             .ok()
             .and_then(|r| r.checked_mul(columns_len))
             .ok_or_else(|| FfiError::invalid(format!("max_rows {max_rows} is too large")))?;
-        if out.is_null() && total > 0 {
-            return Err(FfiError::null("out"));
-        }
-        // SAFETY: the caller passes `columns_len` indexes and room for `total` doubles.
-        let (wanted, values) = unsafe {
-            (
-                std::slice::from_raw_parts(columns, columns_len),
-                if total == 0 {
-                    &mut [][..]
-                } else {
-                    std::slice::from_raw_parts_mut(out, total)
-                },
-            )
-        };
-        // SAFETY: checked non-NULL.
-        let start = unsafe { cursor.read() };
-        let start =
-            usize::try_from(start).map_err(|_| FfiError::invalid("cursor is out of range"))?;
+        // SAFETY: the contract of this function: room for `total` doubles.
+        let values = unsafe { slice_mut(out, total, "out") }?;
+        let start = usize::try_from(cursor.get())
+            .map_err(|_| FfiError::invalid("cursor is out of range"))?;
         let (rows, next) = d.dataset.read_rows(start, wanted, values)?;
-        // SAFETY: checked non-NULL.
-        unsafe {
-            cursor.write(next as u64);
-            rows_read.write(rows as u64);
-        }
+        cursor.write(next as u64);
+        rows_read.write(rows as u64);
         Ok(())
     })
 }

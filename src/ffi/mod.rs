@@ -15,6 +15,7 @@ mod handles;
 mod last_error;
 mod order;
 mod process;
+mod progress;
 mod stats;
 mod status;
 /// cbindgen:ignore
@@ -32,6 +33,7 @@ pub use expr::*;
 pub use last_error::{oxb_error_detail, oxb_last_error_detail, oxb_last_error_message};
 pub use order::*;
 pub use process::*;
+pub use progress::oxb_progress_fn;
 pub use settings::*;
 pub use stats::*;
 pub use status::oxb_status;
