@@ -80,11 +80,16 @@ pub fn expr(data: &[u8]) {
             return;
         }
     };
-    let n = program.variables.len();
-    let arrays: Vec<Vec<f64>> = (0..n).map(values).collect();
-    // 1. Contiguous float64 everywhere.
+    let arrays: Vec<Vec<f64>> = (0..program.variables.len()).map(values).collect();
+    // Contiguous float64 everywhere is the reference for the other ways.
     let expected = run_to_vec(&program, &f64_inputs(&arrays));
-    // 2. Reversed inputs and a reversed, strided output.
+    reversed_layout(&program, &arrays, &expected, &source);
+    in_place(&program, &arrays, &expected, &source);
+    mixed_operands(&program, &arrays, &source);
+}
+
+/// Reversed inputs and a reversed, strided output.
+fn reversed_layout(program: &Program, arrays: &[Vec<f64>], expected: &[f64], source: &str) {
     let reversed: Vec<Vec<f64>> = arrays
         .iter()
         .map(|v| v.iter().rev().copied().collect())
@@ -98,35 +103,41 @@ pub fn expr(data: &[u8]) {
     let mut spread = vec![0.0; 2 * LEN];
     // SAFETY: element i at 2 * (LEN - 1 - i): distinct, inside the vector.
     let out = unsafe { StridedMut::from_raw_parts(spread.as_mut_ptr().add(2 * LEN - 2), LEN, -2) };
-    run(&program, &inputs, Output::F64(out));
+    run(program, &inputs, Output::F64(out));
     let got: Vec<f64> = (0..LEN).map(|i| spread[2 * (LEN - 1 - i)]).collect();
-    assert_same_results(&expected, &got, &source, "reversed layout");
-    // 3. In place: the output is the first operand itself.
-    if n > 0 {
-        let mut place = arrays[0].clone();
-        let ptr = place.as_mut_ptr();
-        let mut inputs: Vec<Input> = Vec::with_capacity(n);
-        // SAFETY: the engine allows `out` to be exactly one of the inputs; `place` outlives
-        // both views and is not touched otherwise until they are gone.
-        inputs.push(Input::Array(View::F64(unsafe {
-            Strided::from_raw_parts(ptr, LEN, 1)
-        })));
-        inputs.extend(
-            arrays[1..]
-                .iter()
-                .map(|v| Input::Array(View::F64(Strided::from_slice(v)))),
-        );
-        run(
-            &program,
-            &inputs,
-            // SAFETY: `ptr` is the start of a live buffer of `LEN` doubles that only this view uses.
-            Output::F64(unsafe { StridedMut::from_raw_parts(ptr, LEN, 1) }),
-        );
-        drop(inputs);
-        assert_same_results(&expected, &place, &source, "in place");
-    }
-    // 4. Every operand kind: float64, float32 and int64 arrays and scalars, against the
-    // float64 arrays holding the same values; then a float32 output.
+    assert_same_results(expected, &got, source, "reversed layout");
+}
+
+/// In place: the output is the first operand itself.
+fn in_place(program: &Program, arrays: &[Vec<f64>], expected: &[f64], source: &str) {
+    let Some(first) = arrays.first() else { return };
+    let mut place = first.clone();
+    let ptr = place.as_mut_ptr();
+    let mut inputs: Vec<Input> = Vec::with_capacity(arrays.len());
+    // SAFETY: the engine allows `out` to be exactly one of the inputs; `place` outlives
+    // both views and is not touched otherwise until they are gone.
+    inputs.push(Input::Array(View::F64(unsafe {
+        Strided::from_raw_parts(ptr, LEN, 1)
+    })));
+    inputs.extend(
+        arrays[1..]
+            .iter()
+            .map(|v| Input::Array(View::F64(Strided::from_slice(v)))),
+    );
+    run(
+        program,
+        &inputs,
+        // SAFETY: `ptr` is the start of a live buffer of `LEN` doubles that only this view uses.
+        Output::F64(unsafe { StridedMut::from_raw_parts(ptr, LEN, 1) }),
+    );
+    drop(inputs);
+    assert_same_results(expected, &place, source, "in place");
+}
+
+/// Every operand kind: float64, float32 and int64 arrays and scalars, against the
+/// float64 arrays holding the same values; then a float32 output.
+fn mixed_operands(program: &Program, arrays: &[Vec<f64>], source: &str) {
+    let n = arrays.len();
     let f32s: Vec<Vec<f32>> = arrays
         .iter()
         .map(|v| v.iter().map(|&x| x as f32).collect())
@@ -157,16 +168,16 @@ pub fn expr(data: &[u8]) {
             _ => i32s[v].iter().map(|&x| x as f64).collect(),
         })
         .collect();
-    let expected = run_to_vec(&program, &f64_inputs(&widened));
-    let got = run_to_vec(&program, &mixed);
-    assert_same_results(&expected, &got, &source, "mixed operand types");
+    let expected = run_to_vec(program, &f64_inputs(&widened));
+    let got = run_to_vec(program, &mixed);
+    assert_same_results(&expected, &got, source, "mixed operand types");
     let mut narrow = vec![0.0f32; LEN];
     run(
-        &program,
+        program,
         &mixed,
         Output::F32(StridedMut::from_slice(&mut narrow)),
     );
     let narrowed: Vec<f64> = narrow.iter().map(|&x| x as f64).collect();
     let wanted: Vec<f64> = expected.iter().map(|&x| x as f32 as f64).collect();
-    assert_same_results(&wanted, &narrowed, &source, "float32 output");
+    assert_same_results(&wanted, &narrowed, source, "float32 output");
 }
