@@ -1,6 +1,7 @@
 //! Embeds a hash of the checked-in header, so bindings can tell at load time whether the
 //! library matches the declarations they were generated from. The same normalisation is
-//! in py/oxbridge/_abi.py; a test checks that both agree.
+//! `header_hash` in tools/cheader.py, which writes the hash into py/oxbridge/_bindings.py;
+//! tests/python/test_header.py checks that the library, the header and the bindings agree.
 
 fn strip_comments(text: &str) -> String {
     let bytes = text.as_bytes();

@@ -1,14 +1,16 @@
 //! oxbridge: fast data work for Python and C through a stable C ABI.
 //!
-//! The domain modules (`view`, `kernels`, `stats`, `parallel`) are ordinary Rust that
-//! knows nothing about C or Python; `ffi` is the only place with `extern "C"`.
+//! The domain modules (`array`, `runtime`, `process`, `stats`, `order`, `expr`,
+//! `dataset`) are ordinary Rust that knows nothing about C or Python, safe but for the
+//! SIMD kernels, memory maps and views of foreign memory (ARCHITECTURE.md lists them);
+//! `ffi` is the only place with `extern "C"`.
 
 pub mod array;
 pub mod dataset;
 pub mod error;
 pub mod expr;
 pub mod ffi;
-// Issue 7 item 14: the fuzz targets' bodies, for fuzz/ (feature `fuzzing`) and cargo test.
+// The fuzz targets' bodies, for fuzz/ (feature `fuzzing`) and cargo test.
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -260,7 +260,7 @@ def test_panics_on_two_threads_at_once_keep_their_own_messages(hooks_library):
 @pytest.mark.parametrize("on_pool", [1, 0], ids=["job-pool-worker", "job-helper-thread"])
 def test_panic_in_a_long_call_with_progress(hooks_library, on_pool):
     """Long calls with a progress callback run their work on a helper thread that hands
-    it to the pool (src/job.rs); a panic on either is still caught, named and silent."""
+    it to the pool (src/runtime/progress.rs); a panic on either is still caught, named and silent."""
     where = r"a job's pool worker oxbridge-worker-\d+" if on_pool else r"the job's helper thread \S+"
     run(
         hooks_library,

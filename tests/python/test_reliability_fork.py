@@ -14,7 +14,7 @@ of a multi-chunk CSV) and checks it against numpy and the CSV generator's number
   the pool's slot used to be a parking_lot mutex held while the pool was built, and a
   child forked meanwhile deadlocked in its first parallel call (1% to 12% of forks);
   it is now a ForkLock, taken around fork() by pthread_atfork handlers
-  (src/fork_lock.rs): 0 of 2000. 150 forks by default, 2000 in long mode;
+  (src/runtime/fork_lock.rs): 0 of 2000. 150 forks by default, 2000 in long mode;
 - fork while other threads create and destroy handles: the handle table (src/ffi/
   handles.rs) was a parking_lot RwLock, and a child forked while another thread held it
   hung on its first handle creation (18 of 2000 forks); it is a ForkLock now too.
