@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import operator
 import sys
 from typing import Any
 
@@ -105,6 +106,14 @@ def dtype_code(fmt: str, itemsize: int, argument: str) -> int:
         name = _FORMAT_NAMES.get(char, f"format {fmt!r}")
         raise TypeError(f"{argument} has dtype {name}; oxbridge supports {SUPPORTED}")
     return code
+
+
+def as_integer(value: Any, argument: str, expected: str = "an integer") -> int:
+    """`value` as a Python int (anything with `__index__`), or a TypeError naming `argument`."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{argument} must be {expected}, got {type(value).__name__}") from None
 
 
 def as_numbers(obj: Any, function: str) -> Any:

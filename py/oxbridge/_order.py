@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import ctypes
 import math
-import operator
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar, overload
 
 from . import _bindings as b
-from ._buffers import Buffer, as_numbers
+from ._buffers import Buffer, as_integer, as_numbers
 from ._errors import check
 from ._loader import lib
 
@@ -50,10 +49,7 @@ def histogram(a: Any, bins: int = 10, range: tuple[float, float] | None = None) 
     """
     if isinstance(bins, bool):
         raise TypeError("bins must be an integer, got bool")
-    try:
-        n = operator.index(bins)
-    except TypeError:
-        raise TypeError(f"bins must be an integer, got {type(bins).__name__}") from None
+    n = as_integer(bins, "bins")
     if n < 1:
         raise ValueError(f"bins must be at least 1, got {n}")
     limits = None

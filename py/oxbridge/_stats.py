@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import ctypes
 import math
-import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Union, overload
 
 from . import _bindings as b
-from ._buffers import Buffer, as_numbers
+from ._buffers import Buffer, as_integer, as_numbers
 from ._errors import check
 from ._loader import lib
 
@@ -142,10 +141,7 @@ class Stats:
 
 
 def _ddof(ddof: Any) -> int:
-    try:
-        value = operator.index(ddof)
-    except TypeError:
-        raise TypeError(f"ddof must be an integer, got {type(ddof).__name__}") from None
+    value = as_integer(ddof, "ddof")
     if value < 0:
         raise ValueError(f"ddof must be 0 or more, got {value}")
     return value
@@ -154,10 +150,7 @@ def _ddof(ddof: Any) -> int:
 def _axis(axis: Any, ndim: int) -> int | None:
     if axis is None:
         return None
-    try:
-        value = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"axis must be an integer or None, got {type(axis).__name__}") from None
+    value = as_integer(axis, "axis", "an integer or None")
     if not -ndim <= value < ndim:
         raise ValueError(f"axis {value} is out of bounds for a {ndim}-D array")
     return value % ndim
