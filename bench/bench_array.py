@@ -5,7 +5,6 @@ Prints each time and the ratio numpy / oxbridge (above 1: oxbridge is faster).
 
 from __future__ import annotations
 
-import os
 import platform
 import timeit
 
@@ -13,7 +12,7 @@ import numpy as np
 
 import oxbridge
 
-from _results import record
+from _results import cpu, record
 
 N = 10**7
 
@@ -35,7 +34,7 @@ def row(name, t_numpy, t_ox, target=None):
 def main() -> None:
     print(
         f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} cores, {oxbridge.get_num_threads()} oxbridge threads, n = {N:,}"
+        f"{cpu()}, {oxbridge.get_num_threads()} oxbridge threads, n = {N:,}"
     )
     print(f"{'operation':<38} {'numpy':>12} {'oxbridge':>12} {'ratio':>8}")
     rng = np.random.default_rng(0)

@@ -39,7 +39,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from _results import record
+from _results import cpu, record
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self is Python 3.11+
@@ -714,7 +714,7 @@ def main() -> int:
     LIBRARY.update(path=oxbridge.library_path, start=fingerprint(oxbridge.library_path))
     print(
         f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, pandas {pd.__version__}, polars {pl.__version__}, "
-        f"Python {platform.python_version()}, {os.cpu_count()} cores, {total_ram()}, {loadavg()}"
+        f"Python {platform.python_version()}, {cpu()}, {total_ram()}, {loadavg()}"
     )
     import hashlib
 

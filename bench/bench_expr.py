@@ -19,7 +19,7 @@ import numpy as np
 
 import oxbridge
 
-from _results import record
+from _results import cpu, record
 
 N = 10**7
 THREADS = 2
@@ -121,7 +121,7 @@ def main() -> None:
     numexpr.set_num_threads(THREADS)
     print(
         f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, numexpr {numexpr.__version__}, "
-        f"Python {platform.python_version()}, {os.cpu_count()} cores, {THREADS} threads each, n = {N:,}"
+        f"Python {platform.python_version()}, {cpu()}, {THREADS} threads each, n = {N:,}"
     )
     rng = np.random.default_rng(0)
     a, b = rng.random(N), rng.random(N)

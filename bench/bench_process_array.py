@@ -7,7 +7,6 @@ Doubling an array in place: a pure-Python list comprehension, numpy's `a *= 2`, 
 from __future__ import annotations
 
 import array
-import os
 import platform
 import timeit
 
@@ -15,7 +14,7 @@ import numpy as np
 
 import oxbridge
 
-from _results import record
+from _results import cpu, record
 
 SIZES = [10**3, 10**6, 10**7]
 
@@ -41,7 +40,7 @@ def _times(n: int) -> tuple[float, float, float]:
 def main() -> None:
     print(
         f"oxbridge {oxbridge.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} cores, {oxbridge.get_num_threads()} oxbridge threads"
+        f"{cpu()}, {oxbridge.get_num_threads()} oxbridge threads"
     )
     header = f"{'n':>10} {'python list':>13} {'numpy a*=2':>13} {'oxbridge':>13} {'vs python':>10} {'vs numpy':>9}"
     print(header)

@@ -6,7 +6,6 @@ Usage: python bench/chart.py [RESULTS.jsonl] [OUT.png]
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt
 
-from _results import RESULTS
+from _results import RESULTS, cpu
 
 OUT = Path(__file__).resolve().parent / "results.png"
 GROUP_COLOURS = {"arrays": "#4C72B0", "expressions": "#55A868", "files": "#C44E52"}
@@ -49,9 +48,9 @@ def main() -> None:
         "other tool's time / oxbridge's (memory: polars' peak / ours; .npy: share of read bandwidth)\n"
         "log scale; black tick: the target; dashed: parity"
     )
-    cores = os.cpu_count()
+    measured_on = rows[0].get("cpu", cpu())
     ax.set_title(
-        f"oxbridge benchmarks, one run: {platform.machine()}, {cores} cores, Python {platform.python_version()}",
+        f"oxbridge benchmarks, one run: {measured_on}, Python {platform.python_version()}",
         fontsize=10,
     )
     ax.set_xlim(left=0.2, right=max(ratios) * 1.6)
