@@ -1,12 +1,17 @@
 """Dataset.describe side by side with polars and pandas, in one run, on files it writes.
 
-1. A CSV of 10 numeric columns (7 float columns with up to 6 significant digits, 3 int
-   columns), 10 million rows by default (about 0.9 GB; `--rows 1000000` for a quick run).
+1. A CSV of 11 numeric columns (7 float columns with up to 6 significant digits, one of
+   full-precision floats as pandas `to_csv` and polars `write_csv` write them, 17 significant
+   digits at most, and 3 int columns), 10 million rows by default (about 1.1 GB;
+   `--rows 1000000` for a quick run).
 2. The file is read once so the page cache is warm for every tool.
 3. Each tool runs in a fresh subprocess per run (best of 3): `oxbridge.Dataset.open(path)
    .describe()`, polars `scan_csv(...).select(count, mean, std, min, max of every column)
    .collect(engine="streaming")`, and `pandas.read_csv(path).describe()`. Their results
    must agree (rtol 1e-9). Prints times, peak RSS and the ratios against the targets.
+   Then the full summaries people compare describe with: polars `read_csv(path).describe()`
+   (percentiles included) and DuckDB `SUMMARIZE SELECT * FROM read_csv(path)` (approximate
+   distinct counts and quartiles), for their time and memory (duckdb is optional).
 4. A ~2 GB float64 .npy (26,843,545 x 10 by default, in proportion to `--rows`): the
    page-cache read bandwidth of the file (16 MiB `readinto` calls into a page-aligned
    buffer, one thread) and describe's effective bandwidth as a fraction of it.
@@ -52,6 +57,8 @@ READ_CHUNK = 16 << 20  # bytes per readinto call
 READ_PASSES = 3  # read passes per subprocess, the best counts
 RTOL = 1e-9
 STATS = ("count", "mean", "std", "min", "max")
+# The full summaries compared for time and memory only (each prints more than describe does).
+FULL_SUMMARIES = ("polars-describe", "duckdb")
 
 # The ratios the project aims for; a run that misses one prints BELOW TARGET.
 TARGET_VS_POLARS = 2.0  # polars time / oxbridge time, at least
@@ -158,7 +165,8 @@ def round_sig(x: Any, digits: int = 6) -> Any:
 
 
 def csv_block(rng: Any, start: int, n: int) -> Any:
-    """n rows of the 10 CSV columns: 7 floats (up to 6 significant digits), 3 ints."""
+    """n rows of the 11 CSV columns: 7 floats (up to 6 significant digits), one of
+    full-precision floats (their shortest repr: 15 to 17 digits), 3 ints."""
     import numpy as np
     import polars as pl
 
@@ -174,6 +182,7 @@ def csv_block(rng: Any, start: int, n: int) -> Any:
             "quantity": rng.integers(0, 1000, n),
             "timestamp": 1_600_000_000 + rng.integers(0, 100_000_000, n),
             "score": round_sig(rng.standard_normal(n) * 10.0 + 3.0),  # -12.3456
+            "precise": rng.standard_normal(n) * 1000.0,  # -1234.5678901234567
         }
     )
 
@@ -341,6 +350,21 @@ def worker(tool: str, path: str, out_path: str, threads: int) -> None:
                 if c:
                     stats.setdefault(c, {})[stat] = value
             extra["rows"] = row["\x1flen"]
+    elif tool == "polars-describe":
+        import polars as pl
+
+        def work() -> None:
+            desc = pl.read_csv(path).describe()
+            extra["rows"] = int(desc.filter(pl.col("statistic") == "count").row(0)[1])
+    elif tool == "duckdb":
+        import duckdb
+
+        def work() -> None:
+            con = duckdb.connect()
+            con.execute(f"SET threads = {threads}")
+            quoted = path.replace("'", "''")
+            summary = con.sql(f"SUMMARIZE SELECT * FROM read_csv('{quoted}')").fetchall()
+            extra["rows"] = int(summary[0][-2])  # the count column of the first row
     elif tool == "pandas":
         import pandas as pd
 
@@ -552,7 +576,7 @@ def verdict(ok: bool) -> str:
 
 def csv_part(args: argparse.Namespace, workdir: str) -> None:
     path = os.path.join(workdir, "data.csv")
-    print(f"\n== CSV: {args.rows:,} rows x 10 numeric columns (7 float, 3 int)", flush=True)
+    print(f"\n== CSV: {args.rows:,} rows x 11 numeric columns (8 float, one of them full-precision; 3 int)", flush=True)
     seconds = write_csv(path, args.rows)
     size = os.path.getsize(path)
     print(f"generated {path} ({size / 1e9:.2f} GB) in {seconds:.1f} s ({gbs(size, seconds)})", flush=True)
@@ -622,7 +646,33 @@ def csv_part(args: argparse.Namespace, workdir: str) -> None:
         "(peak RSS: VmHWM of the child process, imports included, highest of its runs; "
         "RSS growth: peak minus RSS just before the work)"
     )
+    if ox is not None:
+        full_summaries(args, path, workdir, size, ox)
     os.remove(path)
+
+
+def full_summaries(args: argparse.Namespace, path: str, workdir: str, size: int, ox: dict[str, Any]) -> None:
+    """The summaries users compare describe with, timed against oxbridge's describe of the
+    same file (ratios recorded for the chart; there are no targets yet)."""
+    print("\nfull summaries (time and memory only; each computes more than count/mean/std/min/max):", flush=True)
+    for tool in FULL_SUMMARIES:
+        if tool == "duckdb":
+            try:
+                import duckdb  # noqa: F401 - only whether it is installed
+            except ImportError:
+                print("  duckdb   skipped (not installed)")
+                continue
+        r = best_of(tool, path, workdir, args.threads, args.repeat, size, slow_after=PANDAS_SLOW)
+        if r is None:
+            continue
+        ratio = r["seconds"] / ox["seconds"]
+        rows = "" if r.get("rows") == args.rows else f"; it counted {r.get('rows')} rows, the file has {args.rows:,}"
+        print(
+            f"  {tool:<16} {r['seconds']:8.3f} s, peak RSS {mib(r['peak_kib'])}: {ratio:.2f}x oxbridge's describe "
+            f"time, {r['peak_kib'] / ox['peak_kib']:.1f}x its peak RSS{rows}",
+            flush=True,
+        )
+        record("files", f"describe {size / 1e9:.2f} GB CSV", f"{tool} (time)", ratio)
 
 
 def npy_part(args: argparse.Namespace, workdir: str) -> None:
@@ -723,7 +773,7 @@ def main() -> int:
     print(f"native library {LIBRARY['path']}: {LIBRARY['start']}, sha256 {digest}")
     started_busy = busy()
     npy_rows = 0 if args.skip_npy else (args.npy_rows or round(NPY_ROWS_AT_DEFAULT * args.rows / DEFAULT_ROWS))
-    need = args.rows * 100 + npy_rows * NPY_COLUMNS * 8 + (1 << 28)
+    need = args.rows * 130 + npy_rows * NPY_COLUMNS * 8 + (1 << 28)
     try:
         with tempfile.TemporaryDirectory(prefix="oxbridge-bench-", dir=args.tmpdir) as workdir:
             free = shutil.disk_usage(workdir).free
