@@ -1,8 +1,12 @@
-//! The `.npy` header (format versions 1, 2 and 3) and the dtypes oxbridge reads.
+//! The `.npy` header (format versions 1.0, 2.0 and 3.0), parsed as the Python literal it
+//! is (`literal`), and the dtypes oxbridge reads.
+
+mod literal;
 
 use super::binary::Layout;
 use super::MAX_COLUMNS;
 use crate::error::{Error, Result};
+use literal::Literal;
 
 /// Element types of binary data (npy or raw); the byte order is kept beside them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,8 +142,10 @@ fn malformed(path: &str, what: impl std::fmt::Display) -> Error {
     Error::data_format(path, 0, "", format!("not a valid .npy file: {what}"))
 }
 
-/// Parses the header at the start of `bytes` (the whole file).
-pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
+/// The header's length and where its text starts, from the version's fields: only the
+/// versions numpy writes (1.0, 2.0 and 3.0), and whether the text is UTF-8 (3.0) or
+/// Latin-1.
+fn header_span(bytes: &[u8], path: &str) -> Result<(usize, usize, bool)> {
     if !is_npy(bytes) {
         return Err(malformed(path, "it does not start with \\x93NUMPY"));
     }
@@ -147,23 +153,34 @@ pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
         return Err(malformed(path, "the header is truncated"));
     }
     let (major, minor) = (bytes[6], bytes[7]);
-    let (len, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
-        2 | 3 => {
-            if bytes.len() < 12 {
-                return Err(malformed(path, "the header is truncated"));
-            }
-            (
-                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-                12,
-            )
-        }
+    let (len_bytes, utf8) = match (major, minor) {
+        (1, 0) => (2, false),
+        (2, 0) => (4, false),
+        (3, 0) => (4, true),
         _ => {
-            return Err(Error::unsupported(format!(
-                "{path}: .npy format version {major}.{minor} is not supported (1.0 to 3.0 are)"
-            )))
+            return Err(malformed(
+                path,
+                format!("format version {major}.{minor}; numpy writes 1.0, 2.0 and 3.0"),
+            ))
         }
     };
+    let start = 8 + len_bytes;
+    if bytes.len() < start {
+        return Err(malformed(path, "the header is truncated"));
+    }
+    let len = if len_bytes == 2 {
+        u16::from_le_bytes([bytes[8], bytes[9]]) as usize
+    } else {
+        u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize
+    };
+    Ok((len, start, utf8))
+}
+
+/// Parses the header at the start of `bytes` (the whole file): a Python dict literal
+/// (`literal`) with exactly the keys `descr`, `fortran_order` and `shape`, as numpy's
+/// reader requires.
+pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
+    let (len, start, utf8) = header_span(bytes, path)?;
     let end = start
         .checked_add(len)
         .filter(|&end| end <= bytes.len())
@@ -173,36 +190,58 @@ pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
                 format!("the header claims {len} bytes but the file is shorter"),
             )
         })?;
-    // Version 3 allows UTF-8 in the header; 1 and 2 are Latin-1, but their dtypes are ASCII.
-    let text = std::str::from_utf8(&bytes[start..end])
-        .map_err(|_| malformed(path, "the header is not text"))?;
-    let descr =
-        dict_value(text, "descr").ok_or_else(|| malformed(path, "no 'descr' in the header"))?;
-    if !descr.starts_with('\'') && !descr.starts_with('"') {
-        return Err(Error::unsupported(format!(
-            "{path}: structured arrays (descr {descr}) are not supported; save one plain numeric array"
-        )));
-    }
-    let (scalar, big_endian) = Scalar::parse(descr.trim_matches(|c| c == '\'' || c == '"'))
-        .map_err(|e| Error::new(e.kind, format!("{path}: {}", e.message)))?;
-    let fortran_order = match dict_value(text, "fortran_order") {
-        Some("True") => true,
-        Some("False") => false,
-        other => return Err(malformed(path, format!("fortran_order is {other:?}"))),
+    let raw = &bytes[start..end];
+    // numpy decodes versions 1 and 2 as Latin-1 (every byte is a character), 3 as UTF-8.
+    let text = if utf8 {
+        std::str::from_utf8(raw)
+            .map_err(|_| malformed(path, "the header of a version 3.0 file is not UTF-8"))?
+            .to_owned()
+    } else {
+        raw.iter().map(|&b| b as char).collect()
     };
-    let shape_text =
-        dict_value(text, "shape").ok_or_else(|| malformed(path, "no 'shape' in the header"))?;
-    let inner = shape_text
-        .strip_prefix('(')
-        .and_then(|s| s.strip_suffix(')'))
-        .ok_or_else(|| malformed(path, format!("shape {shape_text} is not a tuple")))?;
-    let shape = inner
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.trim_end_matches('L').parse::<u64>())
-        .collect::<std::result::Result<Vec<u64>, _>>()
-        .map_err(|_| malformed(path, format!("shape {shape_text} is not a tuple of sizes")))?;
+    let dict = literal::parse(&text).map_err(|e| {
+        malformed(
+            path,
+            format!("the header is not a Python literal: {}", e.what),
+        )
+    })?;
+    let [descr, fortran_order, shape] = header_entries(dict, path)?;
+    let (scalar, big_endian) = match descr {
+        Literal::Str(text) => Scalar::parse(&text)
+            .map_err(|e| Error::new(e.kind, format!("{path}: {}", e.message)))?,
+        Literal::List(_) => {
+            return Err(Error::unsupported(format!(
+                "{path}: structured arrays (descr {descr}) are not supported; save one plain numeric array"
+            )))
+        }
+        other => return Err(malformed(path, format!("'descr' is {other}, not a dtype string"))),
+    };
+    let fortran_order = match fortran_order {
+        Literal::Bool(b) => b,
+        other => {
+            return Err(malformed(
+                path,
+                format!("'fortran_order' is {other}, not True or False"),
+            ))
+        }
+    };
+    let bad_shape = |shape: &Literal| {
+        malformed(
+            path,
+            format!("'shape' is {shape}, not a tuple of sizes (integers from 0)"),
+        )
+    };
+    let Literal::Tuple(sizes) = &shape else {
+        return Err(bad_shape(&shape));
+    };
+    let shape = sizes
+        .iter()
+        .map(|size| match size {
+            Literal::Int(n) => u64::try_from(*n).ok(),
+            _ => None,
+        })
+        .collect::<Option<Vec<u64>>>()
+        .ok_or_else(|| bad_shape(&shape))?;
     Ok(NpyHeader {
         scalar,
         big_endian,
@@ -210,6 +249,42 @@ pub fn parse_header(bytes: &[u8], path: &str) -> Result<NpyHeader> {
         shape,
         data_offset: end,
     })
+}
+
+/// The keys a header has, in the order `header_entries` returns their values.
+const KEYS: [&str; 3] = ["descr", "fortran_order", "shape"];
+
+/// The values of `descr`, `fortran_order` and `shape` in a header's dict, which must
+/// have exactly those keys, once each.
+fn header_entries(dict: Literal, path: &str) -> Result<[Literal; 3]> {
+    let Literal::Dict(entries) = dict else {
+        return Err(malformed(path, format!("the header is {dict}, not a dict")));
+    };
+    let mut values: [Option<Literal>; 3] = [None, None, None];
+    for (key, value) in entries {
+        let slot = match &key {
+            Literal::Str(k) => KEYS.iter().position(|&name| name == k),
+            _ => None,
+        };
+        let Some(slot) = slot else {
+            return Err(malformed(
+                path,
+                format!(
+                    "unknown key {key} in the header (numpy writes exactly 'descr', \
+                     'fortran_order' and 'shape')"
+                ),
+            ));
+        };
+        if values[slot].replace(value).is_some() {
+            return Err(malformed(path, format!("the header has {key} twice")));
+        }
+    }
+    let mut out = values.into_iter().zip(KEYS);
+    let mut next = || {
+        let (value, key) = out.next().expect("three keys");
+        value.ok_or_else(|| malformed(path, format!("no '{key}' in the header")))
+    };
+    Ok([next()?, next()?, next()?])
 }
 
 /// The layout of the array in a whole `.npy` file, checked against the file's size: 1-D
@@ -256,25 +331,6 @@ pub fn layout(bytes: &[u8], path: &str) -> Result<Layout> {
         ));
     }
     Ok(layout)
-}
-
-/// The text of the value of `'key':` in a Python dict literal (a string, a tuple, a list
-/// or a bare word), enough for the headers numpy writes.
-fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    let at = text
-        .find(&format!("'{key}'"))
-        .or_else(|| text.find(&format!("\"{key}\"")))?;
-    let rest = text[at + key.len() + 2..]
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start();
-    let end = match rest.chars().next()? {
-        q @ ('\'' | '"') => rest[1..].find(q)? + 2,
-        '(' => rest.find(')')? + 1,
-        '[' => rest.find(']')? + 1,
-        _ => rest.find([',', '}']).unwrap_or(rest.len()),
-    };
-    Some(rest[..end].trim())
 }
 
 #[cfg(test)]
@@ -354,5 +410,55 @@ mod tests {
         let e = parse_header(&file(9, "{}"), "v.npy").unwrap_err();
         assert!(e.message.contains("version 9"));
         assert!(parse_header(b"hello", "x.npy").is_err());
+    }
+
+    #[test]
+    fn the_header_is_a_dict_not_text_to_search() {
+        // A string value holding another key's text: the real shape is (2,).
+        let f = file(1, "{'descr': '<f8', 'note': 0, 'shape': (2,), }");
+        let e = parse_header(&f, "k.npy").unwrap_err();
+        assert!(e.message.contains("unknown key 'note'"), "{}", e.message);
+        let f = file(1, "{'fortran_order': False, 'shape': (2,), 'descr': '<f8'}");
+        assert_eq!(parse_header(&f, "o.npy").unwrap().shape, [2]);
+        for (dict, words) in [
+            ("{'descr': '<f8', 'fortran_order': False}", "no 'shape'"),
+            (
+                "{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (2,)}",
+                "'descr' twice",
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': 0, 'shape': (2,)}",
+                "'fortran_order' is 0",
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': [2]}",
+                "'shape' is [2]",
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}",
+                "'shape' is (-1,)",
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': 2}",
+                "'shape' is 2",
+            ),
+            (
+                "{'descr': 8, 'fortran_order': False, 'shape': (2,)}",
+                "'descr' is 8",
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (2,)} x",
+                "not a Python literal",
+            ),
+            ("('descr', '<f8')", "not a dict"),
+        ] {
+            let e = parse_header(&file(1, dict), "h.npy").unwrap_err();
+            assert_eq!(e.kind, ErrorKind::DataFormat, "{dict}");
+            assert!(e.message.contains(words), "{dict}: {}", e.message);
+        }
+        let mut f = file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,)}");
+        f[7] = 5;
+        let e = parse_header(&f, "v.npy").unwrap_err();
+        assert!(e.message.contains("version 1.5"), "{}", e.message);
     }
 }

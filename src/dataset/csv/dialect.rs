@@ -1,10 +1,11 @@
-//! How a CSV file is written: the delimiter, whether the first record is a header, the
-//! column names, where the data starts. Detected from the start of the file unless the
-//! caller says.
+//! How a CSV file is written: the delimiter, whether the first record is a header (the
+//! rule is `sniff`'s), the column names, where the data starts. Detected from the start
+//! of the file unless the caller says.
 
 use super::chunks::CHUNK_BYTES;
-use super::nulls;
+use super::nulls::{self, NullSet};
 use super::records::{line_of, Records, Terminator};
+use super::sniff::{next_cell, sniff, Cell, Sniffed};
 use super::CsvOptions;
 use crate::dataset::MAX_COLUMNS;
 use crate::error::{Error, Result};
@@ -22,6 +23,9 @@ pub struct Dialect {
     pub names: Vec<String>,
     /// Offset of the first data record (after the BOM and the header).
     pub data_start: usize,
+    /// Every record after the header ends in one more field than the header has, empty
+    /// (a spreadsheet export's trailing delimiter): the scan checks and drops it.
+    pub trailing_field: bool,
     /// The texts read as missing values.
     pub null_values: Vec<Vec<u8>>,
     /// Bytes per parallel task (`CHUNK_BYTES`; tiny in the fuzz targets, so that small
@@ -34,28 +38,14 @@ const CANDIDATES: &[u8] = b",\t;|";
 /// Bytes of the file that detection (and `sample_kinds`) look at.
 pub(super) const SAMPLE_LEN: usize = 1 << 16;
 
-/// A quoted field's text with its doubled quotes made single.
-fn unquote(bytes: &[u8], quote: u8) -> String {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        out.push(bytes[i]);
-        i += if bytes[i] == quote && bytes.get(i + 1) == Some(&quote) {
-            2
-        } else {
-            1
-        };
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The fields of the first record at `pos`, as text, and where the next record starts.
-fn first_record(
-    bytes: &[u8],
+/// The fields of the first record at `pos`, read as data fields are, and a cursor at
+/// the next record.
+fn first_record<'a>(
+    bytes: &'a [u8],
     pos: usize,
     delimiter: u8,
     path: &str,
-) -> Result<(Vec<String>, usize)> {
+) -> Result<(Vec<Cell>, Records<'a>)> {
     let mut records = Records {
         bytes,
         end: bytes.len(),
@@ -67,7 +57,7 @@ fn first_record(
     let line = records.pos;
     let mut fields = Vec::new();
     loop {
-        let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
+        let (cell, terminator) = next_cell(&mut records).map_err(|u| u.error(bytes, path))?;
         if fields.len() as u64 == MAX_COLUMNS {
             return Err(Error::data_format(
                 path,
@@ -79,9 +69,9 @@ fn first_record(
                 ),
             ));
         }
-        fields.push(unquote(&bytes[field.start..field.end], b'"'));
+        fields.push(cell);
         if let Terminator::EndOfRecord = terminator {
-            return Ok((fields, records.pos));
+            return Ok((fields, records));
         }
     }
 }
@@ -133,13 +123,6 @@ fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
     best.2
 }
 
-fn looks_numeric(field: &str) -> bool {
-    let t = field.trim();
-    !t.is_empty()
-        && (super::number::parse_int(t.as_bytes()).is_some()
-            || super::number::parse_float(t.as_bytes()).is_some())
-}
-
 /// Detects the dialect from the start of the file.
 pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect> {
     // A NUL byte near the start: binary data, not text.
@@ -178,31 +161,37 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
         Some(d) => d,
         None => detect_delimiter(&body[..body.len().min(SAMPLE_LEN)], path),
     };
-    let (first, after_first) = first_record(bytes, bom, delimiter, path)?;
-    let has_header = match options.has_header {
-        Some(h) => h,
-        // A header has no numbers; a first row of data usually has some.
-        None => !first.iter().any(|f| looks_numeric(f)),
-    };
+    let (first, mut records) = first_record(bytes, bom, delimiter, path)?;
+    let after_first = records.pos;
+    let null_values = nulls::markers(options.null_values.as_deref());
+    let Sniffed {
+        has_header,
+        trailing_field,
+    } = sniff(
+        &mut records,
+        &first,
+        &NullSet::new(&null_values),
+        options.has_header,
+    );
     let names = if has_header {
         // A NUL cannot cross the C ABI in a name: it is shown as \0 before the names are
         // made unique, so the names stay unique as the bindings see them.
         unique_names(
             first
                 .iter()
-                .map(|s| s.trim().replace('\0', "\\0"))
+                .map(|c| String::from_utf8_lossy(&c.text).trim().replace('\0', "\\0"))
                 .collect(),
         )
     } else {
         (0..first.len()).map(|i| i.to_string()).collect()
     };
-    let null_values = nulls::markers(options.null_values.as_deref());
     Ok(Dialect {
         delimiter,
         quote: b'"',
         has_header,
         names,
         data_start: if has_header { after_first } else { bom },
+        trailing_field,
         null_values,
         chunk_bytes: CHUNK_BYTES,
     })

@@ -1,6 +1,7 @@
 //! CSV and TSV, cut along the reader's concepts:
 //!
 //! - `dialect`: delimiter, header and names, detected from the start of the file;
+//! - `sniff`: the header guess and the trailing-delimiter check, from a sample;
 //! - `records`: the record tokenizer (RFC 4180 quoting, CRLF or LF, blank lines);
 //! - `chunks`: where the parallel scan cuts the file (record boundaries, even inside
 //!   quoted newlines);
@@ -18,6 +19,7 @@ mod number;
 mod read_rows;
 mod records;
 mod scan;
+mod sniff;
 
 pub use dialect::{detect, Dialect};
 pub use nulls::DEFAULT_NULLS;

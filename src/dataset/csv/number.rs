@@ -48,6 +48,36 @@ pub(super) fn parse_float(bytes: &[u8]) -> Option<f64> {
     fast_decimal(bytes).or_else(|| fast_float2::parse::<f64, _>(bytes).ok())
 }
 
+/// How a field's text reads as a number, as the column inference reads it
+/// (`ColumnStats::push`): what the header guess compares a first-row cell with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Form {
+    /// An int64 (`12`, `+0`, `-7`).
+    Int,
+    /// A float with digits (`1.5`, `1e3`, `.5`).
+    Decimal,
+    /// A float spelled as a word (`inf`, `-Infinity`, `NaN`).
+    Special,
+    /// Not a number.
+    Text,
+}
+
+/// The form of a field's text, after the spaces at either end.
+pub(super) fn form(bytes: &[u8]) -> Form {
+    let t = trim_spaces(bytes);
+    if parse_int(t).is_some() {
+        Form::Int
+    } else if decimal_parts(t).is_some() || fast_float2::parse::<f64, _>(t).is_ok() {
+        if t.iter().any(u8::is_ascii_digit) {
+            Form::Decimal
+        } else {
+            Form::Special
+        }
+    } else {
+        Form::Text
+    }
+}
+
 /// 10^0 to 10^15, each exact in a float64.
 pub(super) const POWERS_OF_TEN: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,

@@ -40,9 +40,12 @@ pub fn read_rows(
         let record_start = records.pos;
         let row = &mut out[rows * width..(rows + 1) * width];
         let mut index = 0usize;
+        let mut extra_value = false;
         loop {
             let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
-            if let Some(Some(slot)) = slots.get(index) {
+            if index >= ncols {
+                extra_value |= field.end > field.start || field.escaped;
+            } else if let Some(Some(slot)) = slots.get(index) {
                 let value = &bytes[field.start..field.end];
                 row[*slot] = if nulls.contains(value) {
                     f64::NAN
@@ -70,12 +73,12 @@ pub fn read_rows(
                 break;
             }
         }
-        if index != ncols {
+        if index != ncols + dialect.trailing_field as usize || extra_value {
             return Err(field_count_error(
                 bytes,
                 record_start,
-                &dialect.names,
-                index,
+                (&dialect.names, dialect.trailing_field),
+                (index, extra_value),
                 path,
             ));
         }

@@ -17,6 +17,31 @@ pub(super) struct Field {
 }
 
 impl Field {
+    /// The value as Python's csv module reads it: a quoted field's doubled quotes made
+    /// single, and the text after its closing quote appended. The one reading of a
+    /// field's text, for the header as for the data (the scan only needs `text_len`).
+    pub(super) fn value(&self, bytes: &[u8], quote: u8) -> Vec<u8> {
+        let inside = &bytes[self.start..self.end];
+        let mut out = Vec::with_capacity(inside.len());
+        if self.escaped {
+            let mut i = 0;
+            while i < inside.len() {
+                out.push(inside[i]);
+                i += if inside[i] == quote && inside.get(i + 1) == Some(&quote) {
+                    2
+                } else {
+                    1
+                };
+            }
+        } else {
+            out.extend_from_slice(inside);
+        }
+        if self.trailing_end > self.end + 1 {
+            out.extend_from_slice(&bytes[self.end + 1..self.trailing_end]);
+        }
+        out
+    }
+
     /// The number of characters of the value as Python's csv module reads it.
     pub(super) fn text_len(&self, bytes: &[u8], quote: u8) -> u64 {
         let inside = &bytes[self.start..self.end];
@@ -170,21 +195,34 @@ pub fn line_of(bytes: &[u8], at: usize) -> u64 {
     memchr::memchr_iter(b'\n', &bytes[..at.min(bytes.len())]).count() as u64 + 1
 }
 
-/// A record at `record_start` with `found` fields where the header has `names.len()`:
-/// the error names the line and, for a short record, its first missing column.
+/// A record at `record_start` with `found` fields where the header has `names.len()`
+/// (plus an empty one when every record ends in a trailing delimiter, `trailing`; then
+/// `extra_value` says the record's last field was not empty): the error names the line
+/// and, for a short record, its first missing column.
 #[cold]
 pub(super) fn field_count_error(
     bytes: &[u8],
     record_start: usize,
-    names: &[String],
-    found: usize,
+    (names, trailing): (&[String], bool),
+    (found, extra_value): (usize, bool),
     path: &str,
 ) -> Error {
     let expected = names.len();
+    let message = match (trailing, extra_value) {
+        (false, _) => format!("expected {expected} fields, found {found}"),
+        (true, false) => format!(
+            "expected {expected} fields and an empty one after them (the other records end \
+             in a delimiter), found {found}"
+        ),
+        (true, true) => format!(
+            "expected {expected} fields and an empty one after them (the other records end \
+             in a delimiter), found {found} with a value in the last"
+        ),
+    };
     Error::data_format(
         path,
         line_of(bytes, record_start),
         names.get(found).map_or("", String::as_str),
-        format!("expected {expected} fields, found {found}"),
+        message,
     )
 }

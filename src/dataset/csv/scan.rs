@@ -76,6 +76,7 @@ fn parse_records_with<S: NumberScanner>(
     next_record: &mut usize,
 ) -> Result<Parsed> {
     let ncols = dialect.names.len();
+    let expected = ncols + dialect.trailing_field as usize;
     let mut columns: Vec<ColumnStats> = (0..wanted.iter().flatten().count())
         .map(|_| ColumnStats::default())
         .collect();
@@ -101,7 +102,7 @@ fn parse_records_with<S: NumberScanner>(
             break;
         }
         let record_start = records.pos;
-        let fields = parse_record::<S>(
+        let (fields, extra_value) = parse_record::<S>(
             &mut records,
             &mut columns,
             wanted,
@@ -110,12 +111,12 @@ fn parse_records_with<S: NumberScanner>(
             dialect,
             path,
         )?;
-        if fields != ncols {
+        if fields != expected || extra_value {
             return Err(field_count_error(
                 bytes,
                 record_start,
-                &dialect.names,
-                fields,
+                (&dialect.names, dialect.trailing_field),
+                (fields, extra_value),
                 path,
             ));
         }
@@ -128,7 +129,8 @@ fn parse_records_with<S: NumberScanner>(
 }
 
 /// Adds the fields of the record at `records.pos` to the `wanted` columns; returns how
-/// many fields it had.
+/// many fields it had, and whether a field past the header's (a trailing delimiter's,
+/// which must be empty) held a value.
 #[inline(always)]
 fn parse_record<S: NumberScanner>(
     records: &mut Records,
@@ -138,10 +140,11 @@ fn parse_record<S: NumberScanner>(
     fast_numbers: bool,
     dialect: &Dialect,
     path: &str,
-) -> Result<usize> {
+) -> Result<(usize, bool)> {
     let bytes = records.bytes;
     let ncols = dialect.names.len();
     let mut index = 0usize;
+    let mut extra_value = false;
     loop {
         // The common case, a plain number in a numeric column, is scanned and parsed
         // in one pass; anything else goes through the general field reader.
@@ -181,13 +184,15 @@ fn parse_record<S: NumberScanner>(
                     column.push_missing();
                 }
             }
+        } else {
+            extra_value |= field.end > field.start || field.escaped;
         }
         index += 1;
         if let Terminator::EndOfRecord = terminator {
             break;
         }
     }
-    Ok(index)
+    Ok((index, extra_value))
 }
 
 /// Parses every record after the header in parallel: the row count and the statistics

@@ -1,0 +1,240 @@
+//! The header guess and the trailing-delimiter check, from a sample of the records after
+//! the first: the parallel scan never pays for them.
+//!
+//! **The header rule** (DuckDB's sniffer, with ties to "header" as pandas and polars
+//! assume): the first record is a header unless every one of its cells fits the type its
+//! column has in the sampled records that follow, and at least one cell is a value of a
+//! numeric column (the evidence that the first record is data). A cell fits
+//!
+//! - a text column, or a column with no value in the sample: always, but that is no
+//!   evidence (an all-text file has a header, as pandas reads it);
+//! - any column when it is a missing-value marker (empty, `NA`, `nan`...): no evidence
+//!   either;
+//! - an int64 column when it is an integer (`1999` fits, `1.5`, `inf` and `year` do not);
+//! - a float64 column when the sample holds a value of the same form in that column: an
+//!   integer when the column has integers too, a decimal (`1.5`, `1e3`) when it has
+//!   decimals, `inf`/`-Infinity` when it has those. So `country,1999,2000` over columns
+//!   of decimals (`60.1`) is a header: tools write a float column's whole numbers as
+//!   `1.0`, so a bare `1999` above decimals is a name, not a value.
+//!
+//! A quoted cell with doubled quotes or text after its closing quote is text. And a first
+//! record whose cells are all quoted is a header when some column's sampled cells are
+//! never quoted (R's `write.csv`, pandas' `QUOTE_NONNUMERIC`: `"+0","-0"` over `1,2`).
+//!
+//! **The trailing delimiter**: when there is a header and every sampled record has one
+//! more field than the header, empty (a spreadsheet export's `a,b\n1,2,\n`), the file is
+//! read with the header's columns and the scan checks that every record ends so.
+
+use super::dialect::SAMPLE_LEN;
+use super::nulls::NullSet;
+use super::number::{form, Form};
+use super::records::{Records, Terminator, Unterminated};
+
+/// One field of a record as the header guess sees it.
+#[derive(Debug, Clone)]
+pub(super) struct Cell {
+    /// The value as read (`Field::value`).
+    pub(super) text: Vec<u8>,
+    /// Whether the field was written in quotes.
+    pub(super) quoted: bool,
+    /// Doubled quotes or text after the closing quote: text whatever it looks like.
+    pub(super) escaped: bool,
+}
+
+/// Reads the next field at `records.pos` as a `Cell`.
+pub(super) fn next_cell(records: &mut Records) -> Result<(Cell, Terminator), Unterminated> {
+    let quoted = records.pos < records.end && records.bytes[records.pos] == records.quote;
+    let (field, terminator) = records.field()?;
+    let cell = Cell {
+        text: field.value(records.bytes, records.quote),
+        quoted,
+        escaped: field.escaped,
+    };
+    Ok((cell, terminator))
+}
+
+/// What the sampled records hold in one column.
+#[derive(Debug, Clone, Copy, Default)]
+struct Profile {
+    int: bool,
+    decimal: bool,
+    special: bool,
+    text: bool,
+    /// Some field of the column (missing or not) was read.
+    seen: bool,
+    /// Some field of the column was quoted.
+    quoted: bool,
+}
+
+impl Profile {
+    fn add(&mut self, cell: &Cell, nulls: &NullSet) {
+        self.seen = true;
+        self.quoted |= cell.quoted;
+        if cell.escaped {
+            self.text = true;
+        } else if !nulls.contains(&cell.text) {
+            match form(&cell.text) {
+                Form::Int => self.int = true,
+                Form::Decimal => self.decimal = true,
+                Form::Special => self.special = true,
+                Form::Text => self.text = true,
+            }
+        }
+    }
+
+    fn numeric(&self) -> bool {
+        !self.text && (self.int || self.decimal || self.special)
+    }
+
+    /// Whether `cell` fits the column as a value of its type (`None`: it fits, but says
+    /// nothing, see the module's rule).
+    fn fits(&self, cell: &Cell, nulls: &NullSet) -> Option<bool> {
+        if !self.numeric() || (!cell.escaped && nulls.contains(&cell.text)) {
+            return None;
+        }
+        if cell.escaped {
+            return Some(false);
+        }
+        Some(match form(&cell.text) {
+            Form::Int => self.int,
+            Form::Decimal => self.decimal,
+            Form::Special => self.special,
+            Form::Text => false,
+        })
+    }
+}
+
+/// What the sample says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Sniffed {
+    /// Whether the first record is a header (the caller's answer when given).
+    pub(super) has_header: bool,
+    /// Whether every record after the header ends in one extra, empty field.
+    pub(super) trailing_field: bool,
+}
+
+/// Applies the module's rules to the first record, `first`, and the records that start
+/// in the `SAMPLE_LEN` bytes after it (from `after_first`).
+pub(super) fn sniff(
+    records: &mut Records,
+    first: &[Cell],
+    nulls: &NullSet,
+    given: Option<bool>,
+) -> Sniffed {
+    let n = first.len();
+    let mut profiles = vec![Profile::default(); n];
+    let (mut rows, mut all_trailing) = (0u64, true);
+    let stop = records.pos.saturating_add(SAMPLE_LEN);
+    'records: loop {
+        records.skip_blank_lines();
+        if records.at_end() || records.pos >= stop {
+            break;
+        }
+        let mut index = 0;
+        let mut last_empty;
+        loop {
+            // A bad record is the scan's to report, with its line.
+            let Ok((cell, terminator)) = next_cell(records) else {
+                break 'records;
+            };
+            last_empty = cell.text.is_empty();
+            if let Some(p) = profiles.get_mut(index) {
+                p.add(&cell, nulls);
+            }
+            index += 1;
+            if let Terminator::EndOfRecord = terminator {
+                break;
+            }
+        }
+        rows += 1;
+        all_trailing &= index == n + 1 && last_empty;
+    }
+    let has_header = given.unwrap_or_else(|| {
+        let all_quoted = first.iter().all(|c| c.quoted);
+        let quotes_set_it_apart = all_quoted && profiles.iter().any(|p| p.seen && !p.quoted);
+        quotes_set_it_apart || !first_record_is_data(first, &profiles, nulls)
+    });
+    Sniffed {
+        has_header,
+        trailing_field: has_header && rows > 0 && all_trailing,
+    }
+}
+
+/// Every cell fits its column, and at least one is a value of a numeric column.
+fn first_record_is_data(first: &[Cell], profiles: &[Profile], nulls: &NullSet) -> bool {
+    let mut evidence = false;
+    for (cell, profile) in first.iter().zip(profiles) {
+        match profile.fits(cell, nulls) {
+            Some(false) => return false,
+            Some(true) => evidence = true,
+            None => {}
+        }
+    }
+    evidence
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::dataset::csv::tests::scan_text;
+
+    fn header(text: &str) -> (bool, Vec<String>, u64) {
+        let (d, p) = scan_text(text).unwrap();
+        (d.has_header, d.names, p.rows)
+    }
+
+    #[test]
+    fn numbers_that_do_not_fit_their_column_make_a_header() {
+        assert!(header("rownames,year,inf,nan\n1,2013,5,7\n2,2014,6,8\n").0);
+        assert!(header("inf,nan\n1,2\n").0);
+        assert!(header("country,1999,2000\nFrance,60.1,60.9\n").0);
+        assert!(header("x\n1.5\n2\n").0);
+        assert!(header("1.5\n2\n3\n").0);
+        assert!(!header("country,1999,2000\nFrance,60,61\n").0);
+        assert!(!header("1,,3\n4,5,6\n").0);
+        assert!(header("a,b\nc,d\n").0);
+        assert!(header("1,2\n").0);
+        assert!(header("\"+0\",\"-0\"\n1,2\n").0);
+        assert!(!header("\"a\",1\n\"b\",2\n").0);
+    }
+
+    #[test]
+    fn a_trailing_delimiter_on_every_record_is_dropped() {
+        let (d, p) = scan_text("a,b\n1,2,\n3,4,\n").unwrap();
+        assert_eq!(
+            (d.names, d.trailing_field, p.rows),
+            (vec!["a".into(), "b".into()], true, 2)
+        );
+        assert_eq!(p.columns[1].summary.exact().unwrap().sum, 6);
+        // Within the sample, a record without it makes the file ragged as before.
+        let e = scan_text("a,b\n1,2,\n3,4\n").err().unwrap();
+        assert!(
+            e.message.contains("line 2: expected 2 fields, found 3"),
+            "{}",
+            e.message
+        );
+        // Past the sample, each kind of record that breaks the pattern names its line.
+        let body = "1,2,\n".repeat(20_000);
+        let line = 20_002;
+        for (bad, words) in [
+            ("3,4\n", "found 2"),
+            ("3,4,5\n", "found 3 with a value in the last"),
+            ("3,4,\"\"\"\"\n", "with a value in the last"),
+            ("3,4,,\n", "found 4"),
+        ] {
+            let e = scan_text(&format!("a,b\n{body}{bad}")).err().unwrap();
+            assert!(
+                e.message
+                    .contains(&format!("line {line}: expected 2 fields and an empty one"))
+                    && e.message.contains(words),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn header_fields_read_as_data_fields() {
+        let names = header("\"Pedro \"the\" legend\",a\"\"b,\"x\"\"y\"\n1,2,3\n").1;
+        assert_eq!(names, ["Pedro the\" legend\"", "a\"\"b", "x\"y"]);
+    }
+}
