@@ -74,8 +74,9 @@ impl Scalar {
             ))
         };
         let by_name = match text {
-            "float64" | "f8" | "double" => Some(Scalar::F64),
-            "float32" | "f4" | "float" => Some(Scalar::F32),
+            // numpy's names: "float" is float64 (Python's float), "single" float32.
+            "float64" | "f8" | "double" | "float" => Some(Scalar::F64),
+            "float32" | "f4" | "single" => Some(Scalar::F32),
             "int64" | "i8" => Some(Scalar::I64),
             "int32" | "i4" => Some(Scalar::I32),
             "int16" | "i2" => Some(Scalar::I16),

@@ -351,6 +351,23 @@ def test_npy_unknown_version_and_malformed_headers(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "name",
+    ["float64", "f8", "double", "float", "float32", "f4", "single", "int64", "i8", "int32", "i4", "int16", "i2"]
+    + ["int8", "i1", "uint32", "u4", "uint16", "u2", "uint8", "u1", "bool", "b1"],
+)
+def test_raw_dtype_names_mean_what_numpy_says(tmp_path, name):
+    """Every dtype name a raw file can be opened with is the type numpy gives that name
+    ("float" is float64, as Python's float)."""
+    a = _sample(np.dtype(name).str, 1_000, seed=3)
+    path = tmp_path / "data.raw"
+    a.tofile(path)
+    with oxbridge.Dataset.open(path, dtype=name, columns=1) as ds:
+        assert ds.dtypes == {"0": np.dtype(name).name} and ds.num_rows == 1_000
+        desc = ds.describe()
+    assert_stats_like_numpy(desc["0"], a, name)
+
+
+@pytest.mark.parametrize(
     "dtype,columns",
     [
         ("float64", 3),

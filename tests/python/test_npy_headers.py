@@ -183,9 +183,9 @@ def _good_value(key):
     }[key]
 
 
-# dtype names oxbridge also reads (Scalar::parse), which numpy may size differently
-# ("float" is float64 there): generated headers avoid them.
-BY_NAME = {"float64", "f8", "double", "float32", "f4", "float", "int64", "i8", "int32", "i4", "int16", "i2"}
+# dtype names oxbridge also reads (Scalar::parse) besides type codes: generated headers
+# avoid them (numpy writes codes; test_dataset checks the names against numpy).
+BY_NAME = {"float64", "f8", "double", "float32", "f4", "float", "single", "int64", "i8", "int32", "i4", "int16", "i2"}
 BY_NAME |= {"int8", "i1", "uint32", "u4", "uint16", "u2", "uint8", "u1", "bool", "b1"}
 CODES = {"f8", "f4", "i8", "i4", "i2", "i1", "u4", "u2", "u1", "b1"}
 
