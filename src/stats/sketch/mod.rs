@@ -10,10 +10,16 @@
 
 mod bytes;
 mod hash;
+mod heavy;
+mod hll;
 mod kll;
 
 pub use hash::{hash_bytes, hash_f64, hash_i64};
+pub use heavy::HeavyHitters;
+pub use hll::DistinctSketch;
 pub use kll::KllSketch;
 
+#[cfg(test)]
+mod count_tests;
 #[cfg(test)]
 mod kll_tests;
