@@ -36,6 +36,12 @@ const M: u16 = 8;
 /// DataSketches' bound on the number of levels (a u64 count needs at most 61 halvings).
 const MAX_LEVELS: usize = 61;
 const FAMILY: u8 = 15;
+/// Past the first compaction, level 0 may run this many items over the capacity before
+/// the sketch compacts: compacting every ~128 values instead of every ~8 halves the cost
+/// of an update, and DataSketches' `general_compress` is proven to restore the capacity
+/// whatever level 0 holds. `to_bytes` compacts them first (DataSketches' layout has no
+/// room for them).
+const SLACK: usize = 128;
 const FLAG_EMPTY: u8 = 1;
 const FLAG_SINGLE_ITEM: u8 = 4;
 const WHAT: &str = "KLL sketch";
@@ -47,13 +53,16 @@ pub struct KllSketch {
     n: u64,
     min: f64,
     max: f64,
-    /// `levels[h]` holds items of weight 2^h; every level but 0 is sorted.
-    levels: Vec<Vec<f64>>,
+    /// `levels[h]` holds items of weight 2^h as order keys (see `key`); every level but
+    /// 0 is sorted.
+    levels: Vec<Vec<u64>>,
     /// Items held, all levels.
     retained: usize,
     /// The total capacity for the current number of levels: compaction starts when the
     /// sketch holds this many items.
     capacity: usize,
+    /// Each level's capacity for the current number of levels (a function of k and it).
+    caps: Vec<usize>,
 }
 
 impl Default for KllSketch {
@@ -116,6 +125,7 @@ impl KllSketch {
             levels: vec![Vec::with_capacity(usize::from(k))],
             retained: 0,
             capacity: usize::from(k),
+            caps: vec![usize::from(k)],
         })
     }
 
@@ -139,7 +149,7 @@ impl KllSketch {
         (self.n > 0).then_some((self.min, self.max))
     }
 
-    /// How many items the sketch holds (at most about `3k` plus a few).
+    /// How many items the sketch holds (at most its capacity, about `3k`, plus 128).
     pub fn retained(&self) -> usize {
         self.retained
     }
@@ -165,7 +175,7 @@ impl KllSketch {
             self.min = self.min.min(x);
             self.max = self.max.max(x);
         }
-        self.push(x);
+        self.push(key(x));
         self.n += 1;
     }
 
@@ -176,13 +186,31 @@ impl KllSketch {
         }
     }
 
+    /// How many items the sketch may hold before it compacts.
     #[inline]
-    fn push(&mut self, x: f64) {
-        if self.retained >= self.capacity {
+    fn limit(&self) -> usize {
+        if self.levels.len() > 1 {
+            self.capacity + SLACK
+        } else {
+            self.capacity
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, x: u64) {
+        if self.retained >= self.limit() {
             self.compress();
         }
         self.levels[0].push(x);
         self.retained += 1;
+    }
+
+    /// Compacts the items held over the capacity (see `to_bytes`), so this sketch answers
+    /// exactly as its bytes do.
+    pub fn settle(&mut self) {
+        if self.retained > self.capacity {
+            self.compress();
+        }
     }
 
     /// Merges `other` into this sketch. Both must have the same `k`.
@@ -212,7 +240,7 @@ impl KllSketch {
                 self.levels[h] = merge_sorted(&ours, theirs);
                 self.retained += theirs.len();
             }
-            self.capacity = total_capacity(self.k, self.levels.len());
+            self.set_capacities();
             self.compress();
         }
         self.n += other.n;
@@ -226,12 +254,10 @@ impl KllSketch {
     fn compress(&mut self) {
         let mut level = 0;
         while level < self.levels.len() {
-            let num_levels = self.levels.len();
-            let pop = self.levels[level].len();
-            if self.retained >= self.capacity && pop >= level_capacity(self.k, num_levels, level) {
-                if level + 1 == num_levels {
+            if self.retained >= self.capacity && self.levels[level].len() >= self.caps[level] {
+                if level + 1 == self.levels.len() {
                     self.levels.push(Vec::new());
-                    self.capacity += level_capacity(self.k, num_levels + 1, 0);
+                    self.set_capacities();
                 }
                 self.retained -= self.compact(level);
             }
@@ -239,23 +265,31 @@ impl KllSketch {
         }
     }
 
+    fn set_capacities(&mut self) {
+        let num_levels = self.levels.len();
+        self.caps = (0..num_levels)
+            .map(|h| level_capacity(self.k, num_levels, h))
+            .collect();
+        self.capacity = self.caps.iter().sum();
+    }
+
     /// Halves level `h` into level `h + 1` (an odd item out stays); returns how many items
-    /// went away.
+    /// went away. In place: no allocation once the levels have grown.
     fn compact(&mut self, h: usize) -> usize {
         let coin = self.coin(h);
-        let mut items = std::mem::take(&mut self.levels[h]);
-        let keep = (items.len() % 2 == 1).then(|| items[0]);
-        let rest = &mut items[usize::from(keep.is_some())..];
+        let (below, above) = self.levels.split_at_mut(h + 1);
+        let items = &mut below[h];
+        let odd = items.len() % 2;
+        let rest = &mut items[odd..];
         if h == 0 {
-            rest.sort_unstable_by(f64::total_cmp);
+            rest.sort_unstable();
         }
         let half = rest.len() / 2;
-        let chosen: Vec<f64> = rest.iter().skip(coin).step_by(2).copied().collect();
-        let above = std::mem::take(&mut self.levels[h + 1]);
-        self.levels[h + 1] = merge_sorted(&above, &chosen);
-        items.clear();
-        items.extend(keep);
-        self.levels[h] = items;
+        for i in 0..half {
+            rest[i] = rest[2 * i + coin];
+        }
+        merge_into(&mut above[0], &rest[..half]);
+        items.truncate(odd);
         half
     }
 
@@ -288,17 +322,19 @@ impl KllSketch {
     /// Every item with the count of the stream's positions before it plus its weight
     /// (cumulative weight), in value order.
     fn sorted_items(&self) -> Vec<(f64, u64)> {
-        let mut items: Vec<(f64, u64)> = Vec::with_capacity(self.retained);
+        let mut items: Vec<(u64, u64)> = Vec::with_capacity(self.retained);
         for (h, level) in self.levels.iter().enumerate() {
             items.extend(level.iter().map(|&x| (x, 1u64 << h)));
         }
-        items.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        items.sort_unstable_by_key(|item| item.0);
         let mut total = 0;
-        for item in &mut items {
-            total += item.1;
-            item.1 = total;
-        }
         items
+            .into_iter()
+            .map(|(x, w)| {
+                total += w;
+                (value(x), total)
+            })
+            .collect()
     }
 
     fn quantile_of(&self, sorted: &[(f64, u64)], q: f64) -> f64 {
@@ -321,8 +357,14 @@ impl KllSketch {
     }
 
     /// Serialises to DataSketches' compact `KllDoublesSketch` bytes (serial version 1, or
-    /// 2 for a single item; family 15; little-endian).
+    /// 2 for a single item; family 15; little-endian). Items held over the capacity are
+    /// compacted first, in a copy: the bytes answer as this sketch does after `settle`.
     pub fn to_bytes(&self) -> Vec<u8> {
+        if self.retained > self.capacity {
+            let mut settled = self.clone();
+            settled.settle();
+            return settled.to_bytes();
+        }
         let single = self.n == 1;
         let pre_ints: u8 = if self.n <= 1 { 2 } else { 5 };
         let ser_ver: u8 = if single { 2 } else { 1 };
@@ -358,8 +400,8 @@ impl KllSketch {
         out.extend(self.max.to_le_bytes());
         // DataSketches fills level 0 downwards, so its bytes hold it newest first.
         let level0 = self.levels[0].iter().rev();
-        for x in level0.chain(self.levels[1..].iter().flatten()) {
-            out.extend(x.to_le_bytes());
+        for &x in level0.chain(self.levels[1..].iter().flatten()) {
+            out.extend(value(x).to_le_bytes());
         }
         out
     }
@@ -448,13 +490,18 @@ impl KllSketch {
             }
             check_level(&level, h, min, max)?;
             weight += (size as u128) << h;
-            levels.push(level);
+            let mut keys: Vec<u64> = level.into_iter().map(key).collect();
+            if h > 0 {
+                keys.sort_unstable(); // sorted already, but -0.0 and 0.0 may be either way
+            }
+            levels.push(keys);
         }
         if weight != u128::from(n) || n < 2 {
             return Err(r.error(format_args!("count {n}, but the items weigh {weight}")));
         }
         (self.n, self.min, self.max) = (n, min, max);
-        (self.levels, self.retained, self.capacity) = (levels, retained, capacity);
+        (self.levels, self.retained) = (levels, retained);
+        self.set_capacities();
         Ok(())
     }
 }
@@ -494,7 +541,37 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
     }
 }
 
-fn merge_sorted(a: &[f64], b: &[f64]) -> Vec<f64> {
+/// An order-preserving map of doubles to integers (the order of `f64::total_cmp`), so
+/// sorting and merging compare integers.
+#[inline]
+fn key(x: f64) -> u64 {
+    let bits = x.to_bits();
+    bits ^ ((((bits as i64) >> 63) as u64) | (1 << 63))
+}
+
+/// The inverse of `key`.
+#[inline]
+fn value(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k ^ (1 << 63) } else { !k })
+}
+
+/// Merges sorted `src` into sorted `dst`, from the back, in place.
+fn merge_into(dst: &mut Vec<u64>, src: &[u64]) {
+    let (mut i, mut j) = (dst.len(), src.len());
+    dst.resize(i + j, 0);
+    while j > 0 {
+        let out = i + j - 1;
+        if i > 0 && dst[i - 1] > src[j - 1] {
+            dst[out] = dst[i - 1];
+            i -= 1;
+        } else {
+            dst[out] = src[j - 1];
+            j -= 1;
+        }
+    }
+}
+
+fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
@@ -509,4 +586,30 @@ fn merge_sorted(a: &[f64], b: &[f64]) -> Vec<f64> {
     out.extend_from_slice(&a[i..]);
     out.extend_from_slice(&b[j..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{key, value};
+
+    #[test]
+    fn keys_keep_the_order_and_the_value() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -1e-310,
+            -0.0,
+            0.0,
+            1e-310,
+            2.5,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(key(w[0]) < key(w[1]), "{} {}", w[0], w[1]);
+        }
+        for x in xs {
+            assert_eq!(value(key(x)).to_bits(), x.to_bits());
+        }
+    }
 }

@@ -261,8 +261,9 @@ fn bytes_round_trip_to_the_same_answers() {
     let qs = [0.0, 0.01, 0.25, 0.5, 0.75, 0.99, 1.0];
     for n in [0usize, 1, 2, 200, 201, 5000, 100_000] {
         let xs: Vec<f64> = uniform(n, 4).map(|u| u * 1e3 - 5.0).collect();
-        let s = sketch_of(&xs, DEFAULT_K);
+        let mut s = sketch_of(&xs, DEFAULT_K);
         let bytes = s.to_bytes();
+        s.settle();
         let back = KllSketch::from_bytes(&bytes).unwrap();
         assert_eq!(back.to_bytes(), bytes, "n = {n}");
         assert_eq!(back.count(), s.count());

@@ -20,6 +20,8 @@ pub use hll::DistinctSketch;
 pub use kll::KllSketch;
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod count_tests;
 #[cfg(test)]
 mod kll_tests;
