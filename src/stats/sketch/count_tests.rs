@@ -176,6 +176,32 @@ proptest! {
     }
 
     #[test]
+    fn distinct_counts_are_exact_below_the_limit(
+        ints in proptest::collection::vec(-50..50i64, 0..3000),
+        floats in proptest::collection::vec(prop_oneof![Just(0.0), Just(-0.0), Just(f64::NAN), -3.0..3.0f64], 0..300),
+        texts in proptest::collection::vec("[ab]{0,3}", 0..300),
+        cut in 0..3000usize,
+    ) {
+        let mut a = DistinctSketch::default();
+        let mut b = DistinctSketch::default();
+        for (i, &v) in ints.iter().enumerate() {
+            if i < cut { a.insert_i64(v) } else { b.insert_i64(v) }
+        }
+        a.merge(&b).unwrap();
+        prop_assert_eq!(a.count(), ints.iter().collect::<HashSet<_>>().len() as u64);
+        let mut f = DistinctSketch::default();
+        floats.iter().for_each(|&v| f.insert_f64(v));
+        // As numbers: -0.0 is 0.0, and every NaN one value.
+        let canonical: HashSet<u64> = floats.iter().map(|&v| if v == 0.0 { 0 } else if v.is_nan() { 1 } else { v.to_bits() }).collect();
+        prop_assert_eq!(f.count(), canonical.len() as u64);
+        let mut t = DistinctSketch::default();
+        texts.iter().for_each(|v| t.insert_bytes(v.as_bytes()));
+        prop_assert_eq!(t.count(), texts.iter().collect::<HashSet<_>>().len() as u64);
+        let back = DistinctSketch::from_bytes(&t.to_bytes()).unwrap();
+        prop_assert_eq!(back, t);
+    }
+
+    #[test]
     fn any_bytes_read_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
         let errors = [DistinctSketch::from_bytes(&bytes).err(), HeavyHitters::from_bytes(&bytes).err()];
         for e in errors.into_iter().flatten() {
