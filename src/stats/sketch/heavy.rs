@@ -127,7 +127,13 @@ impl HeavyHitters {
                 self.k, other.k
             )));
         }
-        self.n += other.n;
+        // Counts and error are at most n (checked on reading bytes): n bounds them all.
+        let Some(n) = self.n.checked_add(other.n) else {
+            return Err(Error::invalid_argument(
+                "heavy-hitters sketch: merged count past 2^64",
+            ));
+        };
+        self.n = n;
         self.error += other.error;
         for (v, &c) in &other.counts {
             *self.counts.entry(v.clone()).or_insert(0) += c;

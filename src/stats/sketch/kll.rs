@@ -50,6 +50,9 @@ const WHAT: &str = "KLL sketch";
 #[derive(Debug, Clone, PartialEq)]
 pub struct KllSketch {
     k: u16,
+    /// DataSketches' smallest k among the sketches merged in, which sets the error; ours
+    /// only merge equal k, so it is `k` unless the bytes came from DataSketches.
+    min_k: u16,
     n: u64,
     min: f64,
     max: f64,
@@ -119,6 +122,7 @@ impl KllSketch {
         }
         Ok(KllSketch {
             k,
+            min_k: k,
             n: 0,
             min: f64::NAN,
             max: f64::NAN,
@@ -159,7 +163,7 @@ impl KllSketch {
         if self.is_exact() {
             0.0
         } else {
-            rank_error(self.k, false)
+            rank_error(self.min_k, false)
         }
     }
 
@@ -224,6 +228,11 @@ impl KllSketch {
         if other.n == 0 {
             return Ok(());
         }
+        let Some(n) = self.n.checked_add(other.n) else {
+            return Err(Error::invalid_argument(
+                "KLL sketch: merged count past 2^64",
+            ));
+        };
         let (min, max) = match self.min_max() {
             Some((a, b)) => (a.min(other.min), b.max(other.max)),
             None => (other.min, other.max),
@@ -243,8 +252,8 @@ impl KllSketch {
             self.set_capacities();
             self.compress();
         }
-        self.n += other.n;
-        (self.min, self.max) = (min, max);
+        (self.n, self.min, self.max) = (n, min, max);
+        self.min_k = self.min_k.min(other.min_k);
         Ok(())
     }
 
@@ -387,7 +396,7 @@ impl KllSketch {
             return out;
         }
         out.extend(self.n.to_le_bytes());
-        out.extend(self.k.to_le_bytes()); // min k: sketches of different k never merge
+        out.extend(self.min_k.to_le_bytes());
         out.extend([self.levels.len() as u8, 0]);
         // Offsets into an array of `capacity` items filled from the top, level 0 lowest;
         // the last offset (the capacity) is implied.
@@ -449,9 +458,13 @@ impl KllSketch {
 
     fn read_full(&mut self, r: &mut Reader) -> Result<()> {
         let n = r.u64("count")?;
-        r.u16("min k")?;
+        let min_k = r.u16("min k")?;
         let num_levels = usize::from(r.u8("number of levels")?);
         r.u8("reserved byte")?;
+        if !(MIN_K..=self.k).contains(&min_k) {
+            return Err(r.error(format_args!("min k {min_k} (8 to k = {} wanted)", self.k)));
+        }
+        self.min_k = min_k;
         if !(1..=MAX_LEVELS).contains(&num_levels) {
             return Err(r.error(format_args!("{num_levels} levels (1 to 61 wanted)")));
         }

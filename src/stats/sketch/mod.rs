@@ -10,9 +10,9 @@
 
 mod bytes;
 mod hash;
-mod heavy;
-mod hll;
-mod kll;
+pub mod heavy;
+pub mod hll;
+pub mod kll;
 
 pub use hash::{hash_bytes, hash_f64, hash_i64};
 pub use heavy::HeavyHitters;
