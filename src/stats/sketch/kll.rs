@@ -7,11 +7,15 @@
 //! is the caller's concern (the exact integer min and max live in `Stats`).
 //!
 //! **Exactness.** The sketch keeps every value until it holds `k` (the capacity of its
-//! first level); while `count() <= k`, `quantile(q)` is numpy's `quantile(x, q)` with the
-//! default `linear` method, bit for bit, on finite data. Where numpy's arithmetic turns an
-//! infinity into NaN (it interpolates `a + (b - a) * t` even with `t = 0`, so any quantile
-//! next to an infinity is NaN in numpy 2.4), we return the limit: the endpoint itself when
-//! the other has weight 0 or both are equal, otherwise the infinite one.
+//! first level), also through merges whose counts add up to at most `k`; while
+//! `count() <= k`, `quantile(q)` is numpy's `quantile(x, q)` with the default `linear`
+//! method, bit for bit on finite data (up to the sign of a zero: numpy's sort leaves `-0.0`
+//! and `0.0` in either order, ours puts `-0.0` first). Where numpy's arithmetic makes NaN
+//! of an infinity (it computes `a + (b - a) * t` even for `t = 0` or `a == b`, so every
+//! quantile that touches an infinity is NaN in numpy 2.4), we return the interpolation's
+//! limit: `a` for `t = 0`, the infinite end otherwise, and between `-inf` and `+inf` the
+//! end the weight leans to. `quantile(0)` and `quantile(1)` are always the exact min and
+//! max.
 //!
 //! **Error bound.** Past `k` values, the value returned for `q` has a true normalized rank
 //! within `epsilon(k) = 2.296 / k^0.9723` of `q` (DataSketches' single-sided bound, 1.33%
