@@ -225,11 +225,11 @@ struct BytesHasher(u64);
 
 impl Hasher for BytesHasher {
     fn write(&mut self, bytes: &[u8]) {
-        self.0 = super::hash::mix(self.0 ^ super::hash_bytes(bytes));
+        self.0 ^= super::hash_bytes(bytes);
     }
 
     fn write_usize(&mut self, n: usize) {
-        self.0 ^= n as u64;
+        self.0 ^= n as u64; // the length prefix: hash_bytes mixes the length in already
     }
 
     fn finish(&self) -> u64 {
