@@ -336,7 +336,7 @@ fn reads_what_datasketches_wrote() {
 }
 
 #[test]
-#[ignore = "writes /tmp/oxb_kll_*.bin for a cross-check with DataSketches"]
+#[ignore = "writes oxb_kll_N.bin to the temp dir, for a cross-check with DataSketches"]
 fn dump_for_datasketches() {
     for n in [2usize, 150, 3000, 100_000] {
         let xs: Vec<f64> = (0..n).map(|i| (i * 7919 % 3001) as f64 / 10.0).collect();
