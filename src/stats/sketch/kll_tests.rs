@@ -341,7 +341,7 @@ fn dump_for_datasketches() {
     for n in [2usize, 150, 3000, 100_000] {
         let xs: Vec<f64> = (0..n).map(|i| (i * 7919 % 3001) as f64 / 10.0).collect();
         std::fs::write(
-            format!("/tmp/oxb_kll_{n}.bin"),
+            std::env::temp_dir().join(format!("oxb_kll_{n}.bin")),
             sketch_of(&xs, DEFAULT_K).to_bytes(),
         )
         .unwrap();
