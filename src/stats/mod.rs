@@ -12,6 +12,7 @@ mod axis;
 mod block;
 pub(crate) mod kernels;
 mod row_major;
+pub mod sketch;
 
 pub use axis::{stats_along, stats_of_view2d, Axis};
 pub(crate) use row_major::row_major_any;
