@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// The default number of counters.
-pub const DEFAULT_CAPACITY: u32 = 1024;
+pub(crate) const DEFAULT_CAPACITY: u32 = 1024;
 const MAGIC: &[u8; 4] = b"OXHH";
 const SERIAL_VERSION: u8 = 1;
 const WHAT: &str = "heavy-hitters sketch";

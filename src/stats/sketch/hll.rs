@@ -2,7 +2,7 @@
 //!
 //! Values are hashed to 64 bits by [`super::hash_i64`], [`super::hash_f64`] and
 //! [`super::hash_bytes`] ("oxbridge hash 1": integers by a bijection, doubles by their
-//! bits with `-0.0 == 0.0` and one NaN, text by its bytes). Up to [`EXACT_LIMIT`] distinct
+//! bits with `-0.0 == 0.0` and one NaN, text by its bytes). Up to `EXACT_LIMIT` distinct
 //! hashes the sketch keeps them all, so the count is exact: always for numbers (their
 //! hashes are bijections), and for text unless two of at most 4096 values collide in 64
 //! bits (odds about 2^-41). A column must hash all its values one way (a column that is
@@ -31,9 +31,9 @@ use super::bytes::Reader;
 use crate::error::{Error, Result};
 
 /// How many distinct hashes a sketch keeps exactly before it switches to registers.
-pub const EXACT_LIMIT: usize = 4096;
+pub(crate) const EXACT_LIMIT: usize = 4096;
 /// The default precision: 2^14 registers.
-pub const DEFAULT_PRECISION: u8 = 14;
+pub(crate) const DEFAULT_PRECISION: u8 = 14;
 const MIN_P: u8 = 4;
 const MAX_P: u8 = 18;
 const MAGIC: &[u8; 4] = b"OXHL";
@@ -79,7 +79,7 @@ impl DistinctSketch {
         self.p
     }
 
-    /// True while the count is exact (at most [`EXACT_LIMIT`] distinct hashes).
+    /// True while the count is exact (at most `EXACT_LIMIT` distinct hashes).
     pub fn is_exact(&self) -> bool {
         matches!(self.state, State::Exact(_))
     }

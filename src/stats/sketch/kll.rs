@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 mod serial;
 
 /// The default `k`, as DataSketches'.
-pub const DEFAULT_K: u16 = 200;
+pub(crate) const DEFAULT_K: u16 = 200;
 /// The smallest `k` DataSketches accepts (its `m`, the narrowest level).
 const MIN_K: u16 = 8;
 const M: u16 = 8;
