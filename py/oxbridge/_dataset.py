@@ -28,8 +28,6 @@ _KINDS = {
     b.OXB_KIND_DATE: "date",
     b.OXB_KIND_DATETIME: "datetime",
 }
-# The dtypes a CSV column may have (binary files name theirs: "int32", "<f8"...).
-_CSV_DTYPES = ("int64", "float64", "text", "bool", "date", "datetime")
 
 
 def _encode_path(path: str | bytes | os.PathLike[str]) -> bytes:
@@ -125,6 +123,8 @@ class Dataset(Handle):
         self._names: list[str] = names
         self._dtypes: dict[str, str] = dict(zip(names, dtypes))
         self._rows: int | None = None
+        # CSV types are inferred (describe() updates them); binary files name theirs.
+        self._csv = lib.oxb_dataset_array(self._h(), ctypes.byref(b.oxb_array_info())) == b.OXB_UNSUPPORTED
 
     def close(self) -> None:
         """Closes the dataset; calling it again does nothing. The file is unmapped at once,
@@ -305,8 +305,7 @@ class Dataset(Handle):
             d = out[slot]
             name = self._names[i]
             kind = _KINDS.get(d.kind, "float64")
-            binary_dtype = self._dtypes[name] if self._dtypes[name] not in _CSV_DTYPES else None
-            dtypes[name] = binary_dtype or kind
+            dtypes[name] = kind if self._csv else self._dtypes[name]
             if d.kind == b.OXB_KIND_TEXT:
                 result[name] = TextStats(d.stats.count, d.stats.nan_count, d.min_len, d.max_len)
             elif d.kind == b.OXB_KIND_BOOL:
@@ -319,7 +318,7 @@ class Dataset(Handle):
             else:
                 result[name] = Stats._from_native(d.stats, ddof, True, owned=False)
         self.count_rows()  # counted by the scan just done: no second pass
-        self._dtypes.update({n: t for n, t in dtypes.items() if self._dtypes.get(n) in _CSV_DTYPES})
+        self._dtypes.update(dtypes)
         return Description(result, dtypes, self._rows)
 
     def iter_chunks(self, rows: int = 65536, columns: Sequence[str | int] | None = None) -> Iterator[NDArray[Any]]:
