@@ -22,7 +22,20 @@
 
 
 /**
- * Column kinds reported by `oxb_dataset_describe`.
+ * Column kinds reported by `oxb_dataset_describe`, and what its `stats` then hold
+ * (missing values always in `stats.nan_count`):
+ *
+ * - `OXB_KIND_EMPTY`, `OXB_KIND_INT`, `OXB_KIND_FLOAT`: the numbers.
+ * - `OXB_KIND_TEXT`: only `count` (values present) and `nan_count` (missing).
+ * - `OXB_KIND_BOOL` (`true`/`false`, `True`/`False`, `TRUE`/`FALSE`): exact int64
+ *   statistics of 1 for true and 0 for false (`is_integer` = 1): the exact sum is the number
+ *   of true values, `mean` the fraction true.
+ * - `OXB_KIND_DATE` (`YYYY-MM-DD`): exact int64 statistics of the days since 1970-01-01
+ *   (`int_min`, `int_max`, the exact sum; `mean` in days).
+ * - `OXB_KIND_DATETIME` (ISO 8601 `YYYY-MM-DDTHH:MM[:SS[.f]]` with `T` or a space,
+ *   optional `Z` or `+HH:MM`): exact int64 statistics of the microseconds since
+ *   1970-01-01T00:00, in UTC when the values carry an offset (the values of a column
+ *   either all carry one or none does; a mix is text).
  */
 #define OXB_KIND_EMPTY 0
 
@@ -31,6 +44,12 @@
 #define OXB_KIND_FLOAT 2
 
 #define OXB_KIND_TEXT 3
+
+#define OXB_KIND_BOOL 4
+
+#define OXB_KIND_DATE 5
+
+#define OXB_KIND_DATETIME 6
 
 /**
  * `oxb_stats_axis` over each column (numpy's axis=0).
@@ -60,6 +79,26 @@
  * Changes whenever an existing declaration changes incompatibly.
  */
 #define OXB_ABI_VERSION 2
+
+/**
+ * The default number of counters.
+ */
+#define DEFAULT_CAPACITY 1024
+
+/**
+ * How many distinct hashes a sketch keeps exactly before it switches to registers.
+ */
+#define EXACT_LIMIT 4096
+
+/**
+ * The default precision: 2^14 registers.
+ */
+#define DEFAULT_PRECISION 14
+
+/**
+ * The default `k`, as DataSketches'.
+ */
+#define DEFAULT_K 200
 
 /**
  * The result of every fallible call. `OXB_OK` is 0; each other value is one class of
@@ -242,8 +281,8 @@ typedef uint64_t oxb_dataset;
 typedef struct oxb_column_info {
   const char *name;
   /**
-   * "float64", "int32", ... for binary files; "int64", "float64" or "text" guessed from
-   * the first records of a CSV file.
+   * "float64", "int32", ... for binary files; "int64", "float64", "bool", "date",
+   * "datetime" or "text" guessed from the first records of a CSV file.
    */
   const char *dtype;
 } oxb_column_info;

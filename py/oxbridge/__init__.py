@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ._accumulator import Accumulator
 from ._dataset import Dataset, process_large_dataset
-from ._description import Description, TextStats
+from ._description import BoolStats, Description, TemporalStats, TextStats
 from ._errors import (
     CancelledError,
     ClosedError,
@@ -50,6 +50,7 @@ copy bundled in the package, else the build in the cargo target folder of its ch
 
 __all__ = [
     "Accumulator",
+    "BoolStats",
     "CancelledError",
     "ClosedError",
     "DataFormatError",
@@ -65,6 +66,7 @@ __all__ = [
     "OxbridgeError",
     "PanicError",
     "Stats",
+    "TemporalStats",
     "TextStats",
     "UnsupportedError",
     "evaluate",

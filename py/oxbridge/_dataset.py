@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _bindings as b
-from ._description import ColumnStats, Description, TextStats
+from ._description import BoolStats, ColumnStats, Description, TemporalStats, TextStats
 from ._errors import check, remember_path
 from ._handle import Handle
 from ._loader import lib
@@ -18,7 +19,15 @@ from ._stats import Stats
 if TYPE_CHECKING:  # numpy is optional at run time
     from numpy.typing import NDArray
 
-_KINDS = {b.OXB_KIND_EMPTY: "float64", b.OXB_KIND_INT: "int64", b.OXB_KIND_FLOAT: "float64", b.OXB_KIND_TEXT: "text"}
+_KINDS = {
+    b.OXB_KIND_EMPTY: "float64",
+    b.OXB_KIND_INT: "int64",
+    b.OXB_KIND_FLOAT: "float64",
+    b.OXB_KIND_TEXT: "text",
+    b.OXB_KIND_BOOL: "bool",
+    b.OXB_KIND_DATE: "date",
+    b.OXB_KIND_DATETIME: "datetime",
+}
 
 
 def _encode_path(path: str | bytes | os.PathLike[str]) -> bytes:
@@ -114,6 +123,8 @@ class Dataset(Handle):
         self._names: list[str] = names
         self._dtypes: dict[str, str] = dict(zip(names, dtypes))
         self._rows: int | None = None
+        # CSV types are inferred (describe() updates them); binary files name theirs.
+        self._csv = lib.oxb_dataset_array(self._h(), ctypes.byref(b.oxb_array_info())) == b.OXB_UNSUPPORTED
 
     def close(self) -> None:
         """Closes the dataset; calling it again does nothing. The file is unmapped at once,
@@ -196,7 +207,7 @@ class Dataset(Handle):
     @property
     def dtypes(self) -> dict[str, str]:
         """Each column's type: from the file for binary data; for CSV guessed from the
-        first records ("int64", "float64" or "text"); `describe()` has the final word.
+        first records ("int64", "float64", "bool", "date", "datetime" or "text"); `describe()` has the final word.
 
         Examples
         --------
@@ -294,14 +305,20 @@ class Dataset(Handle):
             d = out[slot]
             name = self._names[i]
             kind = _KINDS.get(d.kind, "float64")
-            binary_dtype = self._dtypes[name] if self._dtypes[name] not in ("int64", "float64", "text") else None
-            dtypes[name] = binary_dtype or kind
+            dtypes[name] = kind if self._csv else self._dtypes[name]
             if d.kind == b.OXB_KIND_TEXT:
                 result[name] = TextStats(d.stats.count, d.stats.nan_count, d.min_len, d.max_len)
+            elif d.kind == b.OXB_KIND_BOOL:
+                s = d.stats
+                trues = (s.int_sum_high << 64) + s.int_sum_low
+                result[name] = BoolStats(s.count, s.nan_count, trues, s.mean if s.count else math.nan)
+            elif d.kind in (b.OXB_KIND_DATE, b.OXB_KIND_DATETIME):
+                exact = Stats._from_native(d.stats, ddof, True, owned=False)
+                result[name] = TemporalStats._from_stats(exact, d.kind == b.OXB_KIND_DATE)
             else:
                 result[name] = Stats._from_native(d.stats, ddof, True, owned=False)
         self.count_rows()  # counted by the scan just done: no second pass
-        self._dtypes.update({n: t for n, t in dtypes.items() if self._dtypes.get(n) in ("int64", "float64", "text")})
+        self._dtypes.update(dtypes)
         return Description(result, dtypes, self._rows)
 
     def iter_chunks(self, rows: int = 65536, columns: Sequence[str | int] | None = None) -> Iterator[NDArray[Any]]:

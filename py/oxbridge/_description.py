@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Union
 
 from ._stats import Stats
@@ -33,13 +35,89 @@ class TextStats:
     max_len: int
 
 
+@dataclass(frozen=True)
+class BoolStats:
+    """Statistics of a boolean column (`true`/`false`, `True`/`False`, `TRUE`/`FALSE`):
+    values present, missing values, how many are true, and the fraction true (`mean`;
+    NaN when no value is present). `Dataset.describe` gives them for bool columns.
+
+    Examples
+    --------
+    >>> import oxbridge, os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "flags.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("flag\\ntrue\\nFALSE\\nNA\\nTrue\\ntrue\\n")
+    ...     oxbridge.process_large_dataset(path)["flag"]
+    BoolStats(count=4, nan_count=1, true_count=3, mean=0.75)
+    """
+
+    count: int
+    nan_count: int
+    true_count: int
+    mean: float
+
+
+_EPOCH_DATE = datetime.date(1970, 1, 1)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+@dataclass(frozen=True)
+class TemporalStats:
+    """Statistics of a date or datetime column: values present, missing values, and the
+    earliest, latest and mean value. For a `date` column `min` and `max` are
+    `datetime.date`; for a `datetime` column they are timezone-aware UTC
+    `datetime.datetime` (values written with an offset are converted to UTC; values
+    written without one are read as UTC). `mean` is always a UTC `datetime.datetime`
+    (the mean of dates is rarely a whole day, as pandas' mean of dates shows), exact to
+    the microsecond (rounded half to even). `Dataset.describe` gives them for date and
+    datetime columns.
+
+    Examples
+    --------
+    >>> import oxbridge, os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "days.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("day,at\\n2024-01-01,2024-01-01T10:00Z\\n2024-01-02,2024-01-01T12:30+01:00\\n")
+    ...     desc = oxbridge.process_large_dataset(path)
+    >>> desc["day"].min, desc["day"].mean.isoformat()
+    (datetime.date(2024, 1, 1), '2024-01-01T12:00:00+00:00')
+    >>> desc["at"].max.isoformat(), desc.dtypes["at"]
+    ('2024-01-01T11:30:00+00:00', 'datetime')
+    """
+
+    count: int
+    nan_count: int
+    min: datetime.date | datetime.datetime
+    max: datetime.date | datetime.datetime
+    mean: datetime.datetime
+
+    @classmethod
+    def _from_stats(cls, s: Stats, dates: bool) -> TemporalStats:
+        """From the exact integer statistics of days (`dates`) or microseconds since the
+        epoch, as the library reports a temporal column."""
+        unit = 86_400_000_000 if dates else 1
+        mean = round(Fraction(int(s.sum) * unit, s.count))
+        low: datetime.date | datetime.datetime
+        high: datetime.date | datetime.datetime
+        if dates:
+            low = _EPOCH_DATE + datetime.timedelta(days=int(s.min))
+            high = _EPOCH_DATE + datetime.timedelta(days=int(s.max))
+        else:
+            low = _EPOCH + datetime.timedelta(microseconds=int(s.min))
+            high = _EPOCH + datetime.timedelta(microseconds=int(s.max))
+        return cls(s.count, s.nan_count, low, high, _EPOCH + datetime.timedelta(microseconds=mean))
+
+
 # Union, not `|`: an alias is evaluated at run time, and Python 3.9 has no `X | Y` of types.
-ColumnStats = Union[Stats, TextStats]
+ColumnStats = Union[Stats, TextStats, BoolStats, TemporalStats]
 
 
 class Description(Mapping[str, ColumnStats]):
     """Per-column statistics of a file: a mapping from column name to `Stats` (numeric
-    columns) or `TextStats` (text columns), with each column's inferred type in `dtypes`.
+    columns), `TextStats` (text), `BoolStats` (bool) or `TemporalStats` (date, datetime),
+    with each column's inferred type in `dtypes`.
 
     Printing it shows a table like pandas' `describe()`. `num_rows` is the number of
     data rows of the file.
@@ -84,7 +162,9 @@ class Description(Mapping[str, ColumnStats]):
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain data: {column: {"dtype", "count", "nan_count", "mean", "std", "min", "max",
-        "sum"} or, for text, {"dtype", "count", "nan_count", "min_len", "max_len"}}.
+        "sum"} or, for text, {"dtype", "count", "nan_count", "min_len", "max_len"}, for
+        bool {"dtype", "count", "nan_count", "true_count", "mean"}, for date and datetime
+        {"dtype", "count", "nan_count", "mean", "min", "max"} (`datetime` objects)}.
 
         Examples
         --------
@@ -105,7 +185,9 @@ class Description(Mapping[str, ColumnStats]):
         """
         out: dict[str, dict[str, Any]] = {}
         for name, s in self._columns.items():
-            if isinstance(s, TextStats):
+            if isinstance(s, (BoolStats, TemporalStats)):
+                out[name] = {"dtype": self.dtypes[name], **_fields(s)}
+            elif isinstance(s, TextStats):
                 out[name] = {
                     "dtype": "text",
                     "count": s.count,
@@ -127,7 +209,8 @@ class Description(Mapping[str, ColumnStats]):
         return out
 
     def to_json(self) -> str:
-        """JSON of `to_dict()`, indented; NaN and infinities become null.
+        """JSON of `to_dict()`, indented; NaN and infinities become null, dates and
+        datetimes ISO 8601 strings (`2024-01-01`, `2024-01-01T10:00:00+00:00`).
 
         Examples
         --------
@@ -142,6 +225,8 @@ class Description(Mapping[str, ColumnStats]):
         """
 
         def clean(v: Any) -> Any:
+            if isinstance(v, datetime.date):
+                return v.isoformat()
             return None if isinstance(v, float) and not math.isfinite(v) else v
 
         return json.dumps({k: {f: clean(v) for f, v in d.items()} for k, d in self.to_dict().items()}, indent=2)
@@ -173,7 +258,12 @@ class Description(Mapping[str, ColumnStats]):
         cells: dict[str, list[str]] = {}
         for name in names:
             s = self._columns[name]
-            if isinstance(s, TextStats):
+            if isinstance(s, BoolStats):
+                cells[name] = ["bool", str(s.count), str(s.nan_count), _num(s.mean), "", "", f"{s.true_count} true"]
+            elif isinstance(s, TemporalStats):
+                when = [s.mean.isoformat(), "", s.min.isoformat(), s.max.isoformat()]
+                cells[name] = [self.dtypes[name], str(s.count), str(s.nan_count), *when]
+            elif isinstance(s, TextStats):
                 cells[name] = ["text", str(s.count), str(s.nan_count), "", "", f"len {s.min_len}", f"len {s.max_len}"]
             else:
                 cells[name] = [
@@ -193,6 +283,12 @@ class Description(Mapping[str, ColumnStats]):
         return "\n".join(lines)
 
     __str__ = __repr__
+
+
+def _fields(s: BoolStats | TemporalStats) -> dict[str, Any]:
+    if isinstance(s, BoolStats):
+        return {"count": s.count, "nan_count": s.nan_count, "true_count": s.true_count, "mean": s.mean}
+    return {"count": s.count, "nan_count": s.nan_count, "mean": s.mean, "min": s.min, "max": s.max}
 
 
 def _num(v: Any) -> str:

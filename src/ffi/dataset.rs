@@ -13,11 +13,27 @@ use std::ffi::{c_char, c_void, CString};
 /// Handle of an open data file. 0 is never a valid handle.
 pub type oxb_dataset = u64;
 
-/// Column kinds reported by `oxb_dataset_describe`.
+/// Column kinds reported by `oxb_dataset_describe`, and what its `stats` then hold
+/// (missing values always in `stats.nan_count`):
+///
+/// - `OXB_KIND_EMPTY`, `OXB_KIND_INT`, `OXB_KIND_FLOAT`: the numbers.
+/// - `OXB_KIND_TEXT`: only `count` (values present) and `nan_count` (missing).
+/// - `OXB_KIND_BOOL` (`true`/`false`, `True`/`False`, `TRUE`/`FALSE`): exact int64
+///   statistics of 1 for true and 0 for false (`is_integer` = 1): the exact sum is the number
+///   of true values, `mean` the fraction true.
+/// - `OXB_KIND_DATE` (`YYYY-MM-DD`): exact int64 statistics of the days since 1970-01-01
+///   (`int_min`, `int_max`, the exact sum; `mean` in days).
+/// - `OXB_KIND_DATETIME` (ISO 8601 `YYYY-MM-DDTHH:MM[:SS[.f]]` with `T` or a space,
+///   optional `Z` or `+HH:MM`): exact int64 statistics of the microseconds since
+///   1970-01-01T00:00, in UTC when the values carry an offset (the values of a column
+///   either all carry one or none does; a mix is text).
 pub const OXB_KIND_EMPTY: u32 = 0;
 pub const OXB_KIND_INT: u32 = 1;
 pub const OXB_KIND_FLOAT: u32 = 2;
 pub const OXB_KIND_TEXT: u32 = 3;
+pub const OXB_KIND_BOOL: u32 = 4;
+pub const OXB_KIND_DATE: u32 = 5;
+pub const OXB_KIND_DATETIME: u32 = 6;
 
 /// How to open a file. Zero-initialise it and set what you know; the rest is detected.
 #[repr(C)]
@@ -42,8 +58,8 @@ pub struct oxb_open_options {
 #[repr(C)]
 pub struct oxb_column_info {
     pub name: *const c_char,
-    /// "float64", "int32", ... for binary files; "int64", "float64" or "text" guessed from
-    /// the first records of a CSV file.
+    /// "float64", "int32", ... for binary files; "int64", "float64", "bool", "date",
+    /// "datetime" or "text" guessed from the first records of a CSV file.
     pub dtype: *const c_char,
 }
 
@@ -299,6 +315,9 @@ pub unsafe extern "C" fn oxb_dataset_describe(
                 Kind::Int => OXB_KIND_INT,
                 Kind::Float => OXB_KIND_FLOAT,
                 Kind::Text => OXB_KIND_TEXT,
+                Kind::Bool => OXB_KIND_BOOL,
+                Kind::Date => OXB_KIND_DATE,
+                Kind::DateTime | Kind::ZonedDateTime => OXB_KIND_DATETIME,
             };
             let mut stats = oxb_stats::from(&c.summary);
             if c.kind == Kind::Text {

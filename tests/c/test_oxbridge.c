@@ -629,6 +629,36 @@ static void test_dataset_csv(void) {
     unlink(path);
 }
 
+/* Booleans, dates and timestamps: exact int64 statistics of 0/1, days and microseconds. */
+static void test_dataset_csv_temporal(void) {
+    static const char csv[] = "flag,day,at,mixed\n"
+                              "true,1969-12-31,1970-01-01T00:00:01Z,1\n"
+                              "FALSE,1970-01-02,1970-01-01T01:00+01:00,true\n"
+                              "True,NA,1970-01-01 00:00:00.5Z,2\n";
+    const char *path = temp_file("temporal.csv", csv, sizeof csv - 1);
+    oxb_dataset ds = 0;
+    oxb_column_info info;
+    oxb_column_description out[4];
+
+    CHECK_OK(oxb_dataset_open(path, NULL, &ds));
+    CHECK_OK(oxb_dataset_column_info(ds, 0, &info));
+    CHECK(strcmp(info.name, "flag") == 0 && strcmp(info.dtype, "bool") == 0);
+    CHECK_OK(oxb_dataset_column_info(ds, 2, &info));
+    CHECK(strcmp(info.dtype, "datetime") == 0);
+    CHECK_OK(oxb_dataset_describe(ds, NULL, 0, NULL, NULL, out));
+    CHECK(out[0].kind == OXB_KIND_BOOL && out[0].stats.is_integer && out[0].stats.count == 3 &&
+          out[0].stats.int_sum_low == 2 && out[0].stats.int_sum_high == 0);
+    CHECK(out[1].kind == OXB_KIND_DATE && out[1].stats.is_integer && out[1].stats.count == 2 &&
+          out[1].stats.nan_count == 1 && out[1].stats.int_min == -1 && out[1].stats.int_max == 1 &&
+          out[1].stats.int_sum_low == 0);
+    CHECK(out[2].kind == OXB_KIND_DATETIME && out[2].stats.is_integer && out[2].stats.count == 3 &&
+          out[2].stats.int_min == 0 && out[2].stats.int_max == 1000000 &&
+          out[2].stats.int_sum_low == 1500000 && out[2].stats.mean == 500000.0);
+    CHECK(out[3].kind == OXB_KIND_TEXT && out[3].stats.count == 3);
+    CHECK_OK(oxb_dataset_close(ds));
+    unlink(path);
+}
+
 static void test_dataset_options_and_errors(void) {
     static const char ragged[] = "a;b\n1;2\n3\n";
     static const char semicolons[] = "1;2\n3;NA\n";
@@ -1052,6 +1082,7 @@ int main(void) {
     test_sort();
     test_threads_setting();
     test_dataset_csv();
+    test_dataset_csv_temporal();
     test_dataset_options_and_errors();
     test_dataset_npy();
     test_expressions();

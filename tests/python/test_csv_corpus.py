@@ -18,6 +18,7 @@ counted) and column the error must name in BAD.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import math
@@ -81,7 +82,7 @@ def read_records(path: Path, delimiter: str, header: bool) -> tuple[list[str], l
 class Expected:
     """What describe() must report for one column."""
 
-    dtype: str  # "int64", "float64" or "text"
+    dtype: str  # "int64", "float64", "bool", "date" or "text"
     count: int
     nan_count: int
     values: list = field(default_factory=list)  # the numbers (NaN included) or the texts
@@ -89,6 +90,19 @@ class Expected:
     # Numeric columns: exact reference statistics (None when not applicable).
     def numbers(self) -> list:
         return [v for v in self.values if not (isinstance(v, float) and math.isnan(v))]
+
+
+_BOOLS = {"true": 1, "True": 1, "TRUE": 1, "false": 0, "False": 0, "FALSE": 0}
+
+
+def _as_date(text: str) -> datetime.date | None:
+    t = text.strip(" ")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", t):
+        return None
+    try:
+        return datetime.date.fromisoformat(t)
+    except ValueError:
+        return None
 
 
 def expected_column(
@@ -105,6 +119,10 @@ def expected_column(
     forced_text = any(quoted_text[i] for i, f in enumerate(fields) if f not in nulls) if quoted_text else False
     if not present:
         return Expected("float64", 0, missing, [])
+    if not forced_text and all(f.strip(" ") in _BOOLS for f in present):
+        return Expected("bool", len(present), missing, [_BOOLS[f.strip(" ")] for f in present])
+    if not forced_text and all(_as_date(f) is not None for f in present):
+        return Expected("date", len(present), missing, [_as_date(f) for f in present])
     if not forced_text and all(_as_int(f) is not None for f in present):
         return Expected("int64", len(present), missing, [_as_int(f) for f in present])
     if not forced_text and all(_as_int(f) is not None or _as_float(f) is not None for f in present):
@@ -177,6 +195,13 @@ def assert_matches_expected(desc: oxbridge.Description, expected: dict[str, Expe
         assert desc.dtypes[name] == e.dtype, where
         if e.dtype == "text":
             assert_text_matches(desc[name], e, where)
+        elif e.dtype == "bool":
+            trues = sum(e.values)
+            assert desc[name] == oxbridge.BoolStats(e.count, e.nan_count, trues, trues / e.count), where
+        elif e.dtype == "date":
+            d = desc[name]
+            assert isinstance(d, oxbridge.TemporalStats), where
+            assert (d.count, d.nan_count, d.min, d.max) == (e.count, e.nan_count, min(e.values), max(e.values)), where
         else:
             assert_numeric_matches(desc[name], e, where)
 
@@ -199,7 +224,7 @@ class Spec:
     pandas_differs: dict[str, str] = field(default_factory=dict)
 
 
-I, F, T = "int64", "float64", "text"
+I, F, T, B = "int64", "float64", "text", "bool"
 
 SPEC: dict[str, Spec] = {
     # Delimiters inside quotes, in the header too; "" is an (empty, so missing) value.
@@ -267,12 +292,7 @@ SPEC: dict[str, Spec] = {
     "stray_quote.csv": Spec(["id", "size", "note"], 3, [I, T, T]),
     # Text after a closing quote belongs to the value ("ab"cd is abcd, "x"<space> is "x ").
     "quoted_trailing_text.csv": Spec(["a", "b"], 3, [T, I]),
-    "booleans.csv": Spec(
-        ["flag", "n"],
-        3,
-        [T, I],
-        pandas_differs={"flag": "pandas has a bool type; oxbridge infers only int64, float64 and text"},
-    ),
+    "booleans.csv": Spec(["flag", "n"], 3, [B, I]),
     # Custom markers replace the defaults: NA is then an ordinary text value.
     "custom_nulls.csv": Spec(
         ["a", "b"], 4, [I, T], options={"null_values": ["-", "?", "missing"]}, nulls=["-", "?", "missing"]
@@ -417,6 +437,10 @@ def test_matches_pandas(name):
         if len(s) == 0:
             continue  # pandas gives object columns when there are no values to infer from
         kind = s.dtype.kind
+        if kind == "b":
+            assert desc.dtypes[col] == "bool", where
+            assert (ox.true_count, ox.mean) == (int(s.sum()), float(s.mean())), where
+            continue
         if kind in "iuf":
             if kind == "i":
                 assert desc.dtypes[col] == "int64", where

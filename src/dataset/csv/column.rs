@@ -1,11 +1,15 @@
-//! Per-column accumulators for parsed text: type inference (int, then float, then text)
-//! with statistics built from blocks of parsed values by the array kernels.
+//! Per-column accumulators for parsed text: type inference (int, then float, then text;
+//! or bool, date, timestamp, each alone, else text) with statistics built from blocks of
+//! parsed values by the array kernels.
 
 use super::number::{decimal_parts, parse_int, trim_spaces, Number, POWERS_OF_TEN};
+use super::temporal::{parse_temporal, Temporal};
 use crate::array::Strided;
 use crate::stats::Stats;
 
-/// What a column holds, as inferred from every value.
+/// What a column holds, as inferred from every value. Int widens to Float; every other
+/// mix of two kinds (numbers and booleans, dates and timestamps, timestamps with and
+/// without a zone) is Text: `join`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     /// No non-missing value yet.
@@ -14,19 +18,46 @@ pub enum Kind {
     Int,
     /// Numbers, some not integers (float64).
     Float,
+    /// `true`/`false` only (statistics of 0/1).
+    Bool,
+    /// `YYYY-MM-DD` dates only (statistics of days since 1970-01-01).
+    Date,
+    /// Timestamps without a zone (statistics of microseconds since 1970-01-01T00:00).
+    DateTime,
+    /// Timestamps with `Z` or an offset (statistics of microseconds since the epoch, UTC).
+    ZonedDateTime,
     /// Anything else.
     Text,
 }
 
 impl Kind {
-    /// The type's name as users see it ("int64", "float64" or "text"; an empty column
-    /// reads as float64, as pandas reads it).
+    /// The type's name as users see it ("int64", "float64", "bool", "date", "datetime"
+    /// or "text"; an empty column reads as float64, as pandas reads it).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Empty | Kind::Float => "float64",
             Kind::Int => "int64",
+            Kind::Bool => "bool",
+            Kind::Date => "date",
+            Kind::DateTime | Kind::ZonedDateTime => "datetime",
             Kind::Text => "text",
         }
+    }
+
+    /// The kind of a column holding values of both kinds.
+    pub fn join(self, other: Kind) -> Kind {
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Kind::Empty, k) | (k, Kind::Empty) => k,
+            (Kind::Int, Kind::Float) | (Kind::Float, Kind::Int) => Kind::Float,
+            _ => Kind::Text,
+        }
+    }
+
+    /// Whether a number may join the column (empty, int or float so far).
+    #[inline(always)]
+    fn takes_numbers(self) -> bool {
+        self <= Kind::Float
     }
 }
 
@@ -108,7 +139,7 @@ impl ColumnStats {
     #[inline]
     pub fn push(&mut self, bytes: &[u8], plain: bool) {
         self.present += 1;
-        if self.kind != Kind::Text && plain {
+        if plain && self.kind.takes_numbers() {
             let trimmed = trim_spaces(bytes);
             if self.kind <= Kind::Int {
                 if let Some(v) = parse_int(trimmed) {
@@ -137,14 +168,46 @@ impl ColumnStats {
                 return;
             }
         }
+        if plain && self.kind != Kind::Text && self.push_temporal(bytes) {
+            return;
+        }
         self.kind = Kind::Text;
         self.note_len(char_len(bytes));
     }
 
-    /// Whether a number would count as a number here (the column is not text).
+    /// Adds a field that is not a number if it is a boolean, date or timestamp of the
+    /// column's kind (any of them in an empty column); false otherwise.
+    #[cold]
+    fn push_temporal(&mut self, bytes: &[u8]) -> bool {
+        let (kind, value) = match parse_temporal(trim_spaces(bytes)) {
+            Some(Temporal::Bool(b)) => (Kind::Bool, b as i64),
+            Some(Temporal::Date(days)) => (Kind::Date, days),
+            Some(Temporal::DateTime { micros, zoned }) => (
+                if zoned {
+                    Kind::ZonedDateTime
+                } else {
+                    Kind::DateTime
+                },
+                micros,
+            ),
+            None => return false,
+        };
+        if self.kind != Kind::Empty && self.kind != kind {
+            return false;
+        }
+        self.kind = kind;
+        self.note_len(bytes.len() as u64);
+        self.ints.push(value);
+        if self.ints.len() == BLOCK {
+            self.flush_ints();
+        }
+        true
+    }
+
+    /// Whether a number would count as a number here (the column is empty or numeric).
     #[inline(always)]
     pub fn wants_numbers(&self) -> bool {
-        self.kind != Kind::Text
+        self.kind.takes_numbers()
     }
 
     /// Adds a number scanned straight from the bytes (`len` bytes long), exactly as
@@ -227,7 +290,7 @@ impl ColumnStats {
     /// Combines the statistics of the same column from an earlier part of the file with
     /// a later one (`other`); both must be finished.
     pub fn merge(&mut self, other: &ColumnStats) {
-        self.kind = self.kind.max(other.kind);
+        self.kind = self.kind.join(other.kind);
         self.summary.merge(&other.summary);
         self.missing += other.missing;
         self.present += other.present;
@@ -264,6 +327,53 @@ mod tests {
         assert_eq!((c.kind, c.summary.nan_count()), (Kind::Float, 1));
         c.push("héllo".as_bytes(), true);
         assert_eq!((c.kind, c.max_len, c.min_len), (Kind::Text, 9, 1));
+    }
+
+    fn kind_of(values: &[&str]) -> Kind {
+        let mut c = ColumnStats::default();
+        for v in values {
+            c.push(v.as_bytes(), true);
+        }
+        c.kind
+    }
+
+    #[test]
+    fn booleans_dates_and_timestamps_each_alone_else_text() {
+        assert_eq!(kind_of(&["true", "False", "TRUE"]), Kind::Bool);
+        assert_eq!(kind_of(&["2024-01-01", " 1969-12-31 "]), Kind::Date);
+        assert_eq!(
+            kind_of(&["2024-01-01T10:00", "2024-01-01 10:00:01.5"]),
+            Kind::DateTime
+        );
+        assert_eq!(
+            kind_of(&["2024-01-01T10:00Z", "2024-01-01T10:00+01:00"]),
+            Kind::ZonedDateTime
+        );
+        for mixed in [
+            &["true", "1"][..],
+            &["1", "true"],
+            &["1.5", "2024-01-01"],
+            &["2024-01-01", "2024-01-01T10:00"],
+            &["2024-01-01T10:00", "2024-01-01T10:00Z"],
+            &["2024-01-01", "2023-02-29"],
+            &["true", "yes"],
+            &["2024-01-01", "true"],
+        ] {
+            assert_eq!(kind_of(mixed), Kind::Text, "{mixed:?}");
+        }
+        assert_eq!(Kind::Bool.join(Kind::Empty), Kind::Bool);
+        assert_eq!(Kind::Int.join(Kind::Bool), Kind::Text);
+        assert_eq!(Kind::Date.join(Kind::DateTime), Kind::Text);
+        assert_eq!(Kind::Int.join(Kind::Float), Kind::Float);
+        let mut c = ColumnStats::default();
+        for v in ["1969-12-31", "1970-01-03"] {
+            c.push(v.as_bytes(), true);
+        }
+        c.push_missing();
+        c.finish();
+        let s = c.numeric_summary();
+        let e = s.exact().unwrap();
+        assert_eq!((e.sum, e.min, e.max, s.nan_count()), (1, -1, 2, 1));
     }
 
     #[test]

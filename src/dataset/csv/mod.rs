@@ -20,6 +20,7 @@ mod read_rows;
 mod records;
 mod scan;
 mod sniff;
+mod temporal;
 
 pub use dialect::{detect, Dialect};
 pub use nulls::DEFAULT_NULLS;

@@ -17,6 +17,10 @@
 //!   of decimals (`60.1`) is a header: tools write a float column's whole numbers as
 //!   `1.0`, so a bare `1999` above decimals is a name, not a value.
 //!
+//! - a bool, date or datetime column (every sampled value of one of these kinds, see
+//!   `temporal`) when it is a value of that kind: `2024-01-01` over dates fits, `date` does
+//!   not, so `date,flag` over dates and booleans is a header.
+//!
 //! A quoted cell with doubled quotes or text after its closing quote is text. And a first
 //! record whose cells are all quoted is a header when some column's sampled cells are
 //! never quoted (R's `write.csv`, pandas' `QUOTE_NONNUMERIC`: `"+0","-0"` over `1,2`).
@@ -29,6 +33,19 @@ use super::dialect::SAMPLE_LEN;
 use super::nulls::NullSet;
 use super::number::{form, Form};
 use super::records::{Records, Terminator, Unterminated};
+use super::temporal::{parse_temporal, Temporal};
+
+/// Which of bool, date, naive and zoned timestamp a text cell is, as a bit of
+/// `Profile::temporal`; 0 for none.
+fn temporal_bit(text: &[u8]) -> u8 {
+    match parse_temporal(super::number::trim_spaces(text)) {
+        None => 0,
+        Some(Temporal::Bool(_)) => 1,
+        Some(Temporal::Date(_)) => 2,
+        Some(Temporal::DateTime { zoned: false, .. }) => 4,
+        Some(Temporal::DateTime { zoned: true, .. }) => 8,
+    }
+}
 
 /// One field of a record as the header guess sees it.
 #[derive(Debug, Clone)]
@@ -60,6 +77,8 @@ struct Profile {
     decimal: bool,
     special: bool,
     text: bool,
+    /// The bits (`temporal_bit`) of the bool, date and timestamp values seen.
+    temporal: u8,
     /// Some field of the column (missing or not) was read.
     seen: bool,
     /// Some field of the column was quoted.
@@ -77,19 +96,28 @@ impl Profile {
                 Form::Int => self.int = true,
                 Form::Decimal => self.decimal = true,
                 Form::Special => self.special = true,
-                Form::Text => self.text = true,
+                Form::Text => match temporal_bit(&cell.text) {
+                    0 => self.text = true,
+                    bit => self.temporal |= bit,
+                },
             }
         }
     }
 
     fn numeric(&self) -> bool {
-        !self.text && (self.int || self.decimal || self.special)
+        !self.text && self.temporal == 0 && (self.int || self.decimal || self.special)
+    }
+
+    /// Whether the column is of one of the kinds bool, date, datetime (a mix is text).
+    fn temporal(&self) -> bool {
+        !(self.text || self.int || self.decimal || self.special) && self.temporal.count_ones() == 1
     }
 
     /// Whether `cell` fits the column as a value of its type (`None`: it fits, but says
     /// nothing, see the module's rule).
     fn fits(&self, cell: &Cell, nulls: &NullSet) -> Option<bool> {
-        if !self.numeric() || (!cell.escaped && nulls.contains(&cell.text)) {
+        let typed = self.numeric() || self.temporal();
+        if !typed || (!cell.escaped && nulls.contains(&cell.text)) {
             return None;
         }
         if cell.escaped {
@@ -99,7 +127,7 @@ impl Profile {
             Form::Int => self.int,
             Form::Decimal => self.decimal,
             Form::Special => self.special,
-            Form::Text => false,
+            Form::Text => self.temporal() && temporal_bit(&cell.text) == self.temporal,
         })
     }
 }
@@ -160,7 +188,8 @@ pub(super) fn sniff(
     }
 }
 
-/// Every cell fits its column, and at least one is a value of a numeric column.
+/// Every cell fits its column, and at least one is a value of a numeric or temporal
+/// column.
 fn first_record_is_data(first: &[Cell], profiles: &[Profile], nulls: &NullSet) -> bool {
     let mut evidence = false;
     for (cell, profile) in first.iter().zip(profiles) {
@@ -195,6 +224,20 @@ mod tests {
         assert!(header("1,2\n").0);
         assert!(header("\"+0\",\"-0\"\n1,2\n").0);
         assert!(!header("\"a\",1\n\"b\",2\n").0);
+    }
+
+    #[test]
+    fn booleans_and_dates_tell_a_header_from_data() {
+        assert!(header("date,flag\n2024-01-01,true\n2024-01-02,False\n").0);
+        assert!(header("at\n2024-01-01T10:00Z\n").0);
+        assert!(!header("2024-01-01,true\n2024-01-02,False\n").0);
+        assert!(!header("2024-01-01 10:00,x\n2024-01-02 11:00,y\n").0);
+        // A zoned timestamp above naive ones, a date above timestamps: not their kind.
+        assert!(header("2024-01-01T10:00Z\n2024-01-01T10:00\n").0);
+        assert!(header("2024-01-01\n2024-01-01T10:00\n").0);
+        assert!(header("true,1\n1,2\n").0);
+        let (_, p) = scan_text("date,flag\n2024-01-01,true\n").unwrap();
+        assert_eq!(p.columns[1].summary.exact().unwrap().sum, 1);
     }
 
     #[test]
