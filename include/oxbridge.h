@@ -81,26 +81,6 @@
 #define OXB_ABI_VERSION 2
 
 /**
- * The default number of counters.
- */
-#define DEFAULT_CAPACITY 1024
-
-/**
- * How many distinct hashes a sketch keeps exactly before it switches to registers.
- */
-#define EXACT_LIMIT 4096
-
-/**
- * The default precision: 2^14 registers.
- */
-#define DEFAULT_PRECISION 14
-
-/**
- * The default `k`, as DataSketches'.
- */
-#define DEFAULT_K 200
-
-/**
  * The result of every fallible call. `OXB_OK` is 0; each other value is one class of
  * failure, whose details are in `oxb_last_error_message()`. Values are never reused.
  */
