@@ -7,6 +7,7 @@ use crate::array::{Element, Strided};
 use crate::error::{Error, Result};
 use crate::runtime::pool::pool;
 use crate::runtime::progress::Progress;
+use crate::stats::sketch::ColumnSketch;
 use crate::stats::{self, Stats};
 use rayon::prelude::*;
 
@@ -167,33 +168,85 @@ fn column_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64
             _ => {}
         }
     }
+    match read_values(data, layout, base, step_bytes, 0..n) {
+        Values::Floats(v) => Stats::of_slice(&v),
+        Values::Ints(v) => Stats::of_strided(Strided::from_slice(&v)),
+    }
+}
+
+/// Elements of a column, widened: doubles for float types, integers for the others.
+enum Values {
+    Floats(Vec<f64>),
+    Ints(Vec<i64>),
+}
+
+/// Reads elements `range` of the column whose element 0 is at byte `base` and whose
+/// elements are `step_bytes` apart.
+fn read_values(
+    data: &[u8],
+    layout: &Layout,
+    base: usize,
+    step_bytes: usize,
+    range: std::ops::Range<usize>,
+) -> Values {
     let big = layout.big_endian;
     let at = |i: usize| base + i * step_bytes;
     if layout.scalar.is_float() {
-        let values: Vec<f64> = (0..n)
-            .map(|i| match layout.scalar {
-                Scalar::F64 => f64::from_ne_bytes(read::<8>(data, at(i), big)),
-                _ => f32::from_ne_bytes(read::<4>(data, at(i), big)) as f64,
-            })
-            .collect();
-        return Stats::of_slice(&values);
+        return Values::Floats(
+            range
+                .map(|i| match layout.scalar {
+                    Scalar::F64 => f64::from_ne_bytes(read::<8>(data, at(i), big)),
+                    _ => f32::from_ne_bytes(read::<4>(data, at(i), big)) as f64,
+                })
+                .collect(),
+        );
     }
-    let values: Vec<i64> = (0..n)
-        .map(|i| match layout.scalar {
-            Scalar::I64 => i64::from_ne_bytes(read::<8>(data, at(i), big)),
-            Scalar::I32 => i32::from_ne_bytes(read::<4>(data, at(i), big)) as i64,
-            Scalar::U32 => u32::from_ne_bytes(read::<4>(data, at(i), big)) as i64,
-            Scalar::I16 => i16::from_ne_bytes(read::<2>(data, at(i), big)) as i64,
-            Scalar::U16 => u16::from_ne_bytes(read::<2>(data, at(i), big)) as i64,
-            Scalar::I8 => data[at(i)] as i8 as i64,
-            Scalar::U8 => data[at(i)] as i64,
-            _ => (data[at(i)] != 0) as i64,
-        })
-        .collect();
-    Stats::of_strided(Strided::from_slice(&values))
+    Values::Ints(
+        range
+            .map(|i| match layout.scalar {
+                Scalar::I64 => i64::from_ne_bytes(read::<8>(data, at(i), big)),
+                Scalar::I32 => i32::from_ne_bytes(read::<4>(data, at(i), big)) as i64,
+                Scalar::U32 => u32::from_ne_bytes(read::<4>(data, at(i), big)) as i64,
+                Scalar::I16 => i16::from_ne_bytes(read::<2>(data, at(i), big)) as i64,
+                Scalar::U16 => u16::from_ne_bytes(read::<2>(data, at(i), big)) as i64,
+                Scalar::I8 => data[at(i)] as i8 as i64,
+                Scalar::U8 => data[at(i)] as i64,
+                _ => (data[at(i)] != 0) as i64,
+            })
+            .collect(),
+    )
 }
 
-/// Rows per block when row-major columns are transposed into contiguous buffers.
+/// The sketches of rows `rows` of column `col`, read a block at a time.
+fn sketch_part(data: &[u8], layout: &Layout, col: u64, rows: std::ops::Range<u64>) -> ColumnSketch {
+    let size = layout.scalar.size() as u64;
+    let (first, step) = if layout.fortran_order {
+        (col * layout.rows + rows.start, 1)
+    } else {
+        (rows.start * layout.cols + col, layout.cols)
+    };
+    let n = (rows.end - rows.start) as usize;
+    let mut sketch = ColumnSketch::for_count(layout.rows);
+    for start in (0..n).step_by(SKETCH_BLOCK) {
+        let range = start..(start + SKETCH_BLOCK).min(n);
+        match read_values(
+            data,
+            layout,
+            (first * size) as usize,
+            (step * size) as usize,
+            range,
+        ) {
+            Values::Floats(v) => sketch.add_f64s(&v),
+            Values::Ints(v) => sketch.add_i64s(&v),
+        }
+    }
+    sketch.finish();
+    sketch
+}
+
+/// Values read at a time for the sketches.
+const SKETCH_BLOCK: usize = 4096;
+
 const BLOCK_ROWS: usize = 2048;
 
 /// C-order, native-endian, aligned arrays: reads each row once, all columns together,
@@ -272,11 +325,11 @@ pub fn describe(
     columns: &[usize],
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Vec<Stats>> {
+) -> Result<Vec<(Stats, ColumnSketch)>> {
     // Shape (n, 0) holds no element however large n is: a 128-byte file may claim 10^18
     // rows, and a list of their chunks would be an allocation that aborts the process.
     if layout.cols == 0 {
-        return Ok(vec![Stats::EMPTY; columns.len()]);
+        return Ok(vec![(Stats::EMPTY, ColumnSketch::default()); columns.len()]);
     }
     let data = &bytes[layout.offset..];
     let row_bytes = (layout.cols as usize * layout.scalar.size()).max(1);
@@ -289,31 +342,43 @@ pub fn describe(
     progress.set_total((layout.rows * layout.cols * layout.scalar.size() as u64).max(1));
     let pool = pool()?;
     pool.install(|| {
-        let parts: Vec<Result<Vec<Stats>>> = chunks
-            .par_iter()
-            .enumerate()
-            .map(|(i, rows)| {
-                progress.check()?;
-                let part =
-                    row_major_part(data, layout, columns, rows.clone()).unwrap_or_else(|| {
-                        columns
-                            .iter()
-                            .map(|&c| column_part(data, layout, c as u64, rows.clone()))
-                            .collect()
-                    });
-                if !layout.fortran_order && (i + 1) % chunks_per_release == 0 {
-                    let first = &chunks[i + 1 - chunks_per_release];
-                    let start = layout.offset + first.start as usize * row_bytes;
-                    release(start, layout.offset + rows.end as usize * row_bytes);
+        let mut totals = vec![(Stats::EMPTY, ColumnSketch::default()); columns.len()];
+        // A few chunks per thread at a time, merged as soon as they are done: partial
+        // sketches stay bounded in number whatever the file's size.
+        let window = 4 * rayon::current_num_threads().max(1);
+        let indexes: Vec<usize> = (0..chunks.len()).collect();
+        for group in indexes.chunks(window) {
+            let parts: Vec<Result<Vec<(Stats, ColumnSketch)>>> = group
+                .par_iter()
+                .map(|&i| {
+                    let rows = &chunks[i];
+                    progress.check()?;
+                    let part =
+                        row_major_part(data, layout, columns, rows.clone()).unwrap_or_else(|| {
+                            columns
+                                .iter()
+                                .map(|&c| column_part(data, layout, c as u64, rows.clone()))
+                                .collect()
+                        });
+                    let part = part
+                        .into_iter()
+                        .zip(columns)
+                        .map(|(s, &c)| (s, sketch_part(data, layout, c as u64, rows.clone())))
+                        .collect();
+                    if !layout.fortran_order && (i + 1) % chunks_per_release == 0 {
+                        let first = &chunks[i + 1 - chunks_per_release];
+                        let start = layout.offset + first.start as usize * row_bytes;
+                        release(start, layout.offset + rows.end as usize * row_bytes);
+                    }
+                    progress.advance((rows.end - rows.start) * row_bytes as u64);
+                    Ok(part)
+                })
+                .collect();
+            for part in parts {
+                for (t, p) in totals.iter_mut().zip(part?) {
+                    t.0.merge(&p.0);
+                    t.1.merge(&p.1)?;
                 }
-                progress.advance((rows.end - rows.start) * row_bytes as u64);
-                Ok(part)
-            })
-            .collect();
-        let mut totals = vec![Stats::EMPTY; columns.len()];
-        for part in parts {
-            for (t, p) in totals.iter_mut().zip(part?) {
-                t.merge(&p);
             }
         }
         Ok(totals)

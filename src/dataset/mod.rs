@@ -3,16 +3,18 @@
 
 pub mod binary;
 pub mod csv;
+mod description;
 pub(crate) mod faults;
 mod mapping;
 pub mod npy;
 mod sigbus;
 
 pub use csv::column::Kind;
+pub use description::ColumnDescription;
 
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
-use crate::stats::Stats;
+use csv::column::{ColumnStats, Mode};
 use mapping::Mapping;
 use parking_lot::Mutex;
 use std::path::Path;
@@ -54,23 +56,6 @@ pub struct OpenOptions {
     pub raw_dtype: Option<String>,
     /// Raw binary: values per row (default 1).
     pub raw_columns: Option<u64>,
-}
-
-/// One column's statistics and inferred type.
-#[derive(Debug, Clone)]
-pub struct ColumnDescription {
-    /// What the column holds: the file's type for binary data, inferred for CSV.
-    pub kind: Kind,
-    /// The numeric statistics (for text columns: count of values and of missing ones).
-    pub summary: Stats,
-    /// Text columns: the fewest characters of a value (0 when there is none).
-    pub min_len: u64,
-    /// Text columns: the most characters of a value (0 when there is none).
-    pub max_len: u64,
-    /// Values present (for every kind; text columns have no other counts).
-    pub present: u64,
-    /// Values missing: empty or a null marker (always 0 for binary data).
-    pub missing: u64,
 }
 
 /// What the mapping holds: an array, or CSV text.
@@ -249,38 +234,47 @@ impl Dataset {
                         &self.map, layout, columns, progress, &release,
                     ))?
                     .into_iter()
-                    .map(|summary| ColumnDescription {
+                    .map(|(summary, sketch)| ColumnDescription {
                         kind,
                         present: summary.count() + summary.nan_count(),
                         missing: 0,
                         summary,
                         min_len: 0,
                         max_len: 0,
+                        sketch,
+                        mixed: false,
                     })
                     .collect())
             }
             Body::Csv(dialect) => {
-                let parsed = self.map.unless_truncated(csv::scan(
-                    &self.map,
-                    dialect,
-                    columns,
-                    self.map.path(),
-                    progress,
-                    &release,
-                ))?;
+                let scan = |wanted: &[(usize, Mode)]| {
+                    self.map.unless_truncated(csv::scan(
+                        &self.map,
+                        dialect,
+                        wanted,
+                        self.map.path(),
+                        progress,
+                        &release,
+                    ))
+                };
+                let wanted: Vec<(usize, Mode)> =
+                    columns.iter().map(|&c| (c, Mode::Infer)).collect();
+                let mut parsed = scan(&wanted)?;
                 *self.rows.lock() = Some(parsed.rows);
-                Ok(parsed
-                    .columns
-                    .iter()
-                    .map(|c| ColumnDescription {
-                        kind: c.kind,
-                        summary: c.numeric_summary(),
-                        min_len: if c.present > 0 { c.min_len } else { 0 },
-                        max_len: c.max_len,
-                        present: c.present,
-                        missing: c.missing,
-                    })
-                    .collect())
+                // A column that turned to text after numbers or dates: its sketches took
+                // those as numbers, so it is read again, every value as text.
+                let mixed: Vec<usize> = (0..columns.len())
+                    .filter(|&i| parsed.columns[i].mixed)
+                    .collect();
+                if !mixed.is_empty() {
+                    let again: Vec<(usize, Mode)> =
+                        mixed.iter().map(|&i| (columns[i], Mode::Text)).collect();
+                    let texts = scan(&again)?;
+                    for (&i, text) in mixed.iter().zip(texts.columns) {
+                        parsed.columns[i] = text;
+                    }
+                }
+                Ok(parsed.columns.into_iter().map(csv_description).collect())
             }
         }
     }
@@ -321,5 +315,19 @@ impl Dataset {
             out,
             self.map.path(),
         ))
+    }
+}
+
+/// A CSV column's description from its scan.
+fn csv_description(c: ColumnStats) -> ColumnDescription {
+    ColumnDescription {
+        kind: c.kind,
+        summary: c.numeric_summary(),
+        min_len: if c.present > 0 { c.min_len } else { 0 },
+        max_len: c.max_len,
+        present: c.present,
+        missing: c.missing,
+        sketch: c.sketch,
+        mixed: false,
     }
 }

@@ -44,6 +44,21 @@ pub fn has_avx2_fma() -> bool {
     }
 }
 
+/// AVX-512 F and DQ (512-bit vectors with 64-bit integer multiplies), with AVX2.
+#[inline]
+pub fn has_avx512dq() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +66,9 @@ mod tests {
     #[test]
     fn wider_paths_imply_the_narrower_ones() {
         if has_avx2_fma() {
+            assert!(has_avx2());
+        }
+        if has_avx512dq() {
             assert!(has_avx2());
         }
         if has_avx2() {

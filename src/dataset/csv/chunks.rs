@@ -1,10 +1,17 @@
-//! Where the parallel scan cuts the file: chunks of `CHUNK_BYTES` that start at record
+//! Where the parallel scan cuts the file: chunks of `chunk_bytes` that start at record
 //! boundaries, even inside quoted newlines, found from local evidence only (the quotes
 //! near the cut). A wrong guess costs time, not correctness: the scan re-parses a chunk
 //! that does not start where the previous one ended.
 
-/// Bytes per parallel task: small enough for progress and cancellation to be prompt.
-pub(super) const CHUNK_BYTES: usize = 4 << 20;
+/// Bytes per parallel task for a file of `len` bytes: a 64th of it, from 4 MiB to 32
+/// MiB. Small enough for progress and cancellation to be prompt and for many cores to
+/// share a file; large enough that each chunk's fixed costs (its sketches start empty:
+/// the exact phase of the distinct count, the first KLL levels) stay a few percent. A
+/// function of the size alone, never of the thread count, so results do not depend on
+/// how many threads read.
+pub(super) fn chunk_bytes(len: usize) -> usize {
+    (len / 64).clamp(4 << 20, 32 << 20)
+}
 
 /// How far past a chunk's nominal start to look for evidence of being inside quotes.
 const QUOTE_WINDOW: usize = 1 << 16;

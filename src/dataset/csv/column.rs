@@ -5,6 +5,8 @@
 use super::number::{decimal_parts, parse_int, trim_spaces, Number, POWERS_OF_TEN};
 use super::temporal::{parse_temporal, Temporal};
 use crate::array::Strided;
+use crate::error::Result;
+use crate::stats::sketch::ColumnSketch;
 use crate::stats::Stats;
 
 /// What a column holds, as inferred from every value. Int widens to Float; every other
@@ -61,6 +63,17 @@ impl Kind {
     }
 }
 
+/// How a scan reads a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Infer the kind; statistics and sketches of what it turns out to be.
+    #[default]
+    Infer,
+    /// Every value is text (a second pass over a column that turned out mixed: the values
+    /// read as numbers or dates before the first text are text too).
+    Text,
+}
+
 /// Parsed values are summarised this many at a time.
 const BLOCK: usize = 4096;
 
@@ -79,6 +92,11 @@ pub struct ColumnStats {
     pub min_len: u64,
     /// The most characters of a non-missing value.
     pub max_len: u64,
+    /// Quantiles, distinct count, and for text the top values and the extremes.
+    pub sketch: ColumnSketch,
+    /// Whether the column turned to text after values of another kind: their sketches
+    /// were of numbers, so a `Mode::Text` pass must read the column again.
+    pub mixed: bool,
     ints: Vec<i64>,
     /// Parsed floats, each still to be divided by `10^scales[i]`: the divisions are done
     /// together at flush time, where they pipeline instead of stalling the parser.
@@ -95,6 +113,8 @@ impl Default for ColumnStats {
             present: 0,
             min_len: u64::MAX,
             max_len: 0,
+            sketch: ColumnSketch::default(),
+            mixed: false,
             ints: Vec::new(),
             floats: Vec::new(),
             scales: Vec::new(),
@@ -129,6 +149,19 @@ pub(crate) fn char_len(bytes: &[u8]) -> u64 {
 }
 
 impl ColumnStats {
+    /// An empty column read in `mode`, of a file of about `expected_rows` rows (which
+    /// sets how the quantile sketch samples).
+    pub fn new(mode: Mode, expected_rows: u64) -> ColumnStats {
+        ColumnStats {
+            kind: match mode {
+                Mode::Infer => Kind::Empty,
+                Mode::Text => Kind::Text,
+            },
+            sketch: ColumnSketch::for_count(expected_rows),
+            ..ColumnStats::default()
+        }
+    }
+
     /// Adds one missing value (empty or a null marker).
     pub fn push_missing(&mut self) {
         self.missing += 1;
@@ -171,8 +204,17 @@ impl ColumnStats {
         if plain && self.kind != Kind::Text && self.push_temporal(bytes) {
             return;
         }
-        self.kind = Kind::Text;
+        self.become_text();
         self.note_len(char_len(bytes));
+        self.sketch.add_text(bytes);
+    }
+
+    #[inline]
+    fn become_text(&mut self) {
+        if self.kind != Kind::Text {
+            self.mixed |= self.kind != Kind::Empty;
+            self.kind = Kind::Text;
+        }
     }
 
     /// Adds a field that is not a number if it is a boolean, date or timestamp of the
@@ -245,11 +287,12 @@ impl ColumnStats {
     }
 
     /// Adds a non-missing field that is text whatever it looks like (it had escaped
-    /// quotes or text after its closing quote), `chars` characters long.
-    pub fn push_text(&mut self, chars: u64) {
+    /// quotes or text after its closing quote): `value`, unescaped, `chars` characters.
+    pub fn push_text(&mut self, value: &[u8], chars: u64) {
         self.present += 1;
-        self.kind = Kind::Text;
+        self.become_text();
         self.note_len(chars);
+        self.sketch.add_text(value);
     }
 
     #[inline]
@@ -260,8 +303,9 @@ impl ColumnStats {
 
     fn flush_ints(&mut self) {
         if !self.ints.is_empty() {
-            self.summary
-                .merge(&Stats::of_strided(Strided::from_slice(&self.ints)));
+            let block = Stats::of_strided(Strided::from_slice(&self.ints));
+            self.summary.merge(&block);
+            self.sketch.add_i64s_of(&self.ints, Some(&block));
             self.ints.clear();
         }
     }
@@ -271,7 +315,9 @@ impl ColumnStats {
             for (v, &scale) in self.floats.iter_mut().zip(&self.scales) {
                 *v /= POWERS_OF_TEN[scale as usize];
             }
-            self.summary.merge(&Stats::of_slice(&self.floats));
+            let block = Stats::of_slice(&self.floats);
+            self.summary.merge(&block);
+            self.sketch.add_f64s_of(&self.floats, Some(&block));
             self.floats.clear();
             self.scales.clear();
         }
@@ -281,6 +327,7 @@ impl ColumnStats {
     pub fn finish(&mut self) {
         self.flush_ints();
         self.flush_floats();
+        self.sketch.finish();
         // A finished part waits for the others to be merged: give its buffers back.
         self.ints = Vec::new();
         self.floats = Vec::new();
@@ -289,13 +336,19 @@ impl ColumnStats {
 
     /// Combines the statistics of the same column from an earlier part of the file with
     /// a later one (`other`); both must be finished.
-    pub fn merge(&mut self, other: &ColumnStats) {
-        self.kind = self.kind.join(other.kind);
+    pub fn merge(&mut self, other: &ColumnStats) -> Result<()> {
+        let kind = self.kind.join(other.kind);
+        let numbers_then_text = |k: Kind| k != Kind::Empty && k != Kind::Text;
+        self.mixed |= other.mixed
+            || (kind == Kind::Text
+                && (numbers_then_text(self.kind) || numbers_then_text(other.kind)));
+        self.kind = kind;
         self.summary.merge(&other.summary);
         self.missing += other.missing;
         self.present += other.present;
         self.min_len = self.min_len.min(other.min_len);
         self.max_len = self.max_len.max(other.max_len);
+        self.sketch.merge(&other.sketch)
     }
 
     /// The summary with missing values counted as NaN, as pandas reads them.

@@ -2,7 +2,7 @@
 //! rule is `sniff`'s), the column names, where the data starts. Detected from the start
 //! of the file unless the caller says.
 
-use super::chunks::CHUNK_BYTES;
+use super::chunks::chunk_bytes;
 use super::nulls::{self, NullSet};
 use super::records::{line_of, Records, Terminator};
 use super::sniff::{next_cell, sniff, Cell, Sniffed};
@@ -28,7 +28,7 @@ pub struct Dialect {
     pub trailing_field: bool,
     /// The texts read as missing values.
     pub null_values: Vec<Vec<u8>>,
-    /// Bytes per parallel task (`CHUNK_BYTES`; tiny in the fuzz targets, so that small
+    /// Bytes per parallel task (`chunk_bytes` of the file's size; tiny in the fuzz targets, so that small
     /// inputs cross chunk boundaries).
     pub chunk_bytes: usize,
 }
@@ -193,7 +193,7 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
         data_start: if has_header { after_first } else { bom },
         trailing_field,
         null_values,
-        chunk_bytes: CHUNK_BYTES,
+        chunk_bytes: chunk_bytes(bytes.len()),
     })
 }
 

@@ -77,7 +77,9 @@ mod tests {
     pub(super) fn scan_text(text: &str) -> Result<(Dialect, Parsed)> {
         let bytes = text.as_bytes();
         let d = detect(bytes, &CsvOptions::default(), "t.csv")?;
-        let all: Vec<usize> = (0..d.names.len()).collect();
+        let all: Vec<(usize, super::column::Mode)> = (0..d.names.len())
+            .map(|c| (c, super::column::Mode::Infer))
+            .collect();
         let p = scan(bytes, &d, &all, "t.csv", &Progress::default(), &|_, _| {})?;
         Ok((d, p))
     }

@@ -19,7 +19,7 @@ pub(super) struct Field {
 impl Field {
     /// The value as Python's csv module reads it: a quoted field's doubled quotes made
     /// single, and the text after its closing quote appended. The one reading of a
-    /// field's text, for the header as for the data (the scan only needs `text_len`).
+    /// field's text, for the header as for the data.
     pub(super) fn value(&self, bytes: &[u8], quote: u8) -> Vec<u8> {
         let inside = &bytes[self.start..self.end];
         let mut out = Vec::with_capacity(inside.len());
@@ -40,32 +40,6 @@ impl Field {
             out.extend_from_slice(&bytes[self.end + 1..self.trailing_end]);
         }
         out
-    }
-
-    /// The number of characters of the value as Python's csv module reads it.
-    pub(super) fn text_len(&self, bytes: &[u8], quote: u8) -> u64 {
-        let inside = &bytes[self.start..self.end];
-        let doubled = if self.escaped {
-            let mut n = 0;
-            let mut i = 0;
-            while i + 1 < inside.len() {
-                if inside[i] == quote && inside[i + 1] == quote {
-                    n += 1;
-                    i += 2;
-                } else {
-                    i += 1;
-                }
-            }
-            n
-        } else {
-            0
-        };
-        let trailing = if self.trailing_end > self.end + 1 {
-            super::column::char_len(&bytes[self.end + 1..self.trailing_end])
-        } else {
-            0
-        };
-        super::column::char_len(inside) - doubled + trailing
     }
 }
 

@@ -2,7 +2,7 @@
 //! per-column statistics that merge in file order.
 
 use super::chunks::chunk_start;
-use super::column::{ColumnStats, Kind};
+use super::column::{ColumnStats, Kind, Mode};
 use super::dialect::{Dialect, SAMPLE_LEN};
 use super::nulls::NullSet;
 use super::number::{self, NumberScanner};
@@ -28,7 +28,7 @@ fn parse_range(
     bytes: &[u8],
     (start, stop): (usize, usize),
     dialect: &Dialect,
-    wanted: &[Option<usize>],
+    wanted: &Wanted,
     path: &str,
 ) -> (Result<Parsed>, usize) {
     let mut end = start;
@@ -36,11 +36,52 @@ fn parse_range(
     (parsed, end)
 }
 
+/// The columns a scan reads: for each column of the header, its slot in the output, and
+/// for each slot how it is read.
+struct Wanted {
+    slots: Vec<Option<usize>>,
+    modes: Vec<Mode>,
+    /// About how many records the file holds.
+    expected_rows: u64,
+}
+
+impl Wanted {
+    fn new(ncols: usize, columns: &[(usize, Mode)], expected_rows: u64) -> Wanted {
+        let mut slots = vec![None; ncols];
+        for (slot, &(c, _)) in columns.iter().enumerate() {
+            slots[c] = Some(slot);
+        }
+        Wanted {
+            slots,
+            modes: columns.iter().map(|&(_, m)| m).collect(),
+            expected_rows,
+        }
+    }
+
+    fn empty_columns(&self) -> Vec<ColumnStats> {
+        self.modes
+            .iter()
+            .map(|&m| ColumnStats::new(m, self.expected_rows))
+            .collect()
+    }
+}
+
+/// About how many records follow `first`: the file's size over the line length of its
+/// first 64 KiB (a line with quoted newlines counts as several, which only errs high).
+fn expected_rows(bytes: &[u8], first: usize) -> u64 {
+    let sample = &bytes[first..bytes.len().min(first + (64 << 10))];
+    let lines = memchr::memchr_iter(b'\n', sample).count() as u64;
+    if sample.is_empty() {
+        return 0;
+    }
+    ((bytes.len() - first) as u64).saturating_mul(lines.max(1)) / sample.len() as u64
+}
+
 fn parse_records(
     bytes: &[u8],
     range: (usize, usize),
     dialect: &Dialect,
-    wanted: &[Option<usize>],
+    wanted: &Wanted,
     path: &str,
     next_record: &mut usize,
 ) -> Result<Parsed> {
@@ -58,7 +99,7 @@ unsafe fn parse_records_sse41(
     bytes: &[u8],
     range: (usize, usize),
     dialect: &Dialect,
-    wanted: &[Option<usize>],
+    wanted: &Wanted,
     path: &str,
     next_record: &mut usize,
 ) -> Result<Parsed> {
@@ -71,15 +112,13 @@ fn parse_records_with<S: NumberScanner>(
     bytes: &[u8],
     (start, stop): (usize, usize),
     dialect: &Dialect,
-    wanted: &[Option<usize>],
+    wanted: &Wanted,
     path: &str,
     next_record: &mut usize,
 ) -> Result<Parsed> {
     let ncols = dialect.names.len();
     let expected = ncols + dialect.trailing_field as usize;
-    let mut columns: Vec<ColumnStats> = (0..wanted.iter().flatten().count())
-        .map(|_| ColumnStats::default())
-        .collect();
+    let mut columns = wanted.empty_columns();
     let mut records = Records {
         bytes,
         end: bytes.len(),
@@ -105,7 +144,7 @@ fn parse_records_with<S: NumberScanner>(
         let (fields, extra_value) = parse_record::<S>(
             &mut records,
             &mut columns,
-            wanted,
+            &wanted.slots,
             &nulls,
             fast_numbers,
             dialect,
@@ -177,7 +216,8 @@ fn parse_record<S: NumberScanner>(
                 let value = &bytes[field.start..field.end];
                 let column = &mut columns[slot];
                 if field.escaped {
-                    column.push_text(field.text_len(bytes, dialect.quote));
+                    let value = field.value(bytes, dialect.quote);
+                    column.push_text(&value, super::column::char_len(&value));
                 } else if !nulls.contains(value) {
                     column.push(value, true);
                 } else {
@@ -196,19 +236,17 @@ fn parse_record<S: NumberScanner>(
 }
 
 /// Parses every record after the header in parallel: the row count and the statistics
-/// of the columns in `wanted` (positions in the header, in output order).
+/// of `columns` (positions in the header, each with how to read it, in output order).
 pub fn scan(
     bytes: &[u8],
     dialect: &Dialect,
-    wanted_columns: &[usize],
+    columns: &[(usize, Mode)],
     path: &str,
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Parsed> {
-    let mut wanted = vec![None; dialect.names.len()];
-    for (slot, &c) in wanted_columns.iter().enumerate() {
-        wanted[c] = Some(slot);
-    }
+    let first = dialect.data_start.min(bytes.len());
+    let wanted = Wanted::new(dialect.names.len(), columns, expected_rows(bytes, first));
     let pool = pool()?;
     pool.install(|| {
         let len = bytes.len();
@@ -221,47 +259,51 @@ pub fn scan(
             i => chunk_start(bytes, raw[i], dialect.delimiter, dialect.quote),
         };
         progress.set_total((len - first) as u64);
-        type Part = (usize, usize, Result<Parsed>, usize);
-        let parts: Vec<Part> = (0..raw.len())
-            .into_par_iter()
-            .map(|i| {
-                let (start, stop) = (bound(i), bound(i + 1));
-                if let Err(e) = progress.check() {
-                    return (start, stop, Err(e), stop);
-                }
-                let (part, end) =
-                    parse_range(bytes, (start, stop.max(start)), dialect, &wanted, path);
-                release(start, end.max(stop));
-                progress.advance((raw.get(i + 1).copied().unwrap_or(len) - raw[i]) as u64);
-                (start, stop, part, end)
-            })
-            .collect();
         let mut total = Parsed {
             rows: 0,
-            columns: (0..wanted_columns.len())
-                .map(|_| ColumnStats::default())
-                .collect(),
+            columns: wanted.empty_columns(),
         };
         // Chunk starts were guessed from quote parity, which a stray quote in an unquoted
         // field upsets. A chunk counts only if it starts where the previous one ended;
         // otherwise it is parsed again from there. In file order, so the error reported
         // is the first one in the file.
         let mut expected = first;
-        for (start, stop, part, end) in parts {
-            if expected >= stop {
-                continue; // the previous chunk's last record covered this whole chunk
-            }
-            let (part, end) = if start == expected {
-                (part, end)
-            } else {
-                progress.check()?;
-                parse_range(bytes, (expected, stop), dialect, &wanted, path)
-            };
-            let part = part?;
-            expected = end;
-            total.rows += part.rows;
-            for (t, p) in total.columns.iter_mut().zip(&part.columns) {
-                t.merge(p);
+        // A few chunks per thread at a time: their partial sketches (up to ~100 KiB a
+        // column) are merged as soon as the window is done, so memory stays bounded
+        // whatever the file's size.
+        let window = 4 * rayon::current_num_threads().max(1);
+        for group in (0..raw.len()).collect::<Vec<_>>().chunks(window) {
+            type Part = (usize, usize, Result<Parsed>, usize);
+            let parts: Vec<Part> = group
+                .par_iter()
+                .map(|&i| {
+                    let (start, stop) = (bound(i), bound(i + 1));
+                    if let Err(e) = progress.check() {
+                        return (start, stop, Err(e), stop);
+                    }
+                    let (part, end) =
+                        parse_range(bytes, (start, stop.max(start)), dialect, &wanted, path);
+                    release(start, end.max(stop));
+                    progress.advance((raw.get(i + 1).copied().unwrap_or(len) - raw[i]) as u64);
+                    (start, stop, part, end)
+                })
+                .collect();
+            for (start, stop, part, end) in parts {
+                if expected >= stop {
+                    continue; // the previous chunk's last record covered this whole chunk
+                }
+                let (part, end) = if start == expected {
+                    (part, end)
+                } else {
+                    progress.check()?;
+                    parse_range(bytes, (expected, stop), dialect, &wanted, path)
+                };
+                let part = part?;
+                expected = end;
+                total.rows += part.rows;
+                for (t, p) in total.columns.iter_mut().zip(&part.columns) {
+                    t.merge(p)?;
+                }
             }
         }
         Ok(total)
@@ -278,7 +320,8 @@ pub fn sample_kinds(bytes: &[u8], dialect: &Dialect, path: &str) -> Vec<Kind> {
         memchr::memrchr(b'\n', &bytes[dialect.data_start..end])
             .map_or(dialect.data_start, |p| dialect.data_start + p + 1)
     };
-    let wanted: Vec<Option<usize>> = (0..dialect.names.len()).map(Some).collect();
+    let all: Vec<(usize, Mode)> = (0..dialect.names.len()).map(|c| (c, Mode::Infer)).collect();
+    let wanted = Wanted::new(dialect.names.len(), &all, 0);
     match parse_range(bytes, (dialect.data_start, end), dialect, &wanted, path).0 {
         Ok(parsed) => parsed.columns.iter().map(|c| c.kind).collect(),
         Err(_) => vec![Kind::Empty; dialect.names.len()],
@@ -300,7 +343,7 @@ mod tests {
         let slow = scan(
             bytes,
             &d,
-            &[0, 1, 2],
+            &[(0, Mode::Infer), (1, Mode::Infer), (2, Mode::Infer)],
             "t.csv",
             &Progress::default(),
             &|_, _| {},

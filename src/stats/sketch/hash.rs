@@ -5,8 +5,11 @@
 //! Changing it means a new serial version. It is written here (no crate) so that nothing
 //! upstream can change it under us:
 //!
-//! - integers: `mix(v)`, the splitmix64 finaliser of `v + 0x9e3779b97f4a7c15`, a bijection
-//!   (two different integers never collide);
+//! - integers: as the equal double when there is one (|v| <= 2^53), so a column that is
+//!   integers in one part of a file and decimals in another counts `1` and `1.0` once;
+//!   past 2^53, `mix(v)` of the integer itself, so large integers never collide with
+//!   each other through rounding (`mix` is the splitmix64 finaliser of
+//!   `v + 0x9e3779b97f4a7c15`, a bijection);
 //! - doubles: `mix` of the IEEE-754 bits, after `-0.0` becomes `0.0` and every NaN the one
 //!   quiet NaN `0x7ff8000000000000` (so values equal as numbers hash equal);
 //! - bytes: a wyhash-style loop, 16 bytes at a time, each step
@@ -33,10 +36,15 @@ fn mum(a: u64, b: u64) -> u64 {
     (r as u64) ^ ((r >> 64) as u64)
 }
 
-/// The hash of an integer value.
+/// The hash of an integer value: that of the equal double up to 2^53, else its own.
 #[inline]
 pub fn hash_i64(v: i64) -> u64 {
-    mix(v as u64)
+    const EXACT: i64 = 1 << 53;
+    if (-EXACT..=EXACT).contains(&v) {
+        hash_f64(v as f64)
+    } else {
+        mix(v as u64)
+    }
 }
 
 /// The hash of a double: `-0.0` hashes as `0.0`, every NaN as one NaN.
@@ -101,6 +109,10 @@ mod tests {
     fn the_hash_is_pinned() {
         // Serialised sketches hold these hashes: a change here is a new serial version.
         assert_eq!(hash_i64(0), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(hash_i64(3), hash_f64(3.0));
+        assert_eq!(hash_i64(-(1 << 53)), hash_f64(-9007199254740992.0));
+        assert_eq!(hash_i64((1 << 53) + 1), mix((1u64 << 53) + 1));
+        assert_ne!(hash_i64(1 << 60), hash_i64((1 << 60) + 1));
         assert_eq!(hash_f64(1.5), mix(1.5f64.to_bits()));
         let pinned = [hash_bytes(b""), hash_bytes(b"abc"), hash_bytes(&[7u8; 40])];
         assert_eq!(pinned, PINNED_BYTES);

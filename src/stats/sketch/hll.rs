@@ -105,6 +105,33 @@ impl DistinctSketch {
         }
     }
 
+    /// Makes room for the whole exact set at once, for a stream expected to fill it (the
+    /// set would otherwise grow nine times on the way).
+    pub fn reserve(&mut self) {
+        if let State::Exact(set) = &mut self.state {
+            if set.slots.is_empty() {
+                set.slots = vec![0; 2 * EXACT_LIMIT];
+            }
+        }
+    }
+
+    /// Adds values by their hashes.
+    pub fn insert_hashes(&mut self, hashes: &[u64]) {
+        let mut rest = hashes;
+        while let State::Exact(_) = self.state {
+            let Some((&h, tail)) = rest.split_first() else {
+                return;
+            };
+            self.insert_hash(h);
+            rest = tail;
+        }
+        if let State::Registers(r) = &mut self.state {
+            for &h in rest {
+                update_register(r, self.p, h);
+            }
+        }
+    }
+
     /// Adds a double (`-0.0` is `0.0`; NaN is one value, if the caller passes it).
     #[inline]
     pub fn insert_f64(&mut self, v: f64) {

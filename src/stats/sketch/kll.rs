@@ -31,7 +31,10 @@
 use super::hash::mix;
 use crate::error::{Error, Result};
 
+mod sampler;
 mod serial;
+
+pub use sampler::{sampling_level, Sampler};
 
 /// The default `k`, as DataSketches'.
 pub(crate) const DEFAULT_K: u16 = 200;
@@ -327,6 +330,19 @@ impl KllSketch {
         Ok(qs.iter().map(|&q| self.quantile_of(&sorted, q)).collect())
     }
 
+    /// For each of `splits`, how many values are below it: exact while `is_exact`, else
+    /// within `rank_error(k, true) * count()` of the truth for the mass between two.
+    pub fn counts_below(&self, splits: &[f64]) -> Vec<u64> {
+        let sorted = self.sorted_items();
+        splits
+            .iter()
+            .map(|&s| match sorted.partition_point(|&(v, _)| v < s) {
+                0 => 0,
+                i => sorted[i - 1].1,
+            })
+            .collect()
+    }
+
     /// Every item with the count of the stream's positions before it plus its weight
     /// (cumulative weight), in value order.
     fn sorted_items(&self) -> Vec<(f64, u64)> {
@@ -390,7 +406,7 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 /// An order-preserving map of doubles to integers (the order of `f64::total_cmp`), so
 /// sorting and merging compare integers.
 #[inline]
-fn key(x: f64) -> u64 {
+pub(crate) fn key(x: f64) -> u64 {
     let bits = x.to_bits();
     bits ^ ((((bits as i64) >> 63) as u64) | (1 << 63))
 }

@@ -390,3 +390,31 @@ proptest! {
         prop_assert!(worst_rank_error(&back, &xs) <= rank_error(k, false));
     }
 }
+
+#[test]
+fn sampled_sketches_merged_from_chunks_hold_the_bound() {
+    // As a scan builds them: one sketch per chunk of 45,000 values, all sampling at the
+    // level chosen for the whole stream, merged in order; the bound grows under 5%.
+    let n = 2_000_000;
+    let level = super::sampling_level(n as u64);
+    assert!(level >= 4);
+    for (name, xs) in adversarial(n) {
+        let mut total = KllSketch::default();
+        for chunk in xs.chunks(45_000) {
+            let mut part = KllSketch::default();
+            let mut sampler = super::Sampler::new(level);
+            for block in chunk.chunks(4096) {
+                part.extend_sampled(block, None, &mut sampler);
+            }
+            part.absorb(&mut sampler);
+            total.merge(&part).unwrap();
+        }
+        let finite = xs.iter().filter(|x| !x.is_nan()).count() as u64;
+        assert_eq!(total.count(), finite, "{name}");
+        let err = worst_rank_error(&total, &xs);
+        assert!(
+            err <= 1.05 * rank_error(DEFAULT_K, false),
+            "{name}: rank error {err} at sampling level {level}"
+        );
+    }
+}

@@ -8,16 +8,19 @@
 //! numbers, so the same values merged in the same order give the same bytes whatever the
 //! thread count or timing.
 
-mod bytes;
+mod blocks;
+pub(crate) mod bytes;
+pub mod column;
 mod hash;
 pub mod heavy;
 pub mod hll;
 pub mod kll;
 
+pub use column::ColumnSketch;
 pub use hash::{hash_bytes, hash_f64, hash_i64};
 pub use heavy::HeavyHitters;
 pub use hll::DistinctSketch;
-pub use kll::KllSketch;
+pub use kll::{sampling_level, KllSketch, Sampler};
 
 #[cfg(test)]
 mod bench;
