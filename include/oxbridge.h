@@ -315,6 +315,84 @@ typedef struct oxb_array_info {
 } oxb_array_info;
 
 /**
+ * How to describe. Zero-initialise it (or pass NULL) for sketches only.
+ */
+typedef struct oxb_describe_options {
+  /**
+   * Probabilities (0 to 1) whose quantiles are made exact, numpy's `linear` method,
+   * through extra passes over the file (never a copy of it in memory); NULL and 0 for
+   * none. Other probabilities still come from the sketch.
+   */
+  const double *exact_quantiles;
+  size_t exact_quantiles_len;
+} oxb_describe_options;
+
+/**
+ * Handle of a description made by `oxb_dataset_description`, `oxb_description_merge` or
+ * `oxb_description_from_bytes`. It never changes: merging makes a new one, so every
+ * pointer a description gives out stays valid until it is closed. 0 is never valid.
+ */
+typedef uint64_t oxb_description;
+
+/**
+ * What a column's sketches say besides quantiles. Pointers stay valid until the
+ * description is closed.
+ */
+typedef struct oxb_column_sketch {
+  /**
+   * Distinct non-missing values (NaN excluded): exact when `distinct_is_exact` is 1,
+   * else a HyperLogLog estimate with relative standard error `distinct_error`.
+   */
+  double distinct;
+  uint32_t distinct_is_exact;
+  double distinct_error;
+  /**
+   * 1 while the quantile sketch holds every value (quantiles exact), else 0 and
+   * `quantile_rank_error` is the normalized rank error bound (99%).
+   */
+  uint32_t quantiles_are_exact;
+  double quantile_rank_error;
+  /**
+   * Text columns: the most frequent value (its bytes, not NUL-terminated) and its
+   * count; a reported count falls short of the true count by at most `top_error`
+   * (0: exact). `top` is NULL when the column holds no text.
+   */
+  const uint8_t *top;
+  size_t top_len;
+  uint64_t top_count;
+  uint64_t top_error;
+  /**
+   * Text columns: the smallest and largest value in byte order (code-point order for
+   * UTF-8); NULL when the column holds no text.
+   */
+  const uint8_t *text_min;
+  size_t text_min_len;
+  const uint8_t *text_max;
+  size_t text_max_len;
+  /**
+   * 1 when the description was merged from parts that read this column as different
+   * kinds (numbers in one, text in another): its distinct count, top values and text
+   * extremes then cover only the parts read as text.
+   */
+  uint32_t mixed;
+} oxb_column_sketch;
+
+/**
+ * One frequent value of a text column, for `oxb_description_top_values`.
+ */
+typedef struct oxb_top_value {
+  /**
+   * The value's bytes (not NUL-terminated), valid until the description is closed.
+   */
+  const uint8_t *value;
+  size_t len;
+  /**
+   * Its count (at most `top_error` of `oxb_column_sketch` short of the truth).
+   */
+  uint64_t count;
+} oxb_top_value;
+
+/**
  * Handle of a compiled expression. 0 is never a valid handle. Safe to evaluate from
  * several threads at once.
  */
@@ -551,6 +629,152 @@ oxb_status oxb_dataset_read_rows(oxb_dataset handle,
  * returns `OXB_INVALID_HANDLE`; a call already running on another thread finishes first.
  */
 oxb_status oxb_dataset_close(oxb_dataset handle);
+
+/**
+ * Describes `columns_len` columns of a dataset (positions in `columns`; NULL and 0 for
+ * every column) in one parallel pass, with every sketch, and writes the description's
+ * handle to `*out`. `options` may be NULL. `progress` is as for `oxb_dataset_describe`.
+ *
+ * # Safety
+ * `columns` is NULL or points to `columns_len` indexes; `options` is NULL or valid (its
+ * array as documented); `progress` is NULL or a valid callback; `out` is NULL or writable.
+ */
+oxb_status oxb_dataset_description(oxb_dataset dataset,
+                                   const size_t *columns,
+                                   size_t columns_len,
+                                   const struct oxb_describe_options *options,
+                                   oxb_progress_fn progress,
+                                   void *user,
+                                   oxb_description *out);
+
+/**
+ * Writes the number of columns described to `*out`.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_description_num_columns(oxb_description description, size_t *out);
+
+/**
+ * Writes the number of data rows to `*out`, or `UINT64_MAX` when a part merged in did
+ * not know it.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_description_num_rows(oxb_description description, uint64_t *out);
+
+/**
+ * Writes column `index`'s name (NUL-terminated UTF-8, valid until the description is
+ * closed) and its statistics, as `oxb_dataset_describe` gives them.
+ *
+ * # Safety
+ * `name` and `out` are NULL or writable.
+ */
+oxb_status oxb_description_column(oxb_description description,
+                                  size_t index,
+                                  const char **name,
+                                  struct oxb_column_description *out);
+
+/**
+ * Writes what column `index`'s sketches say besides quantiles.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_description_sketch(oxb_description description,
+                                  size_t index,
+                                  struct oxb_column_sketch *out);
+
+/**
+ * Writes the quantile of column `index` at each of `len` probabilities (0 to 1) to
+ * `out`: numpy's `linear` method, exact for the probabilities made exact by
+ * `oxb_describe_options` and while the sketch holds every value, otherwise within the
+ * sketch's rank error. NaN for text and empty columns. Dates and datetimes give days and
+ * microseconds since 1970-01-01, as their statistics do.
+ *
+ * # Safety
+ * `probabilities` points to `len` doubles and `out` to room for `len` (both may be NULL
+ * when `len` is 0).
+ */
+oxb_status oxb_description_quantiles(oxb_description description,
+                                     size_t index,
+                                     const double *probabilities,
+                                     size_t len,
+                                     double *out);
+
+/**
+ * Writes a histogram of column `index` in `bins` equal bins from its smallest to its
+ * largest value (numpy's rule: half-open bins, the last closed; one unit wide around a
+ * constant): `bins` counts and `bins + 1` edges. From the quantile sketch: exact while it
+ * holds every value, else each bin's count within its double-sided rank error times the
+ * count. Writes `*written` = `bins`, or 0 (and nothing else) for text and empty columns
+ * and columns holding an infinity.
+ *
+ * # Safety
+ * `counts` has room for `bins` values, `edges` for `bins + 1`; `written` is writable.
+ */
+oxb_status oxb_description_histogram(oxb_description description,
+                                     size_t index,
+                                     size_t bins,
+                                     uint64_t *counts,
+                                     double *edges,
+                                     size_t *written);
+
+/**
+ * Writes up to `capacity` of column `index`'s most frequent text values, the largest
+ * count first (ties in byte order), and how many it wrote to `*written`.
+ *
+ * # Safety
+ * `out` has room for `capacity` values (NULL when 0); `written` is writable.
+ */
+oxb_status oxb_description_top_values(oxb_description description,
+                                      size_t index,
+                                      size_t capacity,
+                                      struct oxb_top_value *out,
+                                      size_t *written);
+
+/**
+ * Merges two descriptions of parts of the same data (the same columns in the same
+ * order) into a new one, written to `*out`; both stay as they were. Counts, sums,
+ * minima and maxima merge exactly, means and variances as Chan et al., sketches within
+ * their bounds; exact quantiles do not merge (the merged description's come from its
+ * sketch). Different columns or sketch parameters: `OXB_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_description_merge(oxb_description a, oxb_description b, oxb_description *out);
+
+/**
+ * Serialises a description to versioned bytes (any platform reads them back with
+ * `oxb_description_from_bytes`). Writes the size to `*len`; writes the bytes too when
+ * `buffer` is not NULL and `capacity` is at least the size (a smaller buffer is
+ * `OXB_INVALID_ARGUMENT`, with `*len` still set). Call with NULL first to learn the size.
+ *
+ * # Safety
+ * `buffer` is NULL or has room for `capacity` bytes; `len` is writable.
+ */
+oxb_status oxb_description_to_bytes(oxb_description description,
+                                    uint8_t *buffer,
+                                    size_t capacity,
+                                    size_t *len);
+
+/**
+ * Reads bytes of `oxb_description_to_bytes` into a new description, written to `*out`.
+ * Bytes that are not one (damaged, cut short, another version) are `OXB_DATA_FORMAT`,
+ * with a message naming what is wrong.
+ *
+ * # Safety
+ * `bytes` points to `len` bytes (NULL when 0); `out` is NULL or writable.
+ */
+oxb_status oxb_description_from_bytes(const uint8_t *bytes, size_t len, oxb_description *out);
+
+/**
+ * Closes a description. Closing it again, or using it afterwards, returns
+ * `OXB_INVALID_HANDLE`.
+ */
+oxb_status oxb_description_close(oxb_description description);
 
 /**
  * Compiles `source` (numexpr's language: + - * / ** %, comparisons, & | ~, and/or/not,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -28,7 +29,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     describe.add_argument("--dtype", help="raw binary: element type, e.g. float64 or <i4")
     describe.add_argument("--raw-columns", type=int, help="raw binary: values per row (default 1)")
-    describe.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    describe.add_argument(
+        "--percentiles",
+        metavar="LIST",
+        help="comma-separated probabilities from 0 to 1 whose quantiles to show (default: 0.25,0.5,0.75)",
+    )
+    describe.add_argument(
+        "--exact-quantiles",
+        action="store_true",
+        help="exact quantiles (numpy's linear method) through extra passes over the file",
+    )
+    describe.add_argument("--bins", type=int, default=10, help="histogram bins per column (default 10)")
+    describe.add_argument(
+        "--ascii", action="store_true", help="draw the histograms in ASCII (default: when the terminal needs it)"
+    )
+    describe.add_argument("--json", action="store_true", help="print JSON (every figure) instead of a table")
     progress = describe.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -43,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def describe(args: argparse.Namespace) -> int:
     from . import Dataset
+    from ._pictures import ASCII_ENV
 
     options = {}
     if args.delimiter is not None:
@@ -57,9 +73,23 @@ def describe(args: argparse.Namespace) -> int:
         options["columns"] = args.raw_columns
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    percentiles = (0.25, 0.5, 0.75)
+    if args.percentiles:
+        try:
+            percentiles = tuple(float(p) for p in args.percentiles.split(","))
+        except ValueError:
+            raise ValueError(f"--percentiles must be numbers from 0 to 1, got {args.percentiles!r}") from None
+    if args.ascii:
+        os.environ[ASCII_ENV] = "1"
     started = time.perf_counter()
     with Dataset.open(args.file, args.format, **options) as ds:
-        desc = ds.describe(columns, progress=show_progress)
+        desc = ds.describe(
+            columns,
+            progress=show_progress,
+            percentiles=percentiles,
+            exact_quantiles=args.exact_quantiles,
+            bins=args.bins,
+        )
     elapsed = time.perf_counter() - started
     if args.json:
         print(desc.to_json())

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import ctypes
-import math
 import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _bindings as b
-from ._description import BoolStats, ColumnStats, Description, TemporalStats, TextStats
+from ._description import Description
 from ._errors import check, remember_path
 from ._handle import Handle
 from ._loader import lib
 from ._progress import ProgressArg, Reporter
-from ._stats import Stats
 
 if TYPE_CHECKING:  # numpy is optional at run time
     from numpy.typing import NDArray
 
-_KINDS = {
-    b.OXB_KIND_EMPTY: "float64",
-    b.OXB_KIND_INT: "int64",
-    b.OXB_KIND_FLOAT: "float64",
-    b.OXB_KIND_TEXT: "text",
-    b.OXB_KIND_BOOL: "bool",
-    b.OXB_KIND_DATE: "date",
-    b.OXB_KIND_DATETIME: "datetime",
-}
 
 
 def _encode_path(path: str | bytes | os.PathLike[str]) -> bytes:
@@ -268,17 +257,36 @@ class Dataset(Handle):
         return self.num_rows
 
     def describe(
-        self, columns: Sequence[str | int] | None = None, progress: ProgressArg = False, ddof: int = 1
+        self,
+        columns: Sequence[str | int] | None = None,
+        progress: ProgressArg = False,
+        ddof: int = 1,
+        *,
+        percentiles: Sequence[float] = (0.25, 0.5, 0.75),
+        exact_quantiles: bool = False,
+        bins: int = 10,
     ) -> Description:
         """Statistics of every column (or of `columns`, by name or position) in one
-        parallel pass over the file: count, missing values, sum, mean, std, min and max
-        for numeric columns (std with `ddof=1`, as pandas and polars), value counts and
-        lengths for text. `progress=True` shows a bar on stderr; a callable gets
-        `(bytes_done, bytes_total)`. Ctrl-C stops the native work promptly.
+        parallel pass over the file, in constant memory: count, missing values, distinct
+        values, sum, mean, std, min, max, the `percentiles` and a histogram of `bins`
+        equal bins for numeric, bool, date and datetime columns (std with `ddof=1`, as
+        pandas and polars); for text, distinct values, the most frequent value and its
+        count, the smallest and largest value and the lengths. `progress=True` shows a
+        bar on stderr; a callable gets `(bytes_done, bytes_total)`. Ctrl-C stops the
+        native work promptly.
+
+        Quantiles and histograms come from a KLL sketch: exact while a column holds at
+        most 200 values, else the value given for `q` has a true rank within about 1.3%
+        of `q` (and each histogram bin's count is within about 1.7% of the values).
+        `exact_quantiles=True` makes the percentiles exact (numpy's `quantile`, method
+        `linear`) through one or two more passes over the file, never a copy of it in
+        memory. Distinct counts are exact up to 4096 distinct values, then a HyperLogLog
+        estimate within about 2%.
 
         Returns a `Description`. Raises `KeyError` for an unknown column name,
-        `IndexError` for a position out of range, `DataFormatError` for malformed data,
-        and whatever a `progress` callable raises.
+        `IndexError` for a position out of range, `ValueError` for percentiles outside 0
+        to 1 or bins outside 1 to 2^20, `DataFormatError` for malformed data, and
+        whatever a `progress` callable raises.
 
         Examples
         --------
@@ -286,40 +294,38 @@ class Dataset(Handle):
         >>> tmp = tempfile.TemporaryDirectory()
         >>> path = os.path.join(tmp.name, "trades.csv")
         >>> with open(path, "w") as f:
-        ...     _ = f.write("sym,price,qty\\nA,1.5,10\\nB,2.5,\\n")
+        ...     _ = f.write("sym,price,qty\\nA,1.5,10\\nB,2.5,\\nA,4.0,30\\n")
         >>> with oxbridge.Dataset.open(path) as ds:
-        ...     desc = ds.describe(["price", 2])
+        ...     desc = ds.describe(["price", 2, "sym"])
         >>> desc["price"].std, desc["qty"].count, desc["qty"].nan_count
-        (0.7071067811865476, 1, 1)
+        (1.2583057392117916, 2, 1)
+        >>> desc["price"].quantiles, desc["sym"].top, desc["sym"].distinct
+        ({0.25: 2.0, 0.5: 2.5, 0.75: 3.25}, 'A', 2)
         >>> tmp.cleanup()
         """
+        from . import _native_description as native
+
+        settings = native.Settings(ddof, _checked_percentiles(percentiles), _checked_bins(bins))
         indexes = self._column_indexes(columns)
         wanted = (ctypes.c_size_t * max(len(indexes), 1))(*indexes)
-        out = (b.oxb_column_description * max(len(indexes), 1))()
+        options = b.oxb_describe_options()
+        exact = (ctypes.c_double * max(len(settings.percentiles), 1))(*settings.percentiles)
+        if exact_quantiles:
+            options.exact_quantiles = ctypes.cast(exact, ctypes.c_void_p)
+            options.exact_quantiles_len = len(settings.percentiles)
+        handle = ctypes.c_uint64()
         with Reporter(progress, f"describe {os.path.basename(self.path)}") as reporter:
-            status = lib.oxb_dataset_describe(self._h(), wanted, len(indexes), reporter.native, None, out)
+            status = lib.oxb_dataset_description(
+                self._h(), wanted, len(indexes), ctypes.byref(options), reporter.native, None, ctypes.byref(handle)
+            )
             reporter.finish(status)
-        result: dict[str, ColumnStats] = {}
-        dtypes: dict[str, str] = {}
-        for slot, i in enumerate(indexes):
-            d = out[slot]
-            name = self._names[i]
-            kind = _KINDS.get(d.kind, "float64")
-            dtypes[name] = kind if self._csv else self._dtypes[name]
-            if d.kind == b.OXB_KIND_TEXT:
-                result[name] = TextStats(d.stats.count, d.stats.nan_count, d.min_len, d.max_len)
-            elif d.kind == b.OXB_KIND_BOOL:
-                s = d.stats
-                trues = (s.int_sum_high << 64) + s.int_sum_low
-                result[name] = BoolStats(s.count, s.nan_count, trues, s.mean if s.count else math.nan)
-            elif d.kind in (b.OXB_KIND_DATE, b.OXB_KIND_DATETIME):
-                exact = Stats._from_native(d.stats, ddof, True, owned=False)
-                result[name] = TemporalStats._from_stats(exact, d.kind == b.OXB_KIND_DATE)
-            else:
-                result[name] = Stats._from_native(d.stats, ddof, True, owned=False)
+        try:
+            description = native.read(handle.value, settings, None if self._csv else self._dtypes)
+        finally:
+            lib.oxb_description_close(handle.value)
         self.count_rows()  # counted by the scan just done: no second pass
-        self._dtypes.update(dtypes)
-        return Description(result, dtypes, self._rows)
+        self._dtypes.update(description.dtypes)
+        return description
 
     def iter_chunks(self, rows: int = 65536, columns: Sequence[str | int] | None = None) -> Iterator[NDArray[Any]]:
         """Yields the data in order as numpy arrays of up to `rows` rows: `(rows, columns)`
@@ -420,13 +426,22 @@ class Dataset(Handle):
 
 
 def process_large_dataset(
-    path: Any, columns: Sequence[str | int] | None = None, progress: ProgressArg = False, **options: Any
+    path: Any,
+    columns: Sequence[str | int] | None = None,
+    progress: ProgressArg = False,
+    *,
+    ddof: int = 1,
+    percentiles: Sequence[float] = (0.25, 0.5, 0.75),
+    exact_quantiles: bool = False,
+    bins: int = 10,
+    **options: Any,
 ) -> Description:
     """Opens `path`, describes it and closes it: the integration guide's entry point.
 
     Options are those of `Dataset.open` (format, delimiter, header, null_values, dtype;
-    the `columns` of raw files is passed as `raw_columns`); `columns` and `progress` are
-    those of `Dataset.describe`. Returns a `Description`.
+    the `columns` of raw files is passed as `raw_columns`); `columns`, `progress`,
+    `ddof`, `percentiles`, `exact_quantiles` and `bins` are those of `Dataset.describe`.
+    Returns a `Description`.
 
     Examples
     --------
@@ -443,4 +458,18 @@ def process_large_dataset(
     if raw_columns is not None:
         options["columns"] = raw_columns
     with Dataset.open(path, **options) as ds:
-        return ds.describe(columns, progress=progress)
+        return ds.describe(
+            columns, progress, ddof, percentiles=percentiles, exact_quantiles=exact_quantiles, bins=bins
+        )
+
+
+def _checked_percentiles(percentiles: Sequence[float]) -> tuple[float, ...]:
+    from ._description import _checked
+
+    return _checked(percentiles)
+
+
+def _checked_bins(bins: int) -> int:
+    from ._description import _bins
+
+    return _bins(bins)

@@ -1,6 +1,7 @@
 //! Binary arrays in a file (`.npy` or raw): per-column statistics straight from the
 //! mapping, zero-copy for native-endian aligned float64/float32/int64/int32.
 
+use super::exact::Probe;
 use super::npy::Scalar;
 use super::MAX_COLUMNS;
 use crate::array::{Element, Strided};
@@ -378,6 +379,75 @@ pub fn describe(
                 for (t, p) in totals.iter_mut().zip(part?) {
                     t.0.merge(&p.0);
                     t.1.merge(&p.1)?;
+                }
+            }
+        }
+        Ok(totals)
+    })
+}
+
+/// An exact-quantile pass (`dataset::exact`): every value of `columns` goes to that
+/// column's probes; returns them filled.
+pub fn probe(
+    bytes: &[u8],
+    layout: &Layout,
+    columns: &[usize],
+    probes: &[Vec<Probe>],
+    progress: &Progress,
+) -> Result<Vec<Vec<Probe>>> {
+    let fresh = || -> Vec<Vec<Probe>> {
+        probes
+            .iter()
+            .map(|p| p.iter().map(Probe::fresh).collect())
+            .collect()
+    };
+    let mut totals = fresh();
+    if layout.cols == 0 {
+        return Ok(totals);
+    }
+    let data = &bytes[layout.offset..];
+    let row_bytes = (layout.cols as usize * layout.scalar.size()).max(1);
+    let rows_per_chunk = ((CHUNK_BYTES / row_bytes).max(1) as u64).max(SKETCH_BLOCK as u64);
+    let chunks: Vec<std::ops::Range<u64>> = (0..layout.rows)
+        .step_by(rows_per_chunk as usize)
+        .map(|r| r..(r + rows_per_chunk).min(layout.rows))
+        .collect();
+    progress.set_total((layout.rows * layout.cols * layout.scalar.size() as u64).max(1));
+    let size = layout.scalar.size() as u64;
+    pool()?.install(|| {
+        let window = 4 * rayon::current_num_threads().max(1);
+        for group in chunks.chunks(window) {
+            let parts: Vec<Result<Vec<Vec<Probe>>>> = group
+                .par_iter()
+                .map(|rows| {
+                    progress.check()?;
+                    let mut part = fresh();
+                    for (&c, probes) in columns.iter().zip(&mut part) {
+                        let c = c as u64;
+                        let (first, step) = if layout.fortran_order {
+                            (c * layout.rows + rows.start, 1)
+                        } else {
+                            (rows.start * layout.cols + c, layout.cols)
+                        };
+                        let n = (rows.end - rows.start) as usize;
+                        let (base, step) = ((first * size) as usize, (step * size) as usize);
+                        for start in (0..n).step_by(SKETCH_BLOCK) {
+                            let range = start..(start + SKETCH_BLOCK).min(n);
+                            let mut values = match read_values(data, layout, base, step, range) {
+                                Values::Floats(v) => v,
+                                Values::Ints(v) => v.into_iter().map(|x| x as f64).collect(),
+                            };
+                            values.retain(|x| !x.is_nan());
+                            probes.iter_mut().for_each(|p| p.add(&values));
+                        }
+                    }
+                    progress.advance((rows.end - rows.start) * row_bytes as u64);
+                    Ok(part)
+                })
+                .collect();
+            for part in parts {
+                for (total, part) in totals.iter_mut().zip(part?) {
+                    total.iter_mut().zip(&part).for_each(|(t, p)| t.merge(p));
                 }
             }
         }

@@ -4,13 +4,14 @@
 pub mod binary;
 pub mod csv;
 mod description;
+pub(crate) mod exact;
 pub(crate) mod faults;
 mod mapping;
 pub mod npy;
 mod sigbus;
 
 pub use csv::column::Kind;
-pub use description::ColumnDescription;
+pub use description::{ColumnDescription, Description};
 
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
@@ -57,6 +58,18 @@ pub struct OpenOptions {
     /// Raw binary: values per row (default 1).
     pub raw_columns: Option<u64>,
 }
+
+/// What a description computes beyond one pass.
+#[derive(Debug, Clone, Default)]
+pub struct DescribeOptions {
+    /// Probabilities whose quantiles are made exact (numpy's `linear`) by extra passes.
+    pub exact_quantiles: Vec<f64>,
+}
+
+/// Passes an exact quantile may take before giving up (each narrows a bracket 1024-fold:
+/// only a pathological file, millions of values at the largest double and infinity,
+/// needs more than three).
+const MAX_EXACT_PASSES: usize = 16;
 
 /// What the mapping holds: an array, or CSV text.
 enum Body {
@@ -180,6 +193,7 @@ impl Dataset {
             &self.map,
             dialect,
             &[],
+            &[],
             self.map.path(),
             progress,
             &|a, b| self.map.release(a, b),
@@ -243,6 +257,7 @@ impl Dataset {
                         max_len: 0,
                         sketch,
                         mixed: false,
+                        exact_quantiles: Vec::new(),
                     })
                     .collect())
             }
@@ -252,6 +267,7 @@ impl Dataset {
                         &self.map,
                         dialect,
                         wanted,
+                        &[],
                         self.map.path(),
                         progress,
                         &release,
@@ -275,6 +291,157 @@ impl Dataset {
                     }
                 }
                 Ok(parsed.columns.into_iter().map(csv_description).collect())
+            }
+        }
+    }
+
+    /// The description of the given columns (positions): `describe` with the names and
+    /// the row count, ready to merge and serialise.
+    pub fn description(
+        &self,
+        columns: &[usize],
+        options: &DescribeOptions,
+        progress: &Progress,
+    ) -> Result<Description> {
+        if let Some(bad) = options
+            .exact_quantiles
+            .iter()
+            .find(|q| !(0.0..=1.0).contains(*q))
+        {
+            return Err(Error::invalid_argument(format!(
+                "quantile probabilities must be from 0 to 1, not {bad}"
+            )));
+        }
+        let mut described = self.describe(columns, progress)?;
+        if !options.exact_quantiles.is_empty() {
+            self.make_exact(columns, &mut described, &options.exact_quantiles, progress)?;
+        }
+        Ok(Description {
+            names: columns.iter().map(|&c| self.names[c].clone()).collect(),
+            columns: described,
+            rows: *self.rows.lock(),
+        })
+    }
+
+    /// Finds the exact quantiles at `qs` of every ordered column of `described` (the
+    /// description of `columns`), in as few passes as `exact` needs.
+    fn make_exact(
+        &self,
+        columns: &[usize],
+        described: &mut [ColumnDescription],
+        qs: &[f64],
+        progress: &Progress,
+    ) -> Result<()> {
+        // For each column, the positions numpy's `linear` method reads: floor((n-1)q) and
+        // the next when q falls between two.
+        let mut targets: Vec<Vec<exact::Target>> = described
+            .iter()
+            .map(|d| {
+                let kll = &d.sketch.quantiles;
+                let n = kll.count();
+                if !d.is_ordered() || n == 0 {
+                    return Vec::new();
+                }
+                let mut positions: Vec<u64> = qs
+                    .iter()
+                    .flat_map(|&q| {
+                        let at = (n - 1) as f64 * q;
+                        let low = at.floor() as u64;
+                        [low, (low + 1).min(n - 1)]
+                    })
+                    .collect();
+                positions.sort_unstable();
+                positions.dedup();
+                positions
+                    .into_iter()
+                    .map(|p| exact::Target::new(p, n, kll))
+                    .collect()
+            })
+            .collect();
+        for _ in 0..MAX_EXACT_PASSES {
+            let wanted: Vec<usize> = (0..columns.len())
+                .filter(|&i| targets[i].iter().any(|t| t.probe.is_some()))
+                .collect();
+            if wanted.is_empty() {
+                break;
+            }
+            let probes: Vec<Vec<exact::Probe>> = wanted
+                .iter()
+                .map(|&i| targets[i].iter().filter_map(|t| t.probe.clone()).collect())
+                .collect();
+            let found = self.probe(
+                &wanted.iter().map(|&i| columns[i]).collect::<Vec<_>>(),
+                &probes,
+                progress,
+            )?;
+            for (&i, found) in wanted.iter().zip(found) {
+                let open = targets[i].iter_mut().filter(|t| t.probe.is_some());
+                for (t, probe) in open.zip(found) {
+                    t.probe = Some(probe);
+                    t.resolve(&described[i].sketch.quantiles);
+                }
+            }
+        }
+        for (d, targets) in described.iter_mut().zip(&targets) {
+            if targets.is_empty() {
+                continue;
+            }
+            let n = d.sketch.quantiles.count();
+            let value_at = |p: u64| -> Result<f64> {
+                targets
+                    .iter()
+                    .find(|t| t.position == p)
+                    .and_then(|t| t.value)
+                    .ok_or_else(|| {
+                        Error::unsupported(format!(
+                            "the exact quantile did not settle in {MAX_EXACT_PASSES} passes"
+                        ))
+                    })
+            };
+            d.exact_quantiles = qs
+                .iter()
+                .map(|&q| {
+                    let at = (n - 1) as f64 * q;
+                    let low = at.floor();
+                    let p = low as u64;
+                    let (a, b) = (value_at(p)?, value_at((p + 1).min(n - 1))?);
+                    let t = if p + 1 >= n { at + 1.0 } else { at - low };
+                    Ok((q, crate::stats::sketch::kll::lerp(a, b, t)))
+                })
+                .collect::<Result<_>>()?;
+        }
+        Ok(())
+    }
+
+    /// One exact-quantile pass over `columns` with their `probes`.
+    fn probe(
+        &self,
+        columns: &[usize],
+        probes: &[Vec<exact::Probe>],
+        progress: &Progress,
+    ) -> Result<Vec<Vec<exact::Probe>>> {
+        self.map.check_unchanged()?;
+        match &self.body {
+            Body::Binary(layout) => self
+                .map
+                .unless_truncated(binary::probe(&self.map, layout, columns, probes, progress)),
+            Body::Csv(dialect) => {
+                let wanted: Vec<(usize, Mode)> =
+                    columns.iter().map(|&c| (c, Mode::Infer)).collect();
+                let parsed = self.map.unless_truncated(csv::scan(
+                    &self.map,
+                    dialect,
+                    &wanted,
+                    probes,
+                    self.map.path(),
+                    progress,
+                    &|a, b| self.map.release(a, b),
+                ))?;
+                Ok(parsed
+                    .columns
+                    .into_iter()
+                    .map(|c| c.probes.unwrap_or_default())
+                    .collect())
             }
         }
     }
@@ -329,5 +496,6 @@ fn csv_description(c: ColumnStats) -> ColumnDescription {
         missing: c.missing,
         sketch: c.sketch,
         mixed: false,
+        exact_quantiles: Vec::new(),
     }
 }

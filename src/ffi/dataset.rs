@@ -6,8 +6,8 @@ use super::handles::{self, Handled};
 use super::progress::{oxb_progress_fn, with_progress};
 use super::stats::oxb_stats;
 use super::status::{oxb_status, FfiError, FfiResult};
-use crate::dataset::Kind;
 use crate::dataset::{csv::CsvOptions, Dataset, Format, OpenOptions};
+use crate::dataset::{ColumnDescription, Kind};
 use std::ffi::{c_char, c_void, CString};
 
 /// Handle of an open data file. 0 is never a valid handle.
@@ -89,9 +89,9 @@ pub struct oxb_array_info {
     pub fortran_order: u32,
 }
 
-struct OpenDataset {
-    dataset: Dataset,
-    names: Vec<CString>,
+pub(super) struct OpenDataset {
+    pub(super) dataset: Dataset,
+    pub(super) names: Vec<CString>,
     dtypes: Vec<CString>,
     typestr: CString,
 }
@@ -309,29 +309,32 @@ pub unsafe extern "C" fn oxb_dataset_describe(
         // SAFETY: the contract of this function: room for one description per column.
         let out = unsafe { OutSlice::new(out, wanted.len(), "out") }?;
         let described = with_progress(progress, user, |p| d.dataset.describe(&wanted, p))?;
-        out.write_all(described.iter().map(|c| {
-            let kind = match c.kind {
-                Kind::Empty => OXB_KIND_EMPTY,
-                Kind::Int => OXB_KIND_INT,
-                Kind::Float => OXB_KIND_FLOAT,
-                Kind::Text => OXB_KIND_TEXT,
-                Kind::Bool => OXB_KIND_BOOL,
-                Kind::Date => OXB_KIND_DATE,
-                Kind::DateTime | Kind::ZonedDateTime => OXB_KIND_DATETIME,
-            };
-            let mut stats = oxb_stats::from(&c.summary);
-            if c.kind == Kind::Text {
-                (stats.count, stats.nan_count) = (c.present, c.missing);
-            }
-            oxb_column_description {
-                stats,
-                kind,
-                min_len: c.min_len,
-                max_len: c.max_len,
-            }
-        }));
+        out.write_all(described.iter().map(column_description));
         Ok(())
     })
+}
+
+/// A column's statistics as C sees them.
+pub(super) fn column_description(c: &ColumnDescription) -> oxb_column_description {
+    let kind = match c.kind {
+        Kind::Empty => OXB_KIND_EMPTY,
+        Kind::Int => OXB_KIND_INT,
+        Kind::Float => OXB_KIND_FLOAT,
+        Kind::Text => OXB_KIND_TEXT,
+        Kind::Bool => OXB_KIND_BOOL,
+        Kind::Date => OXB_KIND_DATE,
+        Kind::DateTime | Kind::ZonedDateTime => OXB_KIND_DATETIME,
+    };
+    let mut stats = oxb_stats::from(&c.summary);
+    if c.kind == Kind::Text {
+        (stats.count, stats.nan_count) = (c.present, c.missing);
+    }
+    oxb_column_description {
+        stats,
+        kind,
+        min_len: c.min_len,
+        max_len: c.max_len,
+    }
 }
 
 /// Writes where a binary dataset's (`.npy` or raw) array lies in the file's read-only

@@ -9,6 +9,7 @@
 mod accumulator;
 mod args;
 mod dataset;
+mod description;
 mod expr;
 mod guard;
 mod handles;
@@ -29,6 +30,7 @@ mod view;
 
 pub use accumulator::*;
 pub use dataset::*;
+pub use description::*;
 pub use expr::*;
 pub use last_error::{oxb_error_detail, oxb_last_error_detail, oxb_last_error_message};
 pub use order::*;

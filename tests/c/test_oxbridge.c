@@ -629,6 +629,88 @@ static void test_dataset_csv(void) {
     unlink(path);
 }
 
+/* The full description: quantiles, distinct counts, top values, histograms; merged from
+ * two files, serialised and read back. */
+static void test_description(void) {
+    static const char first[] = "sym,px\nb,1\na,2\nb,3\n";
+    static const char second[] = "sym,px\nc,4\nb,\n";
+    const char *p1 = temp_file("part1.csv", first, sizeof first - 1);
+    size_t live_before = oxb_live_handles();
+    oxb_dataset ds = 0;
+    oxb_description d1 = 0, d2 = 0, merged = 0, back = 0;
+    oxb_describe_options options;
+    const double exact_at[1] = {0.5};
+    double probs[3] = {0.0, 0.5, 1.0}, q[3];
+    uint64_t counts[4], rows = 0;
+    double edges[5];
+    size_t n = 0, written = 0, len = 0;
+    const char *name = NULL;
+    oxb_column_description column;
+    oxb_column_sketch sketch;
+    oxb_top_value top[4];
+    unsigned char *bytes;
+
+    memset(&options, 0, sizeof options);
+    options.exact_quantiles = exact_at;
+    options.exact_quantiles_len = 1;
+    CHECK_OK(oxb_dataset_open(p1, NULL, &ds));
+    CHECK_OK(oxb_dataset_description(ds, NULL, 0, &options, NULL, NULL, &d1));
+    CHECK_OK(oxb_dataset_close(ds));
+    unlink(p1);
+    const char *p2 = temp_file("part2.csv", second, sizeof second - 1);
+    CHECK_OK(oxb_dataset_open(p2, NULL, &ds));
+    CHECK_OK(oxb_dataset_description(ds, NULL, 0, NULL, NULL, NULL, &d2));
+    CHECK_OK(oxb_dataset_close(ds));
+    unlink(p2);
+
+    CHECK_OK(oxb_description_num_columns(d1, &n));
+    CHECK(n == 2);
+    CHECK_OK(oxb_description_column(d1, 1, &name, &column));
+    CHECK(strcmp(name, "px") == 0 && column.kind == OXB_KIND_INT && column.stats.count == 3);
+    CHECK_OK(oxb_description_quantiles(d1, 1, probs, 3, q));
+    CHECK(q[0] == 1.0 && q[1] == 2.0 && q[2] == 3.0);
+    CHECK_OK(oxb_description_sketch(d1, 0, &sketch));
+    CHECK(sketch.distinct == 2.0 && sketch.distinct_is_exact == 1 && sketch.top_count == 2 &&
+          sketch.top_len == 1 && sketch.top[0] == 'b' && sketch.text_min[0] == 'a' &&
+          sketch.text_max[0] == 'b' && sketch.top_error == 0 && sketch.mixed == 0);
+
+    CHECK_OK(oxb_description_merge(d1, d2, &merged));
+    CHECK_OK(oxb_description_num_rows(merged, &rows));
+    CHECK(rows == 5);
+    CHECK_OK(oxb_description_column(merged, 1, &name, &column));
+    CHECK(column.stats.count == 4 && column.stats.nan_count == 1 && column.stats.int_sum_low == 10);
+    CHECK_OK(oxb_description_quantiles(merged, 1, probs, 3, q));
+    CHECK(q[0] == 1.0 && q[1] == 2.5 && q[2] == 4.0);
+    CHECK_OK(oxb_description_histogram(merged, 1, 3, counts, edges, &written));
+    CHECK(written == 3 && counts[0] == 1 && counts[1] == 1 && counts[2] == 2 && edges[0] == 1.0 &&
+          edges[3] == 4.0);
+    CHECK_OK(oxb_description_histogram(merged, 0, 3, counts, edges, &written));
+    CHECK(written == 0);
+    CHECK_OK(oxb_description_top_values(merged, 0, 4, top, &written));
+    CHECK(written == 3 && top[0].count == 3 && top[0].value[0] == 'b' && top[1].value[0] == 'a');
+
+    CHECK_OK(oxb_description_to_bytes(merged, NULL, 0, &len));
+    bytes = malloc(len);
+    CHECK(bytes != NULL);
+    CHECK_FAILS(oxb_description_to_bytes(merged, bytes, len - 1, &len), OXB_INVALID_ARGUMENT, "needs");
+    CHECK_OK(oxb_description_to_bytes(merged, bytes, len, &len));
+    CHECK_OK(oxb_description_from_bytes(bytes, len, &back));
+    CHECK_OK(oxb_description_quantiles(back, 1, probs, 3, q));
+    CHECK(q[1] == 2.5);
+    CHECK_FAILS(oxb_description_from_bytes(bytes, len - 1, &back), OXB_DATA_FORMAT, "description");
+    bytes[0] = 'X';
+    CHECK_FAILS(oxb_description_from_bytes(bytes, len, &back), OXB_DATA_FORMAT, "magic");
+    free(bytes);
+    CHECK_FAILS(oxb_description_column(merged, 2, &name, &column), OXB_INVALID_ARGUMENT, "out of range");
+
+    CHECK_OK(oxb_description_close(d1));
+    CHECK_OK(oxb_description_close(d2));
+    CHECK_OK(oxb_description_close(merged));
+    CHECK_OK(oxb_description_close(back));
+    CHECK_FAILS(oxb_description_close(back), OXB_INVALID_HANDLE, "handle");
+    CHECK(oxb_live_handles() == live_before);
+}
+
 /* Booleans, dates and timestamps: exact int64 statistics of 0/1, days and microseconds. */
 static void test_dataset_csv_temporal(void) {
     static const char csv[] = "flag,day,at,mixed\n"
@@ -1082,6 +1164,7 @@ int main(void) {
     test_sort();
     test_threads_setting();
     test_dataset_csv();
+    test_description();
     test_dataset_csv_temporal();
     test_dataset_options_and_errors();
     test_dataset_npy();

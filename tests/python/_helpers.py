@@ -162,3 +162,20 @@ def run_child(
             out, err = process.communicate()
             timed_out = True
     return Child(None if timed_out else process.returncode, out, err, time.monotonic() - begun, timed_out)
+
+
+def json_form(value: Any) -> Any:
+    """`value` as JSON carries it (what `Description.to_json` promises): NaN and
+    infinities null, dict keys strings, tuples lists, dates ISO 8601 strings."""
+    import datetime
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): json_form(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_form(v) for v in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

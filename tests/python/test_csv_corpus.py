@@ -17,6 +17,7 @@ counted) and column the error must name in BAD.
 
 from __future__ import annotations
 
+import collections
 import csv
 import datetime
 import io
@@ -34,6 +35,8 @@ import pytest
 
 import oxbridge
 from oxbridge._cli import main as cli_main
+
+from _helpers import json_form
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "csv"
 BAD_DIR = DATA / "bad"
@@ -186,6 +189,10 @@ def assert_text_matches(s: oxbridge.TextStats, e: Expected, where: str = "") -> 
     assert (s.count, s.nan_count) == (e.count, e.nan_count), where
     lens = [len(v) for v in e.values]  # code points, as Python's len()
     assert (s.min_len, s.max_len) == (min(lens), max(lens)), where
+    counts = collections.Counter(e.values)
+    top, freq = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert (s.distinct, s.top, s.top_count, s.top_error) == (len(counts), top, freq, 0), where
+    assert (s.min, s.max) == (min(e.values), max(e.values)), where
 
 
 def assert_matches_expected(desc: oxbridge.Description, expected: dict[str, Expected]) -> None:
@@ -197,7 +204,8 @@ def assert_matches_expected(desc: oxbridge.Description, expected: dict[str, Expe
             assert_text_matches(desc[name], e, where)
         elif e.dtype == "bool":
             trues = sum(e.values)
-            assert desc[name] == oxbridge.BoolStats(e.count, e.nan_count, trues, trues / e.count), where
+            expected_bool = oxbridge.BoolStats(e.count, e.nan_count, trues, trues / e.count, len(set(e.values)))
+            assert desc[name] == expected_bool, where
         elif e.dtype == "date":
             d = desc[name]
             assert isinstance(d, oxbridge.TemporalStats), where
@@ -490,10 +498,7 @@ def test_cli_json_is_to_dict_with_null_for_nan(name, capsys):
     assert cli_main(argv) == 0
     out = json.loads(capsys.readouterr().out)
 
-    def null_for_nan(v):
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    assert out == {c: {k: null_for_nan(v) for k, v in d.items()} for c, d in desc.to_dict().items()}
+    assert out == json_form(desc.to_dict())
 
 
 # ---------------------------------------------------------------------------------------

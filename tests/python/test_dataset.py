@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import oxbridge
 from oxbridge._loader import lib
 
-from _helpers import python, run_child, run_threads, started
+from _helpers import json_form, python, run_child, run_threads, started
 from test_csv_corpus import DEFAULT_NULLS, assert_matches_expected, expected_description
 
 CLI = str(Path(sys.executable).with_name("oxbridge"))
@@ -41,10 +41,7 @@ def _live() -> int:
 
 
 def _nan_to_none(d):
-    return {
-        c: {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
-        for c, s in d.items()
-    }
+    return json_form(d)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -732,7 +729,11 @@ def test_description_mapping_and_exports(small_csv):
     desc = oxbridge.process_large_dataset(small_csv)
     assert list(desc) == ["name", "price", "qty"] and len(desc) == 3 and "price" in desc
     assert desc.num_rows == 3 and desc.dtypes == {"name": "text", "price": "float64", "qty": "int64"}
-    assert desc["name"] == oxbridge.TextStats(count=3, nan_count=0, min_len=4, max_len=5)
+    names = desc["name"]
+    assert (names.count, names.nan_count, names.min_len, names.max_len) == (3, 0, 4, 5)
+    # Three values once each: the top is the first in code-point order.
+    assert (names.distinct, names.top, names.top_count, names.top_error) == (3, "apple", 1, 0)
+    assert (names.min, names.max) == ("apple", "plum")
     p, q = desc["price"], desc["qty"]
     assert (p.count, p.nan_count, p.sum, p.mean, p.min, p.max) == (2, 1, 4.0, 2.0, 1.5, 2.5)
     assert (q.count, q.nan_count, q.sum, q.min, q.max) == (2, 1, 7, 3, 4) and type(q.sum) is int
@@ -740,7 +741,19 @@ def test_description_mapping_and_exports(small_csv):
     with pytest.raises(KeyError, match="no column 'x'"):
         desc["x"]
     d = desc.to_dict()
-    assert d["name"] == {"dtype": "text", "count": 3, "nan_count": 0, "min_len": 4, "max_len": 5}
+    assert d["name"] == {
+        "dtype": "text",
+        "count": 3,
+        "nan_count": 0,
+        "min_len": 4,
+        "max_len": 5,
+        "distinct": 3,
+        "top": "apple",
+        "top_count": 1,
+        "top_error": 0,
+        "min": "apple",
+        "max": "plum",
+    }
     assert d["qty"] == {
         "dtype": "int64",
         "count": 2,
@@ -750,7 +763,11 @@ def test_description_mapping_and_exports(small_csv):
         "min": 3,
         "max": 4,
         "sum": 7,
+        "distinct": 2,
+        "quantiles": {0.25: 3.25, 0.5: 3.5, 0.75: 3.75},  # numpy.quantile([3, 4], ...)
+        "histogram": {"counts": [1, 0, 0, 0, 0, 0, 0, 0, 0, 1], "edges": d["qty"]["histogram"]["edges"]},
     }
+    assert d["qty"]["histogram"]["edges"] == pytest.approx(np.linspace(3, 4, 11).tolist())
     assert json.loads(desc.to_json()) == _nan_to_none(d)
     frame = desc.to_pandas()
     assert list(frame.columns) == ["name", "price", "qty"] and frame.loc["count", "qty"] == 2
@@ -758,7 +775,8 @@ def test_description_mapping_and_exports(small_csv):
     assert table == repr(desc)
     lines = table.splitlines()
     assert lines[0].split() == ["name", "price", "qty"]
-    assert [line.split()[0] for line in lines[1:]] == ["dtype", "count", "missing", "mean", "std", "min", "max"]
+    labels = ["dtype", "count", "missing", "distinct", "mean", "std", "min", "25%", "50%", "75%", "max"]
+    assert [line.split()[0] for line in lines[1:]] == [*labels, "top", "freq", "histogram"]
     assert lines[1].split() == ["dtype", "text", "float64", "int64"]
     assert lines[2].split() == ["count", "3", "2", "2"] and lines[3].split() == ["missing", "0", "1", "1"]
 
@@ -1111,7 +1129,8 @@ def test_cli_table(small_csv):
     assert lines[2].split() == ["dtype", "text", "float64", "int64"]
     assert lines[3].split() == ["count", "3", "2", "2"]
     assert lines[4].split() == ["missing", "0", "1", "1"]
-    assert lines[5].split() == ["mean", "2", "3.5"]
+    assert lines[5].split() == ["distinct", "3", "2", "2"]
+    assert lines[6].split() == ["mean", "2", "3.5"]
 
 
 def test_cli_json_equals_to_dict(small_csv, tmp_path):
@@ -1145,6 +1164,9 @@ def test_cli_json_equals_to_dict(small_csv, tmp_path):
         "min": 1.0,
         "max": 3.0,
         "sum": 4.0,
+        "distinct": 2,
+        "quantiles": {"0.25": 1.5, "0.5": 2.0, "0.75": 2.5},  # numpy.nanquantile([1, nan, 3], ...)
+        "histogram": {"counts": [1, 0, 0, 0, 0, 0, 0, 0, 0, 1], "edges": np.linspace(1, 3, 11).tolist()},
     }
     out = json.loads(_run("describe", tmp_path / "n.npy", "--json", "--columns", "0").stdout)
     assert list(out) == ["0"]

@@ -44,7 +44,7 @@ def test_the_kinds_and_their_statistics(tmp_path):
     )
     desc = describe(tmp_path, text)
     assert desc.dtypes == {"flag": "bool", "day": "date", "at": "datetime", "naive": "datetime", "n": "int64"}
-    assert desc["flag"] == oxbridge.BoolStats(count=3, nan_count=1, true_count=2, mean=2 / 3)
+    assert desc["flag"] == oxbridge.BoolStats(count=3, nan_count=1, true_count=2, mean=2 / 3, distinct=2)
     day = desc["day"]
     assert isinstance(day, oxbridge.TemporalStats)
     assert (day.count, day.nan_count, day.min, day.max) == (3, 1, dt.date(1, 1, 1), dt.date(9999, 12, 31))
@@ -66,7 +66,10 @@ def test_the_kinds_and_their_statistics(tmp_path):
     assert naive.max == dt.datetime(2024, 1, 1, 23, 59, 59, 999999, tzinfo=UTC)
     # Serialised: ISO strings in JSON, objects in to_dict, a column each in pandas.
     data = json.loads(desc.to_json())
-    assert data["day"] == {
+    # Days -1, -719162 and 2932896 from 1970: the median is the middle one, at midnight UTC.
+    assert data["day"]["distinct"] == 3 and data["day"]["quantiles"]["0.5"] == "1969-12-31T00:00:00+00:00"
+    assert sum(data["day"]["histogram"]["counts"]) == 3
+    assert {k: v for k, v in data["day"].items() if k not in ("distinct", "quantiles", "histogram")} == {
         "dtype": "date",
         "count": 3,
         "nan_count": 1,
@@ -232,4 +235,5 @@ def test_generated_booleans_and_intruders(tmp_path, flags, intruder):
         assert isinstance(s, oxbridge.TextStats)
     elif present and not intruder:
         trues = sum(v.lower() == "true" for v in present)
-        assert s == oxbridge.BoolStats(len(present), len(flags) - len(present), trues, trues / len(present))
+        distinct = len({v.lower() for v in present})
+        assert s == oxbridge.BoolStats(len(present), len(flags) - len(present), trues, trues / len(present), distinct)

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import oxbridge
 
-from _helpers import child_env, python, run_child, run_threads
+from _helpers import child_env, json_form, python, run_child, run_threads
 from _paths import ROOT
 
 HIDDEN_ENV = "OXBRIDGE_TEST_NUMPY_HIDDEN"
@@ -790,7 +790,13 @@ def _check_description(desc: oxbridge.Description, expected: dict, ddof: int = 1
         got = desc[name]
         if kind is str:
             assert desc.dtypes[name] == "text"
-            assert got == oxbridge.TextStats(len(values), missing, min(map(len, values)), max(map(len, values)))
+            counts: dict = {}
+            for v in values:
+                counts[v] = counts.get(v, 0) + 1
+            top, freq = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            lens = (min(map(len, values)), max(map(len, values)))
+            extras = (len(counts), top, freq, 0, min(values), max(values))
+            assert got == oxbridge.TextStats(len(values), missing, *lens, *extras)
             continue
         if kind is int:
             assert desc.dtypes[name] == ("int64" if values else "float64")
@@ -826,7 +832,7 @@ def test_describe_by_column_ddof_and_exports(tmp_path):
     _check_stats(desc["qty"], [3, 4, 10, math.nan], ddof=0, integer=True)
     _check_stats(desc["price"], [1.5, math.nan, 2.5, -0.5], ddof=0)
     full = oxbridge.process_large_dataset(path)
-    assert full["name"] == oxbridge.TextStats(count=4, nan_count=0, min_len=3, max_len=5)
+    assert full["name"] == oxbridge.TextStats(4, 0, 3, 5, 4, "apple", 1, 0, "apple", "plum")
     d = full.to_dict()
     assert d["qty"] == {
         "dtype": "int64",
@@ -837,10 +843,15 @@ def test_describe_by_column_ddof_and_exports(tmp_path):
         "min": 3,
         "max": 10,
         "sum": 17,
+        "distinct": 3,
+        "quantiles": {0.25: 3.5, 0.5: 4.0, 0.75: 7.0},  # statistics.quantiles' "inclusive" method
+        "histogram": {"counts": [1, 1, 0, 0, 0, 0, 0, 0, 0, 1], "edges": [3 + i * 0.7 for i in range(10)] + [10.0]},
     }
+    inclusive = statistics.quantiles([3, 4, 10], n=4, method="inclusive")
+    assert list(d["qty"]["quantiles"].values()) == inclusive
     assert math.isclose(d["qty"]["mean"], statistics.fmean([3, 4, 10]))
     assert math.isclose(d["qty"]["std"], statistics.stdev([3, 4, 10]))
-    assert json.loads(full.to_json()) == d
+    assert json.loads(full.to_json()) == json_form(d)
     lines = str(full).splitlines()
     assert lines[0].split() == ["name", "price", "qty"] and lines[1].split() == ["dtype", "text", "float64", "int64"]
     with pytest.raises(KeyError, match="no column 'nope'"):

@@ -5,6 +5,7 @@
 use super::number::{decimal_parts, parse_int, trim_spaces, Number, POWERS_OF_TEN};
 use super::temporal::{parse_temporal, Temporal};
 use crate::array::Strided;
+use crate::dataset::exact::Probe;
 use crate::error::Result;
 use crate::stats::sketch::ColumnSketch;
 use crate::stats::Stats;
@@ -97,6 +98,9 @@ pub struct ColumnStats {
     /// Whether the column turned to text after values of another kind: their sketches
     /// were of numbers, so a `Mode::Text` pass must read the column again.
     pub mixed: bool,
+    /// An exact-quantile pass: the probes the values go to, instead of the statistics
+    /// and sketches.
+    pub probes: Option<Vec<Probe>>,
     ints: Vec<i64>,
     /// Parsed floats, each still to be divided by `10^scales[i]`: the divisions are done
     /// together at flush time, where they pipeline instead of stalling the parser.
@@ -115,6 +119,7 @@ impl Default for ColumnStats {
             max_len: 0,
             sketch: ColumnSketch::default(),
             mixed: false,
+            probes: None,
             ints: Vec::new(),
             floats: Vec::new(),
             scales: Vec::new(),
@@ -302,6 +307,11 @@ impl ColumnStats {
     }
 
     fn flush_ints(&mut self) {
+        if let (Some(probes), false) = (&mut self.probes, self.ints.is_empty()) {
+            let floats: Vec<f64> = self.ints.iter().map(|&v| v as f64).collect();
+            probes.iter_mut().for_each(|p| p.add(&floats));
+            self.ints.clear();
+        }
         if !self.ints.is_empty() {
             let block = Stats::of_strided(Strided::from_slice(&self.ints));
             self.summary.merge(&block);
@@ -314,6 +324,13 @@ impl ColumnStats {
         if !self.floats.is_empty() {
             for (v, &scale) in self.floats.iter_mut().zip(&self.scales) {
                 *v /= POWERS_OF_TEN[scale as usize];
+            }
+            if let Some(probes) = &mut self.probes {
+                self.floats.retain(|v| !v.is_nan());
+                probes.iter_mut().for_each(|p| p.add(&self.floats));
+                self.floats.clear();
+                self.scales.clear();
+                return;
             }
             let block = Stats::of_slice(&self.floats);
             self.summary.merge(&block);
@@ -348,6 +365,9 @@ impl ColumnStats {
         self.present += other.present;
         self.min_len = self.min_len.min(other.min_len);
         self.max_len = self.max_len.max(other.max_len);
+        if let (Some(ours), Some(theirs)) = (&mut self.probes, &other.probes) {
+            ours.iter_mut().zip(theirs).for_each(|(a, b)| a.merge(b));
+        }
         self.sketch.merge(&other.sketch)
     }
 

@@ -80,7 +80,15 @@ mod tests {
         let all: Vec<(usize, super::column::Mode)> = (0..d.names.len())
             .map(|c| (c, super::column::Mode::Infer))
             .collect();
-        let p = scan(bytes, &d, &all, "t.csv", &Progress::default(), &|_, _| {})?;
+        let p = scan(
+            bytes,
+            &d,
+            &all,
+            &[],
+            "t.csv",
+            &Progress::default(),
+            &|_, _| {},
+        )?;
         Ok((d, p))
     }
 

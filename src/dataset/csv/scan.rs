@@ -7,6 +7,7 @@ use super::dialect::{Dialect, SAMPLE_LEN};
 use super::nulls::NullSet;
 use super::number::{self, NumberScanner};
 use super::records::{field_count_error, Field, Records, Terminator};
+use crate::dataset::exact::Probe;
 use crate::error::Result;
 use crate::runtime::pool::pool;
 use crate::runtime::progress::Progress;
@@ -38,15 +39,22 @@ fn parse_range(
 
 /// The columns a scan reads: for each column of the header, its slot in the output, and
 /// for each slot how it is read.
-struct Wanted {
+struct Wanted<'a> {
     slots: Vec<Option<usize>>,
     modes: Vec<Mode>,
+    /// An exact-quantile pass: each slot's probes.
+    probes: &'a [Vec<Probe>],
     /// About how many records the file holds.
     expected_rows: u64,
 }
 
-impl Wanted {
-    fn new(ncols: usize, columns: &[(usize, Mode)], expected_rows: u64) -> Wanted {
+impl<'a> Wanted<'a> {
+    fn new(
+        ncols: usize,
+        columns: &[(usize, Mode)],
+        probes: &'a [Vec<Probe>],
+        expected_rows: u64,
+    ) -> Wanted<'a> {
         let mut slots = vec![None; ncols];
         for (slot, &(c, _)) in columns.iter().enumerate() {
             slots[c] = Some(slot);
@@ -54,15 +62,21 @@ impl Wanted {
         Wanted {
             slots,
             modes: columns.iter().map(|&(_, m)| m).collect(),
+            probes,
             expected_rows,
         }
     }
 
     fn empty_columns(&self) -> Vec<ColumnStats> {
-        self.modes
+        let mut columns: Vec<ColumnStats> = self
+            .modes
             .iter()
             .map(|&m| ColumnStats::new(m, self.expected_rows))
-            .collect()
+            .collect();
+        for (c, probes) in columns.iter_mut().zip(self.probes) {
+            c.probes = Some(probes.iter().map(Probe::fresh).collect());
+        }
+        columns
     }
 }
 
@@ -237,16 +251,23 @@ fn parse_record<S: NumberScanner>(
 
 /// Parses every record after the header in parallel: the row count and the statistics
 /// of `columns` (positions in the header, each with how to read it, in output order).
+/// With `probes` (one list per column), an exact-quantile pass: the values go to them.
 pub fn scan(
     bytes: &[u8],
     dialect: &Dialect,
     columns: &[(usize, Mode)],
+    probes: &[Vec<Probe>],
     path: &str,
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Parsed> {
     let first = dialect.data_start.min(bytes.len());
-    let wanted = Wanted::new(dialect.names.len(), columns, expected_rows(bytes, first));
+    let wanted = Wanted::new(
+        dialect.names.len(),
+        columns,
+        probes,
+        expected_rows(bytes, first),
+    );
     let pool = pool()?;
     pool.install(|| {
         let len = bytes.len();
@@ -321,7 +342,7 @@ pub fn sample_kinds(bytes: &[u8], dialect: &Dialect, path: &str) -> Vec<Kind> {
             .map_or(dialect.data_start, |p| dialect.data_start + p + 1)
     };
     let all: Vec<(usize, Mode)> = (0..dialect.names.len()).map(|c| (c, Mode::Infer)).collect();
-    let wanted = Wanted::new(dialect.names.len(), &all, 0);
+    let wanted = Wanted::new(dialect.names.len(), &all, &[], 0);
     match parse_range(bytes, (dialect.data_start, end), dialect, &wanted, path).0 {
         Ok(parsed) => parsed.columns.iter().map(|c| c.kind).collect(),
         Err(_) => vec![Kind::Empty; dialect.names.len()],
@@ -344,6 +365,7 @@ mod tests {
             bytes,
             &d,
             &[(0, Mode::Infer), (1, Mode::Infer), (2, Mode::Infer)],
+            &[],
             "t.csv",
             &Progress::default(),
             &|_, _| {},

@@ -388,7 +388,7 @@ fn value_at(sorted: &[(f64, u64)], position: u64) -> f64 {
 }
 
 /// numpy's `_lerp`, except where it makes NaN of an infinity (see the module docs).
-fn lerp(a: f64, b: f64, t: f64) -> f64 {
+pub(crate) fn lerp(a: f64, b: f64, t: f64) -> f64 {
     let diff = b - a;
     let out = if t >= 0.5 {
         b - diff * (1.0 - t)

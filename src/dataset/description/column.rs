@@ -7,9 +7,10 @@
 //! byte (bit 0: mixed, bit 1: exact integer statistics follow), one reserved zero byte;
 //! present, missing, min_len, max_len (u64); the statistics: count, nan_count (u64), sum,
 //! sum error, mean, m2, min, max (f64), and when flagged the exact sum (i128) and the
-//! exact min and max (i64); then the column sketch's bytes, u32-length-prefixed.
+//! exact min and max (i64); then the column sketch's bytes, u32-length-prefixed; then
+//! the number of exact quantiles (u32) and each as its probability and value (f64).
 
-use super::Kind;
+use crate::dataset::Kind;
 use crate::error::{Error, Result};
 use crate::stats::sketch::bytes::Reader;
 use crate::stats::sketch::ColumnSketch;
@@ -53,6 +54,8 @@ pub struct ColumnDescription {
     /// top values and text extremes cover only the parts that read it as text (a scan of
     /// one file reads such a column again, so only merged parts can be mixed).
     pub mixed: bool,
+    /// Exact quantiles made by extra passes: (probability, value), numpy's `linear`.
+    pub exact_quantiles: Vec<(f64, f64)>,
 }
 
 impl ColumnDescription {
@@ -64,6 +67,8 @@ impl ColumnDescription {
             || other.mixed
             || (kind == Kind::Text && (read_otherwise(self.kind) || read_otherwise(other.kind)));
         self.sketch.merge(&other.sketch)?;
+        // Exact quantiles of parts are not those of the whole.
+        self.exact_quantiles.clear();
         self.kind = kind;
         self.mixed = mixed;
         self.summary.merge(&other.summary);
@@ -98,7 +103,18 @@ impl ColumnDescription {
             }
             return Ok(vec![f64::NAN; qs.len()]);
         }
-        self.sketch.quantiles.quantiles(qs)
+        let mut values = self.sketch.quantiles.quantiles(qs)?;
+        for (v, q) in values.iter_mut().zip(qs) {
+            if let Some(&(_, exact)) = self.exact_quantiles.iter().find(|(p, _)| p == q) {
+                *v = exact;
+            }
+        }
+        Ok(values)
+    }
+
+    /// Whether every quantile is exact: the sketch still holds every value.
+    pub fn quantiles_are_exact(&self) -> bool {
+        self.sketch.quantiles.is_exact()
     }
 
     /// A histogram of `bins` equal-width bins from the smallest to the largest value (as
@@ -124,10 +140,9 @@ impl ColumnDescription {
         } else {
             (low, high)
         };
-        let width = high - low;
-        let mut edges: Vec<f64> = (0..=bins)
-            .map(|i| low + width * (i as f64 / bins as f64))
-            .collect();
+        // numpy's edges: linspace(low, high, bins + 1), i.e. i * step + low.
+        let step = (high - low) / bins as f64;
+        let mut edges: Vec<f64> = (0..=bins).map(|i| i as f64 * step + low).collect();
         edges[bins] = high;
         let below = kll.counts_below(&edges[1..bins]);
         let mut counts = Vec::with_capacity(bins);
@@ -167,6 +182,11 @@ impl ColumnDescription {
         let sketch = self.sketch.to_bytes();
         out.extend_from_slice(&(sketch.len() as u32).to_le_bytes());
         out.extend_from_slice(&sketch);
+        out.extend_from_slice(&(self.exact_quantiles.len() as u32).to_le_bytes());
+        for (q, v) in &self.exact_quantiles {
+            out.extend_from_slice(&q.to_le_bytes());
+            out.extend_from_slice(&v.to_le_bytes());
+        }
         out
     }
 
@@ -205,6 +225,14 @@ impl ColumnDescription {
         };
         let len = r.u32("sketch length")? as usize;
         let sketch = ColumnSketch::from_bytes(r.take(len, "sketch")?)?;
+        let exact_count = r.u32("number of exact quantiles")? as usize;
+        if exact_count > r.remaining() / 16 {
+            return Err(r.error(format_args!("{exact_count} exact quantiles")));
+        }
+        let mut exact_quantiles = Vec::with_capacity(exact_count);
+        for _ in 0..exact_count {
+            exact_quantiles.push((r.f64("probability")?, r.f64("exact quantile")?));
+        }
         r.finish()?;
         if present.checked_add(missing).is_none() || count.checked_add(nan_count).is_none() {
             return Err(r.error("counts past 2^64"));
@@ -229,6 +257,7 @@ impl ColumnDescription {
             missing,
             sketch,
             mixed: flags & MIXED != 0,
+            exact_quantiles,
         })
     }
 }
@@ -249,6 +278,7 @@ mod tests {
             missing: 0,
             sketch,
             mixed: false,
+            exact_quantiles: Vec::new(),
         }
     }
 
