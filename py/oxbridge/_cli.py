@@ -73,7 +73,7 @@ def describe(args: argparse.Namespace) -> int:
         options["columns"] = args.raw_columns
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    percentiles = (0.25, 0.5, 0.75)
+    percentiles: tuple[float, ...] = (0.25, 0.5, 0.75)
     if args.percentiles:
         try:
             percentiles = tuple(float(p) for p in args.percentiles.split(","))

@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # numpy is optional at run time
     from numpy.typing import NDArray
 
 
-
 def _encode_path(path: str | bytes | os.PathLike[str]) -> bytes:
     """The path as the library takes it: the file system's bytes, without NUL (ctypes
     would cut the path at a NUL and open another file)."""
@@ -458,9 +457,7 @@ def process_large_dataset(
     if raw_columns is not None:
         options["columns"] = raw_columns
     with Dataset.open(path, **options) as ds:
-        return ds.describe(
-            columns, progress, ddof, percentiles=percentiles, exact_quantiles=exact_quantiles, bins=bins
-        )
+        return ds.describe(columns, progress, ddof, percentiles=percentiles, exact_quantiles=exact_quantiles, bins=bins)
 
 
 def _checked_percentiles(percentiles: Sequence[float]) -> tuple[float, ...]:

@@ -142,5 +142,5 @@ def merge(parts: Sequence[bytes], settings: Settings, dtypes: dict[str, str] | N
             total = merged.value
         return read(total, settings, dtypes)
     finally:
-        for h in handles:
-            lib.oxb_description_close(h)
+        for held in handles:
+            lib.oxb_description_close(held)

@@ -121,7 +121,7 @@ def _number(x: object) -> str:
     return str(x)
 
 
-def svg_histogram(counts: Sequence[int], edges: Sequence[float], width: int = 120, height: int = 32) -> str:
+def svg_histogram(counts: Sequence[int], edges: Sequence[Any], width: int = 120, height: int = 32) -> str:
     """A small inline SVG of a histogram: one `<rect>` per non-zero bin.
 
     Bin `i` of `k` spans `width / k` pixels from `x = i * width / k` (bins are spaced by
