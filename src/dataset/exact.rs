@@ -3,18 +3,19 @@
 //! numpy's `linear` quantile at `q` needs the values at positions `floor((n - 1) q)` and
 //! the next. For each such position the KLL sketch of the first pass brackets the value
 //! (its rank error bounds where it can be). A pass then either collects the values inside
-//! the bracket (when few enough: at most `COLLECT_LIMIT`) or counts them in up to 1024
+//! the bracket (when few enough: at most `COLLECT_LIMIT`, 65,536) or counts them in up to 1024
 //! sub-ranges, which narrows the bracket to one sub-range of known rank for the next
 //! pass. Every count is exact, so a bracket the sketch got wrong only costs another pass
 //! (a wider one), never a wrong answer; memory stays bounded by `COLLECT_LIMIT` values
 //! per position whatever the file's size. Typically: no pass while the sketch still holds
-//! every value, one up to about 10^8 values, two beyond.
+//! every value, one up to about a million values, two beyond.
 
 use crate::stats::sketch::KllSketch;
 
-/// The most values a probe collects (32 MiB of doubles; tiny in tests, so that they take
-/// the counting passes too).
-const COLLECT_LIMIT: usize = if cfg!(test) { 1 << 9 } else { 1 << 22 };
+/// The most values a probe collects: 512 KiB of doubles (a description has a few probes
+/// per column, so more would cost hundreds of MiB); tiny in tests, so that they take the
+/// counting passes too.
+const COLLECT_LIMIT: usize = if cfg!(test) { 1 << 9 } else { 1 << 16 };
 /// Sub-ranges of a counting pass.
 const BUCKETS: usize = 1024;
 
