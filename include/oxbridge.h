@@ -677,6 +677,17 @@ oxb_status oxb_description_column(oxb_description description,
                                   struct oxb_column_description *out);
 
 /**
+ * Writes column `index`'s type as users see it to `*dtype`: a binary file's element
+ * type ("float32", "uint8", ...; what `oxb_column_info` says), else "int64", "float64",
+ * "bool", "date", "datetime" or "text". Parts of different element types merge into the
+ * kind's name. The string is valid until the description is closed.
+ *
+ * # Safety
+ * `dtype` is NULL or writable.
+ */
+oxb_status oxb_description_dtype(oxb_description description, size_t index, const char **dtype);
+
+/**
  * Writes what column `index`'s sketches say besides quantiles.
  *
  * # Safety

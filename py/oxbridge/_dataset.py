@@ -319,7 +319,7 @@ class Dataset(Handle):
             )
             reporter.finish(status)
         try:
-            description = native.read(handle.value, settings, None if self._csv else self._dtypes)
+            description = native.read(handle.value, settings)
         finally:
             lib.oxb_description_close(handle.value)
         self.count_rows()  # counted by the scan just done: no second pass

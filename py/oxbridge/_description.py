@@ -24,6 +24,12 @@ class TextStats:
     largest value in code-point order (`min`, `max`: Python's `min` and `max` of the
     strings). `Dataset.describe` gives them for text columns.
 
+    `mixed` is True for a column merged from parts of which some read it as numbers,
+    dates or booleans (`Description.merge` of files where only some hold text there):
+    such parts kept no text sketches, so `distinct`, `top`, `top_count`, `min` and `max`
+    are None rather than figures of only some of the data; describe the whole data
+    for them.
+
     Examples
     --------
     >>> import oxbridge, os, tempfile
@@ -45,6 +51,7 @@ class TextStats:
     top_error: int = 0
     min: str | None = None
     max: str | None = None
+    mixed: bool = field(default=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -296,7 +303,7 @@ class Description(Mapping[str, ColumnStats]):
                 raise TypeError(f"merge() expects a Description, got {type(p).__name__}")
         first = parts[0]
         settings = first._settings or native.Settings(1, (0.25, 0.5, 0.75), 10)
-        return native.merge([p.to_bytes() for p in parts], settings, first.dtypes)
+        return native.merge([p.to_bytes() for p in parts], settings)
 
     def __reduce__(self) -> tuple[Any, ...]:
         settings = self._settings
@@ -305,13 +312,13 @@ class Description(Mapping[str, ColumnStats]):
             if settings is None
             else {"ddof": settings.ddof, "percentiles": settings.percentiles, "bins": settings.bins}
         )
-        return (_from_pickle, (self.to_bytes(), options, dict(self.dtypes)))
+        return (_from_pickle, (self.to_bytes(), options))
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain data, a dict per column with its `dtype` and every field of its stats:
         numbers {"count", "nan_count", "mean", "std", "min", "max", "sum", "distinct",
         "quantiles", "histogram"}, text {"count", "nan_count", "min_len", "max_len",
-        "distinct", "top", "top_count", "top_error", "min", "max"}, bool {"count",
+        "distinct", "top", "top_count", "top_error", "min", "max", "mixed"}, bool {"count",
         "nan_count", "true_count", "mean", "distinct"}, date and datetime {"count",
         "nan_count", "mean", "min", "max", "quantiles", "distinct", "histogram"}
         (`datetime` objects). `quantiles` is a dict from probability to value,
@@ -436,10 +443,8 @@ class Description(Mapping[str, ColumnStats]):
         return _pictures.html_table(names, rows, pictures)
 
 
-def _from_pickle(data: bytes, options: dict[str, Any], dtypes: dict[str, str]) -> Description:
-    d = Description.from_bytes(data, **options)
-    d.dtypes.update({k: v for k, v in dtypes.items() if k in d.dtypes})
-    return d
+def _from_pickle(data: bytes, options: dict[str, Any]) -> Description:
+    return Description.from_bytes(data, **options)
 
 
 def _checked(percentiles: Sequence[float]) -> tuple[float, ...]:
@@ -511,7 +516,19 @@ def _fields(s: ColumnStats) -> dict[str, Any]:
             "distinct": s.distinct,
         }
     if isinstance(s, TextStats):
-        names = ("count", "nan_count", "min_len", "max_len", "distinct", "top", "top_count", "top_error", "min", "max")
+        names = [
+            "count",
+            "nan_count",
+            "min_len",
+            "max_len",
+            "distinct",
+            "top",
+            "top_count",
+            "top_error",
+            "min",
+            "max",
+            "mixed",
+        ]
         return {n: getattr(s, n) for n in names}
     if isinstance(s, TemporalStats):
         return {

@@ -12,19 +12,9 @@ from typing import Any
 
 from . import _bindings as b
 from ._description import BoolStats, ColumnStats, Description, TemporalStats, TextStats
-from ._errors import check
+from ._errors import DataFormatError, check
 from ._loader import lib
 from ._stats import Histogram, Stats
-
-KINDS = {
-    b.OXB_KIND_EMPTY: "float64",
-    b.OXB_KIND_INT: "int64",
-    b.OXB_KIND_FLOAT: "float64",
-    b.OXB_KIND_TEXT: "text",
-    b.OXB_KIND_BOOL: "bool",
-    b.OXB_KIND_DATE: "date",
-    b.OXB_KIND_DATETIME: "datetime",
-}
 
 
 class Settings:
@@ -48,10 +38,14 @@ def _column(handle: int, i: int, settings: Settings) -> tuple[str, str, ColumnSt
     check(lib.oxb_description_column(handle, i, ctypes.byref(name), ctypes.byref(d)))
     sketch = b.oxb_column_sketch()
     check(lib.oxb_description_sketch(handle, i, ctypes.byref(sketch)))
+    dtype = ctypes.c_char_p()
+    check(lib.oxb_description_dtype(handle, i, ctypes.byref(dtype)))
     column = (name.value or b"").decode("utf-8", "replace")
-    kind = KINDS.get(d.kind, "float64")
+    kind = (dtype.value or b"float64").decode()
     distinct = round(sketch.distinct)
     if d.kind == b.OXB_KIND_TEXT:
+        if sketch.mixed:  # the text sketches cover only some parts: no partial figures
+            return column, kind, TextStats(d.stats.count, d.stats.nan_count, d.min_len, d.max_len, mixed=True)
         top = _text(sketch.top, sketch.top_len)
         stats: ColumnStats = TextStats(
             d.stats.count,
@@ -77,7 +71,10 @@ def _column(handle: int, i: int, settings: Settings) -> tuple[str, str, ColumnSt
     histogram = _histogram(handle, i, settings.bins)
     base = Stats._from_native(d.stats, settings.ddof, True, owned=False)
     if d.kind in (b.OXB_KIND_DATE, b.OXB_KIND_DATETIME):
-        temporal = TemporalStats._from_stats(base, d.kind == b.OXB_KIND_DATE, quantiles, distinct, histogram)
+        try:
+            temporal = TemporalStats._from_stats(base, d.kind == b.OXB_KIND_DATE, quantiles, distinct, histogram)
+        except (OverflowError, ValueError):  # the parsers keep to years 1-9999: damaged bytes
+            raise DataFormatError(f"description: column {column!r} holds a {kind} outside years 1 to 9999") from None
         return column, kind, temporal
     filled = dataclasses.replace(base, quantiles=quantiles, distinct=distinct, histogram=histogram)
     object.__setattr__(filled, "_native", base._native)
@@ -94,9 +91,8 @@ def _histogram(handle: int, i: int, bins: int) -> Histogram | None:
     return Histogram(tuple(counts), tuple(edges))
 
 
-def read(handle: int, settings: Settings, dtypes: dict[str, str] | None = None) -> Description:
-    """The Description of a native description handle (which the caller closes);
-    `dtypes` are a binary file's element types, which the kinds do not tell apart."""
+def read(handle: int, settings: Settings) -> Description:
+    """The Description of a native description handle (which the caller closes)."""
     n = ctypes.c_size_t()
     check(lib.oxb_description_num_columns(handle, ctypes.byref(n)))
     rows = ctypes.c_uint64()
@@ -105,8 +101,6 @@ def read(handle: int, settings: Settings, dtypes: dict[str, str] | None = None) 
     kinds: dict[str, str] = {}
     for i in range(n.value):
         name, kind, stats = _column(handle, i, settings)
-        if dtypes is not None and name in dtypes and kind in ("int64", "float64"):
-            kind = dtypes[name]
         columns[name], kinds[name] = stats, kind
     size = ctypes.c_size_t()
     check(lib.oxb_description_to_bytes(handle, None, 0, ctypes.byref(size)))
@@ -116,17 +110,17 @@ def read(handle: int, settings: Settings, dtypes: dict[str, str] | None = None) 
     return Description(columns, kinds, known, _state=state.raw, _settings=settings)
 
 
-def from_bytes(data: bytes, settings: Settings, dtypes: dict[str, str] | None = None) -> Description:
+def from_bytes(data: bytes, settings: Settings) -> Description:
     """The Description serialised as `data` (`Description.to_bytes`)."""
     handle = ctypes.c_uint64()
     check(lib.oxb_description_from_bytes(data, len(data), ctypes.byref(handle)))
     try:
-        return read(handle.value, settings, dtypes)
+        return read(handle.value, settings)
     finally:
         lib.oxb_description_close(handle.value)
 
 
-def merge(parts: Sequence[bytes], settings: Settings, dtypes: dict[str, str] | None = None) -> Description:
+def merge(parts: Sequence[bytes], settings: Settings) -> Description:
     """The Description of the data of every part (serialised descriptions), merged."""
     handles: list[int] = []
     try:
@@ -140,7 +134,7 @@ def merge(parts: Sequence[bytes], settings: Settings, dtypes: dict[str, str] | N
             check(lib.oxb_description_merge(total, other, ctypes.byref(merged)))
             handles.append(merged.value)
             total = merged.value
-        return read(total, settings, dtypes)
+        return read(total, settings)
     finally:
         for held in handles:
             lib.oxb_description_close(held)

@@ -250,6 +250,7 @@ impl Dataset {
                     .into_iter()
                     .map(|(summary, sketch)| ColumnDescription {
                         kind,
+                        element: Some(layout.scalar),
                         present: summary.count() + summary.nan_count(),
                         missing: 0,
                         summary,
@@ -489,6 +490,7 @@ impl Dataset {
 fn csv_description(c: ColumnStats) -> ColumnDescription {
     ColumnDescription {
         kind: c.kind,
+        element: None,
         summary: c.numeric_summary(),
         min_len: if c.present > 0 { c.min_len } else { 0 },
         max_len: c.max_len,

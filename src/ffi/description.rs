@@ -71,6 +71,7 @@ pub struct oxb_top_value {
 struct HeldDescription {
     description: Description,
     names: Vec<CString>,
+    dtypes: Vec<CString>,
 }
 
 impl Handled for HeldDescription {
@@ -83,7 +84,16 @@ fn hold(description: Description) -> FfiResult<oxb_description> {
         .iter()
         .map(|n| super::args::c_string(n))
         .collect();
-    handles::insert(HeldDescription { description, names })
+    let dtypes = description
+        .columns
+        .iter()
+        .map(|c| super::args::c_string(c.dtype()))
+        .collect();
+    handles::insert(HeldDescription {
+        description,
+        names,
+        dtypes,
+    })
 }
 
 impl HeldDescription {
@@ -200,6 +210,29 @@ pub unsafe extern "C" fn oxb_description_column(
         // The string lives in the handle's object until the handle is closed.
         name.write(d.names[index].as_ptr());
         out.write(column_description(column));
+        Ok(())
+    })
+}
+
+/// Writes column `index`'s type as users see it to `*dtype`: a binary file's element
+/// type ("float32", "uint8", ...; what `oxb_column_info` says), else "int64", "float64",
+/// "bool", "date", "datetime" or "text". Parts of different element types merge into the
+/// kind's name. The string is valid until the description is closed.
+///
+/// # Safety
+/// `dtype` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_description_dtype(
+    description: oxb_description,
+    index: usize,
+    dtype: *mut *const c_char,
+) -> oxb_status {
+    guard::call(|| {
+        let d = handles::get::<HeldDescription>(description)?;
+        // SAFETY: the contract of this function.
+        let dtype = unsafe { Out::new(dtype, "dtype")? };
+        d.column(index)?;
+        dtype.write(d.dtypes[index].as_ptr());
         Ok(())
     })
 }

@@ -667,6 +667,11 @@ static void test_description(void) {
     CHECK(n == 2);
     CHECK_OK(oxb_description_column(d1, 1, &name, &column));
     CHECK(strcmp(name, "px") == 0 && column.kind == OXB_KIND_INT && column.stats.count == 3);
+    CHECK_OK(oxb_description_dtype(d1, 0, &name));
+    CHECK(strcmp(name, "text") == 0);
+    CHECK_OK(oxb_description_dtype(d1, 1, &name));
+    CHECK(strcmp(name, "int64") == 0);
+    CHECK_FAILS(oxb_description_dtype(d1, 2, &name), OXB_INVALID_ARGUMENT, "out of range");
     CHECK_OK(oxb_description_quantiles(d1, 1, probs, 3, q));
     CHECK(q[0] == 1.0 && q[1] == 2.0 && q[2] == 3.0);
     CHECK_OK(oxb_description_sketch(d1, 0, &sketch));

@@ -753,6 +753,7 @@ def test_description_mapping_and_exports(small_csv):
         "top_error": 0,
         "min": "apple",
         "max": "plum",
+        "mixed": False,
     }
     assert d["qty"] == {
         "dtype": "int64",

@@ -4,12 +4,14 @@
 //!
 //! **Bytes**, little-endian: magic `OXCD`, serial version 1, the kind (the `Kind` order:
 //! 0 empty, 1 int, 2 float, 3 bool, 4 date, 5 datetime, 6 zoned datetime, 7 text), a flags
-//! byte (bit 0: mixed, bit 1: exact integer statistics follow), one reserved zero byte;
+//! byte (bit 0: mixed, bit 1: exact integer statistics follow), the element type of a
+//! binary file's column (0: none, as for CSV; else 1 + its place in `ELEMENTS`);
 //! present, missing, min_len, max_len (u64); the statistics: count, nan_count (u64), sum,
 //! sum error, mean, m2, min, max (f64), and when flagged the exact sum (i128) and the
 //! exact min and max (i64); then the column sketch's bytes, u32-length-prefixed; then
 //! the number of exact quantiles (u32) and each as its probability and value (f64).
 
+use crate::dataset::npy::Scalar;
 use crate::dataset::Kind;
 use crate::error::{Error, Result};
 use crate::stats::sketch::bytes::Reader;
@@ -32,11 +34,28 @@ const KINDS: [Kind; 8] = [
     Kind::Text,
 ];
 
+/// The element types a binary column may have, in their serial order.
+const ELEMENTS: [Scalar; 10] = [
+    Scalar::F64,
+    Scalar::F32,
+    Scalar::I64,
+    Scalar::I32,
+    Scalar::I16,
+    Scalar::I8,
+    Scalar::U32,
+    Scalar::U16,
+    Scalar::U8,
+    Scalar::Bool,
+];
+
 /// One column's statistics, sketches and inferred type.
 #[derive(Debug, Clone)]
 pub struct ColumnDescription {
     /// What the column holds: the file's type for binary data, inferred for CSV.
     pub kind: Kind,
+    /// A binary file's element type (float32, uint8, ...), which `kind` only tells as int
+    /// or float; `None` for CSV, and after merging parts of different element types.
+    pub element: Option<Scalar>,
     /// The numeric statistics, missing values counted as NaN (for text columns: only the
     /// counts mean something).
     pub summary: Stats,
@@ -71,6 +90,9 @@ impl ColumnDescription {
         self.exact_quantiles.clear();
         self.kind = kind;
         self.mixed = mixed;
+        if self.element != other.element {
+            self.element = None;
+        }
         self.summary.merge(&other.summary);
         self.present += other.present;
         self.missing += other.missing;
@@ -83,6 +105,15 @@ impl ColumnDescription {
         }
         self.max_len = self.max_len.max(other.max_len);
         Ok(())
+    }
+
+    /// The column's type as users see it: the element type of a binary column, else the
+    /// kind's name ("int64", "float64", "bool", "date", "datetime" or "text").
+    pub fn dtype(&self) -> &'static str {
+        match self.element {
+            Some(e) => e.name(),
+            None => self.kind.name(),
+        }
     }
 
     /// Whether the column has numbers to take quantiles and histograms of (numbers, bools,
@@ -121,7 +152,9 @@ impl ColumnDescription {
     /// numpy's: half-open bins, the last closed; one unit wide around a constant): the
     /// counts and the `bins + 1` edges, read from the quantile sketch, so exact while it
     /// holds every value and otherwise within its double-sided rank error per bin. Empty
-    /// for text, empty columns and columns with an infinite value.
+    /// for text, empty columns, columns with an infinite value, and where numpy refuses
+    /// because the edges would not increase (a range too narrow for the values' precision,
+    /// or wider than f64).
     pub fn histogram(&self, bins: usize) -> Result<(Vec<u64>, Vec<f64>)> {
         if bins == 0 || bins > 1 << 20 {
             return Err(Error::invalid_argument(format!(
@@ -144,6 +177,11 @@ impl ColumnDescription {
         let step = (high - low) / bins as f64;
         let mut edges: Vec<f64> = (0..=bins).map(|i| i as f64 * step + low).collect();
         edges[bins] = high;
+        // Where numpy refuses ("too many bins for data range": the edges collapse at the
+        // magnitude of the values, or the range overflows), there is no histogram either.
+        if !edges.windows(2).all(|w| w[0] < w[1]) || !step.is_finite() {
+            return Ok((Vec::new(), Vec::new()));
+        }
         let below = kll.counts_below(&edges[1..bins]);
         let mut counts = Vec::with_capacity(bins);
         let mut previous = 0;
@@ -160,7 +198,11 @@ impl ColumnDescription {
         let kind = KINDS.iter().position(|&k| k == self.kind).unwrap_or(0) as u8;
         let flags = (self.mixed as u8 * MIXED) | (p.exact.is_some() as u8 * EXACT);
         let mut out = Vec::from(&MAGIC[..]);
-        out.extend_from_slice(&[SERIAL_VERSION, kind, flags, 0]);
+        let element = self
+            .element
+            .and_then(|e| ELEMENTS.iter().position(|&x| x == e))
+            .map_or(0, |i| i as u8 + 1);
+        out.extend_from_slice(&[SERIAL_VERSION, kind, flags, element]);
         for v in [
             self.present,
             self.missing,
@@ -205,9 +247,16 @@ impl ColumnDescription {
             return Err(r.error(format_args!("unknown kind {kind_byte}")));
         };
         let flags = r.u8("flags")?;
-        if flags & !(MIXED | EXACT) != 0 || r.u8("reserved byte")? != 0 {
+        if flags & !(MIXED | EXACT) != 0 {
             return Err(r.error(format_args!("unknown flags {flags:#x}")));
         }
+        let element = match r.u8("element type")? {
+            0 => None,
+            e => match ELEMENTS.get(e as usize - 1) {
+                Some(&x) if matches!(kind, Kind::Int | Kind::Float | Kind::Empty) => Some(x),
+                _ => return Err(r.error(format_args!("element type {e} of a {kind:?} column"))),
+            },
+        };
         let (present, missing) = (r.u64("present")?, r.u64("missing")?);
         let (min_len, max_len) = (r.u64("min_len")?, r.u64("max_len")?);
         let (count, nan_count) = (r.u64("count")?, r.u64("nan_count")?);
@@ -250,6 +299,7 @@ impl ColumnDescription {
         });
         Ok(ColumnDescription {
             kind,
+            element,
             summary,
             min_len,
             max_len,
@@ -271,6 +321,7 @@ mod tests {
         sketch.add_f64s(xs);
         ColumnDescription {
             kind: Kind::Float,
+            element: None,
             summary: Stats::of_slice(xs),
             min_len: 1,
             max_len: 3,
@@ -293,6 +344,17 @@ mod tests {
         assert_eq!((counts, edges), (vec![0, 2], vec![4.5, 5.0, 5.5]));
         assert!(numbers(&[1.0, f64::INFINITY])
             .histogram(4)
+            .unwrap()
+            .0
+            .is_empty());
+        // 2^53 + 1 is 2^53 in f64, where +-0.5 is no step: numpy refuses; so do we.
+        assert!(numbers(&[9007199254740992.0])
+            .histogram(7)
+            .unwrap()
+            .0
+            .is_empty());
+        assert!(numbers(&[-1.7e308, 1.7e308])
+            .histogram(2)
             .unwrap()
             .0
             .is_empty());
