@@ -249,6 +249,19 @@ fn parse_record<S: NumberScanner>(
     Ok((index, extra_value))
 }
 
+/// What a chunk's state for one column costs while it is parsed, about: its value
+/// buffers, the quantile sketch's first levels and the exact distinct set of the chunk.
+const COLUMN_STATE_BYTES: usize = 24 << 10;
+/// What the chunks in flight may hold in column states together.
+const IN_FLIGHT_BYTES: usize = 32 << 20;
+
+/// How many chunks are parsed before their states are merged: four per thread, down to
+/// one per thread when the columns' states would pass `IN_FLIGHT_BYTES`.
+fn window(columns: usize, threads: usize) -> usize {
+    let threads = threads.max(1);
+    (IN_FLIGHT_BYTES / (columns.max(1) * COLUMN_STATE_BYTES)).clamp(threads, 4 * threads)
+}
+
 /// Parses every record after the header in parallel: the row count and the statistics
 /// of `columns` (positions in the header, each with how to read it, in output order).
 /// With `probes` (one list per column), an exact-quantile pass: the values go to them.
@@ -289,10 +302,10 @@ pub fn scan(
         // otherwise it is parsed again from there. In file order, so the error reported
         // is the first one in the file.
         let mut expected = first;
-        // A few chunks per thread at a time: their partial sketches (up to ~100 KiB a
-        // column) are merged as soon as the window is done, so memory stays bounded
-        // whatever the file's size.
-        let window = 4 * rayon::current_num_threads().max(1);
+        // A few chunks per thread at a time: their partial sketches are merged as soon as
+        // the window is done, so memory stays bounded whatever the file's size; fewer
+        // for a wide file, whose chunks each hold a state for every column.
+        let window = window(columns.len(), rayon::current_num_threads());
         for group in (0..raw.len()).collect::<Vec<_>>().chunks(window) {
             type Part = (usize, usize, Result<Parsed>, usize);
             let parts: Vec<Part> = group
@@ -352,6 +365,15 @@ pub fn sample_kinds(bytes: &[u8], dialect: &Dialect, path: &str) -> Vec<Kind> {
 mod tests {
     use super::*;
     use crate::dataset::csv::{column::Kind, detect, tests::scan_text, CsvOptions};
+
+    #[test]
+    fn wide_files_have_fewer_chunks_in_flight() {
+        assert_eq!(window(11, 2), 8);
+        assert_eq!(window(200, 2), 6);
+        assert_eq!(window(1000, 2), 2);
+        assert_eq!(window(100_000, 1), 1);
+        assert_eq!(window(0, 0), 4);
+    }
 
     #[test]
     fn numbers_read_on_the_fly_match_the_general_reader() {

@@ -165,6 +165,89 @@ mod tests {
         assert_eq!(e.kind, crate::error::ErrorKind::DataFormat);
     }
 
+    /// A description with every kind of column, for the byte-level properties below
+    /// (made once: the tests run in parallel, and `describe` writes a file named by the text).
+    fn every_kind() -> Vec<u8> {
+        static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        BYTES.get_or_init(every_kind_once).clone()
+    }
+
+    fn every_kind_once() -> Vec<u8> {
+        let mut text = String::from("i,f,t,b,d,at,e\n");
+        for k in 0..300 {
+            text.push_str(&format!(
+                "{},{}.25,w{},{},2024-01-{:02},2024-03-01T10:{:02}:00Z,\n",
+                k * 7 - 900,
+                k % 13,
+                k % 17,
+                k % 3 == 0,
+                1 + k % 28,
+                k % 60
+            ));
+        }
+        describe(&text).to_bytes()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Damaged bytes read back as an error of the data's format, or as a description
+        /// (a flipped bit inside a number is still a number), never a panic; a description
+        /// read back writes the same bytes again.
+        #[test]
+        fn damaged_bytes_are_an_error_or_read_back_whole(
+            at in 0usize..1 << 20,
+            xor in 1u8..=255,
+            cut in proptest::option::of(0usize..1 << 20),
+        ) {
+            let mut bytes = every_kind();
+            let at = at % bytes.len();
+            bytes[at] ^= xor;
+            if let Some(cut) = cut {
+                bytes.truncate(cut % bytes.len());
+            }
+            match Description::from_bytes(&bytes) {
+                Ok(d) => {
+                    let again = d.to_bytes();
+                    proptest::prop_assert_eq!(Description::from_bytes(&again).unwrap().to_bytes(), again);
+                }
+                Err(e) => proptest::prop_assert_eq!(e.kind, crate::error::ErrorKind::DataFormat),
+            }
+        }
+
+        /// Random bytes, and random bytes after a valid magic, are an error, never a panic.
+        #[test]
+        fn random_bytes_are_a_format_error(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let mut bytes = every_kind()[..8].to_vec();
+            bytes.extend_from_slice(&tail);
+            for candidate in [&tail[..], &bytes[..]] {
+                if let Err(e) = Description::from_bytes(candidate) {
+                    proptest::prop_assert_eq!(e.kind, crate::error::ErrorKind::DataFormat);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        let bytes = every_kind();
+        let d = Description::from_bytes(&bytes).unwrap();
+        let kinds: Vec<Kind> = d.columns.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::Int,
+                Kind::Float,
+                Kind::Text,
+                Kind::Bool,
+                Kind::Date,
+                Kind::ZonedDateTime,
+                Kind::Empty
+            ]
+        );
+        assert_eq!(d.to_bytes(), bytes);
+    }
+
     /// numpy's `quantile(xs, q)` (the `linear` method) of sorted finite values.
     fn numpy_linear(sorted: &[f64], q: f64) -> f64 {
         let at = (sorted.len() - 1) as f64 * q;

@@ -53,16 +53,15 @@ impl PartialEq for ColumnSketch {
 
 impl ColumnSketch {
     /// An empty sketch for about `expected` values: past a few hundred thousand, the
-    /// quantile sketch samples (`sampling_level`), within the bound it documents.
+    /// quantile sketch samples (`sampling_level`), within the bound it documents. Nothing
+    /// is allocated ahead: a chunk of a wide file holds few values of each column, and
+    /// sizing every column's sketch for the whole file cost tens of KiB per column and
+    /// chunk in flight.
     pub fn for_count(expected: u64) -> ColumnSketch {
-        let mut sketch = ColumnSketch {
+        ColumnSketch {
             sampler: Sampler::new(super::sampling_level(expected)),
             ..ColumnSketch::default()
-        };
-        if expected > 1 << 16 {
-            sketch.distinct.reserve();
         }
-        sketch
     }
 
     /// Adds a block of doubles (NaN skipped).
