@@ -11,7 +11,10 @@
    must agree (rtol 1e-9). Prints times, peak RSS and the ratios against the targets.
    Then the full summaries people compare describe with: polars `read_csv(path).describe()`
    (percentiles included) and DuckDB `SUMMARIZE SELECT * FROM read_csv(path)` (approximate
-   distinct counts and quartiles), for their time and memory (duckdb is optional).
+   distinct counts and quartiles), against oxbridge's full describe (quantiles, distinct
+   counts, top values, histograms): at least 3x and 5x its time, in at most 64 MiB (duckdb
+   is optional). `--baseline DIR` also times the describe of an older built checkout
+   (at most 1.25x its time).
 4. A ~2 GB float64 .npy (26,843,545 x 10 by default, in proportion to `--rows`): the
    page-cache read bandwidth of the file (16 MiB `readinto` calls into a page-aligned
    buffer, one thread) and describe's effective bandwidth as a fraction of it.
@@ -58,6 +61,7 @@ READ_PASSES = 3  # read passes per subprocess, the best counts
 RTOL = 1e-9
 STATS = ("count", "mean", "std", "min", "max")
 # The full summaries compared for time and memory only (each prints more than describe does).
+BASELINE: dict[str, str] = {}  # --baseline: {"path", "library"} of an older build to time
 FULL_SUMMARIES = ("polars-describe", "duckdb")
 
 # The ratios the project aims for; a run that misses one prints BELOW TARGET.
@@ -65,6 +69,11 @@ TARGET_VS_POLARS = 2.0  # polars time / oxbridge time, at least
 TARGET_VS_PANDAS = 5.0  # pandas time / oxbridge time, at least
 TARGET_RSS_VS_POLARS = 0.25  # oxbridge peak RSS / polars peak RSS, at most
 TARGET_NPY_FRACTION = 0.80  # describe bandwidth / page-cache read bandwidth, at least
+# The full describe (quantiles, distinct counts, top values, histograms) against the full
+# summaries people compare it with: their time / ours, at least.
+TARGET_VS_FULL = {"polars-describe": 3.0, "duckdb": 5.0}
+TARGET_FULL_PEAK_MIB = 64  # the full describe's peak RSS, at most
+TARGET_VS_BASELINE = 1.25  # describe time / an older build's (--baseline) describe time, at most
 
 PANDAS_SLOW = 15.0  # seconds: a pandas run slower than this is not repeated
 BUSY = 0.2  # cores used by other processes during a run above which the run is flagged
@@ -316,8 +325,8 @@ def worker(tool: str, path: str, out_path: str, threads: int) -> None:
     """Runs one tool once on `path`, writes {seconds, cpu, memory, stats} as JSON."""
     stats: dict[str, dict[str, Any]] = {}
     extra: dict[str, Any] = {}
-    if tool == "oxbridge":
-        import oxbridge
+    if tool in ("oxbridge", "baseline"):
+        import oxbridge  # the baseline's: run_child points PYTHONPATH and OXBRIDGE_LIBRARY at it
 
         oxbridge.set_num_threads(threads)
         extra["library"] = fingerprint(oxbridge.library_path)
@@ -418,6 +427,8 @@ def run_child(tool: str, path: str, workdir: str, threads: int) -> dict[str, Any
     if os.path.exists(out_path):
         os.remove(out_path)
     env = dict(os.environ, POLARS_MAX_THREADS=str(threads), OXBRIDGE_NUM_THREADS=str(threads))
+    if tool == "baseline":
+        env.update(PYTHONPATH=os.path.join(BASELINE["path"], "py"), OXBRIDGE_LIBRARY=BASELINE["library"])
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", tool, path, out_path, "--threads", str(threads)]
     ticks0 = cpu_ticks()
     wall0 = time.perf_counter()
@@ -666,13 +677,30 @@ def full_summaries(args: argparse.Namespace, path: str, workdir: str, size: int,
         if r is None:
             continue
         ratio = r["seconds"] / ox["seconds"]
+        target = TARGET_VS_FULL[tool]
         rows = "" if r.get("rows") == args.rows else f"; it counted {r.get('rows')} rows, the file has {args.rows:,}"
         print(
             f"  {tool:<16} {r['seconds']:8.3f} s, peak RSS {mib(r['peak_kib'])}: {ratio:.2f}x oxbridge's describe "
-            f"time, {r['peak_kib'] / ox['peak_kib']:.1f}x its peak RSS{rows}",
+            f"time (target >= {target:g}x: {verdict(ratio >= target)}), {r['peak_kib'] / ox['peak_kib']:.1f}x its "
+            f"peak RSS{rows}",
             flush=True,
         )
-        record("files", f"describe {size / 1e9:.2f} GB CSV", f"{tool} (time)", ratio)
+        record("files", f"describe {size / 1e9:.2f} GB CSV", f"{tool} (time)", ratio, target)
+    peak = ox["peak_kib"] / 1024
+    print(
+        f"  oxbridge's full describe: peak RSS {peak:.0f} MiB (target <= {TARGET_FULL_PEAK_MIB} MiB: "
+        f"{verdict(peak <= TARGET_FULL_PEAK_MIB)})"
+    )
+    if BASELINE:
+        r = best_of("baseline", path, workdir, args.threads, args.repeat, size)
+        if r is not None:
+            slower = ox["seconds"] / r["seconds"]
+            print(
+                f"  baseline {BASELINE['path']}: {r['seconds']:.3f} s, peak RSS {mib(r['peak_kib'])}; this "
+                f"build's describe takes {slower:.2f}x its time (target <= {TARGET_VS_BASELINE:g}x: "
+                f"{verdict(slower <= TARGET_VS_BASELINE)})"
+            )
+            record("files", f"describe {size / 1e9:.2f} GB CSV", "baseline build (time)", 1 / slower)
 
 
 def npy_part(args: argparse.Namespace, workdir: str) -> None:
@@ -739,11 +767,22 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool, the best counts (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="threads for oxbridge and polars (default 2)")
     parser.add_argument("--tmpdir", default=None, help="where the temporary directory goes (default: the system's)")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        help="an older checkout, built (target/release/liboxbridge.so): its describe is timed too, for the "
+        "'at most 25%% slower than before' target",
+    )
     parser.add_argument("--worker", nargs=3, metavar=("TOOL", "PATH", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker, threads=args.threads)
         return 0
+    if args.baseline:
+        library = os.path.join(os.path.abspath(args.baseline), "target", "release", "liboxbridge.so")
+        if not os.path.exists(library):
+            parser.error(f"--baseline: no {library} (build that checkout with `cargo build --release`)")
+        BASELINE.update(path=os.path.abspath(args.baseline), library=library)
     if args.rows < 2 or args.repeat < 1 or args.threads < 1 or (args.npy_rows is not None and args.npy_rows < 2):
         parser.error("--rows and --npy-rows must be at least 2, --repeat and --threads at least 1")
 

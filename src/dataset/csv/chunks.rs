@@ -3,14 +3,15 @@
 //! near the cut). A wrong guess costs time, not correctness: the scan re-parses a chunk
 //! that does not start where the previous one ended.
 
-/// Bytes per parallel task for a file of `len` bytes: a 64th of it, from 4 MiB to 32
-/// MiB. Small enough for progress and cancellation to be prompt and for many cores to
-/// share a file; large enough that each chunk's fixed costs (its sketches start empty:
-/// the exact phase of the distinct count, the first KLL levels) stay a few percent. A
-/// function of the size alone, never of the thread count, so results do not depend on
-/// how many threads read.
+/// Bytes per parallel task for a file of `len` bytes: a 64th of it, from 4 MiB to 8 MiB.
+/// Small enough for progress and cancellation to be prompt, for many cores to share a
+/// file and for the pages in flight to stay few (they count in the resident memory until
+/// released); large enough that each chunk's fixed costs (the first KLL levels; the exact
+/// phase of a distinct count, which later chunks skip once the file is past it) stay a
+/// few percent. A function of the size alone, never of the thread count, so results do
+/// not depend on how many threads read.
 pub(super) fn chunk_bytes(len: usize) -> usize {
-    (len / 64).clamp(4 << 20, 32 << 20)
+    (len / 64).clamp(4 << 20, 8 << 20)
 }
 
 /// How far past a chunk's nominal start to look for evidence of being inside quotes.

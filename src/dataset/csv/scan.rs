@@ -46,6 +46,9 @@ struct Wanted<'a> {
     probes: &'a [Vec<Probe>],
     /// About how many records the file holds.
     expected_rows: u64,
+    /// Slots whose distinct count is past its exact phase in the chunks merged so far:
+    /// the next chunks count them in registers from the start (the same registers).
+    distinct_in_registers: Vec<bool>,
 }
 
 impl<'a> Wanted<'a> {
@@ -64,6 +67,7 @@ impl<'a> Wanted<'a> {
             modes: columns.iter().map(|&(_, m)| m).collect(),
             probes,
             expected_rows,
+            distinct_in_registers: vec![false; columns.len()],
         }
     }
 
@@ -75,6 +79,11 @@ impl<'a> Wanted<'a> {
             .collect();
         for (c, probes) in columns.iter_mut().zip(self.probes) {
             c.probes = Some(probes.iter().map(Probe::fresh).collect());
+        }
+        for (c, &registers) in columns.iter_mut().zip(&self.distinct_in_registers) {
+            if registers {
+                c.sketch.distinct.skip_exact();
+            }
         }
         columns
     }
@@ -275,7 +284,7 @@ pub fn scan(
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Parsed> {
     let first = dialect.data_start.min(bytes.len());
-    let wanted = Wanted::new(
+    let mut wanted = Wanted::new(
         dialect.names.len(),
         columns,
         probes,
@@ -338,6 +347,9 @@ pub fn scan(
                 for (t, p) in total.columns.iter_mut().zip(&part.columns) {
                     t.merge(p)?;
                 }
+            }
+            for (hint, t) in wanted.distinct_in_registers.iter_mut().zip(&total.columns) {
+                *hint = !t.sketch.distinct.is_exact();
             }
         }
         Ok(total)

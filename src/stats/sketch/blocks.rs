@@ -37,44 +37,32 @@ dispatch!(
     /// Appends the hash of every value of `xs` to `out` (NaN included: the caller
     /// filters when the block has one).
     hash_f64s(xs: &[f64], out: &mut Vec<u64>) {
-        let start = out.len();
-        out.resize(start + xs.len(), 0);
-        for (o, &x) in out[start..].iter_mut().zip(xs) {
-            *o = hash_f64(x);
-        }
+        // `extend` of a slice's map writes in place: no zeroing pass first.
+        out.extend(xs.iter().map(|&x| hash_f64(x)));
     }
 );
 
 dispatch!(
     /// Appends the hash of every value of `xs` to `out`.
     hash_i64s(xs: &[i64], out: &mut Vec<u64>) {
-        let start = out.len();
-        out.resize(start + xs.len(), 0);
-        for (o, &x) in out[start..].iter_mut().zip(xs) {
-            *o = hash_i64(x);
-        }
+        // `extend` of a slice's map writes in place: no zeroing pass first.
+        out.extend(xs.iter().map(|&x| hash_i64(x)));
     }
 );
 
 dispatch!(
     /// Appends the order key of every value of `xs` to `out`.
     keys_of(xs: &[f64], out: &mut Vec<u64>) {
-        let start = out.len();
-        out.resize(start + xs.len(), 0);
-        for (o, &x) in out[start..].iter_mut().zip(xs) {
-            *o = key(x);
-        }
+        // `extend` of a slice's map writes in place: no zeroing pass first.
+        out.extend(xs.iter().map(|&x| key(x)));
     }
 );
 
 dispatch!(
     /// Appends every integer of `xs` as the nearest double to `out`.
     ints_as_f64(xs: &[i64], out: &mut Vec<f64>) {
-        let start = out.len();
-        out.resize(start + xs.len(), 0.0);
-        for (o, &x) in out[start..].iter_mut().zip(xs) {
-            *o = x as f64;
-        }
+        // `extend` of a slice's map writes in place: no zeroing pass first.
+        out.extend(xs.iter().map(|&x| x as f64));
     }
 );
 

@@ -115,6 +115,16 @@ impl DistinctSketch {
         }
     }
 
+    /// Goes straight to registers, for a part of data whose whole is known to be past the
+    /// exact limit already: the registers of the whole are the same as if this part had
+    /// kept its hashes exactly first (they are a function of the set of hashes alone), and
+    /// the part skips filling and converting an exact set.
+    pub fn skip_exact(&mut self) {
+        if self.is_exact() {
+            self.switch_to_registers();
+        }
+    }
+
     /// Adds values by their hashes.
     pub fn insert_hashes(&mut self, hashes: &[u64]) {
         let mut rest = hashes;

@@ -6,7 +6,9 @@
 //! fair coin, goes on with twice the weight, and so on `s` times: one value in `2^s`
 //! reaches the sketch, with weight `2^s`. The leftovers of each level (at most one per
 //! level) wait in `pending` and join the sketch at their own weight when the stream ends
-//! (`KllSketch::absorb`), so the count stays exact.
+//! (`KllSketch::absorb`), so the count stays exact. When nothing waits and a block is
+//! whole groups of `2^s` values, one value of each group is picked by `s` coins instead:
+//! the same distribution, without `s` passes over the block.
 //!
 //! **Error.** Each pairing is unbiased for every rank; a pair straddling a query adds a
 //! variance of `4^j` at level `j`, so the sampler adds a rank variance of at most
@@ -73,6 +75,38 @@ impl Sampler {
         mix(self.state)
     }
 
+    /// Whether `n` values can go through `pick`: nothing waits at any level and they
+    /// make whole groups of `2^level` (a full block of a scan does).
+    fn can_pick(&self, n: usize) -> bool {
+        self.level > 0
+            && self.level < 16
+            && n.is_multiple_of(1usize << self.level)
+            && !self.has_pending()
+    }
+
+    /// The order keys of one value of each group of `2^level` consecutive values of `xs`,
+    /// chosen by `level` coins: exactly what `level` rounds of fair pairings keep (each
+    /// member of an aligned group survives with probability `2^-level`, one per group),
+    /// without converting and moving every value once per level.
+    fn pick(&mut self, xs: &[f64], out: &mut Vec<u64>) {
+        if !self.seeded && !xs.is_empty() {
+            self.state = key(xs[0]);
+            self.seeded = true;
+        }
+        let level = u32::from(self.level);
+        let mask = (1u64 << level) - 1;
+        let per_word = 64 / level;
+        let (mut word, mut left) = (0u64, 0u32);
+        for group in xs.chunks_exact(1 << level) {
+            if left == 0 {
+                (word, left) = (self.coins(), per_word);
+            }
+            out.push(key(group[(word & mask) as usize]));
+            word >>= level;
+            left -= 1;
+        }
+    }
+
     /// Thins the keys in `items` (weight 1) in place, level by level; returns how many of
     /// weight `2^level` are left at the front.
     fn thin(&mut self, items: &mut [u64]) -> usize {
@@ -137,7 +171,10 @@ impl KllSketch {
             }
             (low, high, xs.iter().any(|x| x.is_nan()))
         });
-        if any_nan {
+        let picked = !any_nan && sampler.can_pick(xs.len());
+        if picked {
+            sampler.pick(xs, &mut items);
+        } else if any_nan {
             items.extend(xs.iter().filter(|x| !x.is_nan()).map(|&x| key(x)));
         } else {
             super::super::blocks::keys_of(xs, &mut items);
@@ -150,7 +187,11 @@ impl KllSketch {
                 self.max = self.max.max(high);
             }
         }
-        let kept = sampler.thin(&mut items);
+        let kept = if picked {
+            items.len()
+        } else {
+            sampler.thin(&mut items)
+        };
         self.insert_batch(usize::from(sampler.level), &mut items[..kept]);
         sampler.scratch = items;
     }
