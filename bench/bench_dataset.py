@@ -500,7 +500,7 @@ def best_of(
             f"cpu {r['cpu']:.2f} s = {r['cpu'] / r['seconds']:.2f} cores{mem}{others}",
             flush=True,
         )
-        if r.get("library") and LIBRARY and r["library"] != LIBRARY["start"]:
+        if r.get("library") and LIBRARY and tool != "baseline" and r["library"] != LIBRARY["start"]:
             REBUILT.append(f"{tool} run {i + 1}")
             print(
                 f"  {tool:<8} run {i + 1}: WARNING: this run loaded a different native library: {r['library']}",

@@ -49,7 +49,13 @@ struct Wanted<'a> {
     /// Slots whose distinct count is past its exact phase in the chunks merged so far:
     /// the next chunks count them in registers from the start (the same registers).
     distinct_in_registers: Vec<bool>,
+    /// Drops the pages of a byte range this process has read (they count in its
+    /// resident memory until then); a chunk calls it as it goes, not only at its end.
+    release: Option<&'a (dyn Fn(usize, usize) + Sync)>,
 }
+
+/// How much of a chunk is parsed between two releases of the pages it has read.
+const RELEASE_EVERY: usize = 4 << 20;
 
 impl<'a> Wanted<'a> {
     fn new(
@@ -68,6 +74,7 @@ impl<'a> Wanted<'a> {
             probes,
             expected_rows,
             distinct_in_registers: vec![false; columns.len()],
+            release: None,
         }
     }
 
@@ -153,10 +160,17 @@ fn parse_records_with<S: NumberScanner>(
     // Numbers are parsed on the fly unless a missing-value marker could look like one.
     let fast_numbers = !nulls.could_be_a_number();
     let mut rows = 0u64;
+    let mut released = start;
     loop {
         *next_record = records.pos;
         if records.pos >= stop {
             break;
+        }
+        if records.pos - released >= RELEASE_EVERY {
+            if let Some(release) = wanted.release {
+                release(released, records.pos);
+            }
+            released = records.pos;
         }
         records.skip_blank_lines();
         if records.at_end() {
@@ -290,6 +304,7 @@ pub fn scan(
         probes,
         expected_rows(bytes, first),
     );
+    wanted.release = Some(release);
     let pool = pool()?;
     pool.install(|| {
         let len = bytes.len();
