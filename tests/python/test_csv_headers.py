@@ -32,8 +32,6 @@ DIR = Path(__file__).resolve().parents[1] / "data" / "csv_headers"
 # The files whose first record is data, and why pandas (which takes it for a header) is
 # not followed.
 DATA: dict[str, str] = {
-    "country_years_over_ints.csv": "1999 and 2000 are integers over int64 columns: the row "
-    "France,60,61 would read the same; ambiguous, so the stated rule holds (pass header=True)",
     "signed_zeros_unquoted.csv": "+0,-0 are integers over int64 columns (the quoted spelling is a header)",
     "inf_in_the_data.csv": "inf appears in the column below: the first row fits",
     "two_lines_numbers.csv": "two rows of integers: the first is data",
@@ -41,7 +39,7 @@ DATA: dict[str, str] = {
     "missing_value_in_first_row.csv": "NA is a missing value; 1 and 3 fit their int64 columns",
     "headerless_decimals.csv": "decimals over decimals",
     "headerless_mixed.csv": "1 and 2.5 fit their numeric columns, bob the text one",
-    "years_over_ints.csv": "2019,2020 over int64 columns: ambiguous, the stated rule holds",
+    "years_over_years.csv": "years over columns of years: the first row fits as data",
     "exponents_over_decimals.csv": "1e3 is a decimal over a decimal column",
     "quote_all_numbers.csv": "every cell of the file is quoted, so quotes say nothing; the numbers fit",
     "single_column_numbers.csv": "a column of integers",
@@ -106,6 +104,9 @@ def test_the_examples_of_the_rule():
         "r_write_csv.csv": ["0", "year", "inf", "nan"],
         "country_years_over_decimals.csv": ["country", "1999", "2000"],
         "country_years_quoted.csv": ["country", "1999", "2000"],
+        "country_years_over_ints.csv": ["country", "1999", "2000"],
+        "years_over_ints.csv": ["2019", "2020"],
+        "world_bank_years.csv": ["Country Name", "Country Code", "1960", "1961", "1962"],
         "signed_zeros_quoted.csv": ["+0", "-0"],
         "null_markers_only.csv": ["nan", "NA"],
         "one_line_numbers.csv": ["1", "2", "3"],

@@ -21,6 +21,13 @@
 //!   `temporal`) when it is a value of that kind: `2024-01-01` over dates fits, `date` does
 //!   not, so `date,flag` over dates and booleans is a header.
 //!
+//! **Years over numbers** (a rule beyond DuckDB's): a first record whose integer cells
+//! in integer columns are two or more years (1000 to 2999) in adjacent columns, rising by
+//! a constant step, above columns whose values are not years, is a header: the wide
+//! tables of statistics offices and the World Bank (`country,1999,2000` over `France,60,61`)
+//! name their columns by year. Over columns of years (`2001,2002` over `2003,2004`) the
+//! first record stays data.
+//!
 //! A quoted cell with doubled quotes or text after its closing quote is text. And a first
 //! record whose cells are all quoted is a header when some column's sampled cells are
 //! never quoted (R's `write.csv`, pandas' `QUOTE_NONNUMERIC`: `"+0","-0"` over `1,2`).
@@ -83,6 +90,14 @@ struct Profile {
     seen: bool,
     /// Some field of the column was quoted.
     quoted: bool,
+    /// Some integer of the column is not a year (outside 1000 to 2999).
+    not_years: bool,
+}
+
+/// The integer value of `cell` when it is a year (1000 to 2999).
+fn year(cell: &Cell) -> Option<i64> {
+    let v = super::number::parse_int(super::number::trim_spaces(&cell.text))?;
+    (!cell.escaped && (1000..=2999).contains(&v)).then_some(v)
 }
 
 impl Profile {
@@ -93,7 +108,10 @@ impl Profile {
             self.text = true;
         } else if !nulls.contains(&cell.text) {
             match form(&cell.text) {
-                Form::Int => self.int = true,
+                Form::Int => {
+                    self.int = true;
+                    self.not_years |= year(cell).is_none();
+                }
                 Form::Decimal => self.decimal = true,
                 Form::Special => self.special = true,
                 Form::Text => match temporal_bit(&cell.text) {
@@ -180,12 +198,40 @@ pub(super) fn sniff(
     let has_header = given.unwrap_or_else(|| {
         let all_quoted = first.iter().all(|c| c.quoted);
         let quotes_set_it_apart = all_quoted && profiles.iter().any(|p| p.seen && !p.quoted);
-        quotes_set_it_apart || !first_record_is_data(first, &profiles, nulls)
+        quotes_set_it_apart
+            || years_over_numbers(first, &profiles)
+            || !first_record_is_data(first, &profiles, nulls)
     });
     Sniffed {
         has_header,
         trailing_field: has_header && rows > 0 && all_trailing,
     }
+}
+
+/// The module's "years over numbers" rule: the first record's integer cells in integer
+/// columns are at least two years in adjacent columns with a constant rising step, and
+/// those columns hold integers that are not years.
+fn years_over_numbers(first: &[Cell], profiles: &[Profile]) -> bool {
+    let mut years = Vec::new();
+    for (j, (cell, profile)) in first.iter().zip(profiles).enumerate() {
+        let int_column = profile.numeric() && profile.int && !profile.decimal && !profile.special;
+        if !int_column || super::number::parse_int(super::number::trim_spaces(&cell.text)).is_none()
+        {
+            continue;
+        }
+        match year(cell) {
+            Some(v) if profile.not_years => years.push((j, v)),
+            _ => return false,
+        }
+    }
+    let step = match years.as_slice() {
+        [(_, a), (_, b), ..] => b - a,
+        _ => return false,
+    };
+    step > 0
+        && years
+            .windows(2)
+            .all(|w| w[1].0 == w[0].0 + 1 && w[1].1 - w[0].1 == step)
 }
 
 /// Every cell fits its column, and at least one is a value of a numeric or temporal
@@ -218,7 +264,15 @@ mod tests {
         assert!(header("country,1999,2000\nFrance,60.1,60.9\n").0);
         assert!(header("x\n1.5\n2\n").0);
         assert!(header("1.5\n2\n3\n").0);
-        assert!(!header("country,1999,2000\nFrance,60,61\n").0);
+        assert!(header("country,1999,2000\nFrance,60,61\n").0);
+        assert!(header("2019,2020\n1,2\n3,4\n").0);
+        assert!(header("Country Name,Code,1960,1965,1970\nAruba,ABW,54608,58000,59063\n").0);
+        // Over years, not in adjacent columns, not rising evenly, or one not a year: data.
+        assert!(!header("2001,2002\n2003,2004\n").0);
+        assert!(!header("1999,x,2000\n60,y,61\n").0);
+        assert!(!header("1999,2001,2002\n60,61,62\n").0);
+        assert!(!header("1999,20000\n60,61\n").0);
+        assert!(!header("1999\n60\n").0);
         assert!(!header("1,,3\n4,5,6\n").0);
         assert!(header("a,b\nc,d\n").0);
         assert!(header("1,2\n").0);
