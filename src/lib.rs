@@ -6,6 +6,7 @@
 //! `ffi` is the only place with `extern "C"`.
 
 pub mod array;
+pub mod arrow;
 pub mod dataset;
 pub mod error;
 pub mod expr;

@@ -158,6 +158,12 @@ impl Mapping {
     /// mapped is released here.
     pub(super) fn unless_truncated<T>(&self, result: Result<T>) -> Result<T> {
         self.release(0, self.map.len());
+        self.unless_damaged(result)
+    }
+
+    /// `unless_truncated` without the release: for a stream whose earlier batches still
+    /// point into the mapping.
+    pub(super) fn unless_damaged<T>(&self, result: Result<T>) -> Result<T> {
         if self.watch.damaged() {
             return Err(Error::data_format(
                 &self.path,
@@ -172,7 +178,14 @@ impl Mapping {
 
     /// A file truncated since it was mapped would fault on access: refuse instead.
     pub(super) fn check_unchanged(&self) -> Result<()> {
-        self.unless_truncated(Ok(()))?;
+        self.release(0, self.map.len());
+        self.check_unchanged_keeping_pages()
+    }
+
+    /// `check_unchanged` without releasing the pages: for a stream whose earlier batches
+    /// still point into the mapping.
+    pub(super) fn check_unchanged_keeping_pages(&self) -> Result<()> {
+        self.unless_damaged(Ok(()))?;
         let len = faults::check("restat")
             .and_then(|()| self.file.metadata())
             .map_err(|e| Error::io(&self.path, &e))?

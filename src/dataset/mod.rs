@@ -1,6 +1,7 @@
 //! Files far larger than RAM: memory-mapped, described in parallel, never copied into
 //! anonymous memory. Formats: `.npy`, raw binary, CSV/TSV.
 
+mod batches;
 pub mod binary;
 pub mod csv;
 mod description;
@@ -10,6 +11,7 @@ mod mapping;
 pub mod npy;
 mod sigbus;
 
+pub use batches::BatchReader;
 pub use csv::column::Kind;
 pub use description::{ColumnDescription, Description};
 
@@ -83,6 +85,8 @@ pub struct Dataset {
     body: Body,
     names: Vec<String>,
     rows: Mutex<Option<u64>>,
+    /// CSV: each column's kind over the whole file, once a scan has seen it all.
+    kinds: Mutex<Vec<Option<Kind>>>,
 }
 
 /// The most columns a file may have. Each column costs a name and per-column state (about
@@ -136,6 +140,7 @@ impl Dataset {
         Ok(Dataset {
             map,
             body,
+            kinds: Mutex::new(vec![None; names.len()]),
             names,
             rows: Mutex::new(rows),
         })
@@ -290,6 +295,10 @@ impl Dataset {
                     for (&i, text) in mixed.iter().zip(texts.columns) {
                         parsed.columns[i] = text;
                     }
+                }
+                let mut kinds = self.kinds.lock();
+                for (&c, stats) in columns.iter().zip(&parsed.columns) {
+                    kinds[c] = Some(stats.kind);
                 }
                 Ok(parsed.columns.into_iter().map(csv_description).collect())
             }

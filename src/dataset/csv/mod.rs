@@ -8,9 +8,11 @@
 //! - `nulls`: the texts read as missing values;
 //! - `scan`: the parallel scan into per-column statistics;
 //! - `read_rows`: the sequential row reader;
+//! - `batches`: the records as Arrow record batches, parsed in parallel, in file order;
 //! - `column`: per-column statistics and type inference;
 //! - `number`: all number parsing, including the SIMD scanner of the hot path.
 
+pub mod batches;
 mod chunks;
 pub mod column;
 mod dialect;

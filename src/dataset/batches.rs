@@ -1,0 +1,397 @@
+//! A dataset's rows as Arrow record batches, in file order.
+//!
+//! - Binary arrays (`.npy`, raw): a column that is contiguous in the file and
+//!   little-endian (any column of a Fortran-order array, the column of a 1-D or
+//!   one-column array) is handed out as a byte range of the mapping, no copy; others (a
+//!   column of a C-order table, big-endian data, numpy's byte-per-value booleans) are
+//!   copied a batch at a time.
+//! - CSV: `csv::batches`, with the column types of the whole file (from the last
+//!   describe, else one scan of the columns not known yet), so that no batch meets a
+//!   value its schema cannot hold.
+//!
+//! The mapping must outlive the batches that point into it: whoever hands them out keeps
+//! the dataset alive until they are released.
+
+use super::binary::Layout;
+use super::csv::batches::CsvBatches;
+use super::csv::column::Mode;
+use super::npy::Scalar;
+use super::{csv, Body, Dataset, Kind};
+use crate::arrow::{Batch, Bits, Buffer, Column, DataType, Field};
+use crate::error::{Error, Result};
+use crate::runtime::progress::Progress;
+
+/// Text columns get 64-bit offsets when a file is this large: below it no batch can hold
+/// 2 GiB of text, so 32-bit offsets (Arrow's `utf8`, what most tools make) always fit.
+const LARGE_TEXT_FILE: usize = 1 << 31;
+
+/// The Arrow type of a binary element type.
+fn binary_type(scalar: Scalar) -> DataType {
+    match scalar {
+        Scalar::F64 => DataType::Float64,
+        Scalar::F32 => DataType::Float32,
+        Scalar::I64 => DataType::Int64,
+        Scalar::I32 => DataType::Int32,
+        Scalar::I16 => DataType::Int16,
+        Scalar::I8 => DataType::Int8,
+        Scalar::U32 => DataType::UInt32,
+        Scalar::U16 => DataType::UInt16,
+        Scalar::U8 => DataType::UInt8,
+        Scalar::Bool => DataType::Bool,
+    }
+}
+
+/// The Arrow type of a CSV column of `kind`.
+fn csv_type(kind: Kind, file_len: usize) -> DataType {
+    match kind {
+        Kind::Empty | Kind::Float => DataType::Float64,
+        Kind::Int => DataType::Int64,
+        Kind::Bool => DataType::Bool,
+        Kind::Date => DataType::Date32,
+        Kind::DateTime => DataType::Timestamp { zoned: false },
+        Kind::ZonedDateTime => DataType::Timestamp { zoned: true },
+        Kind::Text if file_len >= LARGE_TEXT_FILE => DataType::LargeUtf8,
+        Kind::Text => DataType::Utf8,
+    }
+}
+
+impl Dataset {
+    /// The mapped file's bytes, which `Buffer::Mapped` ranges index.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// The Arrow fields of `columns` (positions). CSV columns have the types of the
+    /// whole file: known after a describe, else found by one scan of the columns not
+    /// known yet (`progress` reports it).
+    pub fn arrow_fields(&self, columns: &[usize], progress: &Progress) -> Result<Vec<Field>> {
+        self.check_columns(columns)?;
+        let types: Vec<(DataType, bool)> = match &self.body {
+            Body::Binary(layout) => {
+                let t = binary_type(layout.scalar);
+                vec![(t, false); columns.len()]
+            }
+            Body::Csv(_) => self
+                .csv_kinds(columns, progress)?
+                .into_iter()
+                .map(|k| (csv_type(k, self.map.len()), true))
+                .collect(),
+        };
+        Ok(columns
+            .iter()
+            .zip(types)
+            .map(|(&c, (data_type, nullable))| Field {
+                name: self.names[c].clone(),
+                data_type,
+                nullable,
+            })
+            .collect())
+    }
+
+    /// The kinds of CSV `columns` over the whole file, scanning those not known yet.
+    fn csv_kinds(&self, columns: &[usize], progress: &Progress) -> Result<Vec<Kind>> {
+        let Body::Csv(dialect) = &self.body else {
+            unreachable!("only CSV columns have kinds to find")
+        };
+        let mut unknown: Vec<usize> = {
+            let kinds = self.kinds.lock();
+            columns
+                .iter()
+                .copied()
+                .filter(|&c| kinds[c].is_none())
+                .collect()
+        };
+        unknown.sort_unstable();
+        unknown.dedup();
+        if !unknown.is_empty() {
+            self.map.check_unchanged()?;
+            let wanted: Vec<(usize, Mode)> = unknown.iter().map(|&c| (c, Mode::Infer)).collect();
+            let parsed = self.map.unless_truncated(csv::scan(
+                &self.map,
+                dialect,
+                &wanted,
+                &[],
+                self.map.path(),
+                progress,
+                &|a, b| self.map.release(a, b),
+            ))?;
+            *self.rows.lock() = Some(parsed.rows);
+            let mut kinds = self.kinds.lock();
+            for (&c, stats) in unknown.iter().zip(&parsed.columns) {
+                kinds[c] = Some(stats.kind);
+            }
+        }
+        let kinds = self.kinds.lock();
+        Ok(columns
+            .iter()
+            .map(|&c| kinds[c].unwrap_or(Kind::Empty))
+            .collect())
+    }
+
+    /// An error for a column position past the last.
+    pub(super) fn check_columns(&self, columns: &[usize]) -> Result<()> {
+        match columns.iter().find(|&&c| c >= self.names.len()) {
+            Some(&bad) => Err(Error::invalid_argument(format!(
+                "column {bad} is out of range: the file has {} columns",
+                self.names.len()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Rows `start..start + rows` of binary `columns`, zero-copy where the layout allows.
+    fn binary_batch(&self, layout: &Layout, columns: &[usize], start: u64, rows: u64) -> Batch {
+        let columns = columns
+            .iter()
+            .map(|&c| binary_column(&self.map, layout, c as u64, start, rows))
+            .collect();
+        Batch {
+            rows: rows as usize,
+            columns,
+        }
+    }
+}
+
+/// Whether a column of `layout` can be handed out as a range of the file.
+fn zero_copy(layout: &Layout) -> bool {
+    let native = layout.big_endian == cfg!(target_endian = "big");
+    native
+        && layout.scalar != Scalar::Bool
+        && (layout.fortran_order || layout.cols == 1)
+        // Arrow wants each value at a multiple of its size; .npy data starts at 64 bytes.
+        && layout.offset % layout.scalar.size() == 0
+}
+
+/// Rows `start..start + rows` of column `col`.
+fn binary_column(bytes: &[u8], layout: &Layout, col: u64, start: u64, rows: u64) -> Column {
+    let size = layout.scalar.size();
+    let data_type = binary_type(layout.scalar);
+    let at = |row: u64| -> usize {
+        let index = if layout.fortran_order {
+            col * layout.rows + row
+        } else {
+            row * layout.cols + col
+        };
+        layout.offset + index as usize * size
+    };
+    let buffer = if zero_copy(layout) {
+        Buffer::Mapped(at(start)..at(start) + rows as usize * size)
+    } else if layout.scalar == Scalar::Bool {
+        let mut bits = Bits::default();
+        for r in start..start + rows {
+            bits.push(bytes[at(r)] != 0);
+        }
+        bits.into_buffer()
+    } else {
+        let swap = layout.big_endian != cfg!(target_endian = "big");
+        let mut out = Vec::with_capacity(rows as usize * size);
+        for r in start..start + rows {
+            let value = &bytes[at(r)..at(r) + size];
+            if swap {
+                out.extend(value.iter().rev());
+            } else {
+                out.extend_from_slice(value);
+            }
+        }
+        Buffer::copy_of(&out)
+    };
+    Column {
+        data_type,
+        len: rows as usize,
+        null_count: 0,
+        validity: None,
+        buffers: vec![buffer],
+    }
+}
+
+/// Where a reader is in its dataset.
+#[derive(Debug)]
+enum Position {
+    Binary { next_row: u64 },
+    Csv(CsvBatches),
+}
+
+/// Hands out a dataset's rows as batches of at most `rows` rows, in file order. It holds
+/// no reference to the dataset: each call is given it (the same one every time).
+#[derive(Debug)]
+pub struct BatchReader {
+    columns: Vec<usize>,
+    fields: Vec<Field>,
+    rows: usize,
+    position: Position,
+}
+
+impl BatchReader {
+    /// A reader of `columns` (positions) of `dataset`, `rows` (at least 1) per batch.
+    /// For CSV this finds the column types first (`Dataset::arrow_fields`).
+    pub fn new(
+        dataset: &Dataset,
+        columns: &[usize],
+        rows: usize,
+        progress: &Progress,
+    ) -> Result<BatchReader> {
+        if rows == 0 {
+            return Err(Error::invalid_argument("rows per batch must be at least 1"));
+        }
+        let fields = dataset.arrow_fields(columns, progress)?;
+        let position = match &dataset.body {
+            Body::Binary(_) => Position::Binary { next_row: 0 },
+            Body::Csv(dialect) => Position::Csv(CsvBatches::new(&dataset.map, dialect)),
+        };
+        Ok(BatchReader {
+            columns: columns.to_vec(),
+            fields,
+            rows,
+            position,
+        })
+    }
+
+    /// The schema of every batch.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// The next batch, `None` after the last. A file truncated or shrunk meanwhile is an
+    /// error (the batches already handed out saw zeros where pages went missing).
+    pub fn next(&mut self, dataset: &Dataset) -> Result<Option<Batch>> {
+        dataset.map.check_unchanged_keeping_pages()?;
+        let batch = match (&mut self.position, &dataset.body) {
+            (Position::Binary { next_row }, Body::Binary(layout)) => {
+                if *next_row >= layout.rows {
+                    return Ok(None);
+                }
+                let rows = (self.rows as u64).min(layout.rows - *next_row);
+                let batch = dataset.binary_batch(layout, &self.columns, *next_row, rows);
+                *next_row += rows;
+                Some(batch)
+            }
+            (Position::Csv(reader), Body::Csv(dialect)) => {
+                let columns: Vec<(usize, DataType)> = self
+                    .columns
+                    .iter()
+                    .zip(&self.fields)
+                    .map(|(&c, f)| (c, f.data_type))
+                    .collect();
+                reader.next(
+                    &dataset.map,
+                    dialect,
+                    &columns,
+                    self.rows,
+                    dataset.map.path(),
+                    &|a, b| dataset.map.release(a, b),
+                )?
+            }
+            _ => {
+                return Err(Error::invalid_argument(
+                    "a batch reader is read with the dataset it was made for",
+                ))
+            }
+        };
+        dataset.map.unless_damaged(Ok(batch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::OpenOptions;
+
+    fn file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("oxb-batches-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn npy(name: &str, descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Dataset {
+        let dict = format!(
+            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+            if fortran { "True" } else { "False" }
+        );
+        let mut header = dict.into_bytes();
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(data);
+        Dataset::open(file(name, &bytes), &OpenOptions::default()).unwrap()
+    }
+
+    fn all(ds: &Dataset, columns: &[usize], rows: usize) -> Vec<Batch> {
+        let mut r = BatchReader::new(ds, columns, rows, &Progress::default()).unwrap();
+        std::iter::from_fn(|| r.next(ds).unwrap()).collect()
+    }
+
+    #[test]
+    fn fortran_columns_are_ranges_of_the_file_and_c_order_is_copied() {
+        let data: Vec<u8> = (0..12i64).flat_map(|v| v.to_le_bytes()).collect();
+        let f = npy("f.npy", "<i8", true, "(4, 3)", &data);
+        let batches = all(&f, &[2, 0], 3);
+        assert_eq!(batches.iter().map(|b| b.rows).collect::<Vec<_>>(), [3, 1]);
+        let Buffer::Mapped(r) = &batches[0].columns[0].buffers[0] else {
+            panic!("not zero-copy")
+        };
+        let values: Vec<i64> = f.bytes()[r.clone()]
+            .chunks(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(values, [8, 9, 10]);
+        let c = npy("c.npy", "<i8", false, "(4, 3)", &data);
+        let batches = all(&c, &[1], 10);
+        let Buffer::Owned { words, .. } = &batches[0].columns[0].buffers[0] else {
+            panic!("copied")
+        };
+        assert_eq!(
+            words.iter().map(|&w| w as i64).collect::<Vec<_>>(),
+            [1, 4, 7, 10]
+        );
+        let b = npy("b.npy", "|b1", false, "(3,)", &[1, 0, 1]);
+        let Buffer::Owned { words, len } = &all(&b, &[0], 8)[0].columns[0].buffers[0] else {
+            panic!()
+        };
+        assert_eq!((words[0], *len), (0b101, 1));
+        let big: Vec<u8> = (0..3i32).flat_map(|v| v.to_be_bytes()).collect();
+        let be = npy("be.npy", ">i4", false, "(3,)", &big);
+        let Buffer::Owned { words, len } = &all(&be, &[0], 8)[0].columns[0].buffers[0] else {
+            panic!()
+        };
+        assert_eq!((words[0], words[1] as u32, *len), (1 << 32, 2, 12));
+    }
+
+    #[test]
+    fn csv_types_come_from_the_whole_file() {
+        let mut text = String::from("a,b,c\n");
+        for i in 0..100_000 {
+            text.push_str(&format!(
+                "{i},{},2024-01-01T00:00Z\n",
+                if i == 99_999 {
+                    "x".into()
+                } else {
+                    i.to_string()
+                }
+            ));
+        }
+        let ds = Dataset::open(file("k.csv", text.as_bytes()), &OpenOptions::default()).unwrap();
+        let types: Vec<DataType> = ds
+            .arrow_fields(&[0, 1, 2], &Progress::default())
+            .unwrap()
+            .iter()
+            .map(|f| f.data_type)
+            .collect();
+        assert_eq!(
+            types,
+            [
+                DataType::Int64,
+                DataType::Utf8,
+                DataType::Timestamp { zoned: true }
+            ]
+        );
+        let batches = all(&ds, &[1], 30_000);
+        assert_eq!(batches.iter().map(|b| b.rows).sum::<usize>(), 100_000);
+        assert!(ds.arrow_fields(&[3], &Progress::default()).is_err());
+    }
+}

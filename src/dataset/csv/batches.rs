@@ -1,0 +1,376 @@
+//! CSV records as Arrow record batches: chunks of the file (cut as the parallel scan cuts
+//! them) parsed in parallel, a window at a time, and handed out in file order. The
+//! column types come from a scan of the whole file (`Dataset::arrow_schema`), so a value
+//! that does not fit its column can only mean the file changed: an error, never a value
+//! read as something else.
+
+use super::chunks::chunk_start;
+use super::dialect::Dialect;
+use super::nulls::NullSet;
+use super::number::{parse_float, parse_int, trim_spaces};
+use super::records::{field_count_error, line_of, Records, Terminator};
+use super::temporal::{parse_bool, parse_temporal, Temporal};
+use crate::arrow::{Batch, ColumnBuilder, DataType};
+use crate::error::{Error, Result};
+use crate::runtime::pool::pool;
+use rayon::prelude::*;
+use std::collections::VecDeque;
+
+/// The batches of one CSV file, in order: see the module documentation.
+#[derive(Debug)]
+pub struct CsvBatches {
+    /// Nominal chunk starts (the first is the first data byte).
+    starts: Vec<usize>,
+    /// The next chunk to parse.
+    next_chunk: usize,
+    /// Where the next record starts: a chunk that does not start there (a wrong guess of
+    /// the cut) is parsed again from there.
+    expected: usize,
+    queue: VecDeque<Batch>,
+}
+
+impl CsvBatches {
+    /// The batches of the records of `bytes` described by `dialect`.
+    pub fn new(bytes: &[u8], dialect: &Dialect) -> CsvBatches {
+        let first = dialect.data_start.min(bytes.len());
+        let starts = (first..bytes.len())
+            .step_by(dialect.chunk_bytes.max(1))
+            .collect();
+        CsvBatches {
+            starts,
+            next_chunk: 0,
+            expected: first,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// The next batch of at most `rows` rows of `columns` (positions in the header, each
+    /// with its Arrow type); `None` after the last. `release` drops the pages parsed.
+    pub fn next(
+        &mut self,
+        bytes: &[u8],
+        dialect: &Dialect,
+        columns: &[(usize, DataType)],
+        rows: usize,
+        path: &str,
+        release: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Option<Batch>> {
+        while self.queue.is_empty() && self.next_chunk < self.starts.len() {
+            self.parse_window(bytes, dialect, columns, rows, path, release)?;
+        }
+        Ok(self.queue.pop_front())
+    }
+
+    /// Parses the next chunks, one per thread, in parallel, into the queue.
+    fn parse_window(
+        &mut self,
+        bytes: &[u8],
+        dialect: &Dialect,
+        columns: &[(usize, DataType)],
+        rows: usize,
+        path: &str,
+        release: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<()> {
+        let pool = pool()?;
+        let len = bytes.len();
+        let starts = &self.starts;
+        let bound = |i: usize| match i {
+            0 => starts[0],
+            i if i >= starts.len() => len,
+            i => chunk_start(bytes, starts[i], dialect.delimiter, dialect.quote),
+        };
+        let window = pool.current_num_threads().max(1);
+        let group: Vec<usize> =
+            (self.next_chunk..(self.next_chunk + window).min(starts.len())).collect();
+        self.next_chunk += group.len();
+        type Part = (usize, usize, Result<Vec<Batch>>, usize);
+        let parts: Vec<Part> = pool.install(|| {
+            group
+                .par_iter()
+                .map(|&i| {
+                    let (start, stop) = (bound(i), bound(i + 1));
+                    let mut end = start;
+                    let parsed = parse(
+                        bytes,
+                        (start, stop.max(start)),
+                        dialect,
+                        columns,
+                        rows,
+                        path,
+                        &mut end,
+                    );
+                    release(start, end.max(stop));
+                    (start, stop, parsed, end)
+                })
+                .collect()
+        });
+        for (start, stop, parsed, end) in parts {
+            if self.expected >= stop {
+                continue; // the previous chunk's last record covered this whole chunk
+            }
+            let (parsed, end) = if start == self.expected {
+                (parsed, end)
+            } else {
+                let mut end = self.expected;
+                let again = parse(
+                    bytes,
+                    (self.expected, stop),
+                    dialect,
+                    columns,
+                    rows,
+                    path,
+                    &mut end,
+                );
+                (again, end)
+            };
+            self.queue.extend(parsed?);
+            self.expected = end;
+        }
+        Ok(())
+    }
+}
+
+/// Parses the records that start in `bytes[start..stop]` into batches of at most `rows`
+/// rows; `next_record` is left where the record after them starts.
+fn parse(
+    bytes: &[u8],
+    (start, stop): (usize, usize),
+    dialect: &Dialect,
+    columns: &[(usize, DataType)],
+    rows: usize,
+    path: &str,
+    next_record: &mut usize,
+) -> Result<Vec<Batch>> {
+    let rows = rows.max(1);
+    let ncols = dialect.names.len();
+    let mut slots = vec![None; ncols];
+    for (slot, &(c, _)) in columns.iter().enumerate() {
+        slots[c] = Some(slot);
+    }
+    let nulls = NullSet::new(&dialect.null_values);
+    let mut records = Records {
+        bytes,
+        end: bytes.len(),
+        pos: start,
+        delimiter: dialect.delimiter,
+        quote: dialect.quote,
+    };
+    // A guess of the rows a chunk holds, for the builders' first capacity.
+    let capacity = rows.min(((stop - start) / 16).max(1));
+    let new_builders = || -> Vec<ColumnBuilder> {
+        columns
+            .iter()
+            .map(|&(_, t)| ColumnBuilder::new(t, capacity))
+            .collect()
+    };
+    let mut builders = new_builders();
+    let mut batches = Vec::new();
+    let mut in_batch = 0usize;
+    loop {
+        *next_record = records.pos;
+        if records.pos >= stop {
+            break;
+        }
+        records.skip_blank_lines();
+        if records.at_end() {
+            *next_record = records.pos;
+            break;
+        }
+        let record_start = records.pos;
+        let mut index = 0usize;
+        let mut extra_value = false;
+        loop {
+            let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
+            if index >= ncols {
+                extra_value |= field.end > field.start || field.escaped;
+            } else if let Some(slot) = slots[index] {
+                let raw = &bytes[field.start..field.end];
+                let builder = &mut builders[slot];
+                if nulls.contains(raw) {
+                    builder.push_null();
+                    Ok(())
+                } else if field.escaped {
+                    let value = field.value(bytes, dialect.quote);
+                    push(builder, &value, false)
+                } else {
+                    push(builder, raw, true)
+                }
+                .map_err(|what| {
+                    Error::data_format(
+                        path,
+                        line_of(bytes, record_start),
+                        &dialect.names[index],
+                        format!(
+                            "{:?} is not {what} like the rest of the column (did the file change?)",
+                            String::from_utf8_lossy(&raw[..raw.len().min(40)])
+                        ),
+                    )
+                })?;
+            }
+            index += 1;
+            if let Terminator::EndOfRecord = terminator {
+                break;
+            }
+        }
+        if index != ncols + dialect.trailing_field as usize || extra_value {
+            return Err(field_count_error(
+                bytes,
+                record_start,
+                (&dialect.names, dialect.trailing_field),
+                (index, extra_value),
+                path,
+            ));
+        }
+        in_batch += 1;
+        if in_batch == rows {
+            batches.push(finish(
+                std::mem::replace(&mut builders, new_builders()),
+                in_batch,
+            ));
+            in_batch = 0;
+        }
+    }
+    if in_batch > 0 {
+        batches.push(finish(builders, in_batch));
+    }
+    Ok(batches)
+}
+
+fn finish(builders: Vec<ColumnBuilder>, rows: usize) -> Batch {
+    Batch {
+        rows,
+        columns: builders.into_iter().map(ColumnBuilder::finish).collect(),
+    }
+}
+
+/// Appends one present value to its column; `Err` names the type it does not fit.
+/// `plain`: the field had no quotes to undo (an escaped field is text only).
+#[inline]
+fn push(
+    builder: &mut ColumnBuilder,
+    value: &[u8],
+    plain: bool,
+) -> std::result::Result<(), &'static str> {
+    let t = builder.data_type();
+    if matches!(t, DataType::Utf8 | DataType::LargeUtf8) {
+        builder.push_text(value);
+        return Ok(());
+    }
+    let trimmed = trim_spaces(value);
+    match t {
+        DataType::Int64 => match parse_int(trimmed).filter(|_| plain) {
+            Some(v) => builder.push_i64(v),
+            None => return Err("an int64"),
+        },
+        DataType::Float64 => {
+            match parse_int(trimmed)
+                .map(|v| v as f64)
+                .or_else(|| parse_float(trimmed))
+                .filter(|_| plain)
+            {
+                Some(v) => builder.push_f64(v),
+                None => return Err("a float64"),
+            }
+        }
+        DataType::Bool => match parse_bool(trimmed).filter(|_| plain) {
+            Some(v) => builder.push_bool(v),
+            None => return Err("a bool"),
+        },
+        DataType::Date32 => match parse_temporal(trimmed).filter(|_| plain) {
+            Some(Temporal::Date(days)) => builder.push_i64(days),
+            _ => return Err("a date"),
+        },
+        DataType::Timestamp { zoned } => match parse_temporal(trimmed).filter(|_| plain) {
+            Some(Temporal::DateTime { micros, zoned: z }) if z == zoned => builder.push_i64(micros),
+            _ => return Err("a timestamp"),
+        },
+        other => unreachable!("no CSV column is {other:?}"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arrow::Buffer;
+    use crate::dataset::csv::{detect, CsvOptions};
+
+    fn words(b: &Buffer) -> Vec<u8> {
+        match b {
+            Buffer::Owned { words, len } => words
+                .iter()
+                .flat_map(|w| w.to_ne_bytes())
+                .take(*len)
+                .collect(),
+            Buffer::Mapped(_) => unreachable!(),
+        }
+    }
+
+    fn i64s(b: &Buffer) -> Vec<i64> {
+        words(b)
+            .chunks(8)
+            .map(|c| i64::from_ne_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn records_become_batches_in_order_through_wrong_cuts() {
+        // Quoted newlines everywhere and tiny chunks: most cuts are wrong guesses.
+        let mut text = String::from("n,s,d\n");
+        for i in 0..500 {
+            text.push_str(&format!(
+                "{i},\"a\n{i}\",{}\n",
+                if i % 7 == 0 {
+                    "NA".into()
+                } else {
+                    format!("2024-01-{:02}", 1 + i % 28)
+                }
+            ));
+        }
+        let bytes = text.as_bytes();
+        let mut d = detect(bytes, &CsvOptions::default(), "b.csv").unwrap();
+        d.chunk_bytes = 37;
+        let columns = [
+            (0, DataType::Int64),
+            (1, DataType::Utf8),
+            (2, DataType::Date32),
+        ];
+        let mut reader = CsvBatches::new(bytes, &d);
+        let (mut all, mut nulls, mut sizes) = (Vec::new(), 0, Vec::new());
+        while let Some(b) = reader
+            .next(bytes, &d, &columns, 64, "b.csv", &|_, _| {})
+            .unwrap()
+        {
+            assert!(b.rows <= 64 && b.rows > 0);
+            sizes.push(b.rows);
+            all.extend(i64s(&b.columns[0].buffers[0]));
+            nulls += b.columns[2].null_count;
+            assert_eq!(b.columns[1].len, b.rows);
+        }
+        assert_eq!(all, (0..500).collect::<Vec<i64>>());
+        assert_eq!(nulls, (0..500).filter(|i| i % 7 == 0).count());
+        assert_eq!(sizes.iter().sum::<usize>(), 500);
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_is_an_error_with_its_line() {
+        let text = "a\n1\n2\nx\n";
+        let d = detect(text.as_bytes(), &CsvOptions::default(), "e.csv").unwrap();
+        let mut reader = CsvBatches::new(text.as_bytes(), &d);
+        let e = reader
+            .next(
+                text.as_bytes(),
+                &d,
+                &[(0, DataType::Int64)],
+                10,
+                "e.csv",
+                &|_, _| {},
+            )
+            .unwrap_err();
+        assert!(
+            e.message.contains("line 4") && e.message.contains("not an int64"),
+            "{}",
+            e.message
+        );
+    }
+}
