@@ -20,6 +20,76 @@
 #define OXB_VERSION_STRING_(major, minor, patch) OXB_STRINGIFY_(major) "." OXB_STRINGIFY_(minor) "." OXB_STRINGIFY_(patch)
 #define OXB_STRINGIFY_(x) #x
 
+/* The Arrow C Data and C Stream Interfaces, exactly as the Arrow specification defines
+ * them (https://arrow.apache.org/docs/format/CDataInterface.html), under its guards so
+ * that Arrow's own definitions and these can meet in one program. */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+  void (*release)(struct ArrowSchema*);
+  void* private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+  void (*release)(struct ArrowArray*);
+  void* private_data;
+};
+
+#endif  /* ARROW_C_DATA_INTERFACE */
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
+  const char* (*get_last_error)(struct ArrowArrayStream*);
+  void (*release)(struct ArrowArrayStream*);
+  void* private_data;
+};
+
+#endif  /* ARROW_C_STREAM_INTERFACE */
+
+
+/**
+ * `oxb_arrow_new`/`oxb_arrow_free` kinds: a `struct ArrowSchema`.
+ */
+#define OXB_ARROW_SCHEMA 0
+
+/**
+ * A `struct ArrowArray`.
+ */
+#define OXB_ARROW_ARRAY 1
+
+/**
+ * A `struct ArrowArrayStream`.
+ */
+#define OXB_ARROW_STREAM 2
+
+/**
+ * Rows per batch when the caller passes 0.
+ */
+#define OXB_ARROW_DEFAULT_BATCH_ROWS 65536
 
 /**
  * Column kinds reported by `oxb_dataset_describe`, and what its `stats` then hold
@@ -219,6 +289,18 @@ typedef struct oxb_stats {
 } oxb_stats;
 
 /**
+ * Handle of an open data file. 0 is never a valid handle.
+ */
+typedef uint64_t oxb_dataset;
+
+/**
+ * Reports progress of a long call: `done` out of `total` units (bytes). Called only on
+ * the thread that made the call, about every 100 ms and once at the end; returning
+ * non-zero cancels the work, which then returns `OXB_CANCELLED`.
+ */
+typedef int (*oxb_progress_fn)(uint64_t done, uint64_t total, void *user);
+
+/**
  * How to open a file. Zero-initialise it and set what you know; the rest is detected.
  */
 typedef struct oxb_open_options {
@@ -251,11 +333,6 @@ typedef struct oxb_open_options {
 } oxb_open_options;
 
 /**
- * Handle of an open data file. 0 is never a valid handle.
- */
-typedef uint64_t oxb_dataset;
-
-/**
  * One column of an open dataset: its name and type, valid while the handle is open.
  */
 typedef struct oxb_column_info {
@@ -266,13 +343,6 @@ typedef struct oxb_column_info {
    */
   const char *dtype;
 } oxb_column_info;
-
-/**
- * Reports progress of a long call: `done` out of `total` units (bytes). Called only on
- * the thread that made the call, about every 100 ms and once at the end; returning
- * non-zero cancels the work, which then returns `OXB_CANCELLED`.
- */
-typedef int (*oxb_progress_fn)(uint64_t done, uint64_t total, void *user);
 
 /**
  * Statistics of one column of a dataset.
@@ -535,6 +605,97 @@ oxb_status oxb_accumulator_reset(oxb_accumulator handle);
  * `OXB_INVALID_HANDLE`; a call already running on another thread finishes first.
  */
 oxb_status oxb_accumulator_destroy(oxb_accumulator handle);
+
+/**
+ * Allocates a released (zeroed) Arrow struct of `kind` (`OXB_ARROW_SCHEMA`,
+ * `OXB_ARROW_ARRAY` or `OXB_ARROW_STREAM`) for a caller that cannot allocate memory the
+ * library can free (Python). NULL for another kind. Free it with `oxb_arrow_free`.
+ */
+void *oxb_arrow_new(uint32_t kind);
+
+/**
+ * Releases the struct at `ptr` (made by `oxb_arrow_new` with the same `kind`) if it is
+ * not released yet, whoever filled it, then frees it. NULL is ignored.
+ *
+ * # Safety
+ * `ptr` is NULL or came from `oxb_arrow_new(kind)` and is not freed yet.
+ */
+void oxb_arrow_free(uint32_t kind, void *ptr);
+
+/**
+ * Gives the library the address of `PyCapsule_GetPointer` of the Python that loaded it,
+ * which the capsule destructors below call. NULL is refused.
+ *
+ * # Safety
+ * `get_pointer` is the address of a function with `PyCapsule_GetPointer`'s signature.
+ */
+oxb_status oxb_arrow_set_capsule_api(void *get_pointer);
+
+/**
+ * The destructor of a PyCapsule named "arrow_schema" holding an `oxb_arrow_new` schema:
+ * releases it unless a consumer moved it out, then frees it.
+ *
+ * # Safety
+ * Called by Python with the capsule, GIL held.
+ */
+void oxb_arrow_capsule_free_schema(void *capsule);
+
+/**
+ * The destructor of a PyCapsule named "arrow_array": see
+ * `oxb_arrow_capsule_free_schema`.
+ *
+ * # Safety
+ * Called by Python with the capsule, GIL held.
+ */
+void oxb_arrow_capsule_free_array(void *capsule);
+
+/**
+ * The destructor of a PyCapsule named "arrow_array_stream": see
+ * `oxb_arrow_capsule_free_schema`.
+ *
+ * # Safety
+ * Called by Python with the capsule, GIL held.
+ */
+void oxb_arrow_capsule_free_stream(void *capsule);
+
+/**
+ * Writes the Arrow schema of the dataset's `columns` (positions; NULL and 0 for all) to
+ * `*out`, a struct schema with one field per column. For CSV the types are those of the
+ * whole file: found by one scan unless a description already saw them (`progress` and
+ * `user` as for `oxb_dataset_description`). The caller releases `*out`.
+ *
+ * # Safety
+ * `columns` is NULL or points to `columns_len` values; `out` is NULL or points to a
+ * writable `struct ArrowSchema`.
+ */
+oxb_status oxb_dataset_arrow_schema(oxb_dataset dataset,
+                                    const size_t *columns,
+                                    size_t columns_len,
+                                    oxb_progress_fn progress,
+                                    void *user,
+                                    struct ArrowSchema *out);
+
+/**
+ * Writes a stream of the dataset's `columns` (positions; NULL and 0 for all) to `*out`:
+ * record batches of at most `batch_rows` rows (0: `OXB_ARROW_DEFAULT_BATCH_ROWS`) in
+ * file order, each a struct array of the schema `oxb_dataset_arrow_schema` gives.
+ * Binary columns that are contiguous and little-endian in the file are handed out
+ * without a copy; CSV is parsed in parallel a few chunks ahead. The stream (and every
+ * array it gave) stays valid after `oxb_dataset_close`, on any thread, until released.
+ * Errors of `get_next` (the file truncated or changed, a malformed record) are
+ * `EIO` with the message from `get_last_error`.
+ *
+ * # Safety
+ * `columns` is NULL or points to `columns_len` values; `out` is NULL or points to a
+ * writable `struct ArrowArrayStream`.
+ */
+oxb_status oxb_dataset_arrow_stream(oxb_dataset dataset,
+                                    const size_t *columns,
+                                    size_t columns_len,
+                                    size_t batch_rows,
+                                    oxb_progress_fn progress,
+                                    void *user,
+                                    struct ArrowArrayStream *out);
 
 /**
  * Opens a data file (`.npy`, raw binary or CSV/TSV) without reading it into memory and

@@ -108,6 +108,15 @@ def generate(text: str | None = None) -> str:
                 continue
             else:
                 lines.append(f"{node.name} = {ctype(node.type)}")
+        elif isinstance(node, ast.Decl) and isinstance(node.type, ast.Struct) and node.type.decls:
+            # A struct declared by its tag alone (the Arrow spec's): it may point to
+            # itself, so the class comes first and its fields after.
+            target = node.type
+            lines += ["", f"class {target.name}(ctypes.Structure):", "    pass", "", f"{target.name}._fields_ = ["]
+            for field in target.decls:
+                lines.append(f'    ("{field.name}", {ctype(field.type)}),')
+            lines += ["]", ""]
+            structs_done.add(target.name)
         elif isinstance(node, ast.Decl) and isinstance(node.type, ast.FuncDecl):
             func = node.type
             functions.append((node.name, ctype(func.type), arguments(func)))

@@ -159,7 +159,7 @@ fn zero_copy(layout: &Layout) -> bool {
         && layout.scalar != Scalar::Bool
         && (layout.fortran_order || layout.cols == 1)
         // Arrow wants each value at a multiple of its size; .npy data starts at 64 bytes.
-        && layout.offset % layout.scalar.size() == 0
+        && layout.offset.is_multiple_of(layout.scalar.size())
 }
 
 /// Rows `start..start + rows` of column `col`.

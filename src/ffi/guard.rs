@@ -119,3 +119,10 @@ pub(crate) fn value<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
         }
     }
 }
+
+/// Runs a callback that we hand to foreign code (Arrow's release and stream callbacks):
+/// like `value`, a panic is contained, gives `on_panic` and leaves its message for
+/// `oxb_last_error_message`, since unwinding out of an `extern "C"` function aborts.
+pub(crate) fn callback<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
+    value(on_panic, f)
+}

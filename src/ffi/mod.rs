@@ -8,6 +8,7 @@
 
 mod accumulator;
 mod args;
+mod arrow;
 mod dataset;
 mod description;
 mod expr;
@@ -29,6 +30,7 @@ mod settings;
 mod view;
 
 pub use accumulator::*;
+pub use arrow::*;
 pub use dataset::*;
 pub use description::*;
 pub use expr::*;
