@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _bindings as b
@@ -14,8 +14,11 @@ from ._handle import Handle
 from ._loader import lib
 from ._progress import ProgressArg, Reporter
 
-if TYPE_CHECKING:  # numpy is optional at run time
+if TYPE_CHECKING:  # numpy and polars are optional at run time (pandas and pyarrow too, untyped)
+    import polars
     from numpy.typing import NDArray
+
+    from ._arrow import ArrowBatch
 
 
 def _encode_path(path: str | bytes | os.PathLike[str]) -> bytes:
@@ -326,6 +329,118 @@ class Dataset(Handle):
         self._dtypes.update(description.dtypes)
         return description
 
+    # ------------------------------------------------------------------ Arrow
+
+    def _arrow_stream(
+        self, columns: Sequence[str | int] | None, rows: int, progress: ProgressArg
+    ) -> Callable[[int], None]:
+        """What fills a `struct ArrowArrayStream` (at an address) with these rows."""
+        from . import _arrow
+
+        rows = _checked_rows(rows)
+        indexes = self._column_indexes(columns)
+        wanted = (ctypes.c_size_t * max(len(indexes), 1))(*indexes)
+
+        def fill(address: int) -> None:
+            out = _arrow.pointer(_arrow.STREAM, address)
+            with Reporter(progress, f"column types of {os.path.basename(self.path)}") as reporter:
+                status = lib.oxb_dataset_arrow_stream(self._h(), wanted, len(indexes), rows, reporter.native, None, out)
+                reporter.finish(status)
+
+        return fill
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        """The rows as an "arrow_array_stream" PyCapsule (the Arrow PyCapsule protocol):
+        `pyarrow.table(ds)`, `polars.DataFrame(ds)` and DuckDB's `FROM ds` read the
+        Dataset through it, in batches of 65,536 rows. `requested_schema` is not used.
+        The stream stays valid after the Dataset is closed."""
+        from . import _arrow
+
+        return _arrow.capsule(_arrow.STREAM, self._arrow_stream(None, 65536, None))
+
+    def __arrow_c_schema__(self) -> object:
+        """The columns' Arrow schema as an "arrow_schema" PyCapsule: names and types
+        (CSV: the types of the whole file, found by one scan unless `describe` saw them)."""
+        from . import _arrow
+
+        indexes = self._column_indexes(None)
+        wanted = (ctypes.c_size_t * max(len(indexes), 1))(*indexes)
+
+        def fill(address: int) -> None:
+            out = _arrow.pointer(_arrow.SCHEMA, address)
+            check(lib.oxb_dataset_arrow_schema(self._h(), wanted, len(indexes), b.oxb_progress_fn(), None, out))
+
+        return _arrow.capsule(_arrow.SCHEMA, fill)
+
+    def _export_to_c(self, out_stream: int, columns: Sequence[str | int] | None = None, rows: int = 65536) -> None:
+        """Fills the `struct ArrowArrayStream` at address `out_stream` with the rows
+        (pyarrow's convention; for interpreters without capsules, such as PyPy)."""
+        self._arrow_stream(columns, rows, None)(out_stream)
+
+    def iter_batches(
+        self, rows: int = 65536, columns: Sequence[str | int] | None = None, *, progress: ProgressArg = None
+    ) -> Iterator[ArrowBatch]:
+        """Yields the rows in file order as Arrow record batches of up to `rows` rows, each
+        an object with `__arrow_c_array__` (`pyarrow.record_batch(b)` takes it without a
+        copy). CSV chunks are parsed in parallel ahead of the consumer; binary columns
+        that are contiguous in the file are not copied at all. CSV column types are those
+        of the whole file, so no batch meets a value its type cannot hold (`progress`
+        reports the scan that finds them when `describe` has not).
+
+        Examples
+        --------
+        >>> import oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "t.csv")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("n,name\n1,a\n2,b\n3,c\n")
+        >>> with oxbridge.Dataset.open(path) as ds:
+        ...     print([b.num_rows for b in ds.iter_batches(rows=2)])
+        [2, 1]
+        >>> tmp.cleanup()
+        """
+        from . import _arrow
+
+        return _arrow.iter_stream(self._arrow_stream(columns, rows, progress))
+
+    def to_arrow(
+        self, columns: Sequence[str | int] | None = None, *, rows: int = 65536, progress: ProgressArg = None
+    ) -> Any:
+        """The rows as a `pyarrow.Table` (pyarrow must be installed), made of batches of up
+        to `rows` rows: numbers as int64/float64 (a binary file's own types), booleans,
+        dates as date32, timestamps as timestamp[us] (UTC when the file wrote offsets),
+        text as string; missing values are nulls."""
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        from . import _arrow
+
+        fill = self._arrow_stream(columns, rows, progress)
+        address = _arrow.new_struct(_arrow.STREAM)
+        try:
+            fill(address)
+            reader = pa.RecordBatchReader._import_from_c(address)
+        finally:
+            _arrow.free_struct(_arrow.STREAM, address)
+        return reader.read_all()
+
+    def to_polars(
+        self, columns: Sequence[str | int] | None = None, *, rows: int = 65536, progress: ProgressArg = None
+    ) -> polars.DataFrame:
+        """The rows as a `polars.DataFrame` (polars and pyarrow must be installed), through
+        `to_arrow` without another copy of the data."""
+        import polars as pl
+
+        frame = pl.from_arrow(self.to_arrow(columns, rows=rows, progress=progress), rechunk=False)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def to_pandas(
+        self, columns: Sequence[str | int] | None = None, *, rows: int = 65536, progress: ProgressArg = None
+    ) -> Any:
+        """The rows as a `pandas.DataFrame` (pandas and pyarrow must be installed), through
+        `to_arrow` (`pyarrow.Table.to_pandas`: integer columns with nulls become float64)."""
+        return self.to_arrow(columns, rows=rows, progress=progress).to_pandas()
+
     def iter_chunks(self, rows: int = 65536, columns: Sequence[str | int] | None = None) -> Iterator[NDArray[Any]]:
         """Yields the data in order as numpy arrays of up to `rows` rows: `(rows, columns)`
         arrays, or 1-D arrays for single-column files. For `.npy` and raw files the chunks
@@ -470,3 +585,10 @@ def _checked_bins(bins: int) -> int:
     from ._description import _bins
 
     return _bins(bins)
+
+
+def _checked_rows(rows: object) -> int:
+    """Rows per batch: a positive integer."""
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise ValueError(f"rows must be a positive integer, got {rows!r}")
+    return rows

@@ -1,0 +1,198 @@
+"""Arrow out of a Dataset: the Arrow C Stream Interface as PyCapsules, without a C extension
+and without importing pyarrow, polars or duckdb (they are imported only by the methods
+that return their objects).
+
+The structs live on the library's heap (`oxb_arrow_new`), and each capsule's destructor is
+a native function of the library (`oxb_arrow_capsule_free_*`): a destructor written in
+Python would be called at interpreter shutdown, when Python code can no longer run. The
+capsules are made with `ctypes.pythonapi`, which only CPython has; PyPy gets the same
+data through integer addresses (`Dataset._export_to_c`, which pyarrow's `_import_from_c`
+takes).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from . import _bindings as b
+from ._errors import check
+from ._loader import lib
+
+SCHEMA, ARRAY, STREAM = b.OXB_ARROW_SCHEMA, b.OXB_ARROW_ARRAY, b.OXB_ARROW_STREAM
+_STRUCT: dict[int, Any] = {SCHEMA: b.ArrowSchema, ARRAY: b.ArrowArray, STREAM: b.ArrowArrayStream}
+# The capsule names must outlive every capsule: module-level buffers, never freed.
+_NAME = {
+    SCHEMA: ctypes.create_string_buffer(b"arrow_schema"),
+    ARRAY: ctypes.create_string_buffer(b"arrow_array"),
+    STREAM: ctypes.create_string_buffer(b"arrow_array_stream"),
+}
+_DESTRUCTOR = {
+    SCHEMA: lib.oxb_arrow_capsule_free_schema,
+    ARRAY: lib.oxb_arrow_capsule_free_array,
+    STREAM: lib.oxb_arrow_capsule_free_stream,
+}
+_capsule_new: Any = None
+
+
+def _pycapsule_new() -> Any:
+    """CPython's PyCapsule_New, after giving the library PyCapsule_GetPointer (once)."""
+    global _capsule_new
+    if _capsule_new is None:
+        api = getattr(ctypes, "pythonapi", None)
+        if api is None or not hasattr(api, "PyCapsule_New"):
+            raise NotImplementedError(
+                "Arrow capsules need CPython's C API (ctypes.pythonapi), which this interpreter does not have; "
+                "use Dataset.to_arrow(), which passes addresses instead"
+            )
+        check(lib.oxb_arrow_set_capsule_api(ctypes.cast(api.PyCapsule_GetPointer, ctypes.c_void_p)))
+        new = api.PyCapsule_New
+        new.restype = ctypes.py_object
+        new.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+        _capsule_new = new
+    return _capsule_new
+
+
+def new_struct(kind: int) -> int:
+    """A released Arrow struct of `kind` on the library's heap; free it with `free_struct`."""
+    address = lib.oxb_arrow_new(kind)
+    if not address:
+        raise MemoryError("could not allocate an Arrow struct")
+    return int(address)
+
+
+def free_struct(kind: int, address: int) -> None:
+    """Releases (unless a consumer took it) and frees a struct of `new_struct`."""
+    lib.oxb_arrow_free(kind, address)
+
+
+def pointer(kind: int, address: int) -> Any:
+    """A ctypes pointer to the struct at `address`."""
+    return ctypes.cast(address, ctypes.POINTER(_STRUCT[kind]))
+
+
+def capsule(kind: int, fill: Callable[[int], None]) -> Any:
+    """A PyCapsule holding a struct of `kind` that `fill(address)` fills; the capsule's
+    native destructor releases it unless a consumer moved it out, then frees it."""
+    new = _pycapsule_new()
+    address = new_struct(kind)
+    try:
+        fill(address)
+        destructor = ctypes.cast(_DESTRUCTOR[kind], ctypes.c_void_p)
+        return new(address, ctypes.cast(_NAME[kind], ctypes.c_char_p), destructor)
+    except BaseException:
+        free_struct(kind, address)
+        raise
+
+
+def _stream_error(stream: Any, code: int) -> Exception:
+    message = stream.contents.get_last_error(stream)
+    text = message.decode("utf-8", "replace") if message else f"error {code}"
+    from ._errors import DataFormatError
+
+    return DataFormatError(text) if code == 5 else OSError(code, text)
+
+
+class ArrowBatch:
+    """One record batch of a `Dataset.iter_batches` stream: `num_rows` rows of the chosen
+    columns, which Arrow libraries take without a copy through `__arrow_c_array__`
+    (`pyarrow.record_batch(batch)`, `polars.DataFrame(batch)`). A batch is handed over
+    once: the consumer owns the data after that.
+
+    Examples
+    --------
+    >>> import oxbridge, os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "t.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("a,b\\n1,x\\n2,y\\n3,z\\n")
+    ...     with oxbridge.Dataset.open(path) as ds:
+    ...         [b.num_rows for b in ds.iter_batches(rows=2)]
+    [2, 1]
+    """
+
+    def __init__(self, schema: Callable[[int], None], array: int, rows: int) -> None:
+        self._fill_schema = schema
+        self._array: int | None = array
+        # weakref.finalize, not __del__: it still runs at exit while the library is loaded.
+        self._finalizer = weakref.finalize(self, free_struct, ARRAY, array)
+        self.num_rows = rows
+
+    def __arrow_c_schema__(self) -> Any:
+        """The batch's schema as an "arrow_schema" PyCapsule."""
+        return capsule(SCHEMA, self._fill_schema)
+
+    def __arrow_c_array__(self, requested_schema: Any = None) -> tuple[Any, Any]:
+        """The schema and the data as "arrow_schema" and "arrow_array" PyCapsules (the
+        Arrow PyCapsule protocol); `requested_schema` is not used."""
+        array = self._take()
+        new = _pycapsule_new()
+        try:
+            schema = capsule(SCHEMA, self._fill_schema)
+            destructor = ctypes.cast(_DESTRUCTOR[ARRAY], ctypes.c_void_p)
+            data = new(array, ctypes.cast(_NAME[ARRAY], ctypes.c_char_p), destructor)
+        except BaseException:
+            free_struct(ARRAY, array)
+            raise
+        return schema, data
+
+    def _export_to_c(self, out_array: int, out_schema: int | None = None) -> None:
+        """Moves the batch into the `struct ArrowArray` at address `out_array` (and its
+        schema into the `struct ArrowSchema` at `out_schema`): pyarrow's convention, for
+        interpreters without capsules."""
+        array = self._take()
+        try:
+            if out_schema is not None:
+                self._fill_schema(out_schema)
+            ctypes.memmove(out_array, array, ctypes.sizeof(b.ArrowArray))
+            ctypes.memset(array, 0, ctypes.sizeof(b.ArrowArray))  # moved: released here
+        finally:
+            free_struct(ARRAY, array)
+
+    def _take(self) -> int:
+        if self._array is None:
+            raise RuntimeError("this batch was handed over already; a batch's data has one owner")
+        array, self._array = self._array, None
+        self._finalizer.detach()
+        return array
+
+    def __repr__(self) -> str:
+        state = "" if self._array is not None else ", handed over"
+        return f"<oxbridge.ArrowBatch {self.num_rows} rows{state}>"
+
+
+class _Stream:
+    """A stream struct of ours, freed when neither its iterator nor a batch (whose schema
+    it gives) needs it any more."""
+
+    def __init__(self, fill_stream: Callable[[int], None]) -> None:
+        self.address = new_struct(STREAM)
+        self._finalizer = weakref.finalize(self, free_struct, STREAM, self.address)
+        fill_stream(self.address)
+        self.stream = pointer(STREAM, self.address)
+
+    def fill_schema(self, out: int) -> None:
+        code = self.stream.contents.get_schema(self.stream, pointer(SCHEMA, out))
+        if code:
+            raise _stream_error(self.stream, code)
+
+    def next_array(self) -> int | None:
+        """A struct of the next batch, or None at the end."""
+        array = new_struct(ARRAY)
+        code = self.stream.contents.get_next(self.stream, pointer(ARRAY, array))
+        if code:
+            free_struct(ARRAY, array)
+            raise _stream_error(self.stream, code)
+        if not pointer(ARRAY, array).contents.release:
+            free_struct(ARRAY, array)
+            return None
+        return array
+
+
+def iter_stream(fill_stream: Callable[[int], None]) -> Iterator[ArrowBatch]:
+    """The batches of a stream that `fill_stream(address)` makes, each an `ArrowBatch`."""
+    stream = _Stream(fill_stream)
+    while (array := stream.next_array()) is not None:
+        yield ArrowBatch(stream.fill_schema, array, int(pointer(ARRAY, array).contents.length))
