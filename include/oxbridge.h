@@ -72,6 +72,11 @@ struct ArrowArrayStream {
 
 
 /**
+ * Rows per batch unless the caller says otherwise (and some column is copied).
+ */
+#define DEFAULT_BATCH_ROWS 65536
+
+/**
  * `oxb_arrow_new`/`oxb_arrow_free` kinds: a `struct ArrowSchema`.
  */
 #define OXB_ARROW_SCHEMA 0
@@ -85,11 +90,6 @@ struct ArrowArrayStream {
  * A `struct ArrowArrayStream`.
  */
 #define OXB_ARROW_STREAM 2
-
-/**
- * Rows per batch when the caller passes 0.
- */
-#define OXB_ARROW_DEFAULT_BATCH_ROWS 65536
 
 /**
  * Column kinds reported by `oxb_dataset_describe`, and what its `stats` then hold
@@ -677,8 +677,9 @@ oxb_status oxb_dataset_arrow_schema(oxb_dataset dataset,
 
 /**
  * Writes a stream of the dataset's `columns` (positions; NULL and 0 for all) to `*out`:
- * record batches of at most `batch_rows` rows (0: `OXB_ARROW_DEFAULT_BATCH_ROWS`) in
- * file order, each a struct array of the schema `oxb_dataset_arrow_schema` gives.
+ * record batches of at most `batch_rows` rows in file order, each a struct array of the
+ * schema `oxb_dataset_arrow_schema` gives. `batch_rows` 0: 65,536, except that binary
+ * columns which are all handed out without a copy come as one batch of every row.
  * Binary columns that are contiguous and little-endian in the file are handed out
  * without a copy; CSV is parsed in parallel a few chunks ahead. The stream (and every
  * array it gave) stays valid after `oxb_dataset_close`, on any thread, until released.

@@ -332,12 +332,13 @@ class Dataset(Handle):
     # ------------------------------------------------------------------ Arrow
 
     def _arrow_stream(
-        self, columns: Sequence[str | int] | None, rows: int, progress: ProgressArg
+        self, columns: Sequence[str | int] | None, rows: int | None, progress: ProgressArg
     ) -> Callable[[int], None]:
-        """What fills a `struct ArrowArrayStream` (at an address) with these rows."""
+        """What fills a `struct ArrowArrayStream` (at an address) with these rows (`rows`
+        None: the library's choice, 0 in the C ABI)."""
         from . import _arrow
 
-        rows = _checked_rows(rows)
+        rows = 0 if rows is None else _checked_rows(rows)
         indexes = self._column_indexes(columns)
         wanted = (ctypes.c_size_t * max(len(indexes), 1))(*indexes)
 
@@ -356,7 +357,7 @@ class Dataset(Handle):
         The stream stays valid after the Dataset is closed."""
         from . import _arrow
 
-        return _arrow.capsule(_arrow.STREAM, self._arrow_stream(None, 65536, None))
+        return _arrow.capsule(_arrow.STREAM, self._arrow_stream(None, None, None))
 
     def __arrow_c_schema__(self) -> object:
         """The columns' Arrow schema as an "arrow_schema" PyCapsule: names and types
@@ -372,7 +373,9 @@ class Dataset(Handle):
 
         return _arrow.capsule(_arrow.SCHEMA, fill)
 
-    def _export_to_c(self, out_stream: int, columns: Sequence[str | int] | None = None, rows: int = 65536) -> None:
+    def _export_to_c(
+        self, out_stream: int, columns: Sequence[str | int] | None = None, rows: int | None = None
+    ) -> None:
         """Fills the `struct ArrowArrayStream` at address `out_stream` with the rows
         (pyarrow's convention; for interpreters without capsules, such as PyPy)."""
         self._arrow_stream(columns, rows, None)(out_stream)
@@ -404,10 +407,11 @@ class Dataset(Handle):
         return _arrow.iter_stream(self._arrow_stream(columns, rows, progress))
 
     def to_arrow(
-        self, columns: Sequence[str | int] | None = None, *, rows: int = 65536, progress: ProgressArg = None
+        self, columns: Sequence[str | int] | None = None, *, rows: int | None = None, progress: ProgressArg = None
     ) -> Any:
         """The rows as a `pyarrow.Table` (pyarrow must be installed), made of batches of up
-        to `rows` rows: numbers as int64/float64 (a binary file's own types), booleans,
+        to `rows` rows (default 65,536; binary columns that are contiguous in the file come
+        as one chunk that is a view of the file, made in microseconds): numbers as int64/float64 (a binary file's own types), booleans,
         dates as date32, timestamps as timestamp[us] (UTC when the file wrote offsets),
         text as string; missing values are nulls."""
         import pyarrow as pa  # type: ignore[import-untyped]
@@ -424,7 +428,7 @@ class Dataset(Handle):
         return reader.read_all()
 
     def to_polars(
-        self, columns: Sequence[str | int] | None = None, *, rows: int = 65536, progress: ProgressArg = None
+        self, columns: Sequence[str | int] | None = None, *, rows: int | None = None, progress: ProgressArg = None
     ) -> polars.DataFrame:
         """The rows as a `polars.DataFrame` (polars and pyarrow must be installed), through
         `to_arrow` without another copy of the data."""
@@ -435,7 +439,7 @@ class Dataset(Handle):
         return frame
 
     def to_pandas(
-        self, columns: Sequence[str | int] | None = None, *, rows: int = 65536, progress: ProgressArg = None
+        self, columns: Sequence[str | int] | None = None, *, rows: int | None = None, progress: ProgressArg = None
     ) -> Any:
         """The rows as a `pandas.DataFrame` (pandas and pyarrow must be installed), through
         `to_arrow` (`pyarrow.Table.to_pandas`: integer columns with nulls become float64)."""

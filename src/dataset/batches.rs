@@ -152,6 +152,9 @@ impl Dataset {
     }
 }
 
+/// Rows per batch unless the caller says otherwise (and some column is copied).
+pub const DEFAULT_BATCH_ROWS: usize = 65536;
+
 /// Whether a column of `layout` can be handed out as a range of the file.
 fn zero_copy(layout: &Layout) -> bool {
     let native = layout.big_endian == cfg!(target_endian = "big");
@@ -222,18 +225,26 @@ pub struct BatchReader {
 }
 
 impl BatchReader {
-    /// A reader of `columns` (positions) of `dataset`, `rows` (at least 1) per batch.
-    /// For CSV this finds the column types first (`Dataset::arrow_fields`).
+    /// A reader of `columns` (positions) of `dataset`, `rows` (at least 1) per batch;
+    /// `None`: one batch of every row when no column is copied (binary columns that are
+    /// ranges of the file cost nothing however long), else `DEFAULT_BATCH_ROWS`. For CSV
+    /// this finds the column types first (`Dataset::arrow_fields`).
     pub fn new(
         dataset: &Dataset,
         columns: &[usize],
-        rows: usize,
+        rows: Option<usize>,
         progress: &Progress,
     ) -> Result<BatchReader> {
-        if rows == 0 {
+        if rows == Some(0) {
             return Err(Error::invalid_argument("rows per batch must be at least 1"));
         }
         let fields = dataset.arrow_fields(columns, progress)?;
+        let rows = rows.unwrap_or(match &dataset.body {
+            Body::Binary(layout) if zero_copy(layout) => {
+                usize::try_from(layout.rows).unwrap_or(usize::MAX).max(1)
+            }
+            _ => DEFAULT_BATCH_ROWS,
+        });
         let position = match &dataset.body {
             Body::Binary(_) => Position::Binary { next_row: 0 },
             Body::Csv(dialect) => Position::Csv(CsvBatches::new(&dataset.map, dialect)),
@@ -322,7 +333,7 @@ mod tests {
     }
 
     fn all(ds: &Dataset, columns: &[usize], rows: usize) -> Vec<Batch> {
-        let mut r = BatchReader::new(ds, columns, rows, &Progress::default()).unwrap();
+        let mut r = BatchReader::new(ds, columns, Some(rows), &Progress::default()).unwrap();
         std::iter::from_fn(|| r.next(ds).unwrap()).collect()
     }
 
@@ -330,6 +341,9 @@ mod tests {
     fn fortran_columns_are_ranges_of_the_file_and_c_order_is_copied() {
         let data: Vec<u8> = (0..12i64).flat_map(|v| v.to_le_bytes()).collect();
         let f = npy("f.npy", "<i8", true, "(4, 3)", &data);
+        let mut whole = BatchReader::new(&f, &[0], None, &Progress::default()).unwrap();
+        assert_eq!(whole.next(&f).unwrap().unwrap().rows, 4);
+        assert!(whole.next(&f).unwrap().is_none());
         let batches = all(&f, &[2, 0], 3);
         assert_eq!(batches.iter().map(|b| b.rows).collect::<Vec<_>>(), [3, 1]);
         let Buffer::Mapped(r) = &batches[0].columns[0].buffers[0] else {
@@ -393,5 +407,7 @@ mod tests {
         let batches = all(&ds, &[1], 30_000);
         assert_eq!(batches.iter().map(|b| b.rows).sum::<usize>(), 100_000);
         assert!(ds.arrow_fields(&[3], &Progress::default()).is_err());
+        let mut r = BatchReader::new(&ds, &[0], None, &Progress::default()).unwrap();
+        assert_eq!(r.next(&ds).unwrap().unwrap().rows, DEFAULT_BATCH_ROWS);
     }
 }

@@ -11,7 +11,7 @@ mod mapping;
 pub mod npy;
 mod sigbus;
 
-pub use batches::BatchReader;
+pub use batches::{BatchReader, DEFAULT_BATCH_ROWS};
 pub use csv::column::Kind;
 pub use description::{ColumnDescription, Description};
 

@@ -27,6 +27,15 @@ SYMBOL_LIST = ROOT / "tests" / "exported_symbols.txt"
 #   "oxb_abi_version": "returns a constant; no allocation, no indexing, no arithmetic",
 UNGUARDED: dict[str, str] = {}
 
+# Callbacks of the operating system's, not of a caller's: they run where the guard cannot
+# (catch_unwind allocates, which a signal handler or a fork handler must not), so they are
+# written not to panic at all.
+UNGUARDED_CALLBACKS: dict[tuple[str, str], str] = {
+    ("src/dataset/sigbus.rs", "on_sigbus"): "the SIGBUS handler: async-signal-safe calls only, no allocation",
+    ("src/runtime/fork_lock.rs", "prepare"): "pthread_atfork's prepare: spins on atomics, no allocation",
+    ("src/runtime/fork_lock.rs", "release"): "pthread_atfork's parent/child: stores to atomics, no allocation",
+}
+
 # Symbols some linkers define in every shared object; not part of any API.
 LINKER_SYMBOLS = {"_init", "_fini", "_edata", "_end", "__bss_start"}
 
@@ -171,7 +180,9 @@ def _matching(code: str, start: int) -> int:
 
 _EXPORT_ATTR = re.compile(r"#\[\s*(?:unsafe\s*\(\s*)?(?:no_mangle|export_name\s*=)")
 _FN = re.compile(r"\bfn\s+(\w+)")
-_GUARD_START = re.compile(r"(?:let\s+\w+(?:\s*:\s*[\w:]+)?\s*=\s*)?guard::(?:call|value)\s*\(")
+_GUARD_START = re.compile(r"(?:let\s+\w+(?:\s*:\s*[\w:]+)?\s*=\s*)?guard::(?:call|value|callback)\s*\(")
+# Every `extern "C" fn` with a body: exports, and the callbacks we hand to foreign code.
+_EXTERN_FN = re.compile(r'\bextern\s+""\s+fn\s+(\w+)')
 _CONST_ITEMS = re.compile(r"^(?:(?:static|const)\s+\w+\s*:[^;=]*=[^;]*;\s*)+")
 # After the guard returns, the body may only convert its result: no calls, method calls,
 # macros or indexing, which are what could panic outside the guard.
@@ -210,6 +221,37 @@ def _guard_problem(body: str) -> str | None:
     if _MAY_PANIC.search(rest):
         return f"does work after the guard returns: {' '.join(rest.split())!r}"
     return None
+
+
+def _callbacks() -> list[tuple[str, str, str]]:
+    """(file, name, body) of every `extern "C" fn` defined in src/ that is not exported:
+    the callbacks handed to foreign code (Arrow's release and stream callbacks)."""
+    exported = {(f, name) for f, name, _ in _exports()}
+    found = []
+    for path in sorted((ROOT / "src").rglob("*.rs")):
+        code = _code_only(path.read_text())
+        rel = path.relative_to(ROOT).as_posix()
+        for fn in _EXTERN_FN.finditer(code):
+            brace = code.find("{", fn.end())
+            semicolon = code.find(";", fn.end())
+            if brace < 0 or 0 <= semicolon < brace or (rel, fn.group(1)) in exported:
+                continue  # a declaration (a type or a foreign function), or an export
+            found.append((rel, fn.group(1), code[brace + 1 : _matching(code, brace) - 1]))
+    return found
+
+
+def test_every_callback_runs_inside_the_guard():
+    """A callback we hand out (Arrow's release, get_next...) is called by foreign code:
+    a panic unwinding out of it aborts the process, so it runs in guard::callback."""
+    callbacks = _callbacks()
+    names = {name for _, name, _ in callbacks}
+    assert {"release_schema", "release_array", "release_stream", "get_next", "get_schema"} <= names, names
+    problems = [
+        f"  {f}: {name} {problem}"
+        for f, name, body in callbacks
+        if (f, name) not in UNGUARDED_CALLBACKS and (problem := _guard_problem(body))
+    ]
+    assert not problems, "every callback must run its whole body inside guard::callback:\n" + "\n".join(problems)
 
 
 def test_exports_live_in_src_ffi_only():

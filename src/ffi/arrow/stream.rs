@@ -13,9 +13,6 @@ use parking_lot::Mutex;
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::sync::Arc;
 
-/// Rows per batch when the caller passes 0.
-pub const OXB_ARROW_DEFAULT_BATCH_ROWS: usize = 65536;
-
 /// The dataset and its column positions (`columns` NULL: every column).
 ///
 /// # Safety
@@ -69,8 +66,9 @@ pub unsafe extern "C" fn oxb_dataset_arrow_schema(
 }
 
 /// Writes a stream of the dataset's `columns` (positions; NULL and 0 for all) to `*out`:
-/// record batches of at most `batch_rows` rows (0: `OXB_ARROW_DEFAULT_BATCH_ROWS`) in
-/// file order, each a struct array of the schema `oxb_dataset_arrow_schema` gives.
+/// record batches of at most `batch_rows` rows in file order, each a struct array of the
+/// schema `oxb_dataset_arrow_schema` gives. `batch_rows` 0: 65,536, except that binary
+/// columns which are all handed out without a copy come as one batch of every row.
 /// Binary columns that are contiguous and little-endian in the file are handed out
 /// without a copy; CSV is parsed in parallel a few chunks ahead. The stream (and every
 /// array it gave) stays valid after `oxb_dataset_close`, on any thread, until released.
@@ -95,11 +93,7 @@ pub unsafe extern "C" fn oxb_dataset_arrow_stream(
         let (d, wanted) = unsafe { dataset_columns(dataset, columns, columns_len) }?;
         // SAFETY: the contract of this function.
         let out = unsafe { Out::new(out, "out") }?;
-        let rows = if batch_rows == 0 {
-            OXB_ARROW_DEFAULT_BATCH_ROWS
-        } else {
-            batch_rows
-        };
+        let rows = (batch_rows > 0).then_some(batch_rows);
         let reader = with_progress(progress, user, |p| {
             BatchReader::new(&d.dataset, &wanted, rows, p)
         })?;
