@@ -105,7 +105,7 @@ impl Dataset {
         unknown.dedup();
         if !unknown.is_empty() {
             self.map.check_unchanged()?;
-            let wanted: Vec<(usize, Mode)> = unknown.iter().map(|&c| (c, Mode::Infer)).collect();
+            let wanted: Vec<(usize, Mode)> = unknown.iter().map(|&c| (c, Mode::Kinds)).collect();
             let parsed = self.map.unless_truncated(csv::scan(
                 &self.map,
                 dialect,

@@ -7,8 +7,8 @@
 use super::chunks::chunk_start;
 use super::dialect::Dialect;
 use super::nulls::NullSet;
-use super::number::{parse_float, parse_int, trim_spaces};
-use super::records::{field_count_error, line_of, Records, Terminator};
+use super::number::{parse_float, parse_int, scan_number, trim_spaces, Number, POWERS_OF_TEN};
+use super::records::{field_count_error, line_of, Field, Records, Terminator};
 use super::temporal::{parse_bool, parse_temporal, Temporal};
 use crate::arrow::{Batch, ColumnBuilder, DataType};
 use crate::error::{Error, Result};
@@ -148,6 +148,8 @@ fn parse(
         slots[c] = Some(slot);
     }
     let nulls = NullSet::new(&dialect.null_values);
+    // Numbers are read on the fly unless a missing-value marker could look like one.
+    let fast_numbers = !nulls.could_be_a_number();
     let mut records = Records {
         bytes,
         end: bytes.len(),
@@ -180,6 +182,30 @@ fn parse(
         let mut index = 0usize;
         let mut extra_value = false;
         loop {
+            // The common case, a plain number in a numeric column, in one pass.
+            if let Some(Some(slot)) = slots.get(index) {
+                if fast_numbers {
+                    if let Some((end, at)) = push_plain_number(
+                        &mut builders[*slot],
+                        bytes,
+                        records.pos,
+                        dialect.delimiter,
+                    ) {
+                        let field = Field {
+                            start: records.pos,
+                            end,
+                            escaped: false,
+                            trailing_end: end,
+                        };
+                        let (_, terminator) = records.finish_field(field, at);
+                        index += 1;
+                        if let Terminator::EndOfRecord = terminator {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
             let (field, terminator) = records.field().map_err(|u| u.error(bytes, path))?;
             if index >= ncols {
                 extra_value |= field.end > field.start || field.escaped;
@@ -241,6 +267,33 @@ fn finish(builders: Vec<ColumnBuilder>, rows: usize) -> Batch {
         rows,
         columns: builders.into_iter().map(ColumnBuilder::finish).collect(),
     }
+}
+
+/// Appends the plain number at `bytes[pos..]` (`scan_number`'s forms) to an int64 or
+/// float64 column; returns where its text ends and where its terminator is, or `None`
+/// (not such a number, or not of the column's type) for the general reader.
+#[inline(always)]
+fn push_plain_number(
+    builder: &mut ColumnBuilder,
+    bytes: &[u8],
+    pos: usize,
+    delimiter: u8,
+) -> Option<(usize, usize)> {
+    let t = builder.data_type();
+    if !matches!(t, DataType::Int64 | DataType::Float64) {
+        return None;
+    }
+    let (number, end, at) = scan_number(bytes, pos, delimiter)?;
+    match (number, t) {
+        (Number::Int(v), DataType::Int64) => builder.push_i64(v),
+        (Number::Int(v), _) => builder.push_f64(v as f64),
+        // Below 2^53 and 10^15: one correctly rounded division, as every parser gives it.
+        (Number::Decimal(m, scale), DataType::Float64) => {
+            builder.push_f64(m / POWERS_OF_TEN[scale as usize])
+        }
+        (Number::Decimal(..), _) => return None,
+    }
+    Some((end, at))
 }
 
 /// Appends one present value to its column; `Err` names the type it does not fit.

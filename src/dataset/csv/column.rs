@@ -73,6 +73,9 @@ pub enum Mode {
     /// Every value is text (a second pass over a column that turned out mixed: the values
     /// read as numbers or dates before the first text are text too).
     Text,
+    /// Infer the kind and count the values, nothing else: what an Arrow schema needs,
+    /// without the cost of statistics and sketches.
+    Kinds,
 }
 
 /// Parsed values are summarised this many at a time.
@@ -101,6 +104,8 @@ pub struct ColumnStats {
     /// An exact-quantile pass: the probes the values go to, instead of the statistics
     /// and sketches.
     pub probes: Option<Vec<Probe>>,
+    /// `Mode::Kinds`: only the kind and the counts are kept.
+    kinds_only: bool,
     ints: Vec<i64>,
     /// Parsed floats, each still to be divided by `10^scales[i]`: the divisions are done
     /// together at flush time, where they pipeline instead of stalling the parser.
@@ -120,6 +125,7 @@ impl Default for ColumnStats {
             sketch: ColumnSketch::default(),
             mixed: false,
             probes: None,
+            kinds_only: false,
             ints: Vec::new(),
             floats: Vec::new(),
             scales: Vec::new(),
@@ -159,9 +165,10 @@ impl ColumnStats {
     pub fn new(mode: Mode, expected_rows: u64) -> ColumnStats {
         ColumnStats {
             kind: match mode {
-                Mode::Infer => Kind::Empty,
+                Mode::Infer | Mode::Kinds => Kind::Empty,
                 Mode::Text => Kind::Text,
             },
+            kinds_only: mode == Mode::Kinds,
             sketch: ColumnSketch::for_count(expected_rows),
             ..ColumnStats::default()
         }
@@ -210,8 +217,10 @@ impl ColumnStats {
             return;
         }
         self.become_text();
-        self.note_len(char_len(bytes));
-        self.sketch.add_text(bytes);
+        if !self.kinds_only {
+            self.note_len(char_len(bytes));
+            self.sketch.add_text(bytes);
+        }
     }
 
     #[inline]
@@ -262,6 +271,11 @@ impl ColumnStats {
     #[inline]
     pub fn push_number(&mut self, number: Number, len: u64) {
         self.present += 1;
+        if self.kinds_only {
+            let int = matches!(number, Number::Int(_)) && self.kind <= Kind::Int;
+            self.kind = if int { Kind::Int } else { Kind::Float };
+            return;
+        }
         self.note_len(len);
         match number {
             Number::Int(v) if self.kind <= Kind::Int => {
@@ -296,8 +310,10 @@ impl ColumnStats {
     pub fn push_text(&mut self, value: &[u8], chars: u64) {
         self.present += 1;
         self.become_text();
-        self.note_len(chars);
-        self.sketch.add_text(value);
+        if !self.kinds_only {
+            self.note_len(chars);
+            self.sketch.add_text(value);
+        }
     }
 
     #[inline]
@@ -307,6 +323,10 @@ impl ColumnStats {
     }
 
     fn flush_ints(&mut self) {
+        if self.kinds_only {
+            self.ints.clear();
+            return;
+        }
         if let (Some(probes), false) = (&mut self.probes, self.ints.is_empty()) {
             let floats: Vec<f64> = self.ints.iter().map(|&v| v as f64).collect();
             probes.iter_mut().for_each(|p| p.add(&floats));
@@ -321,6 +341,11 @@ impl ColumnStats {
     }
 
     fn flush_floats(&mut self) {
+        if self.kinds_only {
+            self.floats.clear();
+            self.scales.clear();
+            return;
+        }
         if !self.floats.is_empty() {
             for (v, &scale) in self.floats.iter_mut().zip(&self.scales) {
                 *v /= POWERS_OF_TEN[scale as usize];
