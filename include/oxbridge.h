@@ -92,6 +92,14 @@ struct ArrowArrayStream {
 #define OXB_ARROW_STREAM 2
 
 /**
+ * `oxb_dataset_arrow_stream` flag: CSV column types whose types over the whole file are
+ * not known yet (no description has seen them) are guessed from the first records, which
+ * saves a pass over the file; should a later value not fit, `get_next` fails with `EAGAIN`
+ * and the stream ends: make it again without the flag.
+ */
+#define OXB_ARROW_SAMPLED_TYPES 1
+
+/**
  * Column kinds reported by `oxb_dataset_describe`, and what its `stats` then hold
  * (missing values always in `stats.nan_count`):
  *
@@ -684,7 +692,8 @@ oxb_status oxb_dataset_arrow_schema(oxb_dataset dataset,
  * without a copy; CSV is parsed in parallel a few chunks ahead. The stream (and every
  * array it gave) stays valid after `oxb_dataset_close`, on any thread, until released.
  * Errors of `get_next` (the file truncated or changed, a malformed record) are
- * `EIO` with the message from `get_last_error`.
+ * `EIO` with the message from `get_last_error` (`EAGAIN`: see `OXB_ARROW_SAMPLED_TYPES`,
+ * the only flag).
  *
  * # Safety
  * `columns` is NULL or points to `columns_len` values; `out` is NULL or points to a
@@ -694,6 +703,7 @@ oxb_status oxb_dataset_arrow_stream(oxb_dataset dataset,
                                     const size_t *columns,
                                     size_t columns_len,
                                     size_t batch_rows,
+                                    uint32_t flags,
                                     oxb_progress_fn progress,
                                     void *user,
                                     struct ArrowArrayStream *out);

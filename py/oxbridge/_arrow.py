@@ -13,6 +13,7 @@ takes).
 from __future__ import annotations
 
 import ctypes
+import errno
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -87,12 +88,19 @@ def capsule(kind: int, fill: Callable[[int], None]) -> Any:
         raise
 
 
+class TypesDidNotFit(Exception):
+    """A value did not fit a CSV column type guessed from the first records
+    (`OXB_ARROW_SAMPLED_TYPES`): read again with the whole file's types."""
+
+
 def _stream_error(stream: Any, code: int) -> Exception:
     message = stream.contents.get_last_error(stream)
     text = message.decode("utf-8", "replace") if message else f"error {code}"
     from ._errors import DataFormatError
 
-    return DataFormatError(text) if code == 5 else OSError(code, text)
+    if code == errno.EAGAIN:
+        return TypesDidNotFit(text)
+    return DataFormatError(text) if code == errno.EIO else OSError(code, text)
 
 
 class ArrowBatch:
@@ -196,3 +204,22 @@ def iter_stream(fill_stream: Callable[[int], None]) -> Iterator[ArrowBatch]:
     stream = _Stream(fill_stream)
     while (array := stream.next_array()) is not None:
         yield ArrowBatch(stream.fill_schema, array, int(pointer(ARRAY, array).contents.length))
+
+
+def to_table(pa: Any, fill_stream: Callable[[int], None]) -> Any:
+    """The `pyarrow.Table` of a stream that `fill_stream(address)` makes, imported batch by
+    batch through addresses (so also where there are no capsules)."""
+    stream = _Stream(fill_stream)
+    address = new_struct(SCHEMA)
+    try:
+        stream.fill_schema(address)
+        schema = pa.Schema._import_from_c(address)
+    finally:
+        free_struct(SCHEMA, address)
+    batches = []
+    while (array := stream.next_array()) is not None:
+        try:
+            batches.append(pa.RecordBatch._import_from_c(array, schema))
+        finally:
+            free_struct(ARRAY, array)
+    return pa.Table.from_batches(batches, schema)

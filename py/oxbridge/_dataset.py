@@ -332,7 +332,7 @@ class Dataset(Handle):
     # ------------------------------------------------------------------ Arrow
 
     def _arrow_stream(
-        self, columns: Sequence[str | int] | None, rows: int | None, progress: ProgressArg
+        self, columns: Sequence[str | int] | None, rows: int | None, progress: ProgressArg, flags: int = 0
     ) -> Callable[[int], None]:
         """What fills a `struct ArrowArrayStream` (at an address) with these rows (`rows`
         None: the library's choice, 0 in the C ABI)."""
@@ -345,7 +345,9 @@ class Dataset(Handle):
         def fill(address: int) -> None:
             out = _arrow.pointer(_arrow.STREAM, address)
             with Reporter(progress, f"column types of {os.path.basename(self.path)}") as reporter:
-                status = lib.oxb_dataset_arrow_stream(self._h(), wanted, len(indexes), rows, reporter.native, None, out)
+                status = lib.oxb_dataset_arrow_stream(
+                    self._h(), wanted, len(indexes), rows, flags, reporter.native, None, out
+                )
                 reporter.finish(status)
 
         return fill
@@ -411,21 +413,23 @@ class Dataset(Handle):
     ) -> Any:
         """The rows as a `pyarrow.Table` (pyarrow must be installed), made of batches of up
         to `rows` rows (default 65,536; binary columns that are contiguous in the file come
-        as one chunk that is a view of the file, made in microseconds): numbers as int64/float64 (a binary file's own types), booleans,
-        dates as date32, timestamps as timestamp[us] (UTC when the file wrote offsets),
-        text as string; missing values are nulls."""
+        as one chunk that is a view of the file, made in microseconds). Types: numbers as
+        int64/float64 (a binary file's own types), booleans, dates as date32, timestamps as
+        timestamp[us] (UTC when the file wrote offsets), text as string; missing values
+        are nulls. CSV is read in one pass with the types of the first records, and read
+        again with the whole file's types in the rare file where a later value does not
+        fit them, so the types are always those of `describe`."""
         import pyarrow as pa  # type: ignore[import-untyped]
 
         from . import _arrow
 
-        fill = self._arrow_stream(columns, rows, progress)
-        address = _arrow.new_struct(_arrow.STREAM)
+        # One pass with the types of the first records (unless describe saw the whole
+        # file), then, in the rare file whose later values do not fit them, two.
+        sampled = self._arrow_stream(columns, rows, progress, b.OXB_ARROW_SAMPLED_TYPES)
         try:
-            fill(address)
-            reader = pa.RecordBatchReader._import_from_c(address)
-        finally:
-            _arrow.free_struct(_arrow.STREAM, address)
-        return reader.read_all()
+            return _arrow.to_table(pa, sampled)
+        except _arrow.TypesDidNotFit:
+            return _arrow.to_table(pa, self._arrow_stream(columns, rows, progress))
 
     def to_polars(
         self, columns: Sequence[str | int] | None = None, *, rows: int | None = None, progress: ProgressArg = None

@@ -88,6 +88,47 @@ impl Dataset {
             .collect())
     }
 
+    /// The Arrow fields of `columns` as `arrow_fields` gives them, except that CSV
+    /// columns whose types over the whole file are not known yet get the types of the
+    /// first records instead of a scan; the second value tells whether any did.
+    pub fn sampled_arrow_fields(
+        &self,
+        columns: &[usize],
+        progress: &Progress,
+    ) -> Result<(Vec<Field>, bool)> {
+        self.check_columns(columns)?;
+        let Body::Csv(dialect) = &self.body else {
+            return Ok((self.arrow_fields(columns, progress)?, false));
+        };
+        let known: Vec<Option<Kind>> = {
+            let kinds = self.kinds.lock();
+            columns.iter().map(|&c| kinds[c]).collect()
+        };
+        if known.iter().all(Option::is_some) {
+            return Ok((self.arrow_fields(columns, progress)?, false));
+        }
+        let sample = csv::sample_kinds(&self.map, dialect, self.map.path());
+        // A column with no value in the sample could still be any type (and an empty one
+        // is float64): guessing would give another type than the whole file's.
+        if columns
+            .iter()
+            .zip(&known)
+            .any(|(&c, k)| k.is_none() && sample[c] == Kind::Empty)
+        {
+            return Ok((self.arrow_fields(columns, progress)?, false));
+        }
+        let fields = columns
+            .iter()
+            .zip(known)
+            .map(|(&c, k)| Field {
+                name: self.names[c].clone(),
+                data_type: csv_type(k.unwrap_or(sample[c]), self.map.len()),
+                nullable: true,
+            })
+            .collect();
+        Ok((fields, true))
+    }
+
     /// The kinds of CSV `columns` over the whole file, scanning those not known yet.
     fn csv_kinds(&self, columns: &[usize], progress: &Progress) -> Result<Vec<Kind>> {
         let Body::Csv(dialect) = &self.body else {
@@ -222,6 +263,10 @@ pub struct BatchReader {
     fields: Vec<Field>,
     rows: usize,
     position: Position,
+    /// Some CSV column's type was guessed from the first records.
+    sampled: bool,
+    /// A value did not fit a guessed type: the reader stopped (`types_did_not_fit`).
+    did_not_fit: bool,
 }
 
 impl BatchReader {
@@ -235,10 +280,29 @@ impl BatchReader {
         rows: Option<usize>,
         progress: &Progress,
     ) -> Result<BatchReader> {
+        BatchReader::with_types(dataset, columns, rows, false, progress)
+    }
+
+    /// `new`, with `sampled`: CSV column types whose whole-file types are not known yet
+    /// are those of the first records instead of a scan of the file, one pass instead
+    /// of two. Should a later value not fit, `next` fails and `types_did_not_fit` says
+    /// so: read again with `new` (for a table made whole, this costs a pass only in the
+    /// rare file that changes form late).
+    pub fn with_types(
+        dataset: &Dataset,
+        columns: &[usize],
+        rows: Option<usize>,
+        sampled: bool,
+        progress: &Progress,
+    ) -> Result<BatchReader> {
         if rows == Some(0) {
             return Err(Error::invalid_argument("rows per batch must be at least 1"));
         }
-        let fields = dataset.arrow_fields(columns, progress)?;
+        let (fields, sampled) = if sampled {
+            dataset.sampled_arrow_fields(columns, progress)?
+        } else {
+            (dataset.arrow_fields(columns, progress)?, false)
+        };
         let rows = rows.unwrap_or(match &dataset.body {
             Body::Binary(layout) if zero_copy(layout) => {
                 usize::try_from(layout.rows).unwrap_or(usize::MAX).max(1)
@@ -254,7 +318,14 @@ impl BatchReader {
             fields,
             rows,
             position,
+            sampled,
+            did_not_fit: false,
         })
+    }
+
+    /// Whether `next` failed because a value did not fit a type guessed from a sample.
+    pub fn types_did_not_fit(&self) -> bool {
+        self.did_not_fit
     }
 
     /// The schema of every batch.
@@ -283,14 +354,28 @@ impl BatchReader {
                     .zip(&self.fields)
                     .map(|(&c, f)| (c, f.data_type))
                     .collect();
-                reader.next(
+                let next = reader.next(
                     &dataset.map,
                     dialect,
                     &columns,
                     self.rows,
                     dataset.map.path(),
                     &|a, b| dataset.map.release(a, b),
-                )?
+                );
+                match next {
+                    Err(mut e)
+                        if self.sampled && e.message.ends_with(csv::batches::DOES_NOT_FIT) =>
+                    {
+                        self.did_not_fit = true;
+                        e.message
+                            .truncate(e.message.len() - csv::batches::DOES_NOT_FIT.len());
+                        e.message.push_str(
+                            ", guessed from the first records; read again with the whole file's types",
+                        );
+                        return Err(e);
+                    }
+                    next => next?,
+                }
             }
             _ => {
                 return Err(Error::invalid_argument(
@@ -404,8 +489,26 @@ mod tests {
                 DataType::Timestamp { zoned: true }
             ]
         );
+        // Sampled, column b reads as int64 until its last value: the reader stops there.
+        let fresh =
+            Dataset::open(file("k2.csv", text.as_bytes()), &OpenOptions::default()).unwrap();
+        let mut r = BatchReader::with_types(&fresh, &[1], Some(30_000), true, &Progress::default())
+            .unwrap();
+        assert_eq!(r.fields()[0].data_type, DataType::Int64);
+        let e = std::iter::from_fn(|| r.next(&fresh).transpose())
+            .find_map(Result::err)
+            .unwrap();
+        assert!(
+            r.types_did_not_fit() && e.message.contains("guessed from the first records"),
+            "{}",
+            e.message
+        );
         let batches = all(&ds, &[1], 30_000);
         assert_eq!(batches.iter().map(|b| b.rows).sum::<usize>(), 100_000);
+        // Once the whole file's types are known, sampling changes nothing.
+        let mut r = BatchReader::with_types(&ds, &[1], None, true, &Progress::default()).unwrap();
+        assert_eq!(r.fields()[0].data_type, DataType::Utf8);
+        assert!(r.next(&ds).unwrap().is_some());
         assert!(ds.arrow_fields(&[3], &Progress::default()).is_err());
         let mut r = BatchReader::new(&ds, &[0], None, &Progress::default()).unwrap();
         assert_eq!(r.next(&ds).unwrap().unwrap().rows, DEFAULT_BATCH_ROWS);

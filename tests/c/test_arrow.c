@@ -270,7 +270,7 @@ static void test_csv(void) {
 
     /* Every column, 2 rows a batch: 2 + 2 + 1. */
     memset(&stream, 0, sizeof stream);
-    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 2, NULL, NULL, &stream));
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 2, 0, NULL, NULL, &stream));
     CHECK(stream.release != NULL && stream.get_schema != NULL && stream.get_next != NULL &&
           stream.get_last_error != NULL);
     if (stream.release == NULL) return;
@@ -303,7 +303,7 @@ static void test_csv(void) {
     release_stream(&stream);
 
     /* Two columns in one default-sized batch. */
-    CHECK_OK(oxb_dataset_arrow_stream(ds, d_and_a, 2, 0, NULL, NULL, &stream));
+    CHECK_OK(oxb_dataset_arrow_stream(ds, d_and_a, 2, 0, 0, NULL, NULL, &stream));
     CHECK(stream.get_schema(&stream, &schema) == 0);
     check_schema(&schema, 2, d_and_a_names, d_and_a_formats, ARROW_FLAG_NULLABLE);
     release_schema(&schema);
@@ -362,11 +362,11 @@ static void test_npy_fortran(void) {
     check_schema(&schema, NPY_COLS, names, formats, 0); /* binary data has no nulls */
     release_schema(&schema);
 
-    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 2, NULL, NULL, &stream));
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 2, 0, NULL, NULL, &stream));
     /* The stream keeps the file mapped; the handle goes. */
     CHECK_OK(oxb_dataset_close(ds));
     CHECK(oxb_live_handles() == live_before);
-    CHECK_FAILS(oxb_dataset_arrow_stream(ds, NULL, 0, 2, NULL, NULL, &stream), OXB_INVALID_HANDLE,
+    CHECK_FAILS(oxb_dataset_arrow_stream(ds, NULL, 0, 2, 0, NULL, NULL, &stream), OXB_INVALID_HANDLE,
                 "handle");
     CHECK(stream.release != NULL); /* a failed call leaves *out alone */
     if (stream.release == NULL) return;
@@ -426,7 +426,7 @@ static void test_npy_other_layouts(void) {
     path = npy_file("ints.npy", "<i4", 0, "(7,)", ints, sizeof ints);
     CHECK_OK(oxb_dataset_open(path, NULL, &ds));
     CHECK_OK(oxb_dataset_array(ds, &info));
-    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 3, NULL, NULL, &stream));
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 3, 0, NULL, NULL, &stream));
     CHECK_OK(oxb_dataset_close(ds));
     CHECK(stream.get_schema(&stream, &schema) == 0);
     CHECK(schema.n_children == 1 && strcmp(schema.children[0]->format, "i") == 0);
@@ -450,7 +450,7 @@ static void test_npy_other_layouts(void) {
     for (i = 0; i < 12; i++) table[i] = i * 11 - 40; /* row r, column c: table[r * 3 + c] */
     path = npy_file("corder.npy", "<i8", 0, "(4, 3)", table, sizeof table);
     CHECK_OK(oxb_dataset_open(path, NULL, &ds));
-    CHECK_OK(oxb_dataset_arrow_stream(ds, third_and_first, 2, 3, NULL, NULL, &stream));
+    CHECK_OK(oxb_dataset_arrow_stream(ds, third_and_first, 2, 3, 0, NULL, NULL, &stream));
     CHECK_OK(oxb_dataset_close(ds));
     start = 0;
     while (stream.get_next(&stream, &batch) == 0 && batch.release != NULL) {
@@ -516,7 +516,7 @@ static void test_release_on_other_thread(void) {
     for (round = 0; round < 2; round++) {
         CHECK_OK(oxb_dataset_open(path, NULL, &ds));
         CHECK(oxb_live_handles() == live_before + 1);
-        CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 2, NULL, NULL, &stream));
+        CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 2, 0, NULL, NULL, &stream));
         CHECK(stream.get_next(&stream, &batch) == 0 && batch.release != NULL);
         if (batch.release == NULL) return;
         CHECK_OK(oxb_dataset_close(ds));
@@ -559,7 +559,7 @@ static void test_move_child(void) {
         for (row = 0; row < NPY_ROWS; row++) data[col * NPY_ROWS + row] = npy_value(row, col);
     path = npy_file("move.npy", "<f8", 1, "(5, 3)", data, sizeof data);
     CHECK_OK(oxb_dataset_open(path, NULL, &ds));
-    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 0, NULL, NULL, &stream));
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 0, 0, NULL, NULL, &stream));
     CHECK_OK(oxb_dataset_close(ds));
     CHECK(stream.get_next(&stream, &batch) == 0);
     release_stream(&stream);
@@ -578,7 +578,7 @@ static void test_move_child(void) {
     path = temp_file("move.csv", small_csv, sizeof small_csv - 1);
     CHECK_OK(oxb_dataset_open(path, NULL, &ds));
     CHECK_OK(oxb_dataset_arrow_schema(ds, NULL, 0, NULL, NULL, &schema));
-    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 0, NULL, NULL, &stream));
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 0, 0, NULL, NULL, &stream));
     CHECK_OK(oxb_dataset_close(ds));
     CHECK(schema.n_children == 5);
     if (schema.n_children != 5) return;
@@ -629,7 +629,7 @@ static void test_truncated_mid_stream(void) {
     fclose(f);
 
     CHECK_OK(oxb_dataset_open(path, NULL, &ds));
-    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 1000, NULL, NULL, &stream));
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 1000, 0, NULL, NULL, &stream));
     CHECK_OK(oxb_dataset_close(ds));
     if (stream.release == NULL) return;
     CHECK(stream.get_next(&stream, &first) == 0);
@@ -684,20 +684,20 @@ static void test_errors(void) {
 
     CHECK_OK(oxb_dataset_open(path, NULL, &ds));
     CHECK_FAILS(oxb_dataset_arrow_schema(ds, NULL, 0, NULL, NULL, NULL), OXB_NULL_POINTER, "out");
-    CHECK_FAILS(oxb_dataset_arrow_stream(ds, NULL, 0, 0, NULL, NULL, NULL), OXB_NULL_POINTER, "out");
+    CHECK_FAILS(oxb_dataset_arrow_stream(ds, NULL, 0, 0, 0, NULL, NULL, NULL), OXB_NULL_POINTER, "out");
     CHECK_FAILS(oxb_dataset_arrow_schema(ds, NULL, 2, NULL, NULL, &schema), OXB_NULL_POINTER, "columns");
-    CHECK_FAILS(oxb_dataset_arrow_stream(ds, NULL, 2, 0, NULL, NULL, &stream), OXB_NULL_POINTER, "columns");
+    CHECK_FAILS(oxb_dataset_arrow_stream(ds, NULL, 2, 0, 0, NULL, NULL, &stream), OXB_NULL_POINTER, "columns");
     CHECK_FAILS(oxb_dataset_arrow_schema(ds, bad_column, 2, NULL, NULL, &schema), OXB_INVALID_ARGUMENT,
                 "out of range");
-    CHECK_FAILS(oxb_dataset_arrow_stream(ds, bad_column, 2, 7, NULL, NULL, &stream), OXB_INVALID_ARGUMENT,
+    CHECK_FAILS(oxb_dataset_arrow_stream(ds, bad_column, 2, 7, 0, NULL, NULL, &stream), OXB_INVALID_ARGUMENT,
                 "out of range");
     CHECK(memcmp(&schema, &schema_before, sizeof schema) == 0);
     CHECK(memcmp(&stream, &stream_before, sizeof stream) == 0);
     CHECK_OK(oxb_dataset_close(ds));
 
     CHECK_FAILS(oxb_dataset_arrow_schema(ds, NULL, 0, NULL, NULL, &schema), OXB_INVALID_HANDLE, "handle");
-    CHECK_FAILS(oxb_dataset_arrow_stream(ds, NULL, 0, 0, NULL, NULL, &stream), OXB_INVALID_HANDLE, "handle");
-    CHECK_FAILS(oxb_dataset_arrow_stream(0, NULL, 0, 0, NULL, NULL, &stream), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_dataset_arrow_stream(ds, NULL, 0, 0, 0, NULL, NULL, &stream), OXB_INVALID_HANDLE, "handle");
+    CHECK_FAILS(oxb_dataset_arrow_stream(0, NULL, 0, 0, 0, NULL, NULL, &stream), OXB_INVALID_HANDLE, "handle");
     CHECK(memcmp(&schema, &schema_before, sizeof schema) == 0);
     CHECK(memcmp(&stream, &stream_before, sizeof stream) == 0);
     unlink(path);
@@ -721,7 +721,7 @@ static void test_heap_structs(void) {
     CHECK(schema->release == NULL && array->release == NULL && array->length == 0);
 
     CHECK_OK(oxb_dataset_open(path, NULL, &ds));
-    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 3, NULL, NULL, stream));
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 3, 0, NULL, NULL, stream));
     CHECK_OK(oxb_dataset_close(ds));
     CHECK(stream->release != NULL);
     CHECK(stream->get_schema(stream, schema) == 0);
@@ -742,6 +742,70 @@ static void test_heap_structs(void) {
     unlink(path);
 }
 
+/* OXB_ARROW_SAMPLED_TYPES: types from the first records, one pass; a value that does not
+ * fit later ends the stream with EAGAIN, and a stream without the flag reads the file. */
+static void test_sampled_types(void) {
+    char path[256];
+    FILE *f;
+    long i, lines = 200000, rows = 0;
+    oxb_dataset ds = 0;
+    struct ArrowArrayStream stream;
+    struct ArrowSchema schema;
+    struct ArrowArray batch;
+    int rc = 0;
+    const char *message;
+
+    snprintf(path, sizeof path, "/tmp/oxbridge_c_arrow_%ld_sampled.csv", (long)getpid());
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f == NULL) return;
+    fprintf(f, "n,code\n");
+    for (i = 0; i < lines; i++) fprintf(f, "%ld,%ld\n", i, i % 1000);
+    fprintf(f, "%ld,X12\n", lines);
+    fclose(f);
+
+    CHECK_OK(oxb_dataset_open(path, NULL, &ds));
+    CHECK_FAILS(oxb_dataset_arrow_stream(ds, NULL, 0, 0, 6, NULL, NULL, &stream), OXB_INVALID_ARGUMENT, "flags");
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 50000, OXB_ARROW_SAMPLED_TYPES, NULL, NULL, &stream));
+    CHECK(stream.get_schema(&stream, &schema) == 0);
+    CHECK(strcmp(schema.children[1]->format, "l") == 0); /* guessed: int64 */
+    schema.release(&schema);
+    for (;;) {
+        rc = stream.get_next(&stream, &batch);
+        if (rc != 0 || batch.release == NULL) break;
+        rows += batch.length;
+        batch.release(&batch);
+    }
+    CHECK(rc == EAGAIN);
+    message = stream.get_last_error(&stream);
+    CHECK(message != NULL && strstr(message, "X12") != NULL && strstr(message, "first records") != NULL);
+    CHECK(rows < lines + 1);
+    stream.release(&stream);
+
+    /* Without the flag: the whole file's types, every row. */
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 50000, 0, NULL, NULL, &stream));
+    CHECK(stream.get_schema(&stream, &schema) == 0);
+    CHECK(strcmp(schema.children[1]->format, "u") == 0);
+    schema.release(&schema);
+    rows = 0;
+    for (;;) {
+        rc = stream.get_next(&stream, &batch);
+        if (rc != 0 || batch.release == NULL) break;
+        rows += batch.length;
+        batch.release(&batch);
+    }
+    CHECK(rc == 0 && rows == lines + 1);
+    stream.release(&stream);
+    /* Now the types are known: the flag changes nothing. */
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 0, OXB_ARROW_SAMPLED_TYPES, NULL, NULL, &stream));
+    CHECK(stream.get_schema(&stream, &schema) == 0);
+    CHECK(strcmp(schema.children[1]->format, "u") == 0);
+    schema.release(&schema);
+    stream.release(&stream);
+    CHECK_OK(oxb_dataset_close(ds));
+    unlink(path);
+}
+
 int main(void) {
     test_csv();
     test_npy_fortran();
@@ -751,5 +815,6 @@ int main(void) {
     test_truncated_mid_stream();
     test_errors();
     test_heap_structs();
+    test_sampled_types();
     return check_report("test_arrow (C)");
 }

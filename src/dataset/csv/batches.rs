@@ -16,6 +16,10 @@ use crate::runtime::pool::pool;
 use rayon::prelude::*;
 use std::collections::VecDeque;
 
+/// Ends the message of a value that does not fit its column's type (a file changed since
+/// its types were found, or types guessed from a sample: `BatchReader` tells which).
+pub(crate) const DOES_NOT_FIT: &str = " (did the file change?)";
+
 /// The batches of one CSV file, in order: see the module documentation.
 #[derive(Debug)]
 pub struct CsvBatches {
@@ -227,7 +231,7 @@ fn parse(
                         line_of(bytes, record_start),
                         &dialect.names[index],
                         format!(
-                            "{:?} is not {what} like the rest of the column (did the file change?)",
+                            "{:?} is not {what}, the type the column is read as{DOES_NOT_FIT}",
                             String::from_utf8_lossy(&raw[..raw.len().min(40)])
                         ),
                     )
@@ -421,7 +425,7 @@ mod tests {
             )
             .unwrap_err();
         assert!(
-            e.message.contains("line 4") && e.message.contains("not an int64"),
+            e.message.contains("line 4") && e.message.contains("\"x\" is not an int64"),
             "{}",
             e.message
         );

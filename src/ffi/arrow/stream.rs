@@ -35,6 +35,12 @@ unsafe fn dataset_columns(
     Ok((d, wanted))
 }
 
+/// `oxb_dataset_arrow_stream` flag: CSV column types whose types over the whole file are
+/// not known yet (no description has seen them) are guessed from the first records, which
+/// saves a pass over the file; should a later value not fit, `get_next` fails with `EAGAIN`
+/// and the stream ends: make it again without the flag.
+pub const OXB_ARROW_SAMPLED_TYPES: u32 = 1;
+
 /// Writes the Arrow schema of the dataset's `columns` (positions; NULL and 0 for all) to
 /// `*out`, a struct schema with one field per column. For CSV the types are those of the
 /// whole file: found by one scan unless a description already saw them (`progress` and
@@ -73,7 +79,8 @@ pub unsafe extern "C" fn oxb_dataset_arrow_schema(
 /// without a copy; CSV is parsed in parallel a few chunks ahead. The stream (and every
 /// array it gave) stays valid after `oxb_dataset_close`, on any thread, until released.
 /// Errors of `get_next` (the file truncated or changed, a malformed record) are
-/// `EIO` with the message from `get_last_error`.
+/// `EIO` with the message from `get_last_error` (`EAGAIN`: see `OXB_ARROW_SAMPLED_TYPES`,
+/// the only flag).
 ///
 /// # Safety
 /// `columns` is NULL or points to `columns_len` values; `out` is NULL or points to a
@@ -84,6 +91,7 @@ pub unsafe extern "C" fn oxb_dataset_arrow_stream(
     columns: *const usize,
     columns_len: usize,
     batch_rows: usize,
+    flags: u32,
     progress: oxb_progress_fn,
     user: *mut c_void,
     out: *mut ArrowArrayStream,
@@ -93,9 +101,13 @@ pub unsafe extern "C" fn oxb_dataset_arrow_stream(
         let (d, wanted) = unsafe { dataset_columns(dataset, columns, columns_len) }?;
         // SAFETY: the contract of this function.
         let out = unsafe { Out::new(out, "out") }?;
+        if flags & !OXB_ARROW_SAMPLED_TYPES != 0 {
+            return Err(FfiError::invalid(format!("unknown flags {flags:#x}")));
+        }
         let rows = (batch_rows > 0).then_some(batch_rows);
+        let sampled = flags & OXB_ARROW_SAMPLED_TYPES != 0;
         let reader = with_progress(progress, user, |p| {
-            BatchReader::new(&d.dataset, &wanted, rows, p)
+            BatchReader::with_types(&d.dataset, &wanted, rows, sampled, p)
         })?;
         let bytes = d.dataset.bytes();
         let mapped = Mapped {
@@ -138,6 +150,8 @@ struct State {
 
 /// The errno of every failure: the file, its content, or our own.
 const EIO: c_int = 5;
+/// A value did not fit a type guessed from the first records (`OXB_ARROW_SAMPLED_TYPES`).
+const EAGAIN: c_int = 11;
 /// A call on a released stream or with a NULL out-pointer.
 const EINVAL: c_int = 22;
 
@@ -197,10 +211,18 @@ unsafe extern "C" fn get_next(stream: *mut ArrowArrayStream, out: *mut ArrowArra
             }
             Ok(None) => 0,
             Err(e) => {
+                let again = state
+                    .reader
+                    .as_ref()
+                    .is_some_and(BatchReader::types_did_not_fit);
                 state.reader = None;
                 state.last_error =
                     CString::new(e.message.replace('\0', "\u{fffd}")).unwrap_or_default();
-                EIO
+                if again {
+                    EAGAIN
+                } else {
+                    EIO
+                }
             }
         };
         // SAFETY: the spec's contract: `out` points to a writable struct.
