@@ -106,6 +106,7 @@ bench: build
 	$(PY) bench/bench_array.py
 	$(PY) bench/bench_expr.py
 	$(PY) bench/bench_dataset.py
+	$(PY) bench/bench_arrow.py
 	$(PY) bench/chart.py
 
 clean:
