@@ -590,6 +590,18 @@ oxb_status oxb_accumulator_create(oxb_accumulator *out);
 oxb_status oxb_accumulator_push(oxb_accumulator handle, const struct oxb_view *view);
 
 /**
+ * Adds the values of an Arrow array (float64, float32, int64 or int32, read in place;
+ * nulls count as missing, like NaN). The caller keeps the array.
+ *
+ * # Safety
+ * `array` and `schema` are NULL or valid, unreleased C Data Interface structs whose
+ * buffers hold what they declare.
+ */
+oxb_status oxb_accumulator_push_arrow(oxb_accumulator handle,
+                                      const struct ArrowArray *array,
+                                      const struct ArrowSchema *schema);
+
+/**
  * Writes the statistics of everything pushed so far to `*out`.
  *
  * # Safety
@@ -1119,6 +1131,20 @@ oxb_status oxb_stats_axis(const struct oxb_view2d *matrix_view,
                           uint32_t axis,
                           struct oxb_stats *out,
                           size_t out_len);
+
+/**
+ * Writes the statistics of an Arrow array to `*out`: float64, float32, int64 or int32
+ * (formats "g", "f", "l", "i"), read in place; nulls count as missing, like NaN (in
+ * `nan_count`). The caller keeps the array (it is not released). Another type is
+ * `OXB_UNSUPPORTED`.
+ *
+ * # Safety
+ * `array` and `schema` are NULL or valid, unreleased C Data Interface structs whose
+ * buffers hold what they declare; `out` is NULL or writable.
+ */
+oxb_status oxb_stats_arrow(const struct ArrowArray *array,
+                           const struct ArrowSchema *schema,
+                           struct oxb_stats *out);
 
 /**
  * The library's version, e.g. "0.1.0" (a static string).

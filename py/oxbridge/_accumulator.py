@@ -42,7 +42,8 @@ class Accumulator(Handle):
 
     def push(self, data: Numbers) -> None:
         """Adds every number of `data`: any buffer of float64/float32/int64/int32 (zero-copy,
-        any stride; N-D when contiguous), or an iterable of numbers.
+        any stride; N-D when contiguous), Arrow data of those types (pyarrow arrays, polars
+        Series; read in place, nulls counted as missing), or an iterable of numbers.
 
         Raises `TypeError` for other dtypes or non-numbers, `ClosedError` after `close()`.
 
@@ -55,6 +56,16 @@ class Accumulator(Handle):
         >>> acc.stats().count
         6
         """
+        from . import _arrow
+
+        if _arrow.is_arrow(data):
+            for schema, array in _arrow.arrays(data):
+                self._call(
+                    lib.oxb_accumulator_push_arrow,
+                    _arrow.pointer(_arrow.ARRAY, array),
+                    _arrow.pointer(_arrow.SCHEMA, schema),
+                )
+            return
         view, keep = view_of(as_numbers(data, "push"), writable=False, argument="data", function="push")
         self._call(lib.oxb_accumulator_push, ctypes.byref(view))
         del keep

@@ -223,3 +223,57 @@ def to_table(pa: Any, fill_stream: Callable[[int], None]) -> Any:
         finally:
             free_struct(ARRAY, array)
     return pa.Table.from_batches(batches, schema)
+
+
+# ---------------------------------------------------------------------- Arrow in
+
+
+def is_arrow(obj: object) -> bool:
+    """Whether `obj` offers Arrow data (pyarrow arrays and chunked arrays, polars Series)
+    and is not a buffer oxbridge reads directly."""
+    return (hasattr(obj, "__arrow_c_array__") or hasattr(obj, "__arrow_c_stream__")) and not hasattr(
+        obj, "__array_interface__"
+    )
+
+
+def _capsule_address(capsule: object, name: bytes) -> int:
+    api = ctypes.pythonapi
+    get = api.PyCapsule_GetPointer
+    get.restype = ctypes.c_void_p
+    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    address = get(capsule, name)
+    if not address:
+        raise TypeError(f"expected an Arrow capsule named {name.decode()!r}")
+    return int(address)
+
+
+def arrays(obj: object) -> Iterator[tuple[int, int]]:
+    """(schema address, array address) of each array of `obj` (`__arrow_c_array__`, or
+    the arrays of its `__arrow_c_stream__`), valid until the next one is asked for. The
+    producer keeps ownership: its capsules release the data."""
+    if getattr(ctypes, "pythonapi", None) is None:
+        raise NotImplementedError("reading Arrow capsules needs CPython's C API (ctypes.pythonapi)")
+    if hasattr(obj, "__arrow_c_array__"):
+        schema_capsule, array_capsule = obj.__arrow_c_array__()
+        yield _capsule_address(schema_capsule, b"arrow_schema"), _capsule_address(array_capsule, b"arrow_array")
+        return
+    stream_capsule = obj.__arrow_c_stream__()  # type: ignore[attr-defined]
+    stream = pointer(STREAM, _capsule_address(stream_capsule, b"arrow_array_stream"))
+    schema = new_struct(SCHEMA)
+    try:
+        code = stream.contents.get_schema(stream, pointer(SCHEMA, schema))
+        if code:
+            raise _stream_error(stream, code)
+        while True:
+            array = new_struct(ARRAY)
+            try:
+                code = stream.contents.get_next(stream, pointer(ARRAY, array))
+                if code:
+                    raise _stream_error(stream, code)
+                if not pointer(ARRAY, array).contents.release:
+                    return
+                yield schema, array
+            finally:
+                free_struct(ARRAY, array)
+    finally:
+        free_struct(SCHEMA, schema)

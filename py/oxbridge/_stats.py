@@ -203,7 +203,9 @@ def stats(a: Any, axis: int | None = None, ddof: int = 0, skipna: bool = True) -
     ----------
     a
         Any buffer of float64, float32, int64 or int32 (numpy array, `array.array`,
-        memoryview; any stride), or a flat sequence of numbers.
+        memoryview; any stride), a flat sequence of numbers, or Arrow data of those types
+        (a pyarrow array or chunked array, a polars Series: `__arrow_c_array__` or
+        `__arrow_c_stream__`), read in place, nulls counted as missing like NaN.
     axis
         None: the statistics of every element. For a 2-D array, 0 gives a list with one
         `Stats` per column and 1 one per row (negative values count from the end),
@@ -239,6 +241,22 @@ def stats(a: Any, axis: int | None = None, ddof: int = 0, skipna: bool = True) -
     [4.0, 6.0]
     """
     ddof = _ddof(ddof)
+    from . import _arrow
+
+    if _arrow.is_arrow(a):
+        if axis is not None:
+            raise ValueError("axis is for 2-D arrays; an Arrow array is 1-D")
+        total: Stats | None = None
+        for schema, array in _arrow.arrays(a):
+            out = b.oxb_stats()
+            check(
+                lib.oxb_stats_arrow(
+                    _arrow.pointer(_arrow.ARRAY, array), _arrow.pointer(_arrow.SCHEMA, schema), ctypes.byref(out)
+                )
+            )
+            part = Stats._from_native(out, ddof, skipna)
+            total = part if total is None else total.merge(part)
+        return total if total is not None else stats([], ddof=ddof, skipna=skipna)
     buffer = Buffer(as_numbers(a, "stats"), writable=False, argument="a", function="stats")
     which = _axis(axis, buffer.ndim)
     if buffer.ndim == 2 and (which is not None or not (buffer.mv.c_contiguous or buffer.mv.f_contiguous)):

@@ -52,6 +52,28 @@ pub unsafe extern "C" fn oxb_accumulator_push(
     })
 }
 
+/// Adds the values of an Arrow array (float64, float32, int64 or int32, read in place;
+/// nulls count as missing, like NaN). The caller keeps the array.
+///
+/// # Safety
+/// `array` and `schema` are NULL or valid, unreleased C Data Interface structs whose
+/// buffers hold what they declare.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_accumulator_push_arrow(
+    handle: oxb_accumulator,
+    array: *const super::arrow::ArrowArray,
+    schema: *const super::arrow::ArrowSchema,
+) -> oxb_status {
+    guard::call(|| {
+        let acc = handles::get::<Accumulator>(handle)?;
+        // SAFETY: the contract of this function.
+        let imported = unsafe { super::arrow::import::import(array, schema) }?;
+        let part = super::stats::arrow_stats(imported)?;
+        acc.0.lock().merge(&part);
+        Ok(())
+    })
+}
+
 /// Writes the statistics of everything pushed so far to `*out`.
 ///
 /// # Safety

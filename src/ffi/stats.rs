@@ -180,3 +180,35 @@ pub unsafe extern "C" fn oxb_stats_axis(
         Ok(())
     })
 }
+
+/// Writes the statistics of an Arrow array to `*out`: float64, float32, int64 or int32
+/// (formats "g", "f", "l", "i"), read in place; nulls count as missing, like NaN (in
+/// `nan_count`). The caller keeps the array (it is not released). Another type is
+/// `OXB_UNSUPPORTED`.
+///
+/// # Safety
+/// `array` and `schema` are NULL or valid, unreleased C Data Interface structs whose
+/// buffers hold what they declare; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_stats_arrow(
+    array: *const super::arrow::ArrowArray,
+    schema: *const super::arrow::ArrowSchema,
+    out: *mut oxb_stats,
+) -> oxb_status {
+    guard::call(|| {
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        // SAFETY: the contract of this function.
+        let imported = unsafe { super::arrow::import::import(array, schema) }?;
+        out.write(oxb_stats::from(&arrow_stats(imported)?));
+        Ok(())
+    })
+}
+
+/// The statistics of an imported Arrow array.
+pub(super) fn arrow_stats(imported: super::arrow::import::Imported<'_>) -> Result<Stats, FfiError> {
+    Ok(match imported.validity {
+        None => Stats::of_view(imported.view)?,
+        Some(validity) => Stats::of_masked_view(imported.view, validity)?,
+    })
+}

@@ -11,10 +11,12 @@ use kernels::two_sum;
 mod axis;
 mod block;
 pub(crate) mod kernels;
+mod masked;
 mod row_major;
 pub mod sketch;
 
 pub use axis::{stats_along, stats_of_view2d, Axis};
+pub use masked::Validity;
 pub(crate) use row_major::row_major_any;
 
 /// Exact sum, min and max of integer data, which float64 cannot hold beyond 2^53.

@@ -806,6 +806,69 @@ static void test_sampled_types(void) {
     unlink(path);
 }
 
+/* Arrow in: oxb_stats_arrow and oxb_accumulator_push_arrow read a producer's array in
+ * place (a hand-made one here), nulls as missing; the producer keeps it. */
+static void noop_release_array(struct ArrowArray *a) { a->release = NULL; }
+static void noop_release_schema(struct ArrowSchema *s) { s->release = NULL; }
+
+static void test_arrow_input(void) {
+    int64_t values[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    uint8_t validity[2] = {0xFF ^ (1 << 3), 0x03}; /* value 3 null (bits from offset 0) */
+    const void *buffers[2] = {validity, values};
+    struct ArrowSchema schema;
+    struct ArrowArray array;
+    oxb_stats out;
+    oxb_accumulator acc = 0;
+
+    memset(&schema, 0, sizeof schema);
+    schema.format = "l";
+    schema.name = "x";
+    schema.release = noop_release_schema;
+    memset(&array, 0, sizeof array);
+    array.length = 8; /* values 1..8 */
+    array.offset = 1;
+    array.null_count = 1;
+    array.n_buffers = 2;
+    array.buffers = buffers;
+    array.release = noop_release_array;
+
+    CHECK_OK(oxb_stats_arrow(&array, &schema, &out));
+    CHECK(out.count == 7 && out.nan_count == 1 && out.is_integer == 1 && out.int_sum_low == 33 &&
+          out.int_min == 1 && out.int_max == 8);
+    CHECK(array.release != NULL); /* not released: the producer's */
+    CHECK_OK(oxb_accumulator_create(&acc));
+    CHECK_OK(oxb_accumulator_push_arrow(acc, &array, &schema));
+    CHECK_OK(oxb_accumulator_push_arrow(acc, &array, &schema));
+    CHECK_OK(oxb_accumulator_stats(acc, &out));
+    CHECK(out.count == 14 && out.nan_count == 2 && out.int_sum_low == 66);
+    CHECK_OK(oxb_accumulator_destroy(acc));
+
+    array.null_count = -1; /* unknown: the bitmap says */
+    CHECK_OK(oxb_stats_arrow(&array, &schema, &out));
+    CHECK(out.count == 7 && out.nan_count == 1);
+    buffers[0] = NULL;
+    array.null_count = 1;
+    CHECK_FAILS(oxb_stats_arrow(&array, &schema, &out), OXB_INVALID_ARGUMENT, "validity");
+    array.null_count = 0;
+    CHECK_OK(oxb_stats_arrow(&array, &schema, &out));
+    CHECK(out.count == 8 && out.int_sum_low == 36);
+
+    schema.format = "u";
+    CHECK_FAILS(oxb_stats_arrow(&array, &schema, &out), OXB_UNSUPPORTED, "\"u\"");
+    schema.format = "l";
+    array.n_buffers = 3;
+    CHECK_FAILS(oxb_stats_arrow(&array, &schema, &out), OXB_INVALID_ARGUMENT, "buffers");
+    array.n_buffers = 2;
+    array.offset = -1;
+    CHECK_FAILS(oxb_stats_arrow(&array, &schema, &out), OXB_INVALID_ARGUMENT, "offset");
+    array.offset = 1;
+    CHECK_FAILS(oxb_stats_arrow(NULL, &schema, &out), OXB_NULL_POINTER, "array");
+    CHECK_FAILS(oxb_stats_arrow(&array, NULL, &out), OXB_NULL_POINTER, "schema");
+    CHECK_FAILS(oxb_stats_arrow(&array, &schema, NULL), OXB_NULL_POINTER, "out");
+    array.release = NULL;
+    CHECK_FAILS(oxb_stats_arrow(&array, &schema, &out), OXB_INVALID_ARGUMENT, "released");
+}
+
 int main(void) {
     test_csv();
     test_npy_fortran();
@@ -816,5 +879,6 @@ int main(void) {
     test_errors();
     test_heap_structs();
     test_sampled_types();
+    test_arrow_input();
     return check_report("test_arrow (C)");
 }

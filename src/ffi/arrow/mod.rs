@@ -12,6 +12,7 @@
 
 mod capsule;
 mod export;
+pub(crate) mod import;
 mod stream;
 
 pub use capsule::*;

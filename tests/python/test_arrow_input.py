@@ -1,0 +1,133 @@
+"""Arrow data into oxbridge: `stats` and `Accumulator.push` take pyarrow arrays and chunked
+arrays and polars Series in place (the C Data Interface through their capsules), nulls
+counted as missing like NaN. Oracles: math.fsum, Python's min/max and exact integer sums
+over the same values, and numpy on large arrays."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+np = pytest.importorskip("numpy")
+from hypothesis import given, settings, strategies as st
+
+import oxbridge
+
+
+def expected(values: list) -> tuple[int, int, float, object, object]:
+    """count, missing, sum, min, max of a list with None (and NaN) as missing."""
+    kept = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    missing = len(values) - len(kept)
+    if not kept:
+        return 0, missing, 0.0, None, None
+    total = sum(kept) if all(isinstance(v, int) for v in kept) else math.fsum(kept)
+    return len(kept), missing, total, min(kept), max(kept)
+
+
+def check(s: oxbridge.Stats, values: list) -> None:
+    count, missing, total, low, high = expected(values)
+    assert (s.count, s.nan_count) == (count, missing)
+    if count:
+        assert s.sum == pytest.approx(total, rel=1e-12, abs=1e-9)
+        assert (s.min, s.max) == (low, high)
+        mean = total / count
+        assert s.mean == pytest.approx(mean, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("arrow_type", ["float64", "float32", "int64", "int32"])
+def test_arrays_with_nulls_and_offsets(arrow_type):
+    rng = np.random.default_rng(3)
+    n = 70_001  # several blocks of the masked path, and a tail
+    if arrow_type.startswith("float"):
+        raw = rng.normal(size=n).astype(arrow_type).tolist()
+    else:
+        raw = rng.integers(-(2**30), 2**30, n).tolist()
+    values = [None if i % 7 == 3 else v for i, v in enumerate(raw)]
+    array = pa.array(values, type=arrow_type)
+    check(oxbridge.stats(array), values)
+    # Slices start inside a byte of the validity bitmap and a block.
+    for start, length in [(5, 1000), (13, 40_000), (69_999, 2), (0, 0)]:
+        check(oxbridge.stats(array.slice(start, length)), values[start : start + length])
+
+
+def test_no_nulls_is_read_in_place_and_equals_numpy():
+    a = np.random.default_rng(5).normal(size=2_000_000)
+    s = oxbridge.stats(pa.array(a))
+    want = oxbridge.stats(a)
+    assert (s.count, s.nan_count, s.sum, s.min, s.max) == (want.count, want.nan_count, want.sum, want.min, want.max)
+    assert s.var == pytest.approx(float(np.var(a)), rel=1e-12)
+
+
+def test_int64_sums_are_exact():
+    values = [2**62, 2**62, None, 2**62, -5]
+    s = oxbridge.stats(pa.array(values, type="int64"))
+    assert s.sum == 3 * 2**62 - 5 and type(s.sum) is int and s.nan_count == 1
+
+
+def test_nan_and_null_are_both_missing():
+    values = [1.0, float("nan"), None, 4.0]
+    s = oxbridge.stats(pa.array(values, from_pandas=False))
+    assert (s.count, s.nan_count, s.sum) == (2, 2, 5.0)
+
+
+def test_chunked_arrays_and_polars_series():
+    chunks = [[1, 2, None], [], [4, None, 6]]
+    values = [v for c in chunks for v in c]
+    check(oxbridge.stats(pa.chunked_array(chunks, type="int64")), values)
+    pl = pytest.importorskip("polars")
+    check(oxbridge.stats(pl.Series(values)), values)
+    check(oxbridge.stats(pl.Series([0.5, None, 2.5])), [0.5, None, 2.5])
+    empty = oxbridge.stats(pa.chunked_array([], type="float64"))
+    assert (empty.count, empty.nan_count) == (0, 0)
+
+
+def test_accumulator_push_merges_arrow_parts():
+    parts = [[1.5, None], [2.5, 3.5, None], [float("nan")]]
+    acc = oxbridge.Accumulator()
+    for p in parts:
+        acc.push(pa.array(p, type="float64"))
+    acc.push(pa.chunked_array([[10.0], [None, 20.0]]))
+    check(acc.stats(), [v for p in parts for v in p] + [10.0, None, 20.0])
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        pytest.param(lambda: pa.array(["a", "b"]), id="string"),
+        pytest.param(lambda: pa.array([1, 2], type="int8"), id="int8"),
+        pytest.param(lambda: pa.array([1, 2], type="uint64"), id="uint64"),
+        pytest.param(lambda: pa.array([True, False]), id="bool"),
+        pytest.param(lambda: pa.array(["x", "y", "x"]).dictionary_encode(), id="dictionary"),
+        pytest.param(lambda: pa.array([[1.0], [2.0]]), id="list"),
+    ],
+)
+def test_unsupported_types_are_a_clean_error(array):
+    with pytest.raises(oxbridge.UnsupportedError, match="not supported"):
+        oxbridge.stats(array())
+    acc = oxbridge.Accumulator()
+    with pytest.raises(oxbridge.UnsupportedError):
+        acc.push(array())
+    assert acc.stats().count == 0  # nothing half-added
+
+
+def test_axis_with_arrow_is_refused():
+    with pytest.raises(ValueError, match="axis"):
+        oxbridge.stats(pa.array([1.0]), axis=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), max_size=300),
+    start=st.integers(0, 20),
+)
+def test_generated_int_arrays(values, start):
+    array = pa.array(values, type="int64").slice(min(start, len(values)))
+    check(oxbridge.stats(array), values[min(start, len(values)) :])
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.floats(-1e300, 1e300)), max_size=300))
+def test_generated_float_arrays(values):
+    check(oxbridge.stats(pa.array(values, type="float64")), values)
