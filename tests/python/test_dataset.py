@@ -816,13 +816,19 @@ def test_csv_options(tmp_path):
 
 
 def test_header_detection_heuristic(tmp_path):
-    # A first row with a number in it is data, not a header (pandas would take it as the
-    # header): a header of years needs header=True.
-    path = _write(tmp_path / "years.csv", "2019,2020\n1,2\n")
+    # A first row of numbers that fit the columns below is data (pandas would take it as
+    # the header); header=True says otherwise.
+    path = _write(tmp_path / "numbers.csv", "19,20\n1,2\n")
     with oxbridge.Dataset.open(path) as ds:
         assert ds.columns == ["0", "1"] and ds.num_rows == 2
     with oxbridge.Dataset.open(path, header=True) as ds:
+        assert ds.columns == ["19", "20"] and ds.num_rows == 1
+    # A row of years over other integers is a header; header=False reads it as data.
+    path = _write(tmp_path / "years.csv", "2019,2020\n1,2\n")
+    with oxbridge.Dataset.open(path) as ds:
         assert ds.columns == ["2019", "2020"] and ds.num_rows == 1
+    with oxbridge.Dataset.open(path, header=False) as ds:
+        assert ds.columns == ["0", "1"] and ds.num_rows == 2
     # A first row of text only is a header, even when the rest is text too.
     with oxbridge.Dataset.open(_write(tmp_path / "words.csv", "x,y\nfoo,bar\n")) as ds:
         assert ds.columns == ["x", "y"] and ds.num_rows == 1
