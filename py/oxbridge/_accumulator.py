@@ -59,7 +59,7 @@ class Accumulator(Handle):
         from . import _arrow
 
         if _arrow.is_arrow(data):
-            for schema, array in _arrow.arrays(data):
+            for schema, array, _held in _arrow.arrays(data):
                 self._call(
                     lib.oxb_accumulator_push_arrow,
                     _arrow.pointer(_arrow.ARRAY, array),

@@ -247,15 +247,26 @@ def _capsule_address(capsule: object, name: bytes) -> int:
     return int(address)
 
 
-def arrays(obj: object) -> Iterator[tuple[int, int]]:
-    """(schema address, array address) of each array of `obj` (`__arrow_c_array__`, or
-    the arrays of its `__arrow_c_stream__`), valid until the next one is asked for. The
-    producer keeps ownership: its capsules release the data."""
+class _Held:
+    """Keeps one imported array valid: the producer's capsules, or an array struct we
+    took from its stream (released and freed with this object)."""
+
+    def __init__(self, keep: object = None, array: int | None = None) -> None:
+        self.keep = keep
+        if array is not None:
+            weakref.finalize(self, free_struct, ARRAY, array)
+
+
+def arrays(obj: object) -> Iterator[tuple[int, int, _Held]]:
+    """(schema address, array address, holder) of each array of `obj`
+    (`__arrow_c_array__`, or the arrays of its `__arrow_c_stream__`): the array stays
+    valid while its holder lives; the schema until the next array is asked for."""
     if getattr(ctypes, "pythonapi", None) is None:
         raise NotImplementedError("reading Arrow capsules needs CPython's C API (ctypes.pythonapi)")
     if hasattr(obj, "__arrow_c_array__"):
         schema_capsule, array_capsule = obj.__arrow_c_array__()
-        yield _capsule_address(schema_capsule, b"arrow_schema"), _capsule_address(array_capsule, b"arrow_array")
+        schema = _capsule_address(schema_capsule, b"arrow_schema")
+        yield schema, _capsule_address(array_capsule, b"arrow_array"), _Held((schema_capsule, array_capsule))
         return
     stream_capsule = obj.__arrow_c_stream__()  # type: ignore[attr-defined]
     stream = pointer(STREAM, _capsule_address(stream_capsule, b"arrow_array_stream"))
@@ -266,14 +277,80 @@ def arrays(obj: object) -> Iterator[tuple[int, int]]:
             raise _stream_error(stream, code)
         while True:
             array = new_struct(ARRAY)
-            try:
-                code = stream.contents.get_next(stream, pointer(ARRAY, array))
-                if code:
-                    raise _stream_error(stream, code)
-                if not pointer(ARRAY, array).contents.release:
-                    return
-                yield schema, array
-            finally:
+            code = stream.contents.get_next(stream, pointer(ARRAY, array))
+            if code:
                 free_struct(ARRAY, array)
+                raise _stream_error(stream, code)
+            if not pointer(ARRAY, array).contents.release:
+                free_struct(ARRAY, array)
+                return
+            yield schema, array, _Held(stream_capsule, array)
     finally:
         free_struct(SCHEMA, schema)
+
+
+# The Arrow formats oxbridge reads: (ctypes type, array.array typecode).
+_FORMATS: dict[bytes, tuple[Any, str]] = {
+    b"g": (ctypes.c_double, "d"),
+    b"f": (ctypes.c_float, "f"),
+    b"l": (ctypes.c_int64, "q"),
+    b"i": (ctypes.c_int32, "i"),
+}
+
+
+def _chunk(schema_address: int, array_address: int, held: _Held, function: str) -> tuple[Any, list[int] | None, str]:
+    """(the values as a memoryview of the producer's buffer, which keeps `held`; the
+    validity bits, None without nulls; the array.array typecode) of one primitive array,
+    checked as `oxb_stats_arrow` checks it."""
+    schema = pointer(SCHEMA, schema_address).contents
+    array = pointer(ARRAY, array_address).contents
+    fmt = schema.format or b""
+    if fmt not in _FORMATS or schema.dictionary or array.dictionary:
+        from ._errors import UnsupportedError
+
+        raise UnsupportedError(
+            f"{function}(): Arrow arrays of format {fmt.decode(errors='replace')!r} are not supported: "
+            "float64 ('g'), float32 ('f'), int64 ('l') and int32 ('i') are"
+        )
+    if array.length < 0 or array.offset < 0 or array.n_buffers != 2 or array.n_children != 0 or not array.buffers:
+        raise ValueError(f"{function}(): not a valid primitive Arrow array")
+    ctype, code = _FORMATS[fmt]
+    n, offset = int(array.length), int(array.offset)
+    if n and not array.buffers[1]:
+        raise ValueError(f"{function}(): the Arrow array's values buffer is NULL")
+    data = (ctype * (offset + n)).from_address(array.buffers[1]) if n else (ctype * 0)()
+    data._held = held  # the view below keeps `data`, `data` keeps the producer's array
+    bits = None
+    if array.null_count != 0 and n:
+        if not array.buffers[0]:
+            if array.null_count > 0:
+                raise ValueError(f"{function}(): the Arrow array has nulls but no validity bitmap")
+        else:
+            raw = (ctypes.c_uint8 * ((offset + n + 7) // 8)).from_address(array.buffers[0])
+            bits = [raw[(offset + i) // 8] >> ((offset + i) % 8) & 1 for i in range(n)]
+            if all(bits):
+                bits = None
+    # ctypes exports "<d"-style formats; a cast gives the native ones ("d") everyone reads.
+    return memoryview(data).cast("B").cast(code)[offset : offset + n], bits, code  # type: ignore[call-overload]
+
+
+def values(obj: object, function: str) -> Any:
+    """The numbers of Arrow data `obj` as a buffer for a read-only call: a view of the
+    producer's memory (which it keeps valid) when it is one chunk without nulls; else one
+    copy, nulls as NaN (integers with nulls become float64, as pandas makes them)."""
+    import array as _array
+
+    chunks = [_chunk(schema, array, held, function) for schema, array, held in arrays(obj)]
+    if len(chunks) == 1 and chunks[0][1] is None:
+        return chunks[0][0]
+    code = "d" if any(bits is not None for _, bits, _ in chunks) else None
+    codes = {c for _, _, c in chunks}
+    code = code or (codes.pop() if len(codes) == 1 else "d")
+    out = _array.array(code)
+    nan = float("nan")
+    for view, bits, _ in chunks:
+        numbers = view.tolist()
+        if bits is not None:
+            numbers = [v if bit else nan for v, bit in zip(numbers, bits)]
+        out.extend(_array.array(code, numbers))
+    return out

@@ -117,8 +117,14 @@ def as_integer(value: Any, argument: str, expected: str = "an integer") -> int:
 
 
 def as_numbers(obj: Any, function: str) -> Any:
-    """`obj` itself when it is a buffer; else its numbers copied into an array.array
-    (int64 when they are all integers that fit, else float64). Only for read-only use."""
+    """`obj` itself when it is a buffer; Arrow data (pyarrow arrays, polars Series) as a
+    view of its memory, or one copy with nulls as NaN; else its numbers copied into an
+    array.array (int64 when they are all integers that fit, else float64). Only for
+    read-only use."""
+    from . import _arrow
+
+    if _arrow.is_arrow(obj):
+        return _arrow.values(obj, function)
     try:
         memoryview(obj)
         return obj

@@ -135,6 +135,13 @@ def sort(a: _Buffer) -> _Buffer:
     >>> oxbridge.sort(array.array("d", [3.0, float("nan"), -1.0, 2.0]))
     array('d', [-1.0, 2.0, 3.0, nan])
     """
+    from . import _arrow
+
+    if _arrow.is_arrow(a):
+        raise ValueError(
+            "sort() sorts in place, and Arrow data is immutable: sort a copy, e.g. "
+            "oxbridge.sort(numpy.array(a)), or use pyarrow.compute.sort_indices"
+        )
     buffer = Buffer(a, writable=True, argument="a", function="sort")
     if buffer.ndim == 1:
         check(lib.oxb_sort(ctypes.byref(buffer.flat())))

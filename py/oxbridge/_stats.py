@@ -247,7 +247,7 @@ def stats(a: Any, axis: int | None = None, ddof: int = 0, skipna: bool = True) -
         if axis is not None:
             raise ValueError("axis is for 2-D arrays; an Arrow array is 1-D")
         total: Stats | None = None
-        for schema, array in _arrow.arrays(a):
+        for schema, array, _held in _arrow.arrays(a):
             out = b.oxb_stats()
             check(
                 lib.oxb_stats_arrow(

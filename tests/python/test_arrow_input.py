@@ -131,3 +131,35 @@ def test_generated_int_arrays(values, start):
 @given(values=st.lists(st.one_of(st.none(), st.floats(-1e300, 1e300)), max_size=300))
 def test_generated_float_arrays(values):
     check(oxbridge.stats(pa.array(values, type="float64")), values)
+
+
+def test_quantile_histogram_and_evaluate_read_arrow_in_place():
+    a = np.random.default_rng(11).normal(size=300_001)
+    arrow = pa.array(a)
+    assert oxbridge.quantile(arrow, 0.37) == np.quantile(a, 0.37)
+    counts, edges = oxbridge.histogram(arrow, bins=7)
+    want_counts, want_edges = np.histogram(a, bins=7)
+    assert list(counts) == want_counts.tolist()
+    np.testing.assert_allclose(edges, want_edges, rtol=1e-15)
+    np.testing.assert_array_equal(oxbridge.evaluate("2*x + y", x=arrow, y=a), 2 * a + a)
+    # A view of the producer's memory: the values are the array's own, also through slices.
+    sliced = arrow.slice(1000, 5)
+    np.testing.assert_array_equal(oxbridge.evaluate("x + 0", x=sliced), a[1000:1005])
+
+
+def test_nulls_read_as_nan_and_chunks_as_one_array():
+    assert math.isnan(oxbridge.quantile(pa.array([1.0, None, 3.0]), 0.5))  # like numpy's NaN
+    assert oxbridge.quantile(pa.chunked_array([[1, 2], [3, 4]], type="int64"), 0.5) == 2.5
+    out = oxbridge.evaluate("x * y", x=pa.array([1, 2, 3]), y=pa.array([1.5, None, 2.0]))
+    assert out[0] == 1.5 and math.isnan(out[1]) and out[2] == 6.0
+    counts, _ = oxbridge.histogram(pa.array([1.0, None, 3.0]), bins=2, range=(0.0, 4.0))
+    assert list(counts) == [1, 1]  # NaN (null) is outside every bin
+    pl = pytest.importorskip("polars")
+    assert oxbridge.quantile(pl.Series([1.0, 2.0, 5.0]), 0.5) == 2.0
+
+
+def test_arrow_data_is_read_only():
+    with pytest.raises(ValueError, match="immutable"):
+        oxbridge.sort(pa.array([3.0, 1.0]))
+    with pytest.raises(oxbridge.UnsupportedError, match="not supported"):
+        oxbridge.quantile(pa.array(["a"]), 0.5)
