@@ -94,13 +94,21 @@ class TypesDidNotFit(Exception):
 
 
 def _stream_error(stream: Any, code: int) -> Exception:
+    """The exception for a failed `get_next` or `get_schema` of a stream of ours: with the
+    path, line and column the library left on this thread, when it is this error's."""
     message = stream.contents.get_last_error(stream)
     text = message.decode("utf-8", "replace") if message else f"error {code}"
-    from ._errors import DataFormatError
+    from ._errors import DataFormatError, error_for, last_error_message
 
     if code == errno.EAGAIN:
         return TypesDidNotFit(text)
-    return DataFormatError(text) if code == errno.EIO else OSError(code, text)
+    if code != errno.EIO:
+        return OSError(code, text)
+    if last_error_message() == text:
+        detail = b.oxb_error_detail()
+        lib.oxb_last_error_detail(ctypes.byref(detail))
+        return error_for(b.OXB_IO if detail.os_code else b.OXB_DATA_FORMAT)
+    return DataFormatError(text)
 
 
 class ArrowBatch:

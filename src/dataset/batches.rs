@@ -348,12 +348,20 @@ impl BatchReader {
                 Some(batch)
             }
             (Position::Csv(reader), Body::Csv(dialect)) => {
-                let columns: Vec<(usize, DataType)> = self
-                    .columns
-                    .iter()
-                    .zip(&self.fields)
-                    .map(|(&c, f)| (c, f.data_type))
-                    .collect();
+                // Each column is parsed once however often it is asked for (the parser
+                // keeps one builder per column of the file).
+                let mut columns: Vec<(usize, DataType)> = Vec::new();
+                let mut slots = Vec::with_capacity(self.columns.len());
+                for (&c, f) in self.columns.iter().zip(&self.fields) {
+                    let slot = columns
+                        .iter()
+                        .position(|&(d, _)| d == c)
+                        .unwrap_or_else(|| {
+                            columns.push((c, f.data_type));
+                            columns.len() - 1
+                        });
+                    slots.push(slot);
+                }
                 let next = reader.next(
                     &dataset.map,
                     dialect,
@@ -374,7 +382,10 @@ impl BatchReader {
                         );
                         return Err(e);
                     }
-                    next => next?,
+                    next => next?.map(|batch| Batch {
+                        rows: batch.rows,
+                        columns: slots.iter().map(|&i| batch.columns[i].clone()).collect(),
+                    }),
                 }
             }
             _ => {

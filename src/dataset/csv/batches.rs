@@ -290,6 +290,8 @@ fn push_plain_number(
     let (number, end, at) = scan_number(bytes, pos, delimiter)?;
     match (number, t) {
         (Number::Int(v), DataType::Int64) => builder.push_i64(v),
+        // "-0" is the float -0.0, as every float parser reads it.
+        (Number::Int(0), _) if bytes[pos] == b'-' => builder.push_f64(-0.0),
         (Number::Int(v), _) => builder.push_f64(v as f64),
         // Below 2^53 and 10^15: one correctly rounded division, as every parser gives it.
         (Number::Decimal(m, scale), DataType::Float64) => {
@@ -320,11 +322,8 @@ fn push(
             None => return Err("an int64"),
         },
         DataType::Float64 => {
-            match parse_int(trimmed)
-                .map(|v| v as f64)
-                .or_else(|| parse_float(trimmed))
-                .filter(|_| plain)
-            {
+            // The float parser reads integers too (and "-0" as -0.0).
+            match parse_float(trimmed).filter(|_| plain) {
                 Some(v) => builder.push_f64(v),
                 None => return Err("a float64"),
             }

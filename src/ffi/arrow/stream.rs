@@ -215,6 +215,9 @@ unsafe extern "C" fn get_next(stream: *mut ArrowArrayStream, out: *mut ArrowArra
                     .reader
                     .as_ref()
                     .is_some_and(BatchReader::types_did_not_fit);
+                // Also the calling thread's last error, with its path, line and column,
+                // for a caller that drives the stream itself (oxbridge's Python does).
+                crate::ffi::last_error::set_with_detail(&e.message, e.detail.as_deref());
                 state.reader = None;
                 state.last_error =
                     CString::new(e.message.replace('\0', "\u{fffd}")).unwrap_or_default();
