@@ -44,14 +44,18 @@ impl Bits {
     }
 }
 
-/// The values of a column on their way into a `Column`.
+/// The values of a column on their way into a `Column`: 64-bit values straight in the
+/// words an Arrow buffer is made of, so finishing moves them instead of copying.
 #[derive(Debug)]
 enum Values {
-    Int64(Vec<i64>),
-    Float64(Vec<f64>),
+    /// int64 and timestamps (their two's-complement bits), float64 (`to_bits`).
+    Words(Vec<u64>),
     Int32(Vec<i32>),
     Bool(Bits),
-    Text { offsets: Vec<i64>, data: Vec<u8> },
+    Text {
+        offsets: Vec<i64>,
+        data: Vec<u8>,
+    },
 }
 
 /// A column built value by value; missing values are nulls.
@@ -59,8 +63,21 @@ enum Values {
 pub struct ColumnBuilder {
     data_type: DataType,
     values: Values,
-    validity: Bits,
+    len: usize,
+    /// The validity bitmap, made at the first null (a column without nulls has none).
+    validity: Option<Bits>,
     null_count: usize,
+}
+
+impl Bits {
+    /// `n` set bits.
+    fn ones(n: usize) -> Bits {
+        let mut words = vec![u64::MAX; n / 64];
+        if n % 64 != 0 {
+            words.push((1u64 << (n % 64)) - 1);
+        }
+        Bits { words, len: n }
+    }
 }
 
 impl ColumnBuilder {
@@ -68,8 +85,9 @@ impl ColumnBuilder {
     /// LargeUtf8), with room for `rows` values.
     pub fn new(data_type: DataType, rows: usize) -> ColumnBuilder {
         let values = match data_type {
-            DataType::Int64 | DataType::Timestamp { .. } => Values::Int64(Vec::with_capacity(rows)),
-            DataType::Float64 => Values::Float64(Vec::with_capacity(rows)),
+            DataType::Int64 | DataType::Timestamp { .. } | DataType::Float64 => {
+                Values::Words(Vec::with_capacity(rows))
+            }
             DataType::Date32 => Values::Int32(Vec::with_capacity(rows)),
             DataType::Bool => Values::Bool(Bits::default()),
             DataType::Utf8 | DataType::LargeUtf8 => Values::Text {
@@ -85,7 +103,8 @@ impl ColumnBuilder {
         ColumnBuilder {
             data_type,
             values,
-            validity: Bits::default(),
+            len: 0,
+            validity: None,
             null_count: 0,
         }
     }
@@ -95,14 +114,25 @@ impl ColumnBuilder {
         self.data_type
     }
 
+    #[inline(always)]
+    fn present(&mut self) {
+        if let Some(v) = &mut self.validity {
+            v.push(true);
+        }
+        self.len += 1;
+    }
+
     /// Appends a null.
     #[inline]
     pub fn push_null(&mut self) {
-        self.validity.push(false);
+        let len = self.len;
+        self.validity
+            .get_or_insert_with(|| Bits::ones(len))
+            .push(false);
+        self.len += 1;
         self.null_count += 1;
         match &mut self.values {
-            Values::Int64(v) => v.push(0),
-            Values::Float64(v) => v.push(0.0),
+            Values::Words(v) => v.push(0),
             Values::Int32(v) => v.push(0),
             Values::Bool(b) => b.push(false),
             Values::Text { offsets, data } => offsets.push(data.len() as i64),
@@ -112,9 +142,9 @@ impl ColumnBuilder {
     /// Appends an integer (int64 and timestamp columns; date columns take days).
     #[inline]
     pub fn push_i64(&mut self, v: i64) {
-        self.validity.push(true);
+        self.present();
         match &mut self.values {
-            Values::Int64(values) => values.push(v),
+            Values::Words(values) => values.push(v as u64),
             // Dates of years 1 to 9999 are within i32 (the parser keeps to them).
             Values::Int32(values) => values.push(v as i32),
             _ => unreachable!("push_i64 on a {:?} column", self.data_type),
@@ -124,9 +154,9 @@ impl ColumnBuilder {
     /// Appends a double.
     #[inline]
     pub fn push_f64(&mut self, v: f64) {
-        self.validity.push(true);
+        self.present();
         match &mut self.values {
-            Values::Float64(values) => values.push(v),
+            Values::Words(values) => values.push(v.to_bits()),
             _ => unreachable!("push_f64 on a {:?} column", self.data_type),
         }
     }
@@ -134,7 +164,7 @@ impl ColumnBuilder {
     /// Appends a boolean.
     #[inline]
     pub fn push_bool(&mut self, v: bool) {
-        self.validity.push(true);
+        self.present();
         match &mut self.values {
             Values::Bool(bits) => bits.push(v),
             _ => unreachable!("push_bool on a {:?} column", self.data_type),
@@ -145,7 +175,7 @@ impl ColumnBuilder {
     /// `decode("utf-8", "replace")` reads it (Arrow's text must be UTF-8).
     #[inline]
     pub fn push_text(&mut self, bytes: &[u8]) {
-        self.validity.push(true);
+        self.present();
         match &mut self.values {
             Values::Text { offsets, data } => {
                 if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
@@ -161,22 +191,24 @@ impl ColumnBuilder {
 
     /// The values so far.
     pub fn len(&self) -> usize {
-        self.validity.len()
+        self.len
     }
 
     /// Whether there is no value yet.
     pub fn is_empty(&self) -> bool {
-        self.validity.is_empty()
+        self.len == 0
     }
 
     /// The finished column. Text of a `Utf8` column must fit 32-bit offsets (callers
     /// choose `LargeUtf8` when a batch could pass 2 GiB of text).
     pub fn finish(self) -> Column {
-        let len = self.validity.len();
-        let validity = (self.null_count > 0).then(|| self.validity.into_buffer());
+        let len = self.len;
+        let validity = self.validity.map(Bits::into_buffer);
         let buffers = match self.values {
-            Values::Int64(v) => vec![Buffer::of(&v)],
-            Values::Float64(v) => vec![Buffer::of(&v)],
+            Values::Words(words) => {
+                let bytes = words.len() * 8;
+                vec![Buffer::Owned { words, len: bytes }]
+            }
             Values::Int32(v) => vec![Buffer::of(&v)],
             Values::Bool(bits) => vec![bits.into_buffer()],
             Values::Text { offsets, data } => {
@@ -186,7 +218,16 @@ impl ColumnBuilder {
                 } else {
                     Buffer::of(&offsets)
                 };
-                vec![offsets, Buffer::copy_of(&data)]
+                // An empty one still gets a real (aligned) address: some consumers check.
+                let data = if data.is_empty() {
+                    Buffer::Owned {
+                        words: vec![0],
+                        len: 0,
+                    }
+                } else {
+                    Buffer::Bytes(data)
+                };
+                vec![offsets, data]
             }
         };
         Column {
@@ -210,6 +251,7 @@ mod tests {
                 .flat_map(|w| w.to_ne_bytes())
                 .take(*len)
                 .collect(),
+            Buffer::Bytes(v) => v.clone(),
             Buffer::Mapped(_) => unreachable!(),
         }
     }

@@ -102,6 +102,8 @@ pub enum Buffer {
         /// How many of its bytes are the buffer.
         len: usize,
     },
+    /// Our own bytes (text data, which needs no alignment beyond a byte).
+    Bytes(Vec<u8>),
     /// A byte range of the dataset's mapped file, handed out without a copy.
     Mapped(Range<usize>),
 }
@@ -124,10 +126,17 @@ impl Buffer {
     /// A buffer of the values of `v` (fixed-width numbers), in native byte order.
     pub fn of<T: Copy + Pod>(v: &[T]) -> Buffer {
         let len = std::mem::size_of_val(v);
-        let mut words = vec![0u64; len.div_ceil(8)];
-        for (i, x) in v.iter().enumerate() {
-            x.write_to(&mut words, i);
-        }
+        let per_word = 8 / std::mem::size_of::<T>();
+        let words = v
+            .chunks(per_word)
+            .map(|values| {
+                let mut bytes = [0u8; 8];
+                for (k, x) in values.iter().enumerate() {
+                    x.write_bytes(&mut bytes, k);
+                }
+                u64::from_ne_bytes(bytes)
+            })
+            .collect();
         Buffer::Owned { words, len }
     }
 
@@ -135,6 +144,7 @@ impl Buffer {
     pub fn len(&self) -> usize {
         match self {
             Buffer::Owned { len, .. } => *len,
+            Buffer::Bytes(v) => v.len(),
             Buffer::Mapped(r) => r.len(),
         }
     }
@@ -145,23 +155,19 @@ impl Buffer {
     }
 }
 
-/// Fixed-width numbers a `Buffer` can hold: written into 8-byte words at their place.
+/// Fixed-width numbers a `Buffer` can hold, 8 bytes to a word.
 pub trait Pod: Copy {
-    /// Writes the value at index `i` of an array of `Self` laid out in `words`.
-    fn write_to(self, words: &mut [u64], i: usize);
+    /// Writes the value as the `k`-th of the values that share the 8 bytes of a word.
+    fn write_bytes(self, word: &mut [u8; 8], k: usize);
 }
 
 macro_rules! pod {
     ($($t:ty),*) => {$(
         impl Pod for $t {
-            #[inline]
-            fn write_to(self, words: &mut [u64], i: usize) {
+            #[inline(always)]
+            fn write_bytes(self, word: &mut [u8; 8], k: usize) {
                 const SIZE: usize = std::mem::size_of::<$t>();
-                let at = i * SIZE;
-                let word = &mut words[at / 8];
-                let mut bytes = word.to_ne_bytes();
-                bytes[at % 8..at % 8 + SIZE].copy_from_slice(&self.to_ne_bytes());
-                *word = u64::from_ne_bytes(bytes);
+                word[k * SIZE..(k + 1) * SIZE].copy_from_slice(&self.to_ne_bytes());
             }
         }
     )*};

@@ -358,6 +358,7 @@ mod tests {
                 .flat_map(|w| w.to_ne_bytes())
                 .take(*len)
                 .collect(),
+            Buffer::Bytes(v) => v.clone(),
             Buffer::Mapped(_) => unreachable!(),
         }
     }

@@ -140,6 +140,7 @@ fn column(column: Column, mapped: &Mapped, out: &mut ArrowArray) {
     let pointer = |b: &Buffer| -> *const c_void {
         match b {
             Buffer::Owned { words, .. } => words.as_ptr().cast(),
+            Buffer::Bytes(bytes) => bytes.as_ptr().cast(),
             Buffer::Mapped(range) => {
                 assert!(
                     range.end <= mapped.len,
