@@ -73,7 +73,7 @@ impl Bits {
     /// `n` set bits.
     fn ones(n: usize) -> Bits {
         let mut words = vec![u64::MAX; n / 64];
-        if n % 64 != 0 {
+        if !n.is_multiple_of(64) {
             words.push((1u64 << (n % 64)) - 1);
         }
         Bits { words, len: n }
