@@ -398,7 +398,7 @@ class Dataset(Handle):
         >>> tmp = tempfile.TemporaryDirectory()
         >>> path = os.path.join(tmp.name, "t.csv")
         >>> with open(path, "w") as f:
-        ...     _ = f.write("n,name\n1,a\n2,b\n3,c\n")
+        ...     _ = f.write("n,name\\n1,a\\n2,b\\n3,c\\n")
         >>> with oxbridge.Dataset.open(path) as ds:
         ...     print([b.num_rows for b in ds.iter_batches(rows=2)])
         [2, 1]
