@@ -287,7 +287,11 @@ fn push_plain_number(
     if !matches!(t, DataType::Int64 | DataType::Float64) {
         return None;
     }
-    let (number, end, at) = scan_number(bytes, pos, delimiter)?;
+    let Some((number, end, at)) = scan_number(bytes, pos, delimiter) else {
+        return (t == DataType::Float64)
+            .then(|| push_long_float(builder, bytes, pos, delimiter))
+            .flatten();
+    };
     match (number, t) {
         (Number::Int(v), DataType::Int64) => builder.push_i64(v),
         // "-0" is the float -0.0, as every float parser reads it.
@@ -299,6 +303,37 @@ fn push_plain_number(
         }
         (Number::Decimal(..), _) => return None,
     }
+    Some((end, at))
+}
+
+/// Appends a float that `scan_number` leaves to the general reader (more than 15 digits,
+/// an exponent: how pandas and polars write doubles) when the field is one plain number:
+/// digits first (after a sign or point), so never a word such as a missing-value marker.
+#[inline]
+fn push_long_float(
+    builder: &mut ColumnBuilder,
+    bytes: &[u8],
+    pos: usize,
+    delimiter: u8,
+) -> Option<(usize, usize)> {
+    let rest = bytes.get(pos..)?;
+    let digit_at = match rest.first()? {
+        b'-' | b'+' => 1 + usize::from(rest.get(1) == Some(&b'.')),
+        b'.' => 1,
+        _ => 0,
+    };
+    if !rest.get(digit_at)?.is_ascii_digit() {
+        return None;
+    }
+    let (value, n) = fast_float2::parse_partial::<f64, _>(rest).ok()?;
+    let end = pos + n;
+    let at = match bytes.get(end) {
+        None => end,
+        Some(&b) if b == delimiter || b == b'\n' => end,
+        Some(b'\r') if bytes.get(end + 1).is_none_or(|&b| b == b'\n') => end + 1,
+        _ => return None,
+    };
+    builder.push_f64(value);
     Some((end, at))
 }
 
