@@ -5,6 +5,7 @@ over the same values, and numpy on large arrays."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -163,3 +164,66 @@ def test_arrow_data_is_read_only():
         oxbridge.sort(pa.array([3.0, 1.0]))
     with pytest.raises(oxbridge.UnsupportedError, match="not supported"):
         oxbridge.quantile(pa.array(["a"]), 0.5)
+
+
+_CTRL_C_CHILD = r"""
+import json, sys, time
+import pyarrow as pa
+import oxbridge
+
+path, how = sys.argv[1], sys.argv[2]
+ds = oxbridge.Dataset.open(path)
+rows = ds.num_rows
+print("ready", flush=True)
+try:
+    while True:
+        if how == "iter_batches":
+            for batch in ds.iter_batches(rows=1000):
+                pa.record_batch(batch)
+        else:
+            pa.table(ds)
+except KeyboardInterrupt:
+    caught = time.monotonic()
+# The Dataset still works after the interrupted stream.
+print(json.dumps({"caught": caught, "rows": ds.to_arrow(columns=[0]).num_rows == rows}), flush=True)
+"""
+
+
+@pytest.mark.parametrize("how", ["iter_batches", "pyarrow.table"])
+def test_ctrl_c_during_a_stream(tmp_path, how):
+    """SIGINT while batches stream: KeyboardInterrupt comes out promptly (between two
+    batches of a few chunks each, or when pyarrow's read ends), and the Dataset stays usable."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _helpers import child_env
+
+    path = tmp_path / "big.csv"
+    with open(path, "w") as f:
+        f.write("a,b,c\n")
+        line = "".join(f"{i},{i * 0.5},word{i % 97}\n" for i in range(100_000))
+        f.write(line * 6)  # about 12 MB: a few tenths of a second a pass
+    process = subprocess.Popen(
+        [sys.executable, "-c", _CTRL_C_CHILD, str(path), how],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+    try:
+        assert process.stdout.readline() == "ready\n"
+        time.sleep(0.6)
+        sent = time.monotonic()
+        os.kill(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err[-2000:]
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["rows"] is True
+    latency = report["caught"] - sent
+    assert 0 <= latency < (0.5 if how == "iter_batches" else 3.0), latency
