@@ -1067,6 +1067,36 @@ oxb_status oxb_histogram(const struct oxb_view *view,
 oxb_status oxb_quantile(const struct oxb_view *view, const double *q, size_t q_len, double *out);
 
 /**
+ * `oxb_histogram` of an Arrow array (float64, float32, int64 or int32, read in place;
+ * nulls read as NaN). The caller keeps the array.
+ *
+ * # Safety
+ * `array` and `schema` are NULL or valid, unreleased C Data Interface structs whose
+ * buffers hold what they declare; `range`, `counts` and `edges` as for `oxb_histogram`.
+ */
+oxb_status oxb_histogram_arrow(const struct ArrowArray *array,
+                               const struct ArrowSchema *schema,
+                               size_t bins,
+                               const double *range,
+                               uint64_t *counts,
+                               double *edges);
+
+/**
+ * `oxb_quantile` of an Arrow array (float64, float32, int64 or int32, read in place;
+ * nulls read as NaN, so an array with a null has NaN quantiles, as numpy's). The caller
+ * keeps the array.
+ *
+ * # Safety
+ * `array` and `schema` are NULL or valid, unreleased C Data Interface structs whose
+ * buffers hold what they declare; `q` and `out` as for `oxb_quantile`.
+ */
+oxb_status oxb_quantile_arrow(const struct ArrowArray *array,
+                              const struct ArrowSchema *schema,
+                              const double *q,
+                              size_t q_len,
+                              double *out);
+
+/**
  * Sorts `view` in place, ascending, NaN last (like `numpy.sort`), in parallel.
  *
  * # Safety

@@ -22,8 +22,9 @@ pub struct Validity<'a> {
 }
 
 impl Validity<'_> {
+    /// Whether value `i` is present.
     #[inline]
-    fn get(&self, i: usize) -> bool {
+    pub fn get(&self, i: usize) -> bool {
         let bit = self.offset + i;
         self.bits[bit / 8] >> (bit % 8) & 1 == 1
     }

@@ -865,6 +865,24 @@ static void test_arrow_input(void) {
     CHECK_FAILS(oxb_stats_arrow(NULL, &schema, &out), OXB_NULL_POINTER, "array");
     CHECK_FAILS(oxb_stats_arrow(&array, NULL, &out), OXB_NULL_POINTER, "schema");
     CHECK_FAILS(oxb_stats_arrow(&array, &schema, NULL), OXB_NULL_POINTER, "out");
+    /* Quantiles and histograms read it in place too; a null reads as NaN. */
+    {
+        double probs[3] = {0.0, 0.5, 1.0}, q[3], edges[3], range[2] = {0.0, 10.0};
+        uint64_t counts[2];
+        CHECK_OK(oxb_quantile_arrow(&array, &schema, probs, 3, q));
+        CHECK(q[0] == 1.0 && q[1] == 4.5 && q[2] == 8.0); /* values 1..8, no null now */
+        CHECK_OK(oxb_histogram_arrow(&array, &schema, 2, range, counts, edges));
+        CHECK(counts[0] == 4 && counts[1] == 4 && edges[1] == 5.0);
+        buffers[0] = validity;
+        array.null_count = 1;
+        CHECK_OK(oxb_quantile_arrow(&array, &schema, probs, 3, q));
+        CHECK(q[0] != q[0] && q[1] != q[1]); /* NaN, as numpy's quantile of data with NaN */
+        CHECK_OK(oxb_histogram_arrow(&array, &schema, 2, range, counts, edges));
+        CHECK(counts[0] + counts[1] == 7);
+        schema.format = "u";
+        CHECK_FAILS(oxb_quantile_arrow(&array, &schema, probs, 3, q), OXB_UNSUPPORTED, "not supported");
+        schema.format = "l";
+    }
     array.release = NULL;
     CHECK_FAILS(oxb_stats_arrow(&array, &schema, &out), OXB_INVALID_ARGUMENT, "released");
 }

@@ -111,3 +111,25 @@ pub(crate) unsafe fn import<'a>(
     };
     Ok(Imported { view, validity })
 }
+
+/// Runs `f` on the values of an imported array as functions that read NaN as missing
+/// take them: the array itself when nothing is null, else a float64 copy with NaN at
+/// the nulls.
+pub(crate) fn with_nulls_as_nan<R>(imported: Imported<'_>, f: impl FnOnce(View<'_>) -> R) -> R {
+    match imported.validity {
+        None => f(imported.view),
+        Some(validity) => {
+            let view = imported.view;
+            let copy: Vec<f64> = (0..view.len())
+                .map(|i| {
+                    if validity.get(i) {
+                        view.get_f64(i)
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect();
+            f(View::F64(Strided::from_slice(&copy)))
+        }
+    }
+}
