@@ -7,7 +7,11 @@
 use super::chunks::chunk_start;
 use super::dialect::Dialect;
 use super::nulls::NullSet;
-use super::number::{parse_float, parse_int, scan_number, trim_spaces, Number, POWERS_OF_TEN};
+#[cfg(target_arch = "x86_64")]
+use super::number::Sse41;
+use super::number::{
+    parse_float, parse_int, trim_spaces, Number, NumberScanner, Portable, POWERS_OF_TEN,
+};
 use super::records::{field_count_error, line_of, Field, Records, Terminator};
 use super::temporal::{parse_bool, parse_temporal, Temporal};
 use crate::arrow::{Batch, ColumnBuilder, DataType};
@@ -138,6 +142,40 @@ impl CsvBatches {
 /// rows; `next_record` is left where the record after them starts.
 fn parse(
     bytes: &[u8],
+    range: (usize, usize),
+    dialect: &Dialect,
+    columns: &[(usize, DataType)],
+    rows: usize,
+    path: &str,
+    next_record: &mut usize,
+) -> Result<Vec<Batch>> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::runtime::cpu::has_sse41() {
+        // SAFETY: the CPU has SSE4.1 (runtime::cpu).
+        return unsafe { parse_sse41(bytes, range, dialect, columns, rows, path, next_record) };
+    }
+    parse_with::<Portable>(bytes, range, dialect, columns, rows, path, next_record)
+}
+
+/// `parse` with the SSE4.1 number scanner (the describe scan's).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.1")]
+unsafe fn parse_sse41(
+    bytes: &[u8],
+    range: (usize, usize),
+    dialect: &Dialect,
+    columns: &[(usize, DataType)],
+    rows: usize,
+    path: &str,
+    next_record: &mut usize,
+) -> Result<Vec<Batch>> {
+    parse_with::<Sse41>(bytes, range, dialect, columns, rows, path, next_record)
+}
+
+/// The record loop, compiled once per number scanner.
+#[inline(always)]
+fn parse_with<S: NumberScanner>(
+    bytes: &[u8],
     (start, stop): (usize, usize),
     dialect: &Dialect,
     columns: &[(usize, DataType)],
@@ -189,7 +227,7 @@ fn parse(
             // The common case, a plain number in a numeric column, in one pass.
             if let Some(Some(slot)) = slots.get(index) {
                 if fast_numbers {
-                    if let Some((end, at)) = push_plain_number(
+                    if let Some((end, at)) = push_plain_number::<S>(
                         &mut builders[*slot],
                         bytes,
                         records.pos,
@@ -277,7 +315,7 @@ fn finish(builders: Vec<ColumnBuilder>, rows: usize) -> Batch {
 /// float64 column; returns where its text ends and where its terminator is, or `None`
 /// (not such a number, or not of the column's type) for the general reader.
 #[inline(always)]
-fn push_plain_number(
+fn push_plain_number<S: NumberScanner>(
     builder: &mut ColumnBuilder,
     bytes: &[u8],
     pos: usize,
@@ -287,7 +325,7 @@ fn push_plain_number(
     if !matches!(t, DataType::Int64 | DataType::Float64) {
         return None;
     }
-    let Some((number, end, at)) = scan_number(bytes, pos, delimiter) else {
+    let Some((number, end, at)) = S::scan(bytes, pos, delimiter) else {
         return (t == DataType::Float64)
             .then(|| push_long_float(builder, bytes, pos, delimiter))
             .flatten();
