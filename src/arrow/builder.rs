@@ -245,15 +245,7 @@ mod tests {
     use super::*;
 
     fn bytes(b: &Buffer) -> Vec<u8> {
-        match b {
-            Buffer::Owned { words, len } => words
-                .iter()
-                .flat_map(|w| w.to_ne_bytes())
-                .take(*len)
-                .collect(),
-            Buffer::Bytes(v) => v.clone(),
-            Buffer::Mapped(_) => unreachable!(),
-        }
+        b.owned_bytes().expect("a buffer of ours")
     }
 
     #[test]

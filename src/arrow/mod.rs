@@ -153,6 +153,22 @@ impl Buffer {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// A copy of the bytes of one of our own buffers; `None` for a range of a mapped file
+    /// (only its dataset can read it).
+    pub fn owned_bytes(&self) -> Option<Vec<u8>> {
+        match self {
+            Buffer::Owned { words, len } => Some(
+                words
+                    .iter()
+                    .flat_map(|w| w.to_ne_bytes())
+                    .take(*len)
+                    .collect(),
+            ),
+            Buffer::Bytes(bytes) => Some(bytes.clone()),
+            Buffer::Mapped(_) => None,
+        }
+    }
 }
 
 /// Fixed-width numbers a `Buffer` can hold, 8 bytes to a word.

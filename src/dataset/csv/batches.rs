@@ -424,20 +424,9 @@ mod tests {
     use crate::arrow::Buffer;
     use crate::dataset::csv::{detect, CsvOptions};
 
-    fn words(b: &Buffer) -> Vec<u8> {
-        match b {
-            Buffer::Owned { words, len } => words
-                .iter()
-                .flat_map(|w| w.to_ne_bytes())
-                .take(*len)
-                .collect(),
-            Buffer::Bytes(v) => v.clone(),
-            Buffer::Mapped(_) => unreachable!(),
-        }
-    }
-
     fn i64s(b: &Buffer) -> Vec<i64> {
-        words(b)
+        b.owned_bytes()
+            .unwrap()
             .chunks(8)
             .map(|c| i64::from_ne_bytes(c.try_into().unwrap()))
             .collect()
