@@ -297,7 +297,8 @@ impl Parser {
             ("None", q) if !matches!(q, Some('\'' | '"')) => Ok(Literal::None),
             (prefix, Some('\'' | '"')) => {
                 self.pos = start;
-                self.strings(prefix.len())
+                // In characters, as the parser counts (a word may hold any letters).
+                self.strings(prefix.chars().count())
             }
             _ => {
                 self.pos = start;
@@ -536,5 +537,12 @@ mod tests {
         fn never_panics(text in "[ -~\u{e9}\u{645}\n]{0,40}") {
             let _ = parse(&text);
         }
+    }
+
+    #[test]
+    fn a_string_prefix_of_other_letters_is_an_error() {
+        // Found by never_panics: the prefix was measured in bytes, the text in characters.
+        assert!(parse("\u{e9}\u{645}\u{645}\"").is_err());
+        assert!(parse("{'descr': \u{e9}'<f8', 'fortran_order': False, 'shape': (1,)}").is_err());
     }
 }
