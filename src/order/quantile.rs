@@ -148,7 +148,19 @@ pub fn quantiles<T: Element>(view: Strided<'_, T>, qs: &[f64]) -> Result<Vec<f64
 }
 
 fn lerp_values<T: Element>(a: T, b: T, t: f64) -> f64 {
-    lerp(a.to_f64(), b.to_f64(), t)
+    match (a.as_i64(), b.as_i64()) {
+        // numpy interpolates integers with their exact difference (past 2^53 the
+        // difference of the rounded values can differ in the last bit).
+        (Some(x), Some(y)) => {
+            let diff = (i128::from(y) - i128::from(x)) as f64;
+            if t >= 0.5 {
+                y as f64 - diff * (1.0 - t)
+            } else {
+                x as f64 + diff * t
+            }
+        }
+        _ => lerp(a.to_f64(), b.to_f64(), t),
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +177,19 @@ mod tests {
         let with_nan = [1.0, f64::NAN];
         assert!(quantiles(Strided::from_slice(&with_nan), &[0.5]).unwrap()[0].is_nan());
         assert!(quantiles(Strided::from_slice(&xs), &[1.5]).is_err());
+    }
+
+    #[test]
+    fn int64_past_2_53_interpolates_the_exact_difference() {
+        // numpy.quantile(np.array([2**53 + 1, 2**53 + 2, 2**63 - 1]), 0.25) is
+        // 9007199254740994.0: float(a) + float(b - a) * t, not the rounded values' lerp.
+        let xs = [(1i64 << 53) + 1, (1 << 53) + 2, i64::MAX];
+        let q = quantiles(Strided::from_slice(&xs), &[0.25, 0.75]).unwrap();
+        assert_eq!(q[0], 9007199254740994.0);
+        assert_eq!(
+            q[1],
+            i64::MAX as f64 - ((i64::MAX - (1 << 53) - 2) as f64) * 0.5
+        );
     }
 
     proptest! {

@@ -227,3 +227,15 @@ def test_ctrl_c_during_a_stream(tmp_path, how):
     assert report["rows"] is True
     latency = report["caught"] - sent
     assert 0 <= latency < (0.5 if how == "iter_batches" else 3.0), latency
+
+
+def test_int64_quantiles_past_2_53_equal_numpy_bit_for_bit():
+    """numpy interpolates int64 with the exact integer difference; so does quantile()."""
+    rng = np.random.default_rng(21)
+    for trial in range(100):
+        n = int(rng.integers(2, 60))
+        a = (2**53 + rng.integers(-3000, 3000, n)) if trial % 2 else rng.integers(-(2**62), 2**62, n)
+        a = np.asarray(a, dtype=np.int64)
+        for q in rng.random(4).tolist():
+            assert oxbridge.quantile(a, q) == float(np.quantile(a, q)), (a.tolist(), q)
+            assert oxbridge.quantile(pa.array(a), q) == float(np.quantile(a, q))
