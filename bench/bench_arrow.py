@@ -25,24 +25,14 @@ import tempfile
 import time
 from typing import Any
 
+from bench_dataset import proc_status
+
 from _results import cpu, record
 
 TARGET_VS_PYARROW = 2.0
 TARGET_VS_POLARS = 1.5
 TARGET_RSS_VS_TABLE = 1.3
 TARGET_NPY_SECONDS = 1e-3
-
-
-def vm(key: str) -> int:
-    """A kB field of /proc/self/status (0 when absent)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def write_csv(path: str, rows: int) -> None:
@@ -72,7 +62,7 @@ def write_csv(path: str, rows: int) -> None:
 
 
 def worker(tool: str, path: str, threads: int) -> dict[str, Any]:
-    before = vm("VmRSS")
+    before = proc_status().get("VmRSS", 0)
     if tool == "oxbridge":
         import pyarrow  # noqa: F401 - imported before the clock starts, as for pyarrow's own run
 
@@ -114,7 +104,7 @@ def worker(tool: str, path: str, threads: int) -> dict[str, Any]:
         size, rows = table.nbytes, table.num_rows
     else:
         raise ValueError(tool)
-    peak = vm("VmHWM")
+    peak = proc_status().get("VmHWM", 0)
     return {"seconds": seconds, "size": size, "rows": rows, "peak_kib": peak, "growth_kib": peak - before}
 
 

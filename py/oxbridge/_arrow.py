@@ -244,12 +244,16 @@ def is_arrow(obj: object) -> bool:
     )
 
 
+_capsule_get: Any = None
+
+
 def _capsule_address(capsule: object, name: bytes) -> int:
-    api = ctypes.pythonapi
-    get = api.PyCapsule_GetPointer
-    get.restype = ctypes.c_void_p
-    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    address = get(capsule, name)
+    global _capsule_get
+    if _capsule_get is None:
+        # A function object of its own: the ctypes.pythonapi one is shared with others.
+        get = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)
+        _capsule_get = get(("PyCapsule_GetPointer", ctypes.pythonapi))
+    address = _capsule_get(capsule, name)
     if not address:
         raise TypeError(f"expected an Arrow capsule named {name.decode()!r}")
     return int(address)

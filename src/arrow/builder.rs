@@ -24,16 +24,6 @@ impl Bits {
         self.len += 1;
     }
 
-    /// The number of bits.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether there is no bit.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The bitmap as an Arrow buffer.
     pub fn into_buffer(self) -> Buffer {
         let len = self.len.div_ceil(8);
@@ -187,16 +177,6 @@ impl ColumnBuilder {
             }
             _ => unreachable!("push_text on a {:?} column", self.data_type),
         }
-    }
-
-    /// The values so far.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether there is no value yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The finished column. Text of a `Utf8` column must fit 32-bit offsets (callers

@@ -67,17 +67,6 @@ impl DataType {
             DataType::Timestamp { zoned: true } => "tsu:UTC",
         }
     }
-
-    /// Bytes per value of a fixed-width type (0 for booleans and text).
-    pub fn width(self) -> usize {
-        match self {
-            DataType::Int8 | DataType::UInt8 => 1,
-            DataType::Int16 | DataType::UInt16 => 2,
-            DataType::Int32 | DataType::UInt32 | DataType::Float32 | DataType::Date32 => 4,
-            DataType::Int64 | DataType::Float64 | DataType::Timestamp { .. } => 8,
-            DataType::Bool | DataType::Utf8 | DataType::LargeUtf8 => 0,
-        }
-    }
 }
 
 /// A column of a schema: its name, type, and whether it may hold nulls.
@@ -138,20 +127,6 @@ impl Buffer {
             })
             .collect();
         Buffer::Owned { words, len }
-    }
-
-    /// The buffer's length in bytes.
-    pub fn len(&self) -> usize {
-        match self {
-            Buffer::Owned { len, .. } => *len,
-            Buffer::Bytes(v) => v.len(),
-            Buffer::Mapped(r) => r.len(),
-        }
-    }
-
-    /// Whether the buffer is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// A copy of the bytes of one of our own buffers; `None` for a range of a mapped file

@@ -195,33 +195,21 @@ def test_ctrl_c_during_a_stream(tmp_path, how):
     batches of a few chunks each, or when pyarrow's read ends), and the Dataset stays usable."""
     import os
     import signal
-    import subprocess
-    import sys
     import time
 
-    from _helpers import child_env
+    from _helpers import python, started
 
     path = tmp_path / "big.csv"
     with open(path, "w") as f:
         f.write("a,b,c\n")
         line = "".join(f"{i},{i * 0.5},word{i % 97}\n" for i in range(100_000))
         f.write(line * 6)  # about 12 MB: a few tenths of a second a pass
-    process = subprocess.Popen(
-        [sys.executable, "-c", _CTRL_C_CHILD, str(path), how],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
-    try:
+    with started(python("-c", _CTRL_C_CHILD, str(path), how)) as process:
         assert process.stdout.readline() == "ready\n"
         time.sleep(0.6)
         sent = time.monotonic()
         os.kill(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 0, err[-2000:]
     report = json.loads(out.strip().splitlines()[-1])
     assert report["rows"] is True
