@@ -77,6 +77,12 @@ struct ArrowArrayStream {
 #define DEFAULT_BATCH_ROWS 65536
 
 /**
+ * The most partitions a plan may have: each is a task somewhere, and a list of more
+ * would be an allocation failure (an abort) before it is anything useful.
+ */
+#define MAX_PARTITIONS (1 << 24)
+
+/**
  * `oxb_arrow_new`/`oxb_arrow_free` kinds: a `struct ArrowSchema`.
  */
 #define OXB_ARROW_SCHEMA 0
@@ -128,6 +134,13 @@ struct ArrowArrayStream {
 #define OXB_KIND_DATE 5
 
 #define OXB_KIND_DATETIME 6
+
+/**
+ * A datetime column whose values carry a UTC offset, read as UTC: only in the kinds of
+ * `oxb_dataset_partition_kinds` (a describe reports such a column as
+ * `OXB_KIND_DATETIME`), where it makes an Arrow timestamp with time zone "UTC".
+ */
+#define OXB_KIND_DATETIME_UTC 7
 
 /**
  * `oxb_stats_axis` over each column (numpy's axis=0).
@@ -307,6 +320,16 @@ typedef uint64_t oxb_dataset;
  * non-zero cancels the work, which then returns `OXB_CANCELLED`.
  */
 typedef int (*oxb_progress_fn)(uint64_t done, uint64_t total, void *user);
+
+/**
+ * A part of a dataset, from `oxb_dataset_partitions`: bytes `start..stop` of a CSV
+ * file's data (a record boundary, or a guess of one, to the next partition's start),
+ * or rows `start..stop` of a binary array.
+ */
+typedef struct oxb_partition {
+  uint64_t start;
+  uint64_t stop;
+} oxb_partition;
 
 /**
  * How to open a file. Zero-initialise it and set what you know; the rest is detected.
@@ -520,6 +543,26 @@ typedef struct oxb_error_detail {
 } oxb_error_detail;
 
 /**
+ * What identifies a file: a partition planned on one is only valid for the same file,
+ * unchanged. Compare a reopened dataset's identity with the planner's.
+ */
+typedef struct oxb_file_identity {
+  /**
+   * Size in bytes.
+   */
+  uint64_t size;
+  /**
+   * Last modification, nanoseconds since the Unix epoch.
+   */
+  int64_t mtime_ns;
+  /**
+   * Inode and device numbers (0 where the system has none).
+   */
+  uint64_t inode;
+  uint64_t device;
+} oxb_file_identity;
+
+/**
  * A 2-D strided array in the caller's memory: element `(i, j)` is at
  * `data + i * row_stride + j * col_stride` elements. C order has `row_stride = cols,
  * col_stride = 1`; Fortran order `row_stride = 1, col_stride = rows`.
@@ -719,6 +762,29 @@ oxb_status oxb_dataset_arrow_stream(oxb_dataset dataset,
                                     oxb_progress_fn progress,
                                     void *user,
                                     struct ArrowArrayStream *out);
+
+/**
+ * Writes to `*out` a stream of one partition's rows (`oxb_dataset_partitions`):
+ * `columns` as for `oxb_dataset_arrow_stream`, and for CSV with the column kinds in
+ * `kinds` (one `OXB_KIND_*` per column, as `oxb_dataset_partition_kinds` gives them;
+ * NULL: the whole file's, which costs a scan of it unless a description has seen
+ * them). A value that does not fit its column's kind ends the stream with `EIO` and a
+ * message naming it. CSV rows are those of the records that start in the partition,
+ * the last read to its end, as `oxb_dataset_partition_description` reads them.
+ *
+ * # Safety
+ * `partition` is NULL or readable; `columns` and `kinds` are NULL or point to
+ * `columns_len` values; `out` is NULL or points to a writable `struct ArrowArrayStream`.
+ */
+oxb_status oxb_dataset_partition_arrow_stream(oxb_dataset dataset,
+                                              const struct oxb_partition *partition,
+                                              const size_t *columns,
+                                              size_t columns_len,
+                                              const uint32_t *kinds,
+                                              size_t batch_rows,
+                                              oxb_progress_fn progress,
+                                              void *user,
+                                              struct ArrowArrayStream *out);
 
 /**
  * Opens a data file (`.npy`, raw binary or CSV/TSV) without reading it into memory and
@@ -1103,6 +1169,75 @@ oxb_status oxb_quantile_arrow(const struct ArrowArray *array,
  * `view` is NULL or a view whose elements are writable and unused by others meanwhile.
  */
 oxb_status oxb_sort(const struct oxb_view *view);
+
+/**
+ * Writes the identity of the dataset's file, as it is now, to `*out`.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+oxb_status oxb_dataset_file_identity(oxb_dataset dataset, struct oxb_file_identity *out);
+
+/**
+ * Cuts a dataset into `count` partitions (0: as many as make parts of about
+ * `target_bytes` each), in file order; fewer when the data is small or a CSV record
+ * spans a cut, never none. Planning reads only the bytes near each cut. Writes how many
+ * there are to `*written` and, when `capacity` is at least that, the partitions to
+ * `out` (a smaller `capacity` is `OXB_INVALID_ARGUMENT`, `*written` still set: call
+ * with NULL and 0 first to learn the count).
+ *
+ * # Safety
+ * `out` is NULL or has room for `capacity` partitions; `written` is writable.
+ */
+oxb_status oxb_dataset_partitions(oxb_dataset dataset,
+                                  uint64_t target_bytes,
+                                  uint64_t count,
+                                  struct oxb_partition *out,
+                                  size_t capacity,
+                                  size_t *written);
+
+/**
+ * Describes the records of one partition: `columns_len` columns (positions in
+ * `columns`; NULL and 0 for every column), those also in `as_text` read as text
+ * whatever they hold (columns another partition found to be text, so that the parts
+ * merge as the whole file's describe). Writes the description's handle to `*out` and
+ * where the next record starts to `*next_start`: for CSV, when that is not the next
+ * partition's `start` (its start was a wrong guess), describe `{next_start,
+ * next.stop}` instead of the next partition. Exact quantiles need the whole file and
+ * are not offered here. A partition outside the data is `OXB_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `partition` is NULL or readable; `columns` and `as_text` are NULL or point to as many
+ * indexes as their lengths say; `progress` is NULL or a valid callback; `out` and
+ * `next_start` are NULL or writable.
+ */
+oxb_status oxb_dataset_partition_description(oxb_dataset dataset,
+                                             const struct oxb_partition *partition,
+                                             const size_t *columns,
+                                             size_t columns_len,
+                                             const size_t *as_text,
+                                             size_t as_text_len,
+                                             oxb_progress_fn progress,
+                                             void *user,
+                                             oxb_description *out,
+                                             uint64_t *next_start);
+
+/**
+ * Writes the column kinds (`OXB_KIND_*`, with `OXB_KIND_DATETIME_UTC` for datetimes
+ * with an offset) every partition of `columns` (positions; NULL and 0 for every
+ * column) is read with into Arrow, one per column, to `out`: the whole file's where a
+ * description or a scan has seen them, else those of the first records, so planning
+ * reads no more of the file. Pass them to `oxb_dataset_partition_arrow_stream` for every
+ * partition alike, so that all share one schema (or set a column's kind yourself).
+ *
+ * # Safety
+ * `columns` is NULL or points to `columns_len` indexes; `out` is NULL or has room for
+ * one kind per column described.
+ */
+oxb_status oxb_dataset_partition_kinds(oxb_dataset dataset,
+                                       const size_t *columns,
+                                       size_t columns_len,
+                                       uint32_t *out);
 
 /**
  * Doubles `length` doubles at `data` in place, in parallel for large arrays.

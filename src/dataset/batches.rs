@@ -251,7 +251,7 @@ fn binary_column(bytes: &[u8], layout: &Layout, col: u64, start: u64, rows: u64)
 /// Where a reader is in its dataset.
 #[derive(Debug)]
 enum Position {
-    Binary { next_row: u64 },
+    Binary { next_row: u64, end_row: u64 },
     Csv(CsvBatches),
 }
 
@@ -265,6 +265,8 @@ pub struct BatchReader {
     position: Position,
     /// Some CSV column's type was guessed from the first records.
     sampled: bool,
+    /// The CSV column types were planned for a partition.
+    planned: bool,
     /// A value did not fit a guessed type: the reader stopped (`types_did_not_fit`).
     did_not_fit: bool,
 }
@@ -310,7 +312,10 @@ impl BatchReader {
             _ => DEFAULT_BATCH_ROWS,
         });
         let position = match &dataset.body {
-            Body::Binary(_) => Position::Binary { next_row: 0 },
+            Body::Binary(layout) => Position::Binary {
+                next_row: 0,
+                end_row: layout.rows,
+            },
             Body::Csv(dialect) => Position::Csv(CsvBatches::new(&dataset.map, dialect)),
         };
         Ok(BatchReader {
@@ -319,8 +324,107 @@ impl BatchReader {
             rows,
             position,
             sampled,
+            planned: false,
             did_not_fit: false,
         })
+    }
+
+    /// A reader of one partition (`Dataset::partitions`): rows `part` of a binary array,
+    /// or the CSV records that start in bytes `part`, with the column types `kinds` (one
+    /// per column, planned for every partition alike so that their batches share one
+    /// schema; `None`: the whole file's). A CSV value that does not fit its planned type
+    /// is an error that says so.
+    pub fn of_partition(
+        dataset: &Dataset,
+        columns: &[usize],
+        rows: Option<usize>,
+        part: std::ops::Range<u64>,
+        kinds: Option<&[Kind]>,
+        progress: &Progress,
+    ) -> Result<BatchReader> {
+        let mut reader = BatchReader::new_unread(dataset, columns, rows, kinds, progress)?;
+        match (&dataset.body, &mut reader.position) {
+            (Body::Binary(layout), Position::Binary { next_row, end_row }) => {
+                if part.start > part.end || part.end > layout.rows {
+                    return Err(Error::invalid_argument(format!(
+                        "the partition's rows {}..{} are not within the array's 0..{}",
+                        part.start, part.end, layout.rows
+                    )));
+                }
+                (*next_row, *end_row) = (part.start, part.end);
+                if rows.is_none() && zero_copy(layout) {
+                    reader.rows = usize::try_from(part.end - part.start)
+                        .unwrap_or(usize::MAX)
+                        .max(1);
+                }
+            }
+            (Body::Csv(dialect), Position::Csv(batches)) => {
+                let data = dialect.data_start.min(dataset.map.len()) as u64;
+                if part.start > part.end || part.start < data || part.end > dataset.map.len() as u64
+                {
+                    return Err(Error::invalid_argument(format!(
+                        "the partition's bytes {}..{} are not within the data's bytes {data}..{}",
+                        part.start,
+                        part.end,
+                        dataset.map.len()
+                    )));
+                }
+                *batches = CsvBatches::of_range(
+                    &dataset.map,
+                    dialect,
+                    part.start as usize..part.end as usize,
+                );
+            }
+            _ => unreachable!("a reader's position is of its dataset's body"),
+        }
+        Ok(reader)
+    }
+
+    /// `with_types` of the whole file, or with the planned `kinds` of a partition.
+    fn new_unread(
+        dataset: &Dataset,
+        columns: &[usize],
+        rows: Option<usize>,
+        kinds: Option<&[Kind]>,
+        progress: &Progress,
+    ) -> Result<BatchReader> {
+        let Some(kinds) = kinds else {
+            return BatchReader::new(dataset, columns, rows, progress);
+        };
+        if kinds.len() != columns.len() {
+            return Err(Error::invalid_argument(format!(
+                "{} column types for {} columns",
+                kinds.len(),
+                columns.len()
+            )));
+        }
+        dataset.check_columns(columns)?;
+        let mut reader = BatchReader::new(dataset, &[], rows, progress)?;
+        if let Body::Csv(_) = &dataset.body {
+            reader.fields = columns
+                .iter()
+                .zip(kinds)
+                .map(|(&c, &k)| Field {
+                    name: dataset.names[c].clone(),
+                    data_type: csv_type(k, dataset.map.len()),
+                    nullable: true,
+                })
+                .collect();
+            reader.planned = true;
+        } else {
+            reader.fields = dataset.arrow_fields(columns, progress)?;
+        }
+        reader.columns = columns.to_vec();
+        Ok(reader)
+    }
+
+    /// Where the record after the last one read starts: for a CSV partition read to its
+    /// end, where the next partition should start (else its start was a wrong guess).
+    pub fn next_record(&self) -> Option<u64> {
+        match &self.position {
+            Position::Csv(batches) => Some(batches.next_record() as u64),
+            Position::Binary { next_row, .. } => Some(*next_row),
+        }
     }
 
     /// Whether `next` failed because a value did not fit a type guessed from a sample.
@@ -338,11 +442,11 @@ impl BatchReader {
     pub fn next(&mut self, dataset: &Dataset) -> Result<Option<Batch>> {
         dataset.map.check_unchanged_keeping_pages()?;
         let batch = match (&mut self.position, &dataset.body) {
-            (Position::Binary { next_row }, Body::Binary(layout)) => {
-                if *next_row >= layout.rows {
+            (Position::Binary { next_row, end_row }, Body::Binary(layout)) => {
+                if *next_row >= *end_row {
                     return Ok(None);
                 }
-                let rows = (self.rows as u64).min(layout.rows - *next_row);
+                let rows = (self.rows as u64).min(*end_row - *next_row);
                 let batch = dataset.binary_batch(layout, &self.columns, *next_row, rows);
                 *next_row += rows;
                 Some(batch)
@@ -379,6 +483,16 @@ impl BatchReader {
                             .truncate(e.message.len() - csv::batches::DOES_NOT_FIT.len());
                         e.message.push_str(
                             ", guessed from the first records; read again with the whole file's types",
+                        );
+                        return Err(e);
+                    }
+                    Err(mut e)
+                        if self.planned && e.message.ends_with(csv::batches::DOES_NOT_FIT) =>
+                    {
+                        e.message
+                            .truncate(e.message.len() - csv::batches::DOES_NOT_FIT.len());
+                        e.message.push_str(
+                            " in every partition (planned from the first records); give the column's type when planning the partitions",
                         );
                         return Err(e);
                     }

@@ -324,23 +324,27 @@ pub fn describe(
     bytes: &[u8],
     layout: &Layout,
     columns: &[usize],
+    rows: std::ops::Range<u64>,
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<(Stats, ColumnSketch)>> {
+    let rows = rows.start.min(layout.rows)..rows.end.min(layout.rows);
     // Shape (n, 0) holds no element however large n is: a 128-byte file may claim 10^18
     // rows, and a list of their chunks would be an allocation that aborts the process.
-    if layout.cols == 0 {
+    if layout.cols == 0 || rows.is_empty() {
         return Ok(vec![(Stats::EMPTY, ColumnSketch::default()); columns.len()]);
     }
     let data = &bytes[layout.offset..];
     let row_bytes = (layout.cols as usize * layout.scalar.size()).max(1);
     let rows_per_chunk = (CHUNK_BYTES / row_bytes).max(1) as u64;
-    let chunks: Vec<std::ops::Range<u64>> = (0..layout.rows)
+    let chunks: Vec<std::ops::Range<u64>> = rows
+        .clone()
         .step_by(rows_per_chunk as usize)
-        .map(|r| r..(r + rows_per_chunk).min(layout.rows))
+        .map(|r| r..(r + rows_per_chunk).min(rows.end))
         .collect();
     let chunks_per_release = (RELEASE_BYTES / (rows_per_chunk as usize * row_bytes)).max(1);
-    progress.set_total((layout.rows * layout.cols * layout.scalar.size() as u64).max(1));
+    progress
+        .set_total(((rows.end - rows.start) * layout.cols * layout.scalar.size() as u64).max(1));
     let pool = pool()?;
     pool.install(|| {
         let mut totals = vec![(Stats::EMPTY, ColumnSketch::default()); columns.len()];

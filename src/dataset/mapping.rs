@@ -204,6 +204,33 @@ impl Mapping {
         Ok(())
     }
 
+    /// The file's identity as it is now: size, modification time, inode and device.
+    pub(super) fn identity(&self) -> Result<super::FileIdentity> {
+        let meta = faults::check("restat")
+            .and_then(|()| self.file.metadata())
+            .map_err(|e| Error::io(&self.path, &e))?;
+        #[cfg(unix)]
+        let (mtime_ns, inode, device) = {
+            use std::os::unix::fs::MetadataExt;
+            let ns = meta.mtime().saturating_mul(1_000_000_000) + meta.mtime_nsec();
+            (ns, meta.ino(), meta.dev())
+        };
+        #[cfg(not(unix))]
+        let (mtime_ns, inode, device) = {
+            let since = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            (since.map_or(0, |d| d.as_nanos() as i64), 0, 0)
+        };
+        Ok(super::FileIdentity {
+            size: meta.len(),
+            mtime_ns,
+            inode,
+            device,
+        })
+    }
+
     /// Drops the pages of `bytes[start..end]` from this process (they stay in the page
     /// cache), so scanning a file larger than RAM keeps the resident set small. Also the
     /// 2 MiB before `start`: a fault maps a whole page-cache folio, which can reach back

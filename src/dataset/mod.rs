@@ -9,11 +9,13 @@ pub(crate) mod exact;
 pub(crate) mod faults;
 mod mapping;
 pub mod npy;
+mod partition;
 mod sigbus;
 
 pub use batches::{BatchReader, DEFAULT_BATCH_ROWS};
 pub use csv::column::Kind;
 pub use description::{ColumnDescription, Description};
+pub use partition::{FileIdentity, MAX_PARTITIONS};
 
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
@@ -213,18 +215,7 @@ impl Dataset {
         columns: &[usize],
         progress: &Progress,
     ) -> Result<Vec<ColumnDescription>> {
-        let mut unique: Vec<usize> = columns.to_vec();
-        unique.sort_unstable();
-        unique.dedup();
-        if unique.len() == columns.len() {
-            return self.describe_unique(columns, progress);
-        }
-        // Each column is scanned once however often it is asked for.
-        let described = self.describe_unique(&unique, progress)?;
-        Ok(columns
-            .iter()
-            .map(|c| described[unique.binary_search(c).expect("every column is in unique")].clone())
-            .collect())
+        each_once(columns, |unique| self.describe_unique(unique, progress))
     }
 
     fn describe_unique(
@@ -232,41 +223,21 @@ impl Dataset {
         columns: &[usize],
         progress: &Progress,
     ) -> Result<Vec<ColumnDescription>> {
-        if let Some(&bad) = columns.iter().find(|&&c| c >= self.names.len()) {
-            return Err(Error::invalid_argument(format!(
-                "column {bad} is out of range: the file has {} columns",
-                self.names.len()
-            )));
-        }
+        self.check_columns(columns)?;
         self.map.check_unchanged()?;
         let release = |a: usize, b: usize| self.map.release(a, b);
         match &self.body {
-            Body::Binary(layout) => {
-                let kind = if layout.scalar.is_float() {
-                    Kind::Float
-                } else {
-                    Kind::Int
-                };
-                Ok(self
-                    .map
-                    .unless_truncated(binary::describe(
-                        &self.map, layout, columns, progress, &release,
-                    ))?
-                    .into_iter()
-                    .map(|(summary, sketch)| ColumnDescription {
-                        kind,
-                        element: Some(layout.scalar),
-                        present: summary.count() + summary.nan_count(),
-                        missing: 0,
-                        summary,
-                        min_len: 0,
-                        max_len: 0,
-                        sketch,
-                        mixed: false,
-                        exact_quantiles: Vec::new(),
-                    })
-                    .collect())
-            }
+            Body::Binary(layout) => Ok(partition::binary_descriptions(
+                layout,
+                self.map.unless_truncated(binary::describe(
+                    &self.map,
+                    layout,
+                    columns,
+                    0..layout.rows,
+                    progress,
+                    &release,
+                ))?,
+            )),
             Body::Csv(dialect) => {
                 let scan = |wanted: &[(usize, Mode)]| {
                     self.map.unless_truncated(csv::scan(
@@ -496,6 +467,25 @@ impl Dataset {
 }
 
 /// A CSV column's description from its scan.
+/// `describe` (of `columns` without repeats, in order) of each of `columns`: a column is
+/// scanned once however often it is asked for.
+fn each_once(
+    columns: &[usize],
+    describe: impl FnOnce(&[usize]) -> Result<Vec<ColumnDescription>>,
+) -> Result<Vec<ColumnDescription>> {
+    let mut unique: Vec<usize> = columns.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.len() == columns.len() {
+        return describe(columns);
+    }
+    let described = describe(&unique)?;
+    Ok(columns
+        .iter()
+        .map(|c| described[unique.binary_search(c).expect("every column is in unique")].clone())
+        .collect())
+}
+
 fn csv_description(c: ColumnStats) -> ColumnDescription {
     ColumnDescription {
         kind: c.kind,

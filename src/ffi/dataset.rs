@@ -34,6 +34,33 @@ pub const OXB_KIND_TEXT: u32 = 3;
 pub const OXB_KIND_BOOL: u32 = 4;
 pub const OXB_KIND_DATE: u32 = 5;
 pub const OXB_KIND_DATETIME: u32 = 6;
+/// A datetime column whose values carry a UTC offset, read as UTC: only in the kinds of
+/// `oxb_dataset_partition_kinds` (a describe reports such a column as
+/// `OXB_KIND_DATETIME`), where it makes an Arrow timestamp with time zone "UTC".
+pub const OXB_KIND_DATETIME_UTC: u32 = 7;
+
+/// The `OXB_KIND_*` code of a kind, telling zoned datetimes apart.
+pub(crate) fn kind_code(kind: Kind) -> u32 {
+    match kind {
+        Kind::ZonedDateTime => OXB_KIND_DATETIME_UTC,
+        k => column_kind(k),
+    }
+}
+
+/// The kind of an `OXB_KIND_*` code.
+pub(crate) fn kind_of_code(code: u32) -> FfiResult<Kind> {
+    Ok(match code {
+        OXB_KIND_EMPTY => Kind::Empty,
+        OXB_KIND_INT => Kind::Int,
+        OXB_KIND_FLOAT => Kind::Float,
+        OXB_KIND_TEXT => Kind::Text,
+        OXB_KIND_BOOL => Kind::Bool,
+        OXB_KIND_DATE => Kind::Date,
+        OXB_KIND_DATETIME => Kind::DateTime,
+        OXB_KIND_DATETIME_UTC => Kind::ZonedDateTime,
+        other => return Err(FfiError::invalid(format!("unknown column kind {other}"))),
+    })
+}
 
 /// How to open a file. Zero-initialise it and set what you know; the rest is detected.
 #[repr(C)]
@@ -314,9 +341,8 @@ pub unsafe extern "C" fn oxb_dataset_describe(
     })
 }
 
-/// A column's statistics as C sees them.
-pub(super) fn column_description(c: &ColumnDescription) -> oxb_column_description {
-    let kind = match c.kind {
+fn column_kind(kind: Kind) -> u32 {
+    match kind {
         Kind::Empty => OXB_KIND_EMPTY,
         Kind::Int => OXB_KIND_INT,
         Kind::Float => OXB_KIND_FLOAT,
@@ -324,7 +350,12 @@ pub(super) fn column_description(c: &ColumnDescription) -> oxb_column_descriptio
         Kind::Bool => OXB_KIND_BOOL,
         Kind::Date => OXB_KIND_DATE,
         Kind::DateTime | Kind::ZonedDateTime => OXB_KIND_DATETIME,
-    };
+    }
+}
+
+/// A column's statistics as C sees them.
+pub(super) fn column_description(c: &ColumnDescription) -> oxb_column_description {
+    let kind = column_kind(c.kind);
     let mut stats = oxb_stats::from(&c.summary);
     if c.kind == Kind::Text {
         (stats.count, stats.nan_count) = (c.present, c.missing);

@@ -78,7 +78,7 @@ impl Handled for HeldDescription {
     const KIND: &'static str = "description";
 }
 
-fn hold(description: Description) -> FfiResult<oxb_description> {
+pub(super) fn hold(description: Description) -> FfiResult<oxb_description> {
     let names = description
         .names
         .iter()

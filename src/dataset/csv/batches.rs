@@ -34,22 +34,36 @@ pub struct CsvBatches {
     /// Where the next record starts: a chunk that does not start there (a wrong guess of
     /// the cut) is parsed again from there.
     expected: usize,
+    /// Where the records read end: the last may run past it (a partition's end).
+    end: usize,
     queue: VecDeque<Batch>,
 }
 
 impl CsvBatches {
     /// The batches of the records of `bytes` described by `dialect`.
     pub fn new(bytes: &[u8], dialect: &Dialect) -> CsvBatches {
-        let first = dialect.data_start.min(bytes.len());
-        let starts = (first..bytes.len())
-            .step_by(dialect.chunk_bytes.max(1))
-            .collect();
+        CsvBatches::of_range(bytes, dialect, dialect.data_start..bytes.len())
+    }
+
+    /// The batches of the records that start in `range` (a partition: its start a
+    /// record boundary or a guess of one; the last record may run past its end).
+    pub fn of_range(bytes: &[u8], dialect: &Dialect, range: std::ops::Range<usize>) -> CsvBatches {
+        let end = range.end.min(bytes.len());
+        let first = range.start.min(end);
+        let starts = (first..end).step_by(dialect.chunk_bytes.max(1)).collect();
         CsvBatches {
             starts,
             next_chunk: 0,
             expected: first,
+            end,
             queue: VecDeque::new(),
         }
+    }
+
+    /// Where the record after the last one read starts (once every batch is out: where
+    /// the next partition should start).
+    pub fn next_record(&self) -> usize {
+        self.expected
     }
 
     /// The next batch of at most `rows` rows of `columns` (positions in the header, each
@@ -80,7 +94,7 @@ impl CsvBatches {
         release: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<()> {
         let pool = pool()?;
-        let len = bytes.len();
+        let len = self.end;
         let starts = &self.starts;
         let bound = |i: usize| match i {
             0 => starts[0],

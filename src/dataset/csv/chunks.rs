@@ -64,6 +64,31 @@ pub(super) fn chunk_start(bytes: &[u8], s: usize, delimiter: u8, quote: u8) -> u
     }
     len
 }
+/// The bounds of `count` partitions of the data after the header: from the data's
+/// start to the file's end, cut at equal sizes moved to the next record boundary (found
+/// as `chunk_start` finds it); without repeats, so a record longer than a partition
+/// leaves fewer of them. Only the bytes near each cut are read.
+pub fn partition_bounds(bytes: &[u8], dialect: &super::Dialect, count: usize) -> Vec<usize> {
+    let len = bytes.len();
+    let first = dialect.data_start.min(len);
+    let size = len - first;
+    let count = count.clamp(1, size.max(1));
+    let mut bounds = vec![first];
+    for k in 1..count {
+        let cut = first + (size as u128 * k as u128 / count as u128) as usize;
+        let last = *bounds.last().expect("bounds start with the data's start");
+        if cut <= last {
+            continue;
+        }
+        let at = chunk_start(bytes, cut, dialect.delimiter, dialect.quote);
+        if at > last && at < len {
+            bounds.push(at);
+        }
+    }
+    bounds.push(len);
+    bounds
+}
+
 #[cfg(test)]
 mod tests {
     use crate::dataset::csv::column::Kind;

@@ -24,11 +24,12 @@ mod scan;
 mod sniff;
 mod temporal;
 
+pub use chunks::partition_bounds;
 pub use dialect::{detect, Dialect};
 pub use nulls::DEFAULT_NULLS;
 pub use read_rows::read_rows;
 pub use records::line_of;
-pub use scan::{sample_kinds, scan, Parsed};
+pub use scan::{sample_kinds, scan, scan_range, Parsed};
 
 use crate::error::{Error, Result};
 

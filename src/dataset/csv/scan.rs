@@ -19,6 +19,9 @@ pub struct Parsed {
     pub rows: u64,
     /// The statistics of the wanted columns, in the order asked for.
     pub columns: Vec<ColumnStats>,
+    /// Where the record after the last one read starts: the end of the range, unless
+    /// its last record ran past it.
+    pub end: usize,
 }
 
 /// Parses the records that start in `bytes[start..stop]` (the last may run past `stop`),
@@ -96,15 +99,15 @@ impl<'a> Wanted<'a> {
     }
 }
 
-/// About how many records follow `first`: the file's size over the line length of its
-/// first 64 KiB (a line with quoted newlines counts as several, which only errs high).
-fn expected_rows(bytes: &[u8], first: usize) -> u64 {
-    let sample = &bytes[first..bytes.len().min(first + (64 << 10))];
+/// About how many records `bytes[first..last]` holds: its size over the line length of
+/// its first 64 KiB (a line with quoted newlines counts as several, which only errs high).
+fn expected_rows(bytes: &[u8], first: usize, last: usize) -> u64 {
+    let sample = &bytes[first..last.min(first + (64 << 10))];
     let lines = memchr::memchr_iter(b'\n', sample).count() as u64;
     if sample.is_empty() {
         return 0;
     }
-    ((bytes.len() - first) as u64).saturating_mul(lines.max(1)) / sample.len() as u64
+    ((last - first) as u64).saturating_mul(lines.max(1)) / sample.len() as u64
 }
 
 fn parse_records(
@@ -201,7 +204,11 @@ fn parse_records_with<S: NumberScanner>(
     for c in &mut columns {
         c.finish();
     }
-    Ok(Parsed { rows, columns })
+    Ok(Parsed {
+        rows,
+        columns,
+        end: *next_record,
+    })
 }
 
 /// Adds the fields of the record at `records.pos` to the `wanted` columns; returns how
@@ -297,18 +304,38 @@ pub fn scan(
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Parsed> {
-    let first = dialect.data_start.min(bytes.len());
+    let range = dialect.data_start.min(bytes.len())..bytes.len();
+    scan_range(
+        bytes, dialect, range, columns, probes, path, progress, release,
+    )
+}
+
+/// `scan` of the records that start in `range` (a partition of the file): its start is
+/// a record boundary or a guess of one, and the last record may run past its end.
+/// `Parsed::end` tells where the next record starts, so that the caller can check that
+/// the next range's guessed start was right.
+#[allow(clippy::too_many_arguments)]
+pub fn scan_range(
+    bytes: &[u8],
+    dialect: &Dialect,
+    range: std::ops::Range<usize>,
+    columns: &[(usize, Mode)],
+    probes: &[Vec<Probe>],
+    path: &str,
+    progress: &Progress,
+    release: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Parsed> {
+    let len = range.end.min(bytes.len());
+    let first = range.start.min(len);
     let mut wanted = Wanted::new(
         dialect.names.len(),
         columns,
         probes,
-        expected_rows(bytes, first),
+        expected_rows(bytes, first, len),
     );
     wanted.release = Some(release);
     let pool = pool()?;
     pool.install(|| {
-        let len = bytes.len();
-        let first = dialect.data_start.min(len);
         let raw: Vec<usize> = (first..len).step_by(dialect.chunk_bytes.max(1)).collect();
         // Each task finds its own bounds, so only the chunks being parsed are mapped.
         let bound = |i: usize| match i {
@@ -320,6 +347,7 @@ pub fn scan(
         let mut total = Parsed {
             rows: 0,
             columns: wanted.empty_columns(),
+            end: first,
         };
         // Chunk starts were guessed from quote parity, which a stray quote in an unquoted
         // field upsets. A chunk counts only if it starts where the previous one ended;
@@ -367,6 +395,7 @@ pub fn scan(
                 *hint = !t.sketch.distinct.is_exact();
             }
         }
+        total.end = expected.max(first);
         Ok(total)
     })
 }

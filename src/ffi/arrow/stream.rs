@@ -4,8 +4,10 @@ use super::export::{self, Mapped};
 use super::{ArrowArray, ArrowArrayStream, ArrowSchema};
 use crate::arrow::Field;
 use crate::dataset::BatchReader;
-use crate::ffi::args::{slice, Out};
+use crate::ffi::args::{read, slice, Out};
+use crate::ffi::dataset::kind_of_code;
 use crate::ffi::dataset::{oxb_dataset, OpenDataset};
+use crate::ffi::partition::oxb_partition;
 use crate::ffi::progress::{oxb_progress_fn, with_progress};
 use crate::ffi::status::{oxb_status, FfiError, FfiResult};
 use crate::ffi::{guard, handles};
@@ -109,30 +111,95 @@ pub unsafe extern "C" fn oxb_dataset_arrow_stream(
         let reader = with_progress(progress, user, |p| {
             BatchReader::with_types(&d.dataset, &wanted, rows, sampled, p)
         })?;
-        let bytes = d.dataset.bytes();
-        let mapped = Mapped {
-            base: bytes.as_ptr(),
-            len: bytes.len(),
-            _owner: d.clone(),
-        };
-        let private = Box::new(StreamPrivate {
-            fields: reader.fields().to_vec(),
-            state: Mutex::new(State {
-                reader: Some(reader),
-                last_error: CString::default(),
-            }),
-            dataset: d,
-            mapped,
-        });
-        out.write(ArrowArrayStream {
-            get_schema: Some(get_schema),
-            get_next: Some(get_next),
-            get_last_error: Some(get_last_error),
-            release: Some(release_stream),
-            private_data: Box::into_raw(private).cast(),
-        });
+        out.write(hand_out(d, reader));
         Ok(())
     })
+}
+
+/// Writes to `*out` a stream of one partition's rows (`oxb_dataset_partitions`):
+/// `columns` as for `oxb_dataset_arrow_stream`, and for CSV with the column kinds in
+/// `kinds` (one `OXB_KIND_*` per column, as `oxb_dataset_partition_kinds` gives them;
+/// NULL: the whole file's, which costs a scan of it unless a description has seen
+/// them). A value that does not fit its column's kind ends the stream with `EIO` and a
+/// message naming it. CSV rows are those of the records that start in the partition,
+/// the last read to its end, as `oxb_dataset_partition_description` reads them.
+///
+/// # Safety
+/// `partition` is NULL or readable; `columns` and `kinds` are NULL or point to
+/// `columns_len` values; `out` is NULL or points to a writable `struct ArrowArrayStream`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn oxb_dataset_partition_arrow_stream(
+    dataset: oxb_dataset,
+    partition: *const oxb_partition,
+    columns: *const usize,
+    columns_len: usize,
+    kinds: *const u32,
+    batch_rows: usize,
+    progress: oxb_progress_fn,
+    user: *mut c_void,
+    out: *mut ArrowArrayStream,
+) -> oxb_status {
+    guard::call(|| {
+        // SAFETY: the contract of this function.
+        let (d, wanted) = unsafe { dataset_columns(dataset, columns, columns_len) }?;
+        // SAFETY: the contract of this function.
+        let part = *unsafe { read(partition, "partition") }?;
+        let planned = if kinds.is_null() {
+            None
+        } else {
+            // SAFETY: the contract of this function.
+            let codes = unsafe { slice(kinds, wanted.len(), "kinds") }?;
+            Some(
+                codes
+                    .iter()
+                    .map(|&k| kind_of_code(k))
+                    .collect::<FfiResult<Vec<_>>>()?,
+            )
+        };
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        let rows = (batch_rows > 0).then_some(batch_rows);
+        let reader = with_progress(progress, user, |p| {
+            BatchReader::of_partition(
+                &d.dataset,
+                &wanted,
+                rows,
+                part.start..part.stop,
+                planned.as_deref(),
+                p,
+            )
+        })?;
+        out.write(hand_out(d, reader));
+        Ok(())
+    })
+}
+
+/// The stream of `reader`'s batches of dataset `d`, which it keeps alive (with its
+/// mapping) until the stream and every batch it gave are released.
+fn hand_out(d: Arc<OpenDataset>, reader: BatchReader) -> ArrowArrayStream {
+    let bytes = d.dataset.bytes();
+    let mapped = Mapped {
+        base: bytes.as_ptr(),
+        len: bytes.len(),
+        _owner: d.clone(),
+    };
+    let private = Box::new(StreamPrivate {
+        fields: reader.fields().to_vec(),
+        state: Mutex::new(State {
+            reader: Some(reader),
+            last_error: CString::default(),
+        }),
+        dataset: d,
+        mapped,
+    });
+    ArrowArrayStream {
+        get_schema: Some(get_schema),
+        get_next: Some(get_next),
+        get_last_error: Some(get_last_error),
+        release: Some(release_stream),
+        private_data: Box::into_raw(private).cast(),
+    }
 }
 
 struct StreamPrivate {

@@ -1,0 +1,400 @@
+//! Partitions: a dataset cut into parts that other processes or machines describe on
+//! their own, and whose descriptions merge into the file's.
+//!
+//! A binary file's partitions are row ranges, exact by construction. A CSV file's are
+//! byte ranges of its data, cut at record boundaries found from local evidence (the
+//! quotes near the cut, as the parallel scan's chunks): planning reads a few KiB around
+//! each cut, never the file. A guess can be wrong (a stray quote in an unquoted field),
+//! so a partition's description says where its last record ended: when that is not
+//! where the next partition starts, the next one is read again from there
+//! (`partition_description` of `end..next.end`), never merged with a split row.
+
+use super::csv::column::Mode;
+use super::csv::{partition_bounds, scan_range};
+use super::{binary, csv_description, Body, ColumnDescription, Dataset, Description, Kind};
+use crate::error::{Error, Result};
+use crate::runtime::progress::Progress;
+use crate::stats::sketch::ColumnSketch;
+use crate::stats::Stats;
+use std::ops::Range;
+
+/// The most partitions a plan may have: each is a task somewhere, and a list of more
+/// would be an allocation failure (an abort) before it is anything useful.
+pub const MAX_PARTITIONS: u64 = 1 << 24;
+
+/// What identifies the file a dataset mapped: a partition planned on it is refused by a
+/// dataset opened on another file, or on the same file changed since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileIdentity {
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// Inode number (0 where the system has none).
+    pub inode: u64,
+    /// Device number (0 where the system has none).
+    pub device: u64,
+}
+
+impl Dataset {
+    /// The identity of the mapped file, as it is now (a fresh `fstat` of the open file).
+    pub fn identity(&self) -> Result<FileIdentity> {
+        self.map.identity()
+    }
+
+    /// Cuts the data into `count` partitions (0: as many as make parts of about
+    /// `target_bytes`), in file order; each is `start..stop` in bytes (CSV) or rows
+    /// (binary). Fewer when the data is small or a CSV record spans a cut; at least one.
+    pub fn partitions(&self, target_bytes: u64, count: u64) -> Result<Vec<Range<u64>>> {
+        if target_bytes == 0 && count == 0 {
+            return Err(Error::invalid_argument(
+                "target_bytes must be at least 1 when no partition count is given",
+            ));
+        }
+        if count > MAX_PARTITIONS {
+            return Err(Error::invalid_argument(format!(
+                "at most {MAX_PARTITIONS} partitions, got {count}"
+            )));
+        }
+        let data_bytes = match &self.body {
+            Body::Binary(l) => l.rows.saturating_mul(l.cols * l.scalar.size() as u64),
+            Body::Csv(d) => (self.map.len() - d.data_start.min(self.map.len())) as u64,
+        };
+        let wanted = if count > 0 {
+            count
+        } else {
+            data_bytes.div_ceil(target_bytes).clamp(1, MAX_PARTITIONS)
+        };
+        Ok(match &self.body {
+            Body::Binary(layout) => {
+                let (rows, n) = (layout.rows, wanted.min(layout.rows).max(1));
+                // Balanced: sizes differ by at most one row.
+                let cut = |k: u64| (rows as u128 * k as u128 / n as u128) as u64;
+                (0..n).map(|k| cut(k)..cut(k + 1)).collect()
+            }
+            Body::Csv(dialect) => {
+                let bounds = partition_bounds(&self.map, dialect, wanted as usize);
+                bounds
+                    .windows(2)
+                    .map(|w| w[0] as u64..w[1] as u64)
+                    .collect()
+            }
+        })
+    }
+
+    /// The CSV column types every partition of `columns` is read with into Arrow: the
+    /// whole file's where a describe or a scan has seen them, else those of the first
+    /// records (planning reads no more of the file than that). Binary columns: their
+    /// element type's kind.
+    pub fn planned_kinds(&self, columns: &[usize]) -> Result<Vec<Kind>> {
+        self.check_columns(columns)?;
+        Ok(match &self.body {
+            Body::Binary(layout) => {
+                let kind = if layout.scalar.is_float() {
+                    Kind::Float
+                } else {
+                    Kind::Int
+                };
+                vec![kind; columns.len()]
+            }
+            Body::Csv(dialect) => {
+                let known = self.kinds.lock().clone();
+                let need_sample = columns.iter().any(|&c| known[c].is_none());
+                let sample = if need_sample {
+                    super::csv::sample_kinds(&self.map, dialect, self.map.path())
+                } else {
+                    Vec::new()
+                };
+                columns
+                    .iter()
+                    .map(|&c| known[c].unwrap_or_else(|| sample[c]))
+                    .collect()
+            }
+        })
+    }
+
+    /// The description of the records of one partition (`part`, from `partitions`, or
+    /// `end..next.stop` to read a partition again after a wrong guess), of `columns`
+    /// (positions); those also in `as_text` are read as text whatever they hold (a column
+    /// that other partitions found to be text). Also returns where the next record starts
+    /// (CSV: past `part.end` when the last record runs on; binary: `part.end`).
+    pub fn partition_description(
+        &self,
+        part: Range<u64>,
+        columns: &[usize],
+        as_text: &[usize],
+        progress: &Progress,
+    ) -> Result<(Description, u64)> {
+        self.check_columns(columns)?;
+        if let Some(&bad) = as_text.iter().find(|c| !columns.contains(c)) {
+            return Err(Error::invalid_argument(format!(
+                "column {bad} is to be read as text but is not among the columns described"
+            )));
+        }
+        let mut counted = (0, 0);
+        let described = super::each_once(columns, |unique| {
+            let (described, rows, end) =
+                self.describe_partition(part.clone(), unique, as_text, progress)?;
+            counted = (rows, end);
+            Ok(described)
+        })?;
+        let description = Description {
+            names: columns.iter().map(|&c| self.names[c].clone()).collect(),
+            columns: described,
+            rows: Some(counted.0),
+        };
+        Ok((description, counted.1))
+    }
+
+    /// `partition_description` of columns without repeats: the column descriptions, the
+    /// rows read and where the next record starts.
+    fn describe_partition(
+        &self,
+        part: Range<u64>,
+        columns: &[usize],
+        as_text: &[usize],
+        progress: &Progress,
+    ) -> Result<(Vec<ColumnDescription>, u64, u64)> {
+        self.map.check_unchanged()?;
+        let release = |a: usize, b: usize| self.map.release(a, b);
+        let (described, rows, end) = match &self.body {
+            Body::Binary(layout) => {
+                if part.start > part.end || part.end > layout.rows {
+                    return Err(out_of_range("rows", &part, 0..layout.rows));
+                }
+                let parts = self.map.unless_truncated(binary::describe(
+                    &self.map,
+                    layout,
+                    columns,
+                    part.clone(),
+                    progress,
+                    &release,
+                ))?;
+                (
+                    binary_descriptions(layout, parts),
+                    part.end - part.start,
+                    part.end,
+                )
+            }
+            Body::Csv(dialect) => {
+                let data = dialect.data_start.min(self.map.len()) as u64..self.map.len() as u64;
+                if part.start > part.end || part.start < data.start || part.end > data.end {
+                    return Err(out_of_range("bytes", &part, data));
+                }
+                let range = part.start as usize..part.end as usize;
+                let scan = |wanted: &[(usize, Mode)]| {
+                    self.map.unless_truncated(scan_range(
+                        &self.map,
+                        dialect,
+                        range.clone(),
+                        wanted,
+                        &[],
+                        self.map.path(),
+                        progress,
+                        &release,
+                    ))
+                };
+                let mode = |c: &usize| {
+                    if as_text.contains(c) {
+                        Mode::Text
+                    } else {
+                        Mode::Infer
+                    }
+                };
+                let wanted: Vec<(usize, Mode)> = columns.iter().map(|c| (*c, mode(c))).collect();
+                let mut parsed = scan(&wanted)?;
+                // As in `describe`: a column that turned to text is read again as text.
+                let mixed: Vec<usize> = (0..columns.len())
+                    .filter(|&i| parsed.columns[i].mixed)
+                    .collect();
+                if !mixed.is_empty() {
+                    let again: Vec<(usize, Mode)> =
+                        mixed.iter().map(|&i| (columns[i], Mode::Text)).collect();
+                    let texts = scan(&again)?;
+                    for (&i, text) in mixed.iter().zip(texts.columns) {
+                        parsed.columns[i] = text;
+                    }
+                }
+                let described = parsed.columns.into_iter().map(csv_description).collect();
+                (described, parsed.rows, parsed.end as u64)
+            }
+        };
+        Ok((described, rows, end))
+    }
+}
+
+fn out_of_range(unit: &str, part: &Range<u64>, data: Range<u64>) -> Error {
+    Error::invalid_argument(format!(
+        "the partition's {unit} {}..{} are not within the data's {unit} {}..{}",
+        part.start, part.end, data.start, data.end
+    ))
+}
+
+/// Column descriptions of a binary array's per-column statistics and sketches.
+pub(super) fn binary_descriptions(
+    layout: &binary::Layout,
+    parts: Vec<(Stats, ColumnSketch)>,
+) -> Vec<ColumnDescription> {
+    let kind = if layout.scalar.is_float() {
+        Kind::Float
+    } else {
+        Kind::Int
+    };
+    parts
+        .into_iter()
+        .map(|(summary, sketch)| ColumnDescription {
+            kind,
+            element: Some(layout.scalar),
+            present: summary.count() + summary.nan_count(),
+            missing: 0,
+            summary,
+            min_len: 0,
+            max_len: 0,
+            sketch,
+            mixed: false,
+            exact_quantiles: Vec::new(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::OpenOptions;
+
+    fn open(name: &str, text: &str) -> Dataset {
+        let dir = std::env::temp_dir().join(format!("oxb-partition-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut ds = Dataset::open(&path, &OpenOptions::default()).unwrap();
+        ds.set_csv_chunk_bytes(1000);
+        ds
+    }
+
+    /// The description merged from every partition, each read again from where the
+    /// previous one ended when its start was a wrong guess, as a scheduler does.
+    fn merged(ds: &Dataset, parts: &[Range<u64>], columns: &[usize]) -> (Description, usize) {
+        let p = Progress::default();
+        let mut total: Option<Description> = None;
+        let mut expected = parts[0].start;
+        let mut wrong = 0;
+        for part in parts {
+            if expected >= part.end {
+                wrong += 1;
+                continue;
+            }
+            wrong += usize::from(expected != part.start);
+            let (d, end) = ds
+                .partition_description(expected..part.end, columns, &[], &p)
+                .unwrap();
+            expected = end;
+            match &mut total {
+                None => total = Some(d),
+                Some(t) => t.merge(&d).unwrap(),
+            }
+        }
+        (total.unwrap(), wrong)
+    }
+
+    fn assert_same(a: &Description, b: &Description) {
+        assert_eq!(a.rows, b.rows);
+        for (x, y) in a.columns.iter().zip(&b.columns) {
+            assert_eq!(
+                (x.kind, x.present, x.missing),
+                (y.kind, y.present, y.missing)
+            );
+            assert_eq!(x.summary.exact(), y.summary.exact());
+            assert_eq!(x.summary.count(), y.summary.count());
+        }
+    }
+
+    #[test]
+    fn partitions_with_quoted_newlines_merge_into_the_file() {
+        let mut text = String::from("id,note,value\n");
+        for i in 0..5000 {
+            text.push_str(&format!("{i},\"a\nb, \"\"{i}\"\"\n\",{}\n", i % 7));
+        }
+        let ds = open("quoted.csv", &text);
+        let whole = ds
+            .description(&[0, 1, 2], &Default::default(), &Progress::default())
+            .unwrap();
+        for n in [1, 2, 3, 7, 50] {
+            let parts = ds.partitions(1, n).unwrap();
+            assert_eq!(parts.len() as u64, n);
+            assert!(parts.windows(2).all(|w| w[0].end == w[1].start));
+            let (d, wrong) = merged(&ds, &parts, &[0, 1, 2]);
+            assert_eq!(wrong, 0);
+            assert_same(&d, &whole);
+            assert_eq!(d.columns[0].summary.exact().unwrap().sum, (0..5000).sum());
+        }
+    }
+
+    #[test]
+    fn a_wrong_guess_is_read_again_from_where_the_previous_part_ended() {
+        // Quoted fields longer than the window a guess looks at: a cut inside one sees
+        // no quote nearby and takes a newline in the field for a record boundary.
+        let long = "line,\n".repeat(20_000);
+        let mut text = String::from("id,note\n");
+        for i in 0..12 {
+            text.push_str(&format!("{i},\"{long}\"\n{},short\n", i + 100));
+        }
+        let ds = open("long_fields.csv", &text);
+        let whole = ds
+            .description(&[0, 1], &Default::default(), &Progress::default())
+            .unwrap();
+        assert_eq!(whole.rows, Some(24));
+        let parts = ds.partitions(1, 40).unwrap();
+        let (d, wrong) = merged(&ds, &parts, &[0, 1]);
+        assert!(wrong > 0, "the file should mislead some guesses");
+        assert_same(&d, &whole);
+        // Read from its guessed start, such a partition fails or ends elsewhere.
+        let p = Progress::default();
+        let mut expected = parts[0].start;
+        let mut misled = 0;
+        for part in &parts {
+            match ds.partition_description(part.clone(), &[0, 1], &[], &p) {
+                Ok((_, end)) if part.start == expected => expected = end,
+                _ => misled += 1,
+            }
+        }
+        assert!(misled > 0);
+    }
+
+    #[test]
+    fn binary_partitions_are_row_ranges() {
+        let dir = std::env::temp_dir().join(format!("oxb-partition-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("values.raw");
+        let values: Vec<u8> = (0..1001i64).flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&path, values).unwrap();
+        let options = OpenOptions {
+            raw_dtype: Some("int64".into()),
+            ..Default::default()
+        };
+        let ds = Dataset::open(&path, &options).unwrap();
+        let parts = ds.partitions(800, 0).unwrap();
+        assert_eq!(parts.len(), 11); // 8008 bytes in parts of 800
+        assert_eq!((parts[0].start, parts[10].end), (0, 1001));
+        let (d, _) = merged(&ds, &parts, &[0]);
+        assert_eq!(d.rows, Some(1001));
+        assert_eq!(d.columns[0].summary.exact().unwrap().sum, 500_500);
+        assert!(ds.partitions(0, 0).is_err());
+        assert!(ds.partitions(1, MAX_PARTITIONS + 1).is_err());
+        assert!(ds
+            .partition_description(5..2000, &[0], &[], &Progress::default())
+            .is_err());
+    }
+
+    #[test]
+    fn a_partition_outside_the_data_or_text_of_another_column_is_refused() {
+        let ds = open("small.csv", "a,b\n1,x\n2,y\n");
+        let p = Progress::default();
+        assert!(ds.partition_description(0..12, &[0], &[], &p).is_err()); // the header
+        assert!(ds.partition_description(4..13, &[0], &[], &p).is_err()); // past the end
+        assert!(ds.partition_description(4..12, &[0], &[1], &p).is_err());
+        let (d, end) = ds.partition_description(4..12, &[0, 1], &[0], &p).unwrap();
+        assert_eq!((d.columns[0].kind, end, d.rows), (Kind::Text, 12, Some(2)));
+        assert_eq!(ds.partitions(1, 100).unwrap().len(), 2); // one per record at most
+    }
+}
