@@ -659,6 +659,16 @@ oxb_status oxb_accumulator_stats(oxb_accumulator handle, struct oxb_stats *out);
 oxb_status oxb_accumulator_merge(oxb_accumulator dst, oxb_accumulator src);
 
 /**
+ * Adds the data `stats` describes (from `oxb_accumulator_stats`, `oxb_stats_compute`...,
+ * possibly in another process) to the accumulator, as `oxb_accumulator_merge` would:
+ * how an accumulator's state travels between processes and machines.
+ *
+ * # Safety
+ * `stats` is NULL or points to a readable `oxb_stats`.
+ */
+oxb_status oxb_accumulator_merge_stats(oxb_accumulator handle, const struct oxb_stats *stats);
+
+/**
  * Forgets everything pushed so far.
  */
 oxb_status oxb_accumulator_reset(oxb_accumulator handle);
@@ -873,6 +883,23 @@ oxb_status oxb_dataset_read_rows(oxb_dataset handle,
                                  size_t columns_len,
                                  double *out,
                                  uint64_t *rows_read);
+
+/**
+ * `oxb_dataset_read_rows` of the records that start before byte `stop` (a partition's
+ * `stop`, from `oxb_dataset_partitions`): start with `*cursor` at the partition's
+ * `start`, and read until `*rows_read` is 0.
+ *
+ * # Safety
+ * As for `oxb_dataset_read_rows`.
+ */
+oxb_status oxb_dataset_read_rows_until(oxb_dataset handle,
+                                       uint64_t *cursor,
+                                       uint64_t stop,
+                                       uint64_t max_rows,
+                                       const size_t *columns,
+                                       size_t columns_len,
+                                       double *out,
+                                       uint64_t *rows_read);
 
 /**
  * Closes a dataset and unmaps its file. Closing it again, or using it afterwards,
@@ -1201,15 +1228,18 @@ oxb_status oxb_dataset_partitions(oxb_dataset dataset,
  * `columns`; NULL and 0 for every column), those also in `as_text` read as text
  * whatever they hold (columns another partition found to be text, so that the parts
  * merge as the whole file's describe). Writes the description's handle to `*out` and
- * where the next record starts to `*next_start`: for CSV, when that is not the next
- * partition's `start` (its start was a wrong guess), describe `{next_start,
- * next.stop}` instead of the next partition. Exact quantiles need the whole file and
- * are not offered here. A partition outside the data is `OXB_INVALID_ARGUMENT`.
+ * the bytes (rows) it read to `*read`: from where its first record starts (for CSV
+ * `partition->start`, or, when reading from that guessed boundary fails, the boundary
+ * the other quote state gives) to where the next record starts (past `stop` when the
+ * last record runs on). Partitions chain when each one's `read.start` is the previous
+ * one's `read.stop`; where not (a wrong guess), describe `{previous read.stop,
+ * partition.stop}` instead. Exact quantiles need the whole file and are not offered
+ * here. A partition outside the data is `OXB_INVALID_ARGUMENT`.
  *
  * # Safety
  * `partition` is NULL or readable; `columns` and `as_text` are NULL or point to as many
  * indexes as their lengths say; `progress` is NULL or a valid callback; `out` and
- * `next_start` are NULL or writable.
+ * `read` are NULL or writable.
  */
 oxb_status oxb_dataset_partition_description(oxb_dataset dataset,
                                              const struct oxb_partition *partition,
@@ -1220,7 +1250,7 @@ oxb_status oxb_dataset_partition_description(oxb_dataset dataset,
                                              oxb_progress_fn progress,
                                              void *user,
                                              oxb_description *out,
-                                             uint64_t *next_start);
+                                             struct oxb_partition *read);
 
 /**
  * Writes the column kinds (`OXB_KIND_*`, with `OXB_KIND_DATETIME_UTC` for datetimes

@@ -79,10 +79,10 @@ def _metadata(project: dict) -> str:
 
 
 def _entry_points(project: dict) -> str:
-    scripts = project.get("scripts", {})
-    if not scripts:
-        return ""
-    return "[console_scripts]\n" + "".join(f"{k} = {v}\n" for k, v in scripts.items())
+    groups = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
+    return "".join(
+        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in points.items()) for group, points in groups.items() if points
+    )
 
 
 def _wheel_tag() -> str:

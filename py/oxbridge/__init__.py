@@ -2,7 +2,8 @@
 
 Arrays: `process_array`, `stats`, `histogram`, `quantile`, `sort`; fused math:
 `evaluate`, `Expression`, `parallel_map`; streaming: `Accumulator`; files larger than
-RAM: `Dataset`, `process_large_dataset`. Errors derive from `OxbridgeError`.
+RAM: `Dataset`, `process_large_dataset`; beyond one machine: `Dataset.partitions`,
+`Partition`, and `oxbridge.dask` (with dask installed). Errors derive from `OxbridgeError`.
 `library_path` is the native library's file and `__version__` its version.
 
 >>> import numpy as np, oxbridge
@@ -39,6 +40,7 @@ from ._errors import (
 from ._expr import Expression, evaluate, parallel_map
 from ._loader import lib as _lib, path as _library_path
 from ._order import histogram, quantile, sort
+from ._partition import FileChangedError, FileIdentity, Partition
 from ._process import process_array
 from ._stats import Stats, stats
 
@@ -58,6 +60,8 @@ __all__ = [
     "Description",
     "Expression",
     "ExpressionError",
+    "FileChangedError",
+    "FileIdentity",
     "InvalidArgumentError",
     "InvalidHandleError",
     "IoError",
@@ -65,6 +69,7 @@ __all__ = [
     "OutOfMemoryError",
     "OxbridgeError",
     "PanicError",
+    "Partition",
     "Stats",
     "TemporalStats",
     "TextStats",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from ._description import Description
 from ._errors import check, remember_path
 from ._handle import Handle
 from ._loader import lib
+from ._partition import FileIdentity, Partition, changed_error
 from ._progress import ProgressArg, Reporter
 
 if TYPE_CHECKING:  # numpy and polars are optional at run time (pandas and pyarrow too, untyped)
@@ -98,11 +100,25 @@ class Dataset(Handle):
                 raise ValueError(f"columns must be less than 2**64, got {columns}")
             options.columns = columns
         self.path = os.fspath(path)
+        # What reopens the file elsewhere (pickle, partitions).
+        self._format = format
+        self._options: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("delimiter", delimiter),
+                ("header", header),
+                ("null_values", None if null_values is None else tuple(str(v) for v in null_values)),
+                ("dtype", None if dtype is None else str(dtype)),
+                ("columns", columns),
+            )
+            if value is not None
+        }
         encoded_path = _encode_path(path)
         super().__init__(
             lambda out: lib.oxb_dataset_open(encoded_path, ctypes.byref(options), ctypes.byref(out)),
             lib.oxb_dataset_close,
         )
+        self._identity = FileIdentity._of(self._h())
         count = ctypes.c_size_t()
         self._call(lib.oxb_dataset_num_columns, ctypes.byref(count))
         info = b.oxb_column_info()
@@ -136,6 +152,118 @@ class Dataset(Handle):
         >>> tmp.cleanup()
         """
         super().close()
+
+    # ------------------------------------------------------------ travel
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles as what reopens the file (path, format, options) and the file's
+        identity; the copy opens the file on first use, and raises `FileChangedError`
+        if it is another version by then."""
+        pending = self.__dict__.get("_pending")
+        if pending is not None:
+            return (_reopen, pending)
+        return (_reopen, (self.path, self._format, self._options, tuple(self._identity)))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for attributes not set yet: those of an unpickled Dataset, opened now.
+        if name.startswith("__") or self.__dict__.get("_pending") is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with _reopen_lock:
+            # Taken out first: attributes read while opening must not reopen.
+            pending = self.__dict__.pop("_pending", None)
+            if pending is not None:
+                path, format, options, identity = pending
+                try:
+                    Dataset.__init__(self, path, format, **options)
+                except BaseException:
+                    self.__dict__["_pending"] = pending
+                    raise
+                if self._identity != identity:
+                    self.close()
+                    raise changed_error(self.path, FileIdentity(*identity), self._identity)
+        return getattr(self, name)
+
+    def __dask_tokenize__(self) -> object:
+        """The same for the same file version and options in any process."""
+        path, format, options, identity = self.__reduce__()[1]
+        return ("oxbridge.Dataset", path, format, sorted(options.items()), tuple(identity))
+
+    @property
+    def identity(self) -> FileIdentity:
+        """The file's size, modification time (ns), inode and device when it was opened."""
+        return self._identity
+
+    def partitions(
+        self, n: int | None = None, target_bytes: int = 256 << 20, *, types: dict[str, str] | None = None
+    ) -> list[Partition]:
+        """Cuts the file into parts for other processes or machines: `n` of them, or
+        (`n` None) as many as make parts of about `target_bytes`; fewer when the data is
+        small or a CSV record spans a cut, at least one. CSV parts are byte ranges cut at
+        record boundaries (found from the bytes near each cut: planning reads a few KiB
+        per part, never the file), array parts are row ranges. Each `Partition` pickles in
+        a few hundred bytes and reads its part anywhere the path leads to the same file.
+
+        CSV columns are read into Arrow by every partition with one type: `describe`'s if
+        it has seen the file, else that of the first records; `types` sets a column's
+        ("int64", "float64", "bool", "date", "datetime" or "text"). Raises
+        `FileChangedError` if the file changed since it was opened.
+
+        Examples
+        --------
+        >>> import numpy as np, oxbridge, os, tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "m.npy")
+        >>> np.save(path, np.arange(10.0))
+        >>> with oxbridge.Dataset.open(path) as ds:
+        ...     [(p.start, p.stop) for p in ds.partitions(n=3)]
+        [(0, 3), (3, 6), (6, 10)]
+        >>> tmp.cleanup()
+        """
+        if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        if not isinstance(target_bytes, int) or isinstance(target_bytes, bool) or target_bytes < 1:
+            raise ValueError(f"target_bytes must be a positive integer, got {target_bytes!r}")
+        handle = self._h()
+        now = FileIdentity._of(handle)
+        if now != self._identity:
+            raise changed_error(self.path, self._identity, now)
+        count = ctypes.c_size_t()
+        n_wanted = 0 if n is None else min(n, 2**64 - 1)
+        check(lib.oxb_dataset_partitions(handle, target_bytes, n_wanted, None, 0, ctypes.byref(count)))
+        ranges = (b.oxb_partition * max(count.value, 1))()
+        check(lib.oxb_dataset_partitions(handle, target_bytes, n_wanted, ranges, count.value, ctypes.byref(count)))
+        kinds: tuple[int, ...] | None = None
+        row_bytes: int | None = None
+        if self._csv:
+            every = list(range(len(self._names)))
+            planned = (ctypes.c_uint32 * max(len(every), 1))()
+            wanted = (ctypes.c_size_t * max(len(every), 1))(*every)
+            check(lib.oxb_dataset_partition_kinds(handle, wanted, len(every), planned))
+            kinds = tuple(planned[: len(every)])
+            if types:
+                given = list(kinds)
+                for column, name in types.items():
+                    given[self._column_indexes([column])[0]] = _kind_code(name)
+                kinds = tuple(given)
+        else:
+            info = b.oxb_array_info()
+            check(lib.oxb_dataset_array(handle, ctypes.byref(info)))
+            row_bytes = info.cols * int(info.typestr.decode()[2:])
+        return [
+            Partition(
+                self.path,
+                self._format,
+                self._options,
+                self._identity,
+                r.start,
+                r.stop,
+                i,
+                count.value,
+                kinds,
+                row_bytes,
+            )
+            for i, r in enumerate(ranges[: count.value])
+        ]
 
     @classmethod
     def open(cls, path: Any, format: str | None = None, **options: Any) -> Dataset:
@@ -483,7 +611,9 @@ class Dataset(Handle):
         else:
             check(status)
 
-    def _array_chunks(self, numpy: Any, info: Any, rows: int, indexes: list[int] | None) -> Iterator[Any]:
+    def _array_chunks(
+        self, numpy: Any, info: Any, rows: int, indexes: list[int] | None, start: int = 0, stop: int | None = None
+    ) -> Iterator[Any]:
         dtype = numpy.dtype(info.typestr.decode())
         shape = (info.rows, info.cols)
         nbytes: int = info.rows * info.cols * dtype.itemsize
@@ -494,23 +624,27 @@ class Dataset(Handle):
         # Read-only all the way down: the mapping itself is read-only memory.
         whole = numpy.frombuffer(memoryview(memory).toreadonly(), dtype=dtype)
         whole = whole.reshape(shape, order="F" if info.fortran_order else "C")
-        for start in range(0, info.rows, rows):
+        stop = info.rows if stop is None else stop
+        for first in range(start, stop, rows):
             self._h()
-            chunk = whole[start : start + rows]
+            chunk = whole[first : min(first + rows, stop)]
             if indexes is not None:
                 chunk = chunk[:, indexes]
             yield chunk[:, 0] if info.cols == 1 and indexes is None else chunk
 
-    def _csv_chunks(self, numpy: Any, rows: int, indexes: list[int] | None) -> Iterator[Any]:
+    def _csv_chunks(
+        self, numpy: Any, rows: int, indexes: list[int] | None, start: int = 0, stop: int = 2**64 - 1
+    ) -> Iterator[Any]:
         wanted = indexes if indexes is not None else list(range(len(self._names)))
         columns = (ctypes.c_size_t * len(wanted))(*wanted)
-        cursor = ctypes.c_uint64(0)
+        cursor = ctypes.c_uint64(start)
         read = ctypes.c_uint64()
         while True:
             out = numpy.empty((rows, len(wanted)), dtype=numpy.float64)
             self._call(
-                lib.oxb_dataset_read_rows,
+                lib.oxb_dataset_read_rows_until,
                 ctypes.byref(cursor),
+                stop,
                 rows,
                 columns,
                 len(wanted),
@@ -581,6 +715,35 @@ def process_large_dataset(
         options["columns"] = raw_columns
     with Dataset.open(path, **options) as ds:
         return ds.describe(columns, progress, ddof, percentiles=percentiles, exact_quantiles=exact_quantiles, bins=bins)
+
+
+_reopen_lock = threading.Lock()
+
+
+def _reopen(path: str, format: str | None, options: dict[str, Any], identity: tuple[int, ...]) -> Dataset:
+    """An unpickled Dataset: opened on first use (`Dataset.__getattr__`)."""
+    dataset = Dataset.__new__(Dataset)
+    dataset.path = path
+    dataset.__dict__["_pending"] = (path, format, dict(options), tuple(identity))
+    return dataset
+
+
+_KIND_CODES = {
+    "int64": b.OXB_KIND_INT,
+    "float64": b.OXB_KIND_FLOAT,
+    "bool": b.OXB_KIND_BOOL,
+    "date": b.OXB_KIND_DATE,
+    "datetime": b.OXB_KIND_DATETIME,
+    "datetime_utc": b.OXB_KIND_DATETIME_UTC,
+    "text": b.OXB_KIND_TEXT,
+}
+
+
+def _kind_code(name: str) -> int:
+    try:
+        return _KIND_CODES[name]
+    except KeyError:
+        raise ValueError(f"a column type is one of {sorted(_KIND_CODES)}, got {name!r}") from None
 
 
 def _checked_percentiles(percentiles: Sequence[float]) -> tuple[float, ...]:

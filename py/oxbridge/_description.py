@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from . import _pictures
 from ._stats import Histogram, Stats
@@ -220,6 +220,8 @@ class Description(Mapping[str, ColumnStats]):
         self.num_rows = rows
         self._state = _state
         self._settings = _settings
+        # The partition (run of partitions) described, for `combine` to check the chain.
+        self._span: Span | None = None
 
     def __getitem__(self, name: str) -> ColumnStats:
         try:
@@ -292,17 +294,28 @@ class Description(Mapping[str, ColumnStats]):
     @staticmethod
     def combine(parts: Sequence[Description]) -> Description:
         """The description of the data of every one of `parts` (at least one), merged in
-        order: see `merge`."""
-        from . import _native_description as native
-
+        order: see `merge`. Descriptions of the partitions of a file (`Partition.describe`)
+        are put in file order and checked to chain up: a partition whose start was a
+        guess that split a record is read again from where the previous one ended, so
+        the result is the file's description."""
         parts = list(parts)
         if not parts:
             raise ValueError("combine() needs at least one Description")
         for p in parts:
             if not isinstance(p, Description):
                 raise TypeError(f"merge() expects a Description, got {type(p).__name__}")
-        first = parts[0]
-        settings = first._settings or native.Settings(1, (0.25, 0.5, 0.75), 10)
+        if any(p._span is not None for p in parts):
+            from . import _chain
+
+            return _chain.combine(parts)
+        return Description._merged(parts)
+
+    @staticmethod
+    def _merged(parts: Sequence[Description]) -> Description:
+        """`combine` as it is, without looking at partitions."""
+        from . import _native_description as native
+
+        settings = parts[0]._settings or native.Settings(1, (0.25, 0.5, 0.75), 10)
         return native.merge([p.to_bytes() for p in parts], settings)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -312,7 +325,7 @@ class Description(Mapping[str, ColumnStats]):
             if settings is None
             else {"ddof": settings.ddof, "percentiles": settings.percentiles, "bins": settings.bins}
         )
-        return (_from_pickle, (self.to_bytes(), options))
+        return (_from_pickle, (self.to_bytes(), options, self._span))
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain data, a dict per column with its `dtype` and every field of its stats:
@@ -443,8 +456,37 @@ class Description(Mapping[str, ColumnStats]):
         return _pictures.html_table(names, rows, pictures)
 
 
-def _from_pickle(data: bytes, options: dict[str, Any]) -> Description:
-    return Description.from_bytes(data, **options)
+def _from_pickle(data: bytes, options: dict[str, Any], span: Span | None = None) -> Description:
+    description = Description.from_bytes(data, **options)
+    description._span = span
+    return description
+
+
+class Span(NamedTuple):
+    """What a description of partitions covers: planned from `partition`'s start (the
+    first partition) to `stop` (the planned end of the last; None: the partition's), its
+    records read from `read_start` (None: the planned start) up to `end` (where the next
+    record starts), of `columns` with `as_text` read as text."""
+
+    partition: Any
+    end: int
+    columns: tuple[int, ...]
+    as_text: tuple[int, ...]
+    stop: int | None = None
+    read_start: int | None = None
+
+    @property
+    def first(self) -> int:
+        """Where the first record read starts."""
+        return self.start if self.read_start is None else self.read_start
+
+    @property
+    def start(self) -> int:
+        return int(self.partition.start)
+
+    @property
+    def planned_stop(self) -> int:
+        return int(self.partition.stop if self.stop is None else self.stop)
 
 
 def _checked(percentiles: Sequence[float]) -> tuple[float, ...]:

@@ -53,6 +53,13 @@ class Expression(Handle):
 
     _kind = "expression"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles as its text; compiled again where it is unpickled."""
+        return (Expression, (self.source,))
+
+    def __dask_tokenize__(self) -> object:
+        return ("oxbridge.Expression", self.source)
+
     def __init__(self, source: str) -> None:
         if not isinstance(source, str):
             raise TypeError(f"an expression is a string, got {type(source).__name__}")
@@ -261,7 +268,9 @@ def _copy_into(out: Any, result: Any, order: str | None) -> None:
     np.asarray(out)[...] = result
 
 
-def evaluate(expr: str, out: Any = None, local_dict: Mapping[str, Any] | None = None, **operands: Any) -> Any:
+def evaluate(
+    expr: str | Expression, out: Any = None, local_dict: Mapping[str, Any] | None = None, **operands: Any
+) -> Any:
     """Evaluates `expr` elementwise in one parallel pass without temporaries, like
     `numexpr.evaluate`.
 

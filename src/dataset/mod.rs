@@ -436,10 +436,12 @@ impl Dataset {
         }
     }
 
-    /// CSV: reads rows from `cursor` (0 at first) as float64; see `csv::read_rows`.
+    /// CSV: reads rows from `cursor` (0 at first) as float64, none that starts at or
+    /// past `stop` (a partition's end); see `csv::read_rows`.
     pub fn read_rows(
         &self,
         cursor: usize,
+        stop: usize,
         columns: &[usize],
         out: &mut [f64],
     ) -> Result<(usize, usize)> {
@@ -458,7 +460,7 @@ impl Dataset {
         self.map.unless_truncated(csv::read_rows(
             &self.map,
             dialect,
-            cursor,
+            (cursor, stop),
             columns,
             out,
             self.map.path(),
@@ -466,7 +468,6 @@ impl Dataset {
     }
 }
 
-/// A CSV column's description from its scan.
 /// `describe` (of `columns` without repeats, in order) of each of `columns`: a column is
 /// scanned once however often it is asked for.
 fn each_once(
@@ -486,6 +487,7 @@ fn each_once(
         .collect())
 }
 
+/// A CSV column's description from its scan.
 fn csv_description(c: ColumnStats) -> ColumnDescription {
     ColumnDescription {
         kind: c.kind,

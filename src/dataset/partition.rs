@@ -10,7 +10,7 @@
 //! (`partition_description` of `end..next.end`), never merged with a split row.
 
 use super::csv::column::Mode;
-use super::csv::{partition_bounds, scan_range};
+use super::csv::{other_start, partition_bounds, scan_range};
 use super::{binary, csv_description, Body, ColumnDescription, Dataset, Description, Kind};
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
@@ -116,27 +116,29 @@ impl Dataset {
     /// The description of the records of one partition (`part`, from `partitions`, or
     /// `end..next.stop` to read a partition again after a wrong guess), of `columns`
     /// (positions); those also in `as_text` are read as text whatever they hold (a column
-    /// that other partitions found to be text). Also returns where the next record starts
-    /// (CSV: past `part.end` when the last record runs on; binary: `part.end`).
+    /// that other partitions found to be text). Also returns the bytes (rows) read:
+    /// from where the first record read starts (CSV: `part.start`, or, when reading from
+    /// that guess fails, the boundary the other quote state gives) to where the next
+    /// record starts (past `part.end` when the last record runs on). Partitions chain
+    /// when each one's read start is the previous one's read end.
     pub fn partition_description(
         &self,
         part: Range<u64>,
         columns: &[usize],
         as_text: &[usize],
         progress: &Progress,
-    ) -> Result<(Description, u64)> {
+    ) -> Result<(Description, Range<u64>)> {
         self.check_columns(columns)?;
         if let Some(&bad) = as_text.iter().find(|c| !columns.contains(c)) {
             return Err(Error::invalid_argument(format!(
                 "column {bad} is to be read as text but is not among the columns described"
             )));
         }
-        let mut counted = (0, 0);
+        let mut counted = (0, 0..0);
         let described = super::each_once(columns, |unique| {
-            let (described, rows, end) =
-                self.describe_partition(part.clone(), unique, as_text, progress)?;
-            counted = (rows, end);
-            Ok(described)
+            let read = self.describe_partition(part.clone(), unique, as_text, progress)?;
+            counted = (read.rows, read.start..read.end);
+            Ok(read.columns)
         })?;
         let description = Description {
             names: columns.iter().map(|&c| self.names[c].clone()).collect(),
@@ -154,10 +156,10 @@ impl Dataset {
         columns: &[usize],
         as_text: &[usize],
         progress: &Progress,
-    ) -> Result<(Vec<ColumnDescription>, u64, u64)> {
+    ) -> Result<Read> {
         self.map.check_unchanged()?;
         let release = |a: usize, b: usize| self.map.release(a, b);
-        let (described, rows, end) = match &self.body {
+        match &self.body {
             Body::Binary(layout) => {
                 if part.start > part.end || part.end > layout.rows {
                     return Err(out_of_range("rows", &part, 0..layout.rows));
@@ -170,57 +172,98 @@ impl Dataset {
                     progress,
                     &release,
                 ))?;
-                (
-                    binary_descriptions(layout, parts),
-                    part.end - part.start,
-                    part.end,
-                )
+                Ok(Read {
+                    columns: binary_descriptions(layout, parts),
+                    rows: part.end - part.start,
+                    start: part.start,
+                    end: part.end,
+                })
             }
             Body::Csv(dialect) => {
                 let data = dialect.data_start.min(self.map.len()) as u64..self.map.len() as u64;
                 if part.start > part.end || part.start < data.start || part.end > data.end {
-                    return Err(out_of_range("bytes", &part, data));
+                    return Err(out_of_range("bytes", &part, data.clone()));
                 }
                 let range = part.start as usize..part.end as usize;
-                let scan = |wanted: &[(usize, Mode)]| {
-                    self.map.unless_truncated(scan_range(
-                        &self.map,
-                        dialect,
-                        range.clone(),
-                        wanted,
-                        &[],
-                        self.map.path(),
-                        progress,
-                        &release,
-                    ))
-                };
-                let mode = |c: &usize| {
-                    if as_text.contains(c) {
-                        Mode::Text
-                    } else {
-                        Mode::Infer
+                let first = self.describe_csv(dialect, range.clone(), columns, as_text, progress);
+                match first {
+                    // A start after the data's is a guess: if reading from it fails, the
+                    // guess of the quote state there may be what was wrong. Read from
+                    // the boundary the other state gives; the caller checks the chain.
+                    Err(e) if part.start > data.start => {
+                        let other =
+                            other_start(&self.map, range.start, dialect.delimiter, dialect.quote);
+                        if other >= range.end {
+                            return Err(e);
+                        }
+                        self.describe_csv(dialect, other..range.end, columns, as_text, progress)
+                            .map_err(|_| e)
                     }
-                };
-                let wanted: Vec<(usize, Mode)> = columns.iter().map(|c| (*c, mode(c))).collect();
-                let mut parsed = scan(&wanted)?;
-                // As in `describe`: a column that turned to text is read again as text.
-                let mixed: Vec<usize> = (0..columns.len())
-                    .filter(|&i| parsed.columns[i].mixed)
-                    .collect();
-                if !mixed.is_empty() {
-                    let again: Vec<(usize, Mode)> =
-                        mixed.iter().map(|&i| (columns[i], Mode::Text)).collect();
-                    let texts = scan(&again)?;
-                    for (&i, text) in mixed.iter().zip(texts.columns) {
-                        parsed.columns[i] = text;
-                    }
+                    read => read,
                 }
-                let described = parsed.columns.into_iter().map(csv_description).collect();
-                (described, parsed.rows, parsed.end as u64)
+            }
+        }
+    }
+
+    /// `describe_partition` of the CSV records that start in `range`.
+    fn describe_csv(
+        &self,
+        dialect: &super::csv::Dialect,
+        range: Range<usize>,
+        columns: &[usize],
+        as_text: &[usize],
+        progress: &Progress,
+    ) -> Result<Read> {
+        let release = |a: usize, b: usize| self.map.release(a, b);
+        let scan = |wanted: &[(usize, Mode)]| {
+            self.map.unless_truncated(scan_range(
+                &self.map,
+                dialect,
+                range.clone(),
+                wanted,
+                &[],
+                self.map.path(),
+                progress,
+                &release,
+            ))
+        };
+        let mode = |c: &usize| {
+            if as_text.contains(c) {
+                Mode::Text
+            } else {
+                Mode::Infer
             }
         };
-        Ok((described, rows, end))
+        let wanted: Vec<(usize, Mode)> = columns.iter().map(|c| (*c, mode(c))).collect();
+        let mut parsed = scan(&wanted)?;
+        // As in `describe`: a column that turned to text is read again as text.
+        let mixed: Vec<usize> = (0..columns.len())
+            .filter(|&i| parsed.columns[i].mixed)
+            .collect();
+        if !mixed.is_empty() {
+            let again: Vec<(usize, Mode)> =
+                mixed.iter().map(|&i| (columns[i], Mode::Text)).collect();
+            let texts = scan(&again)?;
+            for (&i, text) in mixed.iter().zip(texts.columns) {
+                parsed.columns[i] = text;
+            }
+        }
+        Ok(Read {
+            columns: parsed.columns.into_iter().map(csv_description).collect(),
+            rows: parsed.rows,
+            start: range.start as u64,
+            end: parsed.end as u64,
+        })
     }
+}
+
+/// What reading a partition gave.
+struct Read {
+    columns: Vec<ColumnDescription>,
+    rows: u64,
+    /// Where the first record read starts, and where the one after the last starts.
+    start: u64,
+    end: u64,
 }
 
 fn out_of_range(unit: &str, part: &Range<u64>, data: Range<u64>) -> Error {
@@ -285,10 +328,11 @@ mod tests {
                 continue;
             }
             wrong += usize::from(expected != part.start);
-            let (d, end) = ds
+            let (d, read) = ds
                 .partition_description(expected..part.end, columns, &[], &p)
                 .unwrap();
-            expected = end;
+            assert_eq!(read.start, expected);
+            expected = read.end;
             match &mut total {
                 None => total = Some(d),
                 Some(t) => t.merge(&d).unwrap(),
@@ -348,17 +392,36 @@ mod tests {
         let (d, wrong) = merged(&ds, &parts, &[0, 1]);
         assert!(wrong > 0, "the file should mislead some guesses");
         assert_same(&d, &whole);
-        // Read from its guessed start, such a partition fails or ends elsewhere.
+        // Read from its guessed start, a partition whose guess fails to parse is read
+        // from the other quote state's boundary; the chain, checked as a scheduler
+        // checks it, reads again any that does not start where the previous one ended.
         let p = Progress::default();
         let mut expected = parts[0].start;
-        let mut misled = 0;
+        let (mut retried, mut total) = (0, None::<Description>);
         for part in &parts {
-            match ds.partition_description(part.clone(), &[0, 1], &[], &p) {
-                Ok((_, end)) if part.start == expected => expected = end,
-                _ => misled += 1,
+            if expected >= part.end {
+                continue;
+            }
+            let (mut d, mut read) = ds
+                .partition_description(part.clone(), &[0, 1], &[], &p)
+                .unwrap();
+            retried += usize::from(read.start != part.start);
+            if read.start != expected {
+                (d, read) = ds
+                    .partition_description(expected..part.end, &[0, 1], &[], &p)
+                    .unwrap();
+            }
+            expected = read.end;
+            match &mut total {
+                None => total = Some(d),
+                Some(t) => t.merge(&d).unwrap(),
             }
         }
-        assert!(misled > 0);
+        assert!(
+            retried > 0,
+            "some guess should fail and be read from the other state"
+        );
+        assert_same(&total.unwrap(), &whole);
     }
 
     #[test]
@@ -393,8 +456,11 @@ mod tests {
         assert!(ds.partition_description(0..12, &[0], &[], &p).is_err()); // the header
         assert!(ds.partition_description(4..13, &[0], &[], &p).is_err()); // past the end
         assert!(ds.partition_description(4..12, &[0], &[1], &p).is_err());
-        let (d, end) = ds.partition_description(4..12, &[0, 1], &[0], &p).unwrap();
-        assert_eq!((d.columns[0].kind, end, d.rows), (Kind::Text, 12, Some(2)));
+        let (d, read) = ds.partition_description(4..12, &[0, 1], &[0], &p).unwrap();
+        assert_eq!(
+            (d.columns[0].kind, read, d.rows),
+            (Kind::Text, 4..12, Some(2))
+        );
         assert_eq!(ds.partitions(1, 100).unwrap().len(), 2); // one per record at most
     }
 }

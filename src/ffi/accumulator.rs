@@ -1,6 +1,6 @@
 //! `oxb_accumulator`: streaming statistics behind a handle.
 
-use super::args::Out;
+use super::args::{read, Out};
 use super::guard;
 use super::handles::{self, Handled};
 use super::stats::oxb_stats;
@@ -102,6 +102,26 @@ pub extern "C" fn oxb_accumulator_merge(dst: oxb_accumulator, src: oxb_accumulat
         // Copy first: locking both at once would deadlock when dst == src.
         let part = *from.0.lock();
         to.0.lock().merge(&part);
+        Ok(())
+    })
+}
+
+/// Adds the data `stats` describes (from `oxb_accumulator_stats`, `oxb_stats_compute`...,
+/// possibly in another process) to the accumulator, as `oxb_accumulator_merge` would:
+/// how an accumulator's state travels between processes and machines.
+///
+/// # Safety
+/// `stats` is NULL or points to a readable `oxb_stats`.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_accumulator_merge_stats(
+    handle: oxb_accumulator,
+    stats: *const oxb_stats,
+) -> oxb_status {
+    guard::call(|| {
+        let acc = handles::get::<Accumulator>(handle)?;
+        // SAFETY: the contract of this function.
+        let part = Stats::from(unsafe { read(stats, "stats") }?);
+        acc.0.lock().merge(&part);
         Ok(())
     })
 }

@@ -422,28 +422,94 @@ pub unsafe extern "C" fn oxb_dataset_read_rows(
     rows_read: *mut u64,
 ) -> oxb_status {
     guard::call(|| {
-        let d = handles::get::<OpenDataset>(handle)?;
         // SAFETY: the contract of this function.
-        let cursor = unsafe { InOut::new(cursor, "cursor") }?;
-        // SAFETY: the contract of this function.
-        let rows_read = unsafe { Out::new(rows_read, "rows_read") }?;
-        if columns_len == 0 {
-            return Err(FfiError::invalid("columns_len must be at least 1"));
+        unsafe {
+            read_rows(
+                handle,
+                cursor,
+                u64::MAX,
+                max_rows,
+                columns,
+                columns_len,
+                out,
+                rows_read,
+            )
         }
+    })
+}
+
+/// The rows of records that start before `stop`, for both read functions.
+///
+/// # Safety
+/// As for `oxb_dataset_read_rows`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn read_rows(
+    handle: oxb_dataset,
+    cursor: *mut u64,
+    stop: u64,
+    max_rows: u64,
+    columns: *const usize,
+    columns_len: usize,
+    out: *mut f64,
+    rows_read: *mut u64,
+) -> FfiResult<()> {
+    let d = handles::get::<OpenDataset>(handle)?;
+    // SAFETY: the contract of this function.
+    let cursor = unsafe { InOut::new(cursor, "cursor") }?;
+    // SAFETY: the contract of this function.
+    let rows_read = unsafe { Out::new(rows_read, "rows_read") }?;
+    if columns_len == 0 {
+        return Err(FfiError::invalid("columns_len must be at least 1"));
+    }
+    // SAFETY: the contract of this function.
+    let wanted = unsafe { slice(columns, columns_len, "columns") }?;
+    let total = usize::try_from(max_rows)
+        .ok()
+        .and_then(|r| r.checked_mul(columns_len))
+        .ok_or_else(|| FfiError::invalid(format!("max_rows {max_rows} is too large")))?;
+    // SAFETY: the contract of this function: room for `total` doubles.
+    let values = unsafe { slice_mut(out, total, "out") }?;
+    let start =
+        usize::try_from(cursor.get()).map_err(|_| FfiError::invalid("cursor is out of range"))?;
+    let stop = usize::try_from(stop).unwrap_or(usize::MAX);
+    let (rows, next) = d.dataset.read_rows(start, stop, wanted, values)?;
+    cursor.write(next as u64);
+    rows_read.write(rows as u64);
+    Ok(())
+}
+
+/// `oxb_dataset_read_rows` of the records that start before byte `stop` (a partition's
+/// `stop`, from `oxb_dataset_partitions`): start with `*cursor` at the partition's
+/// `start`, and read until `*rows_read` is 0.
+///
+/// # Safety
+/// As for `oxb_dataset_read_rows`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn oxb_dataset_read_rows_until(
+    handle: oxb_dataset,
+    cursor: *mut u64,
+    stop: u64,
+    max_rows: u64,
+    columns: *const usize,
+    columns_len: usize,
+    out: *mut f64,
+    rows_read: *mut u64,
+) -> oxb_status {
+    guard::call(|| {
         // SAFETY: the contract of this function.
-        let wanted = unsafe { slice(columns, columns_len, "columns") }?;
-        let total = usize::try_from(max_rows)
-            .ok()
-            .and_then(|r| r.checked_mul(columns_len))
-            .ok_or_else(|| FfiError::invalid(format!("max_rows {max_rows} is too large")))?;
-        // SAFETY: the contract of this function: room for `total` doubles.
-        let values = unsafe { slice_mut(out, total, "out") }?;
-        let start = usize::try_from(cursor.get())
-            .map_err(|_| FfiError::invalid("cursor is out of range"))?;
-        let (rows, next) = d.dataset.read_rows(start, wanted, values)?;
-        cursor.write(next as u64);
-        rows_read.write(rows as u64);
-        Ok(())
+        unsafe {
+            read_rows(
+                handle,
+                cursor,
+                stop,
+                max_rows,
+                columns,
+                columns_len,
+                out,
+                rows_read,
+            )
+        }
     })
 }
 

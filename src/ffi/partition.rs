@@ -108,15 +108,18 @@ pub unsafe extern "C" fn oxb_dataset_partitions(
 /// `columns`; NULL and 0 for every column), those also in `as_text` read as text
 /// whatever they hold (columns another partition found to be text, so that the parts
 /// merge as the whole file's describe). Writes the description's handle to `*out` and
-/// where the next record starts to `*next_start`: for CSV, when that is not the next
-/// partition's `start` (its start was a wrong guess), describe `{next_start,
-/// next.stop}` instead of the next partition. Exact quantiles need the whole file and
-/// are not offered here. A partition outside the data is `OXB_INVALID_ARGUMENT`.
+/// the bytes (rows) it read to `*read`: from where its first record starts (for CSV
+/// `partition->start`, or, when reading from that guessed boundary fails, the boundary
+/// the other quote state gives) to where the next record starts (past `stop` when the
+/// last record runs on). Partitions chain when each one's `read.start` is the previous
+/// one's `read.stop`; where not (a wrong guess), describe `{previous read.stop,
+/// partition.stop}` instead. Exact quantiles need the whole file and are not offered
+/// here. A partition outside the data is `OXB_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `partition` is NULL or readable; `columns` and `as_text` are NULL or point to as many
 /// indexes as their lengths say; `progress` is NULL or a valid callback; `out` and
-/// `next_start` are NULL or writable.
+/// `read` are NULL or writable.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn oxb_dataset_partition_description(
@@ -129,7 +132,7 @@ pub unsafe extern "C" fn oxb_dataset_partition_description(
     progress: oxb_progress_fn,
     user: *mut c_void,
     out: *mut oxb_description,
-    next_start: *mut u64,
+    read: *mut oxb_partition,
 ) -> oxb_status {
     guard::call(|| {
         let d = handles::get::<OpenDataset>(dataset)?;
@@ -146,13 +149,16 @@ pub unsafe extern "C" fn oxb_dataset_partition_description(
         // SAFETY: the contract of this function.
         let out = unsafe { Out::new(out, "out") }?;
         // SAFETY: the contract of this function.
-        let next_start = unsafe { Out::new(next_start, "next_start") }?;
-        let (description, end) = with_progress(progress, user, |p| {
+        let read_out = unsafe { Out::new(read, "read") }?;
+        let (description, bytes) = with_progress(progress, user, |p| {
             d.dataset
                 .partition_description(part.start..part.stop, &wanted, as_text, p)
         })?;
         out.write(hold(description)?);
-        next_start.write(end);
+        read_out.write(oxb_partition {
+            start: bytes.start,
+            stop: bytes.end,
+        });
         Ok(())
     })
 }

@@ -83,7 +83,9 @@ pub(super) fn exercise(dataset: &Dataset) {
         }
     }
     if !is_csv {
-        assert!(dataset.read_rows(0, &[], &mut [0.0; 4]).is_err());
+        assert!(dataset
+            .read_rows(0, usize::MAX, &[], &mut [0.0; 4])
+            .is_err());
         return;
     }
     // read_rows with no columns counts records exactly as the parallel scan does.
@@ -127,7 +129,7 @@ fn read_everything(dataset: &Dataset, columns: &[usize]) -> crate::Result<(u64, 
     let mut values = vec![Vec::new(); columns.len()];
     let (mut cursor, mut rows) = (0usize, 0u64);
     loop {
-        let (n, next) = dataset.read_rows(cursor, columns, &mut out)?;
+        let (n, next) = dataset.read_rows(cursor, usize::MAX, columns, &mut out)?;
         if n == 0 {
             return Ok((rows, values));
         }

@@ -64,6 +64,22 @@ pub(super) fn chunk_start(bytes: &[u8], s: usize, delimiter: u8, quote: u8) -> u
     }
     len
 }
+/// The first record boundary after `s` (itself a boundary guessed by `chunk_start`) if
+/// the guess of the quote state there was wrong: the first newline outside quotes when
+/// `s` is taken to be inside a quoted field. A partition whose records fail to parse
+/// from its guessed start is read from here instead.
+pub fn other_start(bytes: &[u8], s: usize, _delimiter: u8, quote: u8) -> usize {
+    let mut in_quotes = true;
+    for (at, &b) in bytes.iter().enumerate().skip(s) {
+        if b == quote {
+            in_quotes = !in_quotes;
+        } else if b == b'\n' && !in_quotes {
+            return at + 1;
+        }
+    }
+    bytes.len()
+}
+
 /// The bounds of `count` partitions of the data after the header: from the data's
 /// start to the file's end, cut at equal sizes moved to the next record boundary (found
 /// as `chunk_start` finds it); without repeats, so a record longer than a partition

@@ -24,7 +24,7 @@ mod scan;
 mod sniff;
 mod temporal;
 
-pub use chunks::partition_bounds;
+pub use chunks::{other_start, partition_bounds};
 pub use dialect::{detect, Dialect};
 pub use nulls::DEFAULT_NULLS;
 pub use read_rows::read_rows;

@@ -7,11 +7,12 @@ use crate::error::{Error, Result};
 
 /// Reads up to `max_rows` records from byte `cursor` (0: the first data record) into
 /// `out`, row-major with one value per column of `columns`: numbers as float64, missing
-/// values as NaN. Returns the rows read and the cursor of the next record.
+/// values as NaN; none that starts at or past `stop`. Returns the rows read and the
+/// cursor of the next record.
 pub fn read_rows(
     bytes: &[u8],
     dialect: &Dialect,
-    cursor: usize,
+    (cursor, stop): (usize, usize),
     columns: &[usize],
     out: &mut [f64],
     path: &str,
@@ -34,7 +35,7 @@ pub fn read_rows(
     let mut rows = 0;
     while rows < max_rows {
         records.skip_blank_lines();
-        if records.at_end() {
+        if records.at_end() || records.pos >= stop {
             break;
         }
         let record_start = records.pos;
@@ -96,16 +97,39 @@ mod tests {
         let text = "a,b,c\n1,x,2.5\n\"3\",y,NA\n\n5,\"z\nz\",1e3\n";
         let d = detect(text.as_bytes(), &CsvOptions::default(), "r.csv").unwrap();
         let mut out = [0.0; 4];
-        let (rows, cursor) = read_rows(text.as_bytes(), &d, 0, &[2, 0], &mut out, "r.csv").unwrap();
+        let (rows, cursor) = read_rows(
+            text.as_bytes(),
+            &d,
+            (0, usize::MAX),
+            &[2, 0],
+            &mut out,
+            "r.csv",
+        )
+        .unwrap();
         assert_eq!((rows, out[..2].to_vec()), (2, vec![2.5, 1.0]));
         assert!(out[2].is_nan() && out[3] == 3.0);
-        let (rows, end) =
-            read_rows(text.as_bytes(), &d, cursor, &[2, 0], &mut out, "r.csv").unwrap();
+        let (rows, end) = read_rows(
+            text.as_bytes(),
+            &d,
+            (cursor, usize::MAX),
+            &[2, 0],
+            &mut out,
+            "r.csv",
+        )
+        .unwrap();
         assert_eq!(
             (rows, out[..2].to_vec(), end),
             (1, vec![1000.0, 5.0], text.len())
         );
-        let e = read_rows(text.as_bytes(), &d, 0, &[1], &mut out, "r.csv").unwrap_err();
+        let e = read_rows(
+            text.as_bytes(),
+            &d,
+            (0, usize::MAX),
+            &[1],
+            &mut out,
+            "r.csv",
+        )
+        .unwrap_err();
         assert!(
             e.message.contains("line 2") && e.message.contains("\"x\" is not a number"),
             "{}",
