@@ -279,10 +279,21 @@ def _kind_name(code: int) -> str:
 # ---------------------------------------------------------------------------- arrays
 
 
+def _aligned(block: Any) -> Any:
+    """`block`, copied if its items are not aligned: distributed hands blocks that
+    crossed the network to tasks in place in its receive buffers, at any address."""
+    flags = getattr(block, "flags", None)
+    if flags is not None and not flags.aligned:
+        import numpy as np
+
+        return np.array(block, copy=True)
+    return block
+
+
 def _block_stats(block: Any) -> Stats:
     from ._stats import stats as _stats
 
-    return _stats(block)
+    return _stats(_aligned(block))
 
 
 def _merge_stats(*parts: Stats) -> Stats:
@@ -324,7 +335,7 @@ def _compiled(source: str) -> Expression:
 def _evaluate_block(source: str, names: tuple[str, ...], constants: dict[str, Any], *blocks: Any) -> Any:
     from ._expr import evaluate as _evaluate
 
-    return _evaluate(_compiled(source), **dict(zip(names, blocks)), **constants)
+    return _evaluate(_compiled(source), **{n: _aligned(b) for n, b in zip(names, blocks)}, **constants)
 
 
 def evaluate(expr: str | Expression, **operands: Any) -> Any:

@@ -25,7 +25,7 @@ if sys.version_info < (3, 11) and "tomllib" not in sys.modules:
     except ImportError:
         pass
 
-OPTIONAL = ("numpy", "pandas", "numexpr", "polars")
+OPTIONAL = ("numpy", "pandas", "numexpr", "polars", "dask", "distributed")
 
 
 def _installed(name: str) -> bool:

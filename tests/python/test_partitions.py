@@ -222,7 +222,7 @@ def test_a_file_changed_since_pickling_or_planning_is_refused(tmp_path):
     write(path, "x\n" + "2\n" * 1000)  # same size, another version
     os.utime(path, ns=(1, 1))
     with pytest.raises(FileChangedError, match="changed"):
-        pickle.loads(data).columns
+        _ = pickle.loads(data).columns
     for p in (parts[1], travelled[0]):
         with pytest.raises(FileChangedError, match="mtime_ns"):
             p.describe()
