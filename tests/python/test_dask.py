@@ -8,6 +8,7 @@ Oracles: `Dataset.describe` in this process, numpy, `pyarrow.csv.read_csv`.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import signal
@@ -138,7 +139,7 @@ def test_read_gives_a_dask_dataframe_of_the_rows(client, tmp_path):
     assert len(got) == 9000
     assert got["id"].tolist() == [v for w in want for v in w["id"].tolist()]
     assert got["note"].tolist() == [v for w in want for v in w["note"].tolist()]
-    prices = [None if v != v else v for w in want for v in w["price"].tolist()]
+    prices = [None if math.isnan(v) else v for w in want for v in w["price"].tolist()]
     assert got["price"].astype(object).where(got["price"].notna(), None).tolist() == prices
     assert int(frame["id"].sum().compute()) == 3 * sum(range(3000))
     only = oxbridge.dask.read(paths[0], ["price"], target_bytes=60_000)
