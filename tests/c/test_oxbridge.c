@@ -716,6 +716,95 @@ static void test_description(void) {
     CHECK(oxb_live_handles() == live_before);
 }
 
+/* Partitions as a C scheduler uses them: plan, describe each (from another handle, as
+ * another process would), check the chain, merge; the merge equals the file's describe. */
+static void test_partitions(void) {
+    char text[64 * 1024];
+    size_t len = 0;
+    len += (size_t)snprintf(text + len, sizeof text - len, "id,note\n");
+    for (int i = 0; i < 1500; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%d,\"a\nb %d\"\n", i, i % 7);
+    const char *path = temp_file("parts.csv", text, len);
+    size_t live_before = oxb_live_handles(), count = 0, written = 0;
+    oxb_dataset planner = 0, worker = 0;
+    oxb_partition parts[8], read, bad;
+    oxb_file_identity id1, id2;
+    oxb_description whole = 0, total = 0, part = 0, merged = 0;
+    oxb_column_description a, b;
+    const char *name = NULL;
+    uint32_t kinds[2];
+    uint64_t rows = 0, expected = 0;
+
+    CHECK_OK(oxb_dataset_open(path, NULL, &planner));
+    CHECK_OK(oxb_dataset_file_identity(planner, &id1));
+    CHECK(id1.size == len);
+    CHECK_OK(oxb_dataset_partitions(planner, 0, 5, NULL, 0, &count));
+    CHECK(count == 5);
+    CHECK_FAILS(oxb_dataset_partitions(planner, 0, 5, parts, 4, &written), OXB_INVALID_ARGUMENT, "room for 4");
+    CHECK(written == 5);
+    CHECK_OK(oxb_dataset_partitions(planner, 0, 5, parts, 8, &written));
+    CHECK(written == 5 && parts[0].start == 8 && parts[4].stop == len);
+    for (size_t i = 1; i < written; i++) CHECK(parts[i].start == parts[i - 1].stop);
+    CHECK_FAILS(oxb_dataset_partitions(planner, 0, 0, parts, 8, &written), OXB_INVALID_ARGUMENT, "target_bytes");
+    CHECK_OK(oxb_dataset_partition_kinds(planner, NULL, 0, kinds));
+    CHECK(kinds[0] == OXB_KIND_INT && kinds[1] == OXB_KIND_TEXT);
+    CHECK_OK(oxb_dataset_description(planner, NULL, 0, NULL, NULL, NULL, &whole));
+    CHECK_OK(oxb_dataset_close(planner));
+
+    CHECK_OK(oxb_dataset_open(path, NULL, &worker));
+    CHECK_OK(oxb_dataset_file_identity(worker, &id2));
+    CHECK(id1.size == id2.size && id1.mtime_ns == id2.mtime_ns && id1.inode == id2.inode);
+    expected = parts[0].start;
+    for (size_t i = 0; i < written; i++) {
+        oxb_partition todo = parts[i];
+        CHECK_OK(oxb_dataset_partition_description(worker, &todo, NULL, 0, NULL, 0, NULL, NULL, &part, &read));
+        if (read.start != expected) { /* a wrong guess: read again from where the last ended */
+            CHECK_OK(oxb_description_close(part));
+            todo.start = expected;
+            CHECK_OK(oxb_dataset_partition_description(worker, &todo, NULL, 0, NULL, 0, NULL, NULL, &part, &read));
+        }
+        expected = read.stop;
+        if (total == 0) {
+            total = part;
+        } else {
+            CHECK_OK(oxb_description_merge(total, part, &merged));
+            CHECK_OK(oxb_description_close(total));
+            CHECK_OK(oxb_description_close(part));
+            total = merged;
+        }
+    }
+    CHECK(expected == len);
+    CHECK_OK(oxb_description_num_rows(total, &rows));
+    CHECK(rows == 1500);
+    CHECK_OK(oxb_description_column(total, 0, &name, &a));
+    CHECK_OK(oxb_description_column(whole, 0, &name, &b));
+    CHECK(a.stats.int_sum_low == b.stats.int_sum_low && a.stats.int_sum_low == 1499 * 1500 / 2);
+    CHECK(a.stats.int_min == 0 && a.stats.int_max == 1499 && a.stats.mean == b.stats.mean);
+    CHECK_OK(oxb_description_column(total, 1, &name, &a));
+    CHECK(a.kind == OXB_KIND_TEXT && a.stats.count == 1500 && a.min_len == 5);
+
+    bad.start = 0; /* the header is not data */
+    bad.stop = 10;
+    CHECK_FAILS(oxb_dataset_partition_description(worker, &bad, NULL, 0, NULL, 0, NULL, NULL, &part, &read),
+                OXB_INVALID_ARGUMENT, "not within");
+    CHECK_FAILS(oxb_dataset_partition_description(worker, NULL, NULL, 0, NULL, 0, NULL, NULL, &part, &read),
+                OXB_NULL_POINTER, "partition");
+    kinds[0] = 99;
+    {
+        struct ArrowArrayStream stream;
+        CHECK_FAILS(oxb_dataset_partition_arrow_stream(worker, &parts[1], NULL, 0, kinds, 0, NULL, NULL, &stream),
+                    OXB_INVALID_ARGUMENT, "kind 99");
+        kinds[0] = OXB_KIND_INT;
+        CHECK_OK(oxb_dataset_partition_arrow_stream(worker, &parts[1], NULL, 0, kinds, 0, NULL, NULL, &stream));
+        stream.release(&stream);
+    }
+    CHECK_OK(oxb_description_close(total));
+    CHECK_OK(oxb_description_close(whole));
+    CHECK_OK(oxb_dataset_close(worker));
+    CHECK(oxb_live_handles() == live_before);
+    unlink(path);
+}
+
 /* Booleans, dates and timestamps: exact int64 statistics of 0/1, days and microseconds. */
 static void test_dataset_csv_temporal(void) {
     static const char csv[] = "flag,day,at,mixed\n"
@@ -1170,6 +1259,7 @@ int main(void) {
     test_threads_setting();
     test_dataset_csv();
     test_description();
+    test_partitions();
     test_dataset_csv_temporal();
     test_dataset_options_and_errors();
     test_dataset_npy();
