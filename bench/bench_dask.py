@@ -145,7 +145,9 @@ def main() -> int:
         print(f"one process, 2 threads: Dataset.describe() of the {size / 1e9:.2f} GB file {single_time:.2f} s")
         for n in (2, 4, 8):
             target = -(-size // n)
-            t, got = timed(lambda: oxbridge.dask.describe(whole, target_bytes=target, client=client), args.repeat)
+            t, got = timed(
+                lambda target=target: oxbridge.dask.describe(whole, target_bytes=target, client=client), args.repeat
+            )
             cost = t / single_time
             verdict = "ok" if cost <= TARGET_GRAPH_COST and same(got, single) else "BELOW TARGET"
             print(
