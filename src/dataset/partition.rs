@@ -191,13 +191,20 @@ impl Dataset {
                     // guess of the quote state there may be what was wrong. Read from
                     // the boundary the other state gives; the caller checks the chain.
                     Err(e) if part.start > data.start => {
-                        let other =
-                            other_start(&self.map, range.start, dialect.delimiter, dialect.quote);
-                        if other >= range.end {
+                        let Some(other) =
+                            other_start(&self.map, range.start, dialect.delimiter, dialect.quote)
+                        else {
                             return Err(e);
-                        }
-                        self.describe_csv(dialect, other..range.end, columns, as_text, progress)
-                            .map_err(|_| e)
+                        };
+                        // Past the end: the whole partition is inside one quoted field,
+                        // which a record of an earlier partition holds.
+                        let again = other.min(range.end)..range.end;
+                        let mut read = self
+                            .describe_csv(dialect, again, columns, as_text, progress)
+                            .map_err(|_| e)?;
+                        read.start = other as u64;
+                        read.end = read.end.max(other as u64);
+                        Ok(read)
                     }
                     read => read,
                 }
@@ -462,5 +469,18 @@ mod tests {
             (Kind::Text, 4..12, Some(2))
         );
         assert_eq!(ds.partitions(1, 100).unwrap().len(), 2); // one per record at most
+                                                             // A real error in a later partition stays one: no quote supports another start.
+        let mut text = String::from("a,b\n");
+        for i in 0..2000 {
+            text.push_str(&format!("{i},x\n"));
+        }
+        text.push_str("1,2,3\n");
+        let ds = open("bad_row.csv", &text);
+        let parts = ds.partitions(1, 4).unwrap();
+        let last = parts.last().unwrap().clone();
+        let e = ds
+            .partition_description(last, &[0, 1], &[], &p)
+            .unwrap_err();
+        assert!(e.message.contains("field"), "{}", e.message);
     }
 }

@@ -36,6 +36,9 @@ pub struct CsvBatches {
     expected: usize,
     /// Where the records read end: the last may run past it (a partition's end).
     end: usize,
+    /// A partition's start guessed from the quotes near its cut: should its first records
+    /// fail to parse, they are read from the boundary the other quote state gives.
+    guessed: bool,
     queue: VecDeque<Batch>,
 }
 
@@ -56,6 +59,7 @@ impl CsvBatches {
             next_chunk: 0,
             expected: first,
             end,
+            guessed: first > dialect.data_start,
             queue: VecDeque::new(),
         }
     }
@@ -78,7 +82,26 @@ impl CsvBatches {
         release: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Option<Batch>> {
         while self.queue.is_empty() && self.next_chunk < self.starts.len() {
-            self.parse_window(bytes, dialect, columns, rows, path, release)?;
+            let parsed = self.parse_window(bytes, dialect, columns, rows, path, release);
+            if let Err(e) = parsed {
+                // Nothing handed out yet from a guessed start: the guess may be wrong.
+                let first = self.starts[0];
+                if !std::mem::take(&mut self.guessed) || self.expected > first {
+                    return Err(e);
+                }
+                let Some(other) =
+                    super::chunks::other_start(bytes, first, dialect.delimiter, dialect.quote)
+                else {
+                    return Err(e);
+                };
+                // Past the end: the whole partition is inside one quoted field, which a
+                // record of an earlier partition holds; no batch.
+                *self = CsvBatches::of_range(bytes, dialect, other.min(self.end)..self.end);
+                self.expected = self.expected.max(other);
+                self.guessed = false;
+                let again = self.next(bytes, dialect, columns, rows, path, release);
+                return again.map_err(|_| e);
+            }
         }
         Ok(self.queue.pop_front())
     }

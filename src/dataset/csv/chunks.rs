@@ -68,16 +68,18 @@ pub(super) fn chunk_start(bytes: &[u8], s: usize, delimiter: u8, quote: u8) -> u
 /// the guess of the quote state there was wrong: the first newline outside quotes when
 /// `s` is taken to be inside a quoted field. A partition whose records fail to parse
 /// from its guessed start is read from here instead.
-pub fn other_start(bytes: &[u8], s: usize, _delimiter: u8, quote: u8) -> usize {
+/// `None` when no quote closes the field before the end of the file: nothing then
+/// supports that state, and the failure stands.
+pub fn other_start(bytes: &[u8], s: usize, _delimiter: u8, quote: u8) -> Option<usize> {
     let mut in_quotes = true;
     for (at, &b) in bytes.iter().enumerate().skip(s) {
         if b == quote {
             in_quotes = !in_quotes;
         } else if b == b'\n' && !in_quotes {
-            return at + 1;
+            return Some(at + 1);
         }
     }
-    bytes.len()
+    None
 }
 
 /// The bounds of `count` partitions of the data after the header: from the data's
