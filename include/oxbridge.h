@@ -364,6 +364,27 @@ typedef struct oxb_open_options {
 } oxb_open_options;
 
 /**
+ * More of a CSV file's dialect, for `oxb_dataset_open_csv`. Zero-initialise it and set
+ * what you know.
+ */
+typedef struct oxb_csv_options {
+  /**
+   * The decimal separator: '.' or ','; 0 to detect (a comma when the delimiter is ';'
+   * and the sample's numbers all have a comma). With ',', a number written with a
+   * point is an `OXB_DATA_FORMAT` error naming its line and column.
+   */
+  uint32_t decimal;
+  /**
+   * Lines starting with this character are skipped (pandas' `comment`); 0 for none.
+   */
+  uint32_t comment;
+  /**
+   * Lines skipped at the start of the file, before the header.
+   */
+  uint64_t skip_rows;
+} oxb_csv_options;
+
+/**
  * One column of an open dataset: its name and type, valid while the handle is open.
  */
 typedef struct oxb_column_info {
@@ -795,6 +816,17 @@ oxb_status oxb_dataset_partition_arrow_stream(oxb_dataset dataset,
                                               oxb_progress_fn progress,
                                               void *user,
                                               struct ArrowArrayStream *out);
+
+/**
+ * `oxb_dataset_open` with more of a CSV file's dialect (`csv` may be NULL: detected).
+ *
+ * # Safety
+ * As for `oxb_dataset_open`; `csv` is NULL or valid.
+ */
+oxb_status oxb_dataset_open_csv(const char *path,
+                                const struct oxb_open_options *options,
+                                const struct oxb_csv_options *csv,
+                                oxb_dataset *out);
 
 /**
  * Opens a data file (`.npy`, raw binary or CSV/TSV) without reading it into memory and

@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated texts read as missing in CSV (default: empty, NA, N/A, NaN, nan, "
         "null, NULL, None, #N/A); an empty item is the empty field",
     )
+    describe.add_argument(
+        "--decimal", choices=[".", ","], help="CSV decimal separator (default: detected; ',' only with ';' files)"
+    )
+    describe.add_argument("--comment", metavar="CHAR", help="skip CSV lines that start with this character")
+    describe.add_argument("--skip-rows", type=int, metavar="N", help="skip N lines at the start of a CSV file")
     describe.add_argument("--dtype", help="raw binary: element type, e.g. float64 or <i4")
     describe.add_argument("--raw-columns", type=int, help="raw binary: values per row (default 1)")
     describe.add_argument(
@@ -67,6 +72,9 @@ def describe(args: argparse.Namespace) -> int:
         options["header"] = args.header
     if args.null_values is not None:
         options["null_values"] = args.null_values.split(",")
+    for name in ("decimal", "comment", "skip_rows"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
     if args.dtype is not None:
         options["dtype"] = args.dtype
     if args.raw_columns is not None:

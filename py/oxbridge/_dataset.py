@@ -73,8 +73,23 @@ class Dataset(Handle):
         null_values: Sequence[str] | None = None,
         dtype: str | None = None,
         columns: int | None = None,
+        decimal: str | None = None,
+        comment: str | None = None,
+        skip_rows: int = 0,
     ) -> None:
         options = b.oxb_open_options()
+        csv = b.oxb_csv_options()
+        if decimal is not None:
+            if decimal not in (".", ","):
+                raise ValueError(f'decimal must be "." or ",", got {decimal!r}')
+            csv.decimal = ord(decimal)
+        if comment is not None:
+            if len(comment) != 1 or not comment.isascii():
+                raise ValueError(f"comment must be one ASCII character, got {comment!r}")
+            csv.comment = ord(comment)
+        if not isinstance(skip_rows, int) or isinstance(skip_rows, bool) or not 0 <= skip_rows < 2**63:
+            raise ValueError(f"skip_rows must be a non-negative integer, got {skip_rows!r}")
+        csv.skip_rows = skip_rows
         keep: list[Any] = []
         if format is not None:
             options.format = _c_text("format", format)
@@ -110,12 +125,17 @@ class Dataset(Handle):
                 ("null_values", None if null_values is None else tuple(str(v) for v in null_values)),
                 ("dtype", None if dtype is None else str(dtype)),
                 ("columns", columns),
+                ("decimal", decimal),
+                ("comment", comment),
+                ("skip_rows", skip_rows or None),
             )
             if value is not None
         }
         encoded_path = _encode_path(path)
         super().__init__(
-            lambda out: lib.oxb_dataset_open(encoded_path, ctypes.byref(options), ctypes.byref(out)),
+            lambda out: lib.oxb_dataset_open_csv(
+                encoded_path, ctypes.byref(options), ctypes.byref(csv), ctypes.byref(out)
+            ),
             lib.oxb_dataset_close,
         )
         self._identity = FileIdentity._of(self._h())
@@ -278,7 +298,12 @@ class Dataset(Handle):
         **options
             CSV: `delimiter` (one ASCII character; detected when None), `header`
             (True/False; detected when None), `null_values` (a sequence of texts read as
-            missing; default: empty, NA, N/A, NaN, nan, null, NULL, None, #N/A). Raw
+            missing; default: empty, NA, N/A, NaN, nan, null, NULL, None, #N/A),
+            `decimal` ("." or ","; detected when None: "," when the delimiter is ";" and
+            the first rows' numbers all have a comma; with ",", a number written with a
+            point is a `DataFormatError` naming its line), `comment` (lines starting with
+            this character are skipped, as pandas' `comment`), `skip_rows` (lines skipped
+            at the start, before the header). Thousands separators are not read. Raw
             binary: `dtype` (required, e.g. "float64" or "<i4") and `columns` (values
             per row, default 1).
 

@@ -188,10 +188,82 @@ unsafe fn open_options(options: *const oxb_open_options) -> FfiResult<OpenOption
             delimiter,
             has_header,
             null_values,
+            ..CsvOptions::default()
         },
         // SAFETY: documented as NULL or NUL-terminated.
         raw_dtype: unsafe { optional_utf8(o.dtype, "options.dtype") }?.map(str::to_owned),
         raw_columns: (o.columns > 0).then_some(o.columns),
+    })
+}
+
+/// More of a CSV file's dialect, for `oxb_dataset_open_csv`. Zero-initialise it and set
+/// what you know.
+#[repr(C)]
+pub struct oxb_csv_options {
+    /// The decimal separator: '.' or ','; 0 to detect (a comma when the delimiter is ';'
+    /// and the sample's numbers all have a comma). With ',', a number written with a
+    /// point is an `OXB_DATA_FORMAT` error naming its line and column.
+    pub decimal: u32,
+    /// Lines starting with this character are skipped (pandas' `comment`); 0 for none.
+    pub comment: u32,
+    /// Lines skipped at the start of the file, before the header.
+    pub skip_rows: u64,
+}
+
+/// `oxb_dataset_open` with more of a CSV file's dialect (`csv` may be NULL: detected).
+///
+/// # Safety
+/// As for `oxb_dataset_open`; `csv` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_dataset_open_csv(
+    path: *const c_char,
+    options: *const oxb_open_options,
+    csv: *const oxb_csv_options,
+    out: *mut oxb_dataset,
+) -> oxb_status {
+    guard::call(|| {
+        // SAFETY: documented as NULL or NUL-terminated.
+        let path = unsafe { file_path(path) }?;
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        // SAFETY: documented as NULL or valid.
+        let mut options = unsafe { open_options(options) }?;
+        // SAFETY: documented as NULL or valid.
+        if let Some(c) = unsafe { csv.as_ref() } {
+            let byte = |code: u32, name: &str| -> FfiResult<Option<u8>> {
+                match code {
+                    0 => Ok(None),
+                    1..=127 => Ok(Some(code as u8)),
+                    _ => Err(FfiError::invalid(format!(
+                        "csv.{name} must be an ASCII character, got {code}"
+                    ))),
+                }
+            };
+            options.csv.decimal = byte(c.decimal, "decimal")?;
+            options.csv.comment = byte(c.comment, "comment")?;
+            options.csv.skip_rows = c.skip_rows;
+        }
+        out.write(open(&path, &options)?);
+        Ok(())
+    })
+}
+
+/// Opens the dataset and holds it.
+fn open(path: &std::path::Path, options: &OpenOptions) -> FfiResult<oxb_dataset> {
+    let dataset = Dataset::open(path, options)?;
+    let names = dataset.names().iter().map(|n| c_string(n)).collect();
+    let dtypes = dataset.dtypes().into_iter().map(c_string).collect();
+    let typestr = c_string(
+        &dataset
+            .array()
+            .map(|(_, l)| l.typestr())
+            .unwrap_or_default(),
+    );
+    handles::insert(OpenDataset {
+        dataset,
+        names,
+        dtypes,
+        typestr,
     })
 }
 
@@ -215,22 +287,7 @@ pub unsafe extern "C" fn oxb_dataset_open(
         let out = unsafe { Out::new(out, "out") }?;
         // SAFETY: documented as NULL or valid.
         let options = unsafe { open_options(options) }?;
-        let dataset = Dataset::open(&path, &options)?;
-        let names = dataset.names().iter().map(|n| c_string(n)).collect();
-        let dtypes = dataset.dtypes().into_iter().map(c_string).collect();
-        let typestr = c_string(
-            &dataset
-                .array()
-                .map(|(_, l)| l.typestr())
-                .unwrap_or_default(),
-        );
-        let handle = handles::insert(OpenDataset {
-            dataset,
-            names,
-            dtypes,
-            typestr,
-        })?;
-        out.write(handle);
+        out.write(open(&path, &options)?);
         Ok(())
     })
 }

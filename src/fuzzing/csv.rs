@@ -18,15 +18,22 @@ fn csv_option_sets() -> Vec<OpenOptions> {
             delimiter: Some(delimiter),
             has_header,
             null_values: nulls.map(|n| n.iter().map(|s| s.to_string()).collect()),
+            ..CsvOptions::default()
         },
         ..OpenOptions::default()
     };
+    // Decimal comma, comment lines and leading rows reach their code paths too.
+    let mut european = csv(b';', None, None);
+    european.csv.decimal = Some(b',');
+    european.csv.comment = Some(b'#');
+    european.csv.skip_rows = 1;
     vec![
         OpenOptions::default(), // format and dialect detected
         csv(b',', Some(true), None),
         csv(b'\t', Some(false), Some(&[])),
         csv(b';', None, Some(&["-", "?", ""])),
         csv(b' ', Some(false), None),
+        european,
     ]
 }
 

@@ -805,6 +805,35 @@ static void test_partitions(void) {
     unlink(path);
 }
 
+/* A European export: leading lines, comments, decimal commas (given, then detected). */
+static void test_dataset_csv_dialect(void) {
+    static const char text[] = "exported 2024\nx;y\n# note\n1,5;2\n2,25;3\n";
+    const char *path = temp_file("dialect.csv", text, sizeof text - 1);
+    oxb_csv_options csv;
+    oxb_dataset ds = 0;
+    oxb_column_description out[2];
+
+    memset(&csv, 0, sizeof csv);
+    csv.decimal = ',';
+    csv.comment = '#';
+    csv.skip_rows = 1;
+    CHECK_OK(oxb_dataset_open_csv(path, NULL, &csv, &ds));
+    CHECK_OK(oxb_dataset_describe(ds, NULL, 0, NULL, NULL, out));
+    CHECK(out[0].kind == OXB_KIND_FLOAT && out[0].stats.count == 2 && out[0].stats.sum == 3.75);
+    CHECK(out[1].kind == OXB_KIND_INT && out[1].stats.int_sum_low == 5);
+    CHECK_OK(oxb_dataset_close(ds));
+    csv.decimal = 0; /* detected */
+    CHECK_OK(oxb_dataset_open_csv(path, NULL, &csv, &ds));
+    CHECK_OK(oxb_dataset_describe(ds, NULL, 0, NULL, NULL, out));
+    CHECK(out[0].kind == OXB_KIND_FLOAT && out[0].stats.sum == 3.75);
+    CHECK_OK(oxb_dataset_close(ds));
+    csv.decimal = 'x';
+    CHECK_FAILS(oxb_dataset_open_csv(path, NULL, &csv, &ds), OXB_INVALID_ARGUMENT, "decimal");
+    csv.decimal = 300;
+    CHECK_FAILS(oxb_dataset_open_csv(path, NULL, &csv, &ds), OXB_INVALID_ARGUMENT, "ASCII");
+    unlink(path);
+}
+
 /* Booleans, dates and timestamps: exact int64 statistics of 0/1, days and microseconds. */
 static void test_dataset_csv_temporal(void) {
     static const char csv[] = "flag,day,at,mixed\n"
@@ -1260,6 +1289,7 @@ int main(void) {
     test_dataset_csv();
     test_description();
     test_partitions();
+    test_dataset_csv_dialect();
     test_dataset_csv_temporal();
     test_dataset_options_and_errors();
     test_dataset_npy();

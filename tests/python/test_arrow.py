@@ -178,6 +178,7 @@ def _cell(field: str, dtype: str, nulls: list[str]) -> object:
 def _corpus_oracle(name: str) -> tuple[Any, list[list]]:
     spec = _corpus().SPEC[name]
     _, records = _corpus().read_records(DATA / name, spec.delimiter, spec.header)
+    records = spec.numbers(records)
     columns = [[_cell(r[j], dtype, spec.nulls) for r in records] for j, dtype in enumerate(spec.dtypes)]
     return spec, columns
 
@@ -228,6 +229,7 @@ def _pyarrow_csv(name: str, spec: Any) -> Any:
         # in a string column as an empty string and quoted markers as text, so both
         # switches are needed for the same reading.
         convert_options=pacsv.ConvertOptions(
+            decimal_point=spec.decimal,
             null_values=spec.nulls,
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,

@@ -48,6 +48,9 @@ DATA: dict[str, str] = {
 # pandas needs the delimiter of these files (oxbridge detects it). pandas names an empty
 # header cell "Unnamed: j"; oxbridge names it j, its position.
 DELIMITER = {"decimal_commas.csv": ";", "one_line_no_newline.csv": ";", "years_tab_separated.csv": "\t"}
+# Files whose decimal comma oxbridge detects (";" and every number with a comma); pandas
+# is told.
+DECIMAL_COMMA = {"decimal_commas.csv"}
 # pandas reads a record with one field more than the header by making the first column
 # the index; index_col=False is its documented switch for trailing delimiters.
 TRAILING = {"trailing_delimiter.csv", "trailing_delimiter_crlf.csv"}
@@ -73,6 +76,8 @@ def _pandas_dtype(column: pandas.Series) -> str:
 
 def _pandas(name: str, header: bool) -> pandas.DataFrame:
     options = {"sep": DELIMITER.get(name, ",")}
+    if name in DECIMAL_COMMA:
+        options["decimal"] = ","
     if name in TRAILING:
         options["index_col"] = False
     return pandas.read_csv(DIR / name, header=0 if header else None, **options)

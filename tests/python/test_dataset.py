@@ -791,7 +791,9 @@ def test_ddof(small_csv):
 def test_csv_options(tmp_path):
     path = _write(tmp_path / "o.csv", "a;b\n1,5;2\n-;NA\n")
     desc = oxbridge.process_large_dataset(path, delimiter=";", null_values=["-"])
-    assert desc.dtypes == {"a": "text", "b": "text"}  # NA is no longer missing
+    # NA is no longer missing; "1,5" with ";" is a decimal comma (detected)
+    assert desc.dtypes == {"a": "float64", "b": "text"}
+    assert desc["a"].sum == 1.5
     assert (desc["a"].count, desc["a"].nan_count, desc["b"].count) == (1, 1, 2)
     with oxbridge.Dataset.open(_write(tmp_path / "n.csv", "1,2\n3,4\n"), header=True) as ds:
         assert ds.columns == ["1", "2"] and ds.num_rows == 1

@@ -10,7 +10,8 @@ use super::nulls::NullSet;
 #[cfg(target_arch = "x86_64")]
 use super::number::Sse41;
 use super::number::{
-    parse_float, parse_int, trim_spaces, Number, NumberScanner, Portable, POWERS_OF_TEN,
+    comma_decimal, parse_float, parse_int, stray_dot, trim_spaces, CommaField, Number,
+    NumberScanner, Portable, POWERS_OF_TEN,
 };
 use super::records::{field_count_error, line_of, Field, Records, Terminator};
 use super::temporal::{parse_bool, parse_temporal, Temporal};
@@ -227,14 +228,16 @@ fn parse_with<S: NumberScanner>(
         slots[c] = Some(slot);
     }
     let nulls = NullSet::new(&dialect.null_values);
-    // Numbers are read on the fly unless a missing-value marker could look like one.
-    let fast_numbers = !nulls.could_be_a_number();
+    // Numbers are read on the fly unless a missing-value marker could look like one,
+    // or a number has a decimal comma (the general path swaps it).
+    let fast_numbers = !nulls.could_be_a_number() && dialect.decimal == b'.';
     let mut records = Records {
         bytes,
         end: bytes.len(),
         pos: start,
         delimiter: dialect.delimiter,
         quote: dialect.quote,
+        comment: dialect.comment,
     };
     // A guess of the rows a chunk holds, for the builders' first capacity.
     let capacity = rows.min(((stop - start) / 16).max(1));
@@ -297,6 +300,17 @@ fn parse_with<S: NumberScanner>(
                 } else if field.escaped {
                     let value = field.value(bytes, dialect.quote);
                     push(builder, &value, false)
+                } else if dialect.decimal == b','
+                    && matches!(builder.data_type(), DataType::Float64 | DataType::Int64)
+                {
+                    let mut buf = [0u8; 64];
+                    match comma_decimal(raw, &mut buf) {
+                        CommaField::Read(read) => push(builder, read, true),
+                        CommaField::StrayDot => {
+                            let name = &dialect.names[index];
+                            return Err(stray_dot(bytes, field.start, name, raw, path));
+                        }
+                    }
                 } else {
                     push(builder, raw, true)
                 }

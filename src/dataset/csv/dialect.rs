@@ -28,6 +28,11 @@ pub struct Dialect {
     pub trailing_field: bool,
     /// The texts read as missing values.
     pub null_values: Vec<Vec<u8>>,
+    /// The decimal separator: `.`, or `,` ("1,5" is 1.5; a number with a point is then
+    /// an error).
+    pub decimal: u8,
+    /// Lines starting with this byte are skipped.
+    pub comment: Option<u8>,
     /// Bytes per parallel task (`chunk_bytes` of the file's size; tiny in the fuzz targets, so that small
     /// inputs cross chunk boundaries).
     pub chunk_bytes: usize,
@@ -43,7 +48,7 @@ pub(super) const SAMPLE_LEN: usize = 1 << 16;
 fn first_record<'a>(
     bytes: &'a [u8],
     pos: usize,
-    delimiter: u8,
+    (delimiter, comment): (u8, Option<u8>),
     path: &str,
 ) -> Result<(Vec<Cell>, Records<'a>)> {
     let mut records = Records {
@@ -52,6 +57,7 @@ fn first_record<'a>(
         pos,
         delimiter,
         quote: b'"',
+        comment,
     };
     records.skip_blank_lines();
     let line = records.pos;
@@ -123,8 +129,79 @@ fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
     best.2
 }
 
+/// Compressed and other non-text files, by their first bytes (never by the name): what
+/// the file is and how to make it something oxbridge reads.
+const MAGIC: &[(&[u8], &str)] = &[
+    (b"\x1f\x8b", "a gzip-compressed file; decompress it first (gzip -dk FILE)"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file; decompress it first (zstd -d FILE)"),
+    (b"BZh", "a bzip2-compressed file; decompress it first (bzip2 -dk FILE)"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file; decompress it first (xz -dk FILE)"),
+    (b"PK\x03\x04", "a zip archive; extract the CSV from it first (unzip FILE)"),
+    (b"\xff\xfe", "UTF-16 text (little-endian, by its byte-order mark); convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8 FILE)"),
+    (b"\xfe\xff", "UTF-16 text (big-endian, by its byte-order mark); convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8 FILE)"),
+];
+
+/// What `bytes` are if their first bytes say they are not plain text.
+fn not_text(bytes: &[u8]) -> Option<&'static str> {
+    MAGIC.iter().find_map(|&(magic, what)| {
+        let bzip2 = magic == b"BZh";
+        let matches = bytes.starts_with(magic)
+            && (!bzip2 || bytes.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)));
+        matches.then_some(what)
+    })
+}
+
+/// Where the data after `skip` lines from `start` begins (the end when there are fewer).
+fn skip_lines(bytes: &[u8], start: usize, skip: u64) -> usize {
+    let mut pos = start;
+    for _ in 0..skip {
+        match memchr::memchr(b'\n', &bytes[pos..]) {
+            Some(n) => pos += n + 1,
+            None => return bytes.len(),
+        }
+    }
+    pos
+}
+
+/// The decimal separator a `;`-separated sample writes: a comma when some field is a
+/// number with a comma ("1,5") and none a number with a point.
+fn detect_decimal(sample: &[u8], delimiter: u8) -> u8 {
+    if delimiter != b';' {
+        return b'.';
+    }
+    let (mut commas, mut points) = (0usize, 0usize);
+    for line in sample.split(|&b| b == b'\n').take(200) {
+        for field in line.split(|&b| b == delimiter) {
+            let f = super::number::trim_spaces(field.strip_suffix(b"\r").unwrap_or(field));
+            let f = f
+                .strip_prefix(b"\"")
+                .and_then(|f| f.strip_suffix(b"\""))
+                .unwrap_or(f);
+            let mut buf = [0u8; 64];
+            match super::number::comma_decimal(f, &mut buf) {
+                super::number::CommaField::StrayDot => points += 1,
+                super::number::CommaField::Read(r) if r.as_ptr() != f.as_ptr() => commas += 1,
+                super::number::CommaField::Read(_) => {}
+            }
+        }
+    }
+    if commas > 0 && points == 0 {
+        b','
+    } else {
+        b'.'
+    }
+}
+
 /// Detects the dialect from the start of the file.
 pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect> {
+    if let Some(what) = not_text(bytes) {
+        return Err(Error::data_format(
+            path,
+            0,
+            "",
+            format!("this is {what}; oxbridge reads plain UTF-8 text"),
+        ));
+    }
     // A NUL byte near the start: binary data, not text.
     if memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some() {
         return Err(Error::data_format(
@@ -139,7 +216,9 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
     } else {
         0
     };
-    let body = &bytes[bom..];
+    // Where the first record (the header, or data) starts: after the rows skipped.
+    let start = skip_lines(bytes, bom, options.skip_rows);
+    let body = &bytes[start..];
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::data_format(
             path,
@@ -161,7 +240,16 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
         Some(d) => d,
         None => detect_delimiter(&body[..body.len().min(SAMPLE_LEN)], path),
     };
-    let (first, mut records) = first_record(bytes, bom, delimiter, path)?;
+    let decimal = options
+        .decimal
+        .unwrap_or_else(|| detect_decimal(&body[..body.len().min(SAMPLE_LEN)], delimiter));
+    if decimal == delimiter {
+        return Err(Error::invalid_argument(format!(
+            "the decimal separator {:?} is also the file's delimiter; give another delimiter",
+            decimal as char
+        )));
+    }
+    let (first, mut records) = first_record(bytes, start, (delimiter, options.comment), path)?;
     let after_first = records.pos;
     let null_values = nulls::markers(options.null_values.as_deref());
     let Sniffed {
@@ -171,7 +259,7 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
         &mut records,
         &first,
         &NullSet::new(&null_values),
-        options.has_header,
+        (options.has_header, decimal),
     );
     let names = if has_header {
         // A NUL cannot cross the C ABI in a name: it is shown as \0 before the names are
@@ -190,9 +278,11 @@ pub fn detect(bytes: &[u8], options: &CsvOptions, path: &str) -> Result<Dialect>
         quote: b'"',
         has_header,
         names,
-        data_start: if has_header { after_first } else { bom },
+        data_start: if has_header { after_first } else { start },
         trailing_field,
         null_values,
+        decimal,
+        comment: options.comment,
         chunk_bytes: chunk_bytes(bytes.len()),
     })
 }
@@ -230,6 +320,7 @@ fn unique_names(names: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::csv::column::Kind;
     use crate::dataset::csv::tests::scan_text;
 
     #[test]
@@ -261,6 +352,78 @@ mod tests {
             "t.csv",
         );
         assert_eq!(d.unwrap().names, ["a", "1", "1.1"]);
+    }
+
+    #[test]
+    fn a_decimal_comma_is_detected_with_semicolons_and_read() {
+        use crate::dataset::csv::tests::scan_with;
+        let text = "a;b;c\n1,5;2;x,y\n3,25;4;z\n-0,5;;w\n";
+        let (d, p) = scan_text(text).unwrap();
+        assert_eq!((d.delimiter, d.decimal, d.has_header), (b';', b',', true));
+        assert_eq!(p.columns[0].kind, Kind::Float);
+        assert_eq!(p.columns[0].numeric_summary().sum(), 4.25);
+        assert_eq!(p.columns[1].summary.exact().unwrap().sum, 6);
+        assert_eq!(p.columns[2].kind, Kind::Text); // "x,y" is no number
+                                                   // A point among commas: the caller's decimal wins, and a number with a point is
+                                                   // then an error naming its place.
+        let mixed = "a;b\n1,5;2\n2.5;3\n";
+        assert_eq!(scan_text(mixed).unwrap().0.decimal, b'.'); // not detected
+        let comma = CsvOptions {
+            decimal: Some(b','),
+            ..Default::default()
+        };
+        let e = scan_with(mixed, &comma).err().unwrap();
+        assert!(
+            e.message.contains("line 3") && e.message.contains("decimal point"),
+            "{}",
+            e.message
+        );
+        // Commas as the delimiter: no decimal comma.
+        assert_eq!(scan_text("a,b\n1,2\n").unwrap().0.decimal, b'.');
+        let both = CsvOptions {
+            delimiter: Some(b','),
+            decimal: Some(b','),
+            ..Default::default()
+        };
+        assert!(both.validate().is_err());
+    }
+
+    #[test]
+    fn comment_lines_and_leading_rows_are_skipped() {
+        use crate::dataset::csv::tests::scan_with;
+        let text = "exported by a tool\nversion 2\n# a comment\nx,y\n1,2\n# another\n3,4\n";
+        let options = CsvOptions {
+            comment: Some(b'#'),
+            skip_rows: 2,
+            ..Default::default()
+        };
+        let (d, p) = scan_with(text, &options).unwrap();
+        assert_eq!(
+            (d.names.clone(), p.rows),
+            (vec!["x".to_string(), "y".into()], 2)
+        );
+        assert_eq!(p.columns[0].summary.exact().unwrap().sum, 4);
+        let bad = CsvOptions {
+            comment: Some(b'"'),
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn compressed_and_utf16_files_are_named() {
+        for (bytes, word) in [
+            (&b"\x1f\x8b\x08\x00rest"[..], "gzip"),
+            (b"\x28\xb5\x2f\xfdrest", "zstd"),
+            (b"BZh91AY&SY", "bzip2"),
+            (b"\xfd7zXZ\x00\x00", "xz"),
+            (b"\xff\xfea\x00,\x00b\x00", "UTF-16"),
+        ] {
+            let e = detect(bytes, &CsvOptions::default(), "f.csv").unwrap_err();
+            assert!(e.message.contains(word), "{}", e.message);
+        }
+        // "BZh" followed by no block size is text.
+        assert!(detect(b"BZh,x\n1,2\n", &CsvOptions::default(), "f.csv").is_ok());
     }
 
     #[test]

@@ -43,6 +43,13 @@ pub struct CsvOptions {
     pub has_header: Option<bool>,
     /// The texts read as missing values (`DEFAULT_NULLS` when `None`).
     pub null_values: Option<Vec<String>>,
+    /// The decimal separator, `.` or `,`; detected when `None` (a comma when the
+    /// delimiter is `;` and every number of the sample has a comma and none a point).
+    pub decimal: Option<u8>,
+    /// Lines starting with this byte are skipped (pandas' `comment`).
+    pub comment: Option<u8>,
+    /// Lines skipped at the start of the file, before the header.
+    pub skip_rows: u64,
 }
 
 impl CsvOptions {
@@ -64,6 +71,28 @@ impl CsvOptions {
         if let Some(d) = self.delimiter {
             Self::check_delimiter(d.into())?;
         }
+        if let Some(d) = self.decimal {
+            if d != b'.' && d != b',' {
+                return Err(Error::invalid_argument(format!(
+                    "the decimal separator must be \".\" or \",\", got {:?}",
+                    d as char
+                )));
+            }
+            if Some(d) == self.delimiter {
+                return Err(Error::invalid_argument(format!(
+                    "the decimal separator {:?} cannot also be the delimiter",
+                    d as char
+                )));
+            }
+        }
+        if let Some(c) = self.comment {
+            let bad = !c.is_ascii() || matches!(c, b'"' | b'\n' | b'\r' | 0);
+            if bad || Some(c) == self.delimiter {
+                return Err(Error::invalid_argument(format!(
+                    "the comment character must be one ASCII character other than a quote, a newline or the delimiter, got {c}"
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -78,8 +107,13 @@ mod tests {
 
     /// Detects the dialect of `text` and scans every column (the tests' reader).
     pub(super) fn scan_text(text: &str) -> Result<(Dialect, Parsed)> {
+        scan_with(text, &CsvOptions::default())
+    }
+
+    /// `scan_text` with `options`.
+    pub(super) fn scan_with(text: &str, options: &CsvOptions) -> Result<(Dialect, Parsed)> {
         let bytes = text.as_bytes();
-        let d = detect(bytes, &CsvOptions::default(), "t.csv")?;
+        let d = detect(bytes, options, "t.csv")?;
         let all: Vec<(usize, super::column::Mode)> = (0..d.names.len())
             .map(|c| (c, super::column::Mode::Infer))
             .collect();

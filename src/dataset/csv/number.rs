@@ -125,6 +125,62 @@ pub(super) fn decimal_parts(bytes: &[u8]) -> Option<(f64, u8)> {
     Some((if negative { -m } else { m }, scale as u8))
 }
 
+/// The longest field whose decimal comma is swapped for a point (longer fields are not
+/// numbers anyway: 15 to 17 digits make any float64 exactly).
+const COMMA_FIELD: usize = 64;
+
+/// How a field of a file with a decimal comma reads for the number parsers.
+pub(super) enum CommaField<'a> {
+    /// The bytes to parse: the field with its comma made a point when that makes a
+    /// number, else the field as it is.
+    Read(&'a [u8]),
+    /// A number written with a decimal point: in a file whose decimal separator is the
+    /// comma, a stray dot (an error naming the place, never a silent guess).
+    StrayDot,
+}
+
+/// Reads `value` as a file with a decimal comma writes numbers ("1,5" is 1.5), using
+/// `buf` for the swapped bytes.
+pub(super) fn comma_decimal<'a>(value: &'a [u8], buf: &'a mut [u8; COMMA_FIELD]) -> CommaField<'a> {
+    let t = trim_spaces(value);
+    let has_digit = t.iter().any(u8::is_ascii_digit);
+    match (memchr::memchr(b',', t), memchr::memchr(b'.', t)) {
+        (Some(c), None) if t.len() <= COMMA_FIELD && !t[c + 1..].contains(&b',') => {
+            buf[..t.len()].copy_from_slice(t);
+            buf[c] = b'.';
+            let swapped = &buf[..t.len()];
+            if has_digit && parse_float(swapped).is_some() {
+                CommaField::Read(swapped)
+            } else {
+                CommaField::Read(value)
+            }
+        }
+        (None, Some(_)) if has_digit && parse_float(t).is_some() => CommaField::StrayDot,
+        _ => CommaField::Read(value),
+    }
+}
+
+/// The error for a stray dot at byte `at` of `bytes`, in column `column`.
+#[cold]
+pub(super) fn stray_dot(
+    bytes: &[u8],
+    at: usize,
+    column: &str,
+    value: &[u8],
+    path: &str,
+) -> crate::error::Error {
+    crate::error::Error::data_format(
+        path,
+        super::records::line_of(bytes, at),
+        column,
+        format!(
+            "{:?} has a decimal point, but the file's decimal separator is the comma; \
+             pass decimal=\".\" if its numbers use points",
+            String::from_utf8_lossy(&value[..value.len().min(40)])
+        ),
+    )
+}
+
 /// The field without the spaces (b' ') at either end.
 #[inline]
 pub(super) fn trim_spaces(bytes: &[u8]) -> &[u8] {

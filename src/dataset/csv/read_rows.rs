@@ -31,6 +31,7 @@ pub fn read_rows(
         pos: cursor.max(dialect.data_start),
         delimiter: dialect.delimiter,
         quote: dialect.quote,
+        comment: dialect.comment,
     };
     let mut rows = 0;
     while rows < max_rows {
@@ -48,10 +49,23 @@ pub fn read_rows(
                 extra_value |= field.end > field.start || field.escaped;
             } else if let Some(Some(slot)) = slots.get(index) {
                 let value = &bytes[field.start..field.end];
+                let mut buf = [0u8; 64];
+                let read = if dialect.decimal == b',' && !field.escaped {
+                    match super::number::comma_decimal(value, &mut buf) {
+                        super::number::CommaField::Read(read) => read,
+                        super::number::CommaField::StrayDot => {
+                            let name = &dialect.names[index];
+                            let at = field.start;
+                            return Err(super::number::stray_dot(bytes, at, name, value, path));
+                        }
+                    }
+                } else {
+                    value
+                };
                 row[*slot] = if nulls.contains(value) {
                     f64::NAN
                 } else {
-                    let trimmed = super::number::trim_spaces(value);
+                    let trimmed = super::number::trim_spaces(read);
                     super::number::parse_int(trimmed)
                         .map(|v| v as f64)
                         .or_else(|| super::number::parse_float(trimmed))

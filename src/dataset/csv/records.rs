@@ -55,6 +55,8 @@ pub(super) struct Records<'a> {
     pub(super) pos: usize,
     pub(super) delimiter: u8,
     pub(super) quote: u8,
+    /// Lines starting with this byte are skipped, as blank lines are.
+    pub(super) comment: Option<u8>,
 }
 
 /// Why a record could not be read: an unterminated quoted field.
@@ -157,6 +159,8 @@ impl<'a> Records<'a> {
                 self.pos += 1;
             } else if rest.starts_with(b"\r\n") {
                 self.pos += 2;
+            } else if self.comment.is_some() && rest.first() == self.comment.as_ref() {
+                self.pos = memchr::memchr(b'\n', rest).map_or(self.end, |n| self.pos + n + 1);
             } else {
                 return;
             }

@@ -5,7 +5,7 @@ use super::chunks::chunk_start;
 use super::column::{ColumnStats, Kind, Mode};
 use super::dialect::{Dialect, SAMPLE_LEN};
 use super::nulls::NullSet;
-use super::number::{self, NumberScanner};
+use super::number::{self, comma_decimal, stray_dot, CommaField, NumberScanner};
 use super::records::{field_count_error, Field, Records, Terminator};
 use crate::dataset::exact::Probe;
 use crate::error::Result;
@@ -158,10 +158,12 @@ fn parse_records_with<S: NumberScanner>(
         pos: start,
         delimiter: dialect.delimiter,
         quote: dialect.quote,
+        comment: dialect.comment,
     };
     let nulls = NullSet::new(&dialect.null_values);
-    // Numbers are parsed on the fly unless a missing-value marker could look like one.
-    let fast_numbers = !nulls.could_be_a_number();
+    // Numbers are parsed on the fly unless a missing-value marker could look like one,
+    // or a number has a decimal comma (the general path swaps it).
+    let fast_numbers = !nulls.could_be_a_number() && dialect.decimal == b'.';
     let mut rows = 0u64;
     let mut released = start;
     loop {
@@ -262,10 +264,19 @@ fn parse_record<S: NumberScanner>(
                 if field.escaped {
                     let value = field.value(bytes, dialect.quote);
                     column.push_text(&value, super::column::char_len(&value));
-                } else if !nulls.contains(value) {
-                    column.push(value, true);
-                } else {
+                } else if nulls.contains(value) {
                     column.push_missing();
+                } else if dialect.decimal == b',' && column.wants_numbers() {
+                    let mut buf = [0u8; 64];
+                    match comma_decimal(value, &mut buf) {
+                        CommaField::Read(read) => column.push(read, true),
+                        CommaField::StrayDot => {
+                            let name = &dialect.names[index];
+                            return Err(stray_dot(bytes, field.start, name, value, path));
+                        }
+                    }
+                } else {
+                    column.push(value, true);
                 }
             }
         } else {

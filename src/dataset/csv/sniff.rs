@@ -77,6 +77,22 @@ pub(super) fn next_cell(records: &mut Records) -> Result<(Cell, Terminator), Unt
     Ok((cell, terminator))
 }
 
+/// `cell` as the number parsers read it in a file whose decimal separator is `decimal`
+/// ("1,5" becomes "1.5" when it is the comma).
+fn with_decimal(mut cell: Cell, decimal: u8) -> Cell {
+    if decimal == b',' && !cell.escaped {
+        let mut buf = [0u8; 64];
+        if let super::number::CommaField::Read(r) =
+            super::number::comma_decimal(&cell.text, &mut buf)
+        {
+            if r.as_ptr() != cell.text.as_ptr() {
+                cell.text = r.to_vec();
+            }
+        }
+    }
+    cell
+}
+
 /// What the sampled records hold in one column.
 #[derive(Debug, Clone, Copy, Default)]
 struct Profile {
@@ -165,8 +181,13 @@ pub(super) fn sniff(
     records: &mut Records,
     first: &[Cell],
     nulls: &NullSet,
-    given: Option<bool>,
+    (given, decimal): (Option<bool>, u8),
 ) -> Sniffed {
+    let first: Vec<Cell> = first
+        .iter()
+        .map(|c| with_decimal(c.clone(), decimal))
+        .collect();
+    let first = &first[..];
     let n = first.len();
     let mut profiles = vec![Profile::default(); n];
     let (mut rows, mut all_trailing) = (0u64, true);
@@ -183,6 +204,7 @@ pub(super) fn sniff(
             let Ok((cell, terminator)) = next_cell(records) else {
                 break 'records;
             };
+            let cell = with_decimal(cell, decimal);
             last_empty = cell.text.is_empty();
             if let Some(p) = profiles.get_mut(index) {
                 p.add(&cell, nulls);
