@@ -107,6 +107,7 @@ bench: build
 	$(PY) bench/bench_expr.py
 	$(PY) bench/bench_dataset.py
 	$(PY) bench/bench_arrow.py
+	$(PY) bench/bench_compressed.py
 	$(PY) bench/bench_dask.py
 	$(PY) bench/chart.py
 

@@ -107,7 +107,7 @@ impl Dataset {
         if known.iter().all(Option::is_some) {
             return Ok((self.arrow_fields(columns, progress)?, false));
         }
-        let sample = csv::sample_kinds(&self.map, dialect, self.map.path());
+        let sample = csv::sample_kinds(self.text_sample(), dialect, self.map.path());
         // A column with no value in the sample could still be any type (and an empty one
         // is float64): guessing would give another type than the whole file's.
         if columns
@@ -147,15 +147,7 @@ impl Dataset {
         if !unknown.is_empty() {
             self.map.check_unchanged()?;
             let wanted: Vec<(usize, Mode)> = unknown.iter().map(|&c| (c, Mode::Kinds)).collect();
-            let parsed = self.map.unless_truncated(csv::scan(
-                &self.map,
-                dialect,
-                &wanted,
-                &[],
-                self.map.path(),
-                progress,
-                &|a, b| self.map.release(a, b),
-            ))?;
+            let parsed = self.text_scan(dialect, &wanted, &[], progress)?;
             *self.rows.lock() = Some(parsed.rows);
             let mut kinds = self.kinds.lock();
             for (&c, stats) in unknown.iter().zip(&parsed.columns) {
@@ -300,6 +292,7 @@ impl BatchReader {
         if rows == Some(0) {
             return Err(Error::invalid_argument("rows per batch must be at least 1"));
         }
+        dataset.not_for_compressed("Arrow batches")?;
         let (fields, sampled) = if sampled {
             dataset.sampled_arrow_fields(columns, progress)?
         } else {

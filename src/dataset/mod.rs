@@ -3,6 +3,7 @@
 
 mod batches;
 pub mod binary;
+mod compressed;
 pub mod csv;
 mod description;
 pub(crate) mod exact;
@@ -89,6 +90,9 @@ pub struct Dataset {
     rows: Mutex<Option<u64>>,
     /// CSV: each column's kind over the whole file, once a scan has seen it all.
     kinds: Mutex<Vec<Option<Kind>>>,
+    /// A compressed CSV file: its codec and the start of its text (the mapping holds the
+    /// compressed bytes, which scans decompress as they go).
+    compressed: Option<(compressed::Codec, Vec<u8>)>,
 }
 
 /// The most columns a file may have. Each column costs a name and per-column state (about
@@ -121,8 +125,26 @@ impl Dataset {
         let path: &str = &name;
         let map = Mapping::open(fs_path, path)?;
         let bytes: &[u8] = &map;
-        let format = detect_format(path, bytes, options);
+        let codec = compressed::Codec::of(bytes);
+        let format = match (codec, options.format) {
+            (Some(_), None | Some(Format::Csv)) => Format::Csv,
+            (Some(c), Some(f)) => {
+                return Err(Error::unsupported(format!(
+                    "{path}: a {c:?}-compressed {f:?} file cannot be mapped; decompress it first"
+                )))
+            }
+            (None, _) => detect_format(path, bytes, options),
+        };
+        let mut sample = None;
         let body = match format {
+            Format::Csv if codec.is_some() => {
+                let codec = codec.expect("checked");
+                let text = compressed::sample(codec, bytes, path)?;
+                let mut dialect = csv::detect(&text, &options.csv, path)?;
+                dialect.chunk_bytes = compressed::CHUNK;
+                sample = Some((codec, text));
+                Body::Csv(dialect)
+            }
             Format::Npy => Body::Binary(npy::layout(bytes, path)?),
             Format::Raw => Body::Binary(binary::Layout::raw(
                 bytes.len(),
@@ -145,7 +167,62 @@ impl Dataset {
             kinds: Mutex::new(vec![None; names.len()]),
             names,
             rows: Mutex::new(rows),
+            compressed: sample,
         })
+    }
+
+    /// The start of a CSV file's text: the mapping, or a compressed file's first text.
+    fn text_sample(&self) -> &[u8] {
+        match &self.compressed {
+            Some((_, sample)) => sample,
+            None => &self.map,
+        }
+    }
+
+    /// An error for what a compressed file does not offer yet.
+    fn not_for_compressed(&self, what: &str) -> Result<()> {
+        match &self.compressed {
+            Some((codec, _)) => Err(Error::unsupported(format!(
+                "{}: {what} of a {codec:?}-compressed file is not supported yet (describe is); \
+                 decompress it first",
+                self.map.path()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The parallel scan of a CSV file's records (`csv::scan`), decompressing as it goes
+    /// when the file is compressed.
+    fn text_scan(
+        &self,
+        dialect: &csv::Dialect,
+        columns: &[(usize, Mode)],
+        probes: &[Vec<exact::Probe>],
+        progress: &Progress,
+    ) -> Result<csv::Parsed> {
+        let release = |a: usize, b: usize| self.map.release(a, b);
+        let scanned = match &self.compressed {
+            Some((codec, _)) => compressed::scan(
+                *codec,
+                &self.map,
+                dialect,
+                columns,
+                probes,
+                self.map.path(),
+                progress,
+                &release,
+            ),
+            None => csv::scan(
+                &self.map,
+                dialect,
+                columns,
+                probes,
+                self.map.path(),
+                progress,
+                &release,
+            ),
+        };
+        self.map.unless_truncated(scanned)
     }
 
     /// The file's name as messages show it.
@@ -181,7 +258,7 @@ impl Dataset {
     pub fn dtypes(&self) -> Vec<&'static str> {
         match &self.body {
             Body::Binary(l) => vec![l.scalar.name(); self.names.len()],
-            Body::Csv(d) => csv::sample_kinds(&self.map, d, self.map.path())
+            Body::Csv(d) => csv::sample_kinds(self.text_sample(), d, self.map.path())
                 .into_iter()
                 .map(Kind::name)
                 .collect(),
@@ -196,15 +273,7 @@ impl Dataset {
         let Body::Csv(dialect) = &self.body else {
             unreachable!("binary layouts know their rows")
         };
-        let parsed = self.map.unless_truncated(csv::scan(
-            &self.map,
-            dialect,
-            &[],
-            &[],
-            self.map.path(),
-            progress,
-            &|a, b| self.map.release(a, b),
-        ))?;
+        let parsed = self.text_scan(dialect, &[], &[], progress)?;
         *self.rows.lock() = Some(parsed.rows);
         Ok(parsed.rows)
     }
@@ -239,17 +308,8 @@ impl Dataset {
                 ))?,
             )),
             Body::Csv(dialect) => {
-                let scan = |wanted: &[(usize, Mode)]| {
-                    self.map.unless_truncated(csv::scan(
-                        &self.map,
-                        dialect,
-                        wanted,
-                        &[],
-                        self.map.path(),
-                        progress,
-                        &release,
-                    ))
-                };
+                let scan =
+                    |wanted: &[(usize, Mode)]| self.text_scan(dialect, wanted, &[], progress);
                 let wanted: Vec<(usize, Mode)> =
                     columns.iter().map(|&c| (c, Mode::Infer)).collect();
                 let mut parsed = scan(&wanted)?;
@@ -409,15 +469,7 @@ impl Dataset {
             Body::Csv(dialect) => {
                 let wanted: Vec<(usize, Mode)> =
                     columns.iter().map(|&c| (c, Mode::Infer)).collect();
-                let parsed = self.map.unless_truncated(csv::scan(
-                    &self.map,
-                    dialect,
-                    &wanted,
-                    probes,
-                    self.map.path(),
-                    progress,
-                    &|a, b| self.map.release(a, b),
-                ))?;
+                let parsed = self.text_scan(dialect, &wanted, probes, progress)?;
                 Ok(parsed
                     .columns
                     .into_iter()
@@ -450,6 +502,7 @@ impl Dataset {
                 "read_rows is for CSV files; binary arrays are read in place",
             ));
         };
+        self.not_for_compressed("reading rows in order (iter_chunks)")?;
         if let Some(&bad) = columns.iter().find(|&&c| c >= self.names.len()) {
             return Err(Error::invalid_argument(format!(
                 "column {bad} is out of range: the file has {} columns",

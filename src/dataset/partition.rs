@@ -56,6 +56,11 @@ impl Dataset {
                 "at most {MAX_PARTITIONS} partitions, got {count}"
             )));
         }
+        if self.compressed.is_some() {
+            // One stream: the whole file is the one partition.
+            #[allow(clippy::single_range_in_vec_init)]
+            return Ok(vec![0..self.map.len() as u64]);
+        }
         let data_bytes = match &self.body {
             Body::Binary(l) => l.rows.saturating_mul(l.cols * l.scalar.size() as u64),
             Body::Csv(d) => (self.map.len() - d.data_start.min(self.map.len())) as u64,
@@ -101,7 +106,7 @@ impl Dataset {
                 let known = self.kinds.lock().clone();
                 let need_sample = columns.iter().any(|&c| known[c].is_none());
                 let sample = if need_sample {
-                    super::csv::sample_kinds(&self.map, dialect, self.map.path())
+                    super::csv::sample_kinds(self.text_sample(), dialect, self.map.path())
                 } else {
                     Vec::new()
                 };
@@ -176,6 +181,38 @@ impl Dataset {
                     columns: binary_descriptions(layout, parts),
                     rows: part.end - part.start,
                     start: part.start,
+                    end: part.end,
+                })
+            }
+            Body::Csv(dialect) if self.compressed.is_some() => {
+                let whole = 0..self.map.len() as u64;
+                if part != whole {
+                    return Err(out_of_range("bytes", &part, whole));
+                }
+                let mode = |c: &usize| {
+                    if as_text.contains(c) {
+                        Mode::Text
+                    } else {
+                        Mode::Infer
+                    }
+                };
+                let wanted: Vec<(usize, Mode)> = columns.iter().map(|c| (*c, mode(c))).collect();
+                let mut parsed = self.text_scan(dialect, &wanted, &[], progress)?;
+                let mixed: Vec<usize> = (0..columns.len())
+                    .filter(|&i| parsed.columns[i].mixed)
+                    .collect();
+                if !mixed.is_empty() {
+                    let again: Vec<(usize, Mode)> =
+                        mixed.iter().map(|&i| (columns[i], Mode::Text)).collect();
+                    let texts = self.text_scan(dialect, &again, &[], progress)?;
+                    for (&i, text) in mixed.iter().zip(texts.columns) {
+                        parsed.columns[i] = text;
+                    }
+                }
+                Ok(Read {
+                    columns: parsed.columns.into_iter().map(csv_description).collect(),
+                    rows: parsed.rows,
+                    start: 0,
                     end: part.end,
                 })
             }

@@ -29,9 +29,13 @@ pub use dialect::{detect, Dialect};
 pub use nulls::DEFAULT_NULLS;
 pub use read_rows::read_rows;
 pub use records::line_of;
-pub use scan::{sample_kinds, scan, scan_range, Parsed};
+pub use scan::{sample_kinds, scan, scan_part, scan_range, Hints, Parsed};
 
 use crate::error::{Error, Result};
+
+/// The end of the message of a quoted field that is never closed (a compressed file's
+/// window may cut one: then it reads on).
+pub const NEVER_CLOSED: &str = "a quoted field is never closed";
 
 /// The CSV options a caller may set; `None` means detect.
 #[derive(Debug, Clone, Default)]

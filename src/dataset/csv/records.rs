@@ -66,12 +66,7 @@ pub(super) struct Unterminated {
 
 impl Unterminated {
     pub(super) fn error(&self, bytes: &[u8], path: &str) -> Error {
-        Error::data_format(
-            path,
-            line_of(bytes, self.at),
-            "",
-            "a quoted field is never closed",
-        )
+        Error::data_format(path, line_of(bytes, self.at), "", super::NEVER_CLOSED)
     }
 }
 

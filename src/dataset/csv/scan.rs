@@ -336,14 +336,52 @@ pub fn scan_range(
     progress: &Progress,
     release: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Parsed> {
-    let len = range.end.min(bytes.len());
-    let first = range.start.min(len);
-    let mut wanted = Wanted::new(
-        dialect.names.len(),
+    let text = (bytes, dialect, range);
+    scan_part(
+        text,
         columns,
         probes,
-        expected_rows(bytes, first, len),
-    );
+        path,
+        progress,
+        release,
+        &Hints::default(),
+    )
+}
+
+/// What a scan of one part of a longer stream (a compressed file's window) knows of the
+/// whole: so that its sketches are sized for the file, and its distinct counts start
+/// in registers once the parts before are past the exact phase (the same registers).
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    /// About how many records the whole stream holds.
+    pub expected_rows: Option<u64>,
+    /// Per column: the parts merged so far count distinct values in registers.
+    pub distinct_in_registers: Vec<bool>,
+}
+
+/// `scan_range` of `bytes[range]` with `hints`.
+pub fn scan_part(
+    (bytes, dialect, range): (&[u8], &Dialect, std::ops::Range<usize>),
+    columns: &[(usize, Mode)],
+    probes: &[Vec<Probe>],
+    path: &str,
+    progress: &Progress,
+    release: &(dyn Fn(usize, usize) + Sync),
+    hints: &Hints,
+) -> Result<Parsed> {
+    let len = range.end.min(bytes.len());
+    let first = range.start.min(len);
+    let expected = hints
+        .expected_rows
+        .unwrap_or_else(|| expected_rows(bytes, first, len));
+    let mut wanted = Wanted::new(dialect.names.len(), columns, probes, expected);
+    for (w, &h) in wanted
+        .distinct_in_registers
+        .iter_mut()
+        .zip(&hints.distinct_in_registers)
+    {
+        *w = h;
+    }
     wanted.release = Some(release);
     let pool = pool()?;
     pool.install(|| {
