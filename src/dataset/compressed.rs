@@ -1,4 +1,4 @@
-//! Compressed CSV files (gzip, including multi-member and BGZF; zstd): they cannot be
+//! Compressed CSV files (gzip, including multi-member and BGZF; zstd; bzip2; xz): they cannot be
 //! memory-mapped as text, so they stream. The decompressor fills a window of text; the
 //! window's whole records go to the parallel scan (`csv::scan_range`), whose states
 //! merge across windows; the record cut by the window's end is carried into the next.
@@ -19,6 +19,10 @@ pub enum Codec {
     Gzip,
     /// Zstandard frames.
     Zstd,
+    /// bzip2 streams (one or many).
+    Bzip2,
+    /// xz streams (one or many).
+    Xz,
 }
 
 impl Codec {
@@ -28,6 +32,12 @@ impl Codec {
             Some(Codec::Gzip)
         } else if bytes.starts_with(b"\x28\xb5\x2f\xfd") {
             Some(Codec::Zstd)
+        } else if bytes.starts_with(b"BZh")
+            && bytes.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
+        {
+            Some(Codec::Bzip2)
+        } else if bytes.starts_with(b"\xfd7zXZ\x00") {
+            Some(Codec::Xz)
         } else {
             None
         }
@@ -37,6 +47,8 @@ impl Codec {
         match self {
             Codec::Gzip => "gzip",
             Codec::Zstd => "zstd",
+            Codec::Bzip2 => "bzip2",
+            Codec::Xz => "xz",
         }
     }
 }
@@ -102,6 +114,8 @@ impl<'a> Stream<'a> {
                 zstd::stream::read::Decoder::new(source)
                     .map_err(|e| Error::data_format(path, 0, "", format!("zstd: {e}")))?,
             ),
+            Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(source)),
+            Codec::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(source)),
         };
         Ok(Stream {
             codec,
@@ -431,11 +445,18 @@ mod tests {
             .unwrap()
         };
         let zstd = zstd::stream::encode_all(&text[..], 1).unwrap();
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(&text).unwrap();
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(&text).unwrap();
         for (codec, packed) in [
             (Codec::Gzip, gzip(&text, 1)),
             (Codec::Gzip, gzip(&text, 7)), // multi-member, as BGZF
             (Codec::Zstd, zstd),
+            (Codec::Bzip2, bz.finish().unwrap()),
+            (Codec::Xz, xz.finish().unwrap()),
         ] {
+            assert_eq!(Codec::of(&packed), Some(codec));
             for window in [64, 1000, 4096, 1 << 20] {
                 let p = scan_all(codec, &packed, &text, window).unwrap();
                 assert_eq!(p.rows, 3000, "{codec:?} {window}");

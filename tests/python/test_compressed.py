@@ -1,5 +1,6 @@
-"""Compressed CSV files, detected by their first bytes: gzip (one member, many, BGZF-like)
-and zstd stream through the parallel scan; the description equals the plain file's.
+"""Compressed CSV files, detected by their first bytes: gzip (one member, many, BGZF-like),
+zstd, bzip2 and xz stream through the parallel scan; the description equals the plain
+file's.
 Truncated and corrupt streams are errors naming the compressed offset.
 
 Oracle: the description of the same text, uncompressed (itself checked against pandas
@@ -8,7 +9,9 @@ and the csv module elsewhere).
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import math
 import shutil
 import subprocess
@@ -72,14 +75,17 @@ def plain(tmp_path_factory):
         return path, ds.describe()
 
 
-@pytest.mark.parametrize("kind", ["gzip", "gzip members", "zstd"])
+@pytest.mark.parametrize("kind", ["gzip", "gzip members", "zstd", "bzip2", "xz"])
 def test_a_compressed_file_describes_as_its_text(plain, tmp_path, kind):
     path, want = plain
     data = path.read_bytes()
-    packed = {"gzip": lambda: gzip.compress(data), "gzip members": lambda: members(data, 9)}.get(
-        kind, lambda: zstd_of(data, tmp_path)
-    )()
-    name = tmp_path / ("t.csv.zst" if kind == "zstd" else "t.csv.gz")
+    packed = {
+        "gzip": lambda: gzip.compress(data),
+        "gzip members": lambda: members(data, 9),
+        "bzip2": lambda: bz2.compress(data, 1),
+        "xz": lambda: lzma.compress(data, preset=0),
+    }.get(kind, lambda: zstd_of(data, tmp_path))()
+    name = tmp_path / {"zstd": "t.csv.zst", "bzip2": "t.csv.bz2", "xz": "t.csv.xz"}.get(kind, "t.csv.gz")
     name.write_bytes(packed)
     calls = []
     with oxbridge.Dataset.open(str(name)) as ds:

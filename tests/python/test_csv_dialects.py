@@ -110,15 +110,15 @@ def test_bad_dialect_options_are_refused(tmp_path):
 @pytest.mark.parametrize(
     ("name", "data", "word"),
     [
-        ("w.csv.bz2", b"BZh91AY&SY\x00", "bzip2"),
-        ("w.csv.xz", b"\xfd7zXZ\x00\x00\x04", "xz"),
+        ("w.csv.bz2", b"BZh91AY&SY\x00", "bzip2 stream is cut short"),
+        ("w.csv.xz", b"\xfd7zXZ\x00\x00\x04", "xz stream is cut short"),
         ("w.zip", b"PK\x03\x04\x14\x00", "zip"),
         ("u.csv", "a,b\n1,2\n".encode("utf-16"), "UTF-16"),
-        ("xz_named.csv", b"\xfd7zXZ\x00\x00\x04", "xz"),  # by content, not by name
+        ("zip_named.csv", b"PK\x03\x04\x14\x00", "zip archive"),  # by content, not by name
         ("double.csv.gz", gzip.compress(gzip.compress(b"a\n1\n")), "gzip"),  # text that is gzip again
     ],
 )
-def test_unread_compressions_and_utf16_are_named(tmp_path, name, data, word):
+def test_files_that_are_not_plain_text_are_named(tmp_path, name, data, word):
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(DataFormatError, match=word) as info:

@@ -130,7 +130,8 @@ fn detect_delimiter(sample: &[u8], path: &str) -> u8 {
 }
 
 /// Compressed and other non-text files, by their first bytes (never by the name): what
-/// the file is and how to make it something oxbridge reads.
+/// the file is and how to make it something oxbridge reads. (`Dataset::open` reads gzip,
+/// zstd, bzip2 and xz files itself: here those are text compressed once more.)
 const MAGIC: &[(&[u8], &str)] = &[
     (b"\x1f\x8b", "a gzip-compressed file; decompress it first (gzip -dk FILE)"),
     (b"\x28\xb5\x2f\xfd", "a zstd-compressed file; decompress it first (zstd -d FILE)"),
