@@ -382,6 +382,12 @@ typedef struct oxb_csv_options {
    * Lines skipped at the start of the file, before the header.
    */
   uint64_t skip_rows;
+  /**
+   * The text's encoding: "utf-8", "utf-16" (or "utf-16le"/"utf-16be"), "latin-1" or
+   * "cp1252"; NULL for UTF-8, or UTF-16 by its byte-order mark. Text in another
+   * encoding than UTF-8 is transcoded as it streams (as compressed files are read).
+   */
+  const char *encoding;
 } oxb_csv_options;
 
 /**

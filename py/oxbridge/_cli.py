@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     describe.add_argument("--comment", metavar="CHAR", help="skip CSV lines that start with this character")
     describe.add_argument("--skip-rows", type=int, metavar="N", help="skip N lines at the start of a CSV file")
+    describe.add_argument(
+        "--encoding", help="CSV text encoding: utf-8, utf-16, latin-1 or cp1252 (default: UTF-8, UTF-16 by its BOM)"
+    )
     describe.add_argument("--dtype", help="raw binary: element type, e.g. float64 or <i4")
     describe.add_argument("--raw-columns", type=int, help="raw binary: values per row (default 1)")
     describe.add_argument(
@@ -72,7 +75,7 @@ def describe(args: argparse.Namespace) -> int:
         options["header"] = args.header
     if args.null_values is not None:
         options["null_values"] = args.null_values.split(",")
-    for name in ("decimal", "comment", "skip_rows"):
+    for name in ("decimal", "comment", "skip_rows", "encoding"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     if args.dtype is not None:

@@ -76,6 +76,7 @@ class Dataset(Handle):
         decimal: str | None = None,
         comment: str | None = None,
         skip_rows: int = 0,
+        encoding: str | None = None,
     ) -> None:
         options = b.oxb_open_options()
         csv = b.oxb_csv_options()
@@ -90,6 +91,9 @@ class Dataset(Handle):
         if not isinstance(skip_rows, int) or isinstance(skip_rows, bool) or not 0 <= skip_rows < 2**63:
             raise ValueError(f"skip_rows must be a non-negative integer, got {skip_rows!r}")
         csv.skip_rows = skip_rows
+        if encoding is not None:
+            encoded_name = _c_text("encoding", str(encoding))
+            csv.encoding = encoded_name
         keep: list[Any] = []
         if format is not None:
             options.format = _c_text("format", format)
@@ -128,6 +132,7 @@ class Dataset(Handle):
                 ("decimal", decimal),
                 ("comment", comment),
                 ("skip_rows", skip_rows or None),
+                ("encoding", encoding),
             )
             if value is not None
         }
@@ -303,7 +308,9 @@ class Dataset(Handle):
             the first rows' numbers all have a comma; with ",", a number written with a
             point is a `DataFormatError` naming its line), `comment` (lines starting with
             this character are skipped, as pandas' `comment`), `skip_rows` (lines skipped
-            at the start, before the header). Thousands separators are not read. Raw
+            at the start, before the header), `encoding` ("utf-8", "utf-16", "latin-1" or
+            "cp1252"; default UTF-8, or UTF-16 when the text starts with its byte-order
+            mark). Thousands separators are not read. Raw
             binary: `dtype` (required, e.g. "float64" or "<i4") and `columns` (values
             per row, default 1).
 

@@ -7,6 +7,7 @@
 //! description of the part that was read.
 
 use super::csv::{self, column::Mode, Dialect, Parsed};
+use super::encoding::{Encoding, Transcode, Undecodable};
 use crate::dataset::exact::Probe;
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
@@ -43,12 +44,36 @@ impl Codec {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Codec::Gzip => "gzip",
             Codec::Zstd => "zstd",
             Codec::Bzip2 => "bzip2",
             Codec::Xz => "xz",
+        }
+    }
+}
+
+/// Where a streamed file's text comes from: its compression, if any, and its encoding
+/// (transcoded to UTF-8 as it streams).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    /// The compression; `None` for a plain file in another encoding.
+    pub codec: Option<Codec>,
+    /// The text's encoding.
+    pub encoding: Encoding,
+}
+
+impl Source {
+    /// How messages name such a file ("a gzip-compressed file", "a UTF-16LE file").
+    pub fn describe(self) -> String {
+        let text = match self.encoding {
+            Encoding::Utf8 => String::new(),
+            e => format!("{} ", e.name()),
+        };
+        match self.codec {
+            Some(c) => format!("a {}-compressed {text}file", c.name()),
+            None => format!("a {text}file"),
         }
     }
 }
@@ -80,7 +105,7 @@ impl Read for Counted<'_> {
 
 /// A decompressing reader of `bytes` and how far into them it has read.
 pub(super) struct Stream<'a> {
-    codec: Codec,
+    source: Source,
     path: &'a str,
     inner: Box<dyn Read + 'a>,
     /// Compressed bytes consumed, shared with the counting reader.
@@ -102,23 +127,28 @@ impl Read for Shared<'_> {
 }
 
 impl<'a> Stream<'a> {
-    pub(super) fn new(codec: Codec, bytes: &'a [u8], path: &'a str) -> Result<Stream<'a>> {
+    pub(super) fn new(from: Source, bytes: &'a [u8], path: &'a str) -> Result<Stream<'a>> {
         let consumed = std::rc::Rc::new(std::cell::Cell::new(0));
         let source = Shared {
             counted: Counted { bytes, at: 0 },
             consumed: consumed.clone(),
         };
-        let inner: Box<dyn Read + 'a> = match codec {
-            Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(source)),
-            Codec::Zstd => Box::new(
+        let raw: Box<dyn Read + 'a> = match from.codec {
+            None => Box::new(source),
+            Some(Codec::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(source)),
+            Some(Codec::Zstd) => Box::new(
                 zstd::stream::read::Decoder::new(source)
                     .map_err(|e| Error::data_format(path, 0, "", format!("zstd: {e}")))?,
             ),
-            Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(source)),
-            Codec::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(source)),
+            Some(Codec::Bzip2) => Box::new(bzip2::read::MultiBzDecoder::new(source)),
+            Some(Codec::Xz) => Box::new(liblzma::read::XzDecoder::new_multi_decoder(source)),
+        };
+        let inner: Box<dyn Read + 'a> = match from.encoding {
+            Encoding::Utf8 => raw,
+            e => Box::new(Transcode::new(raw, e)),
         };
         Ok(Stream {
-            codec,
+            source: from,
             path,
             inner,
             consumed,
@@ -157,6 +187,14 @@ impl<'a> Stream<'a> {
     }
 
     fn corrupt(&self, e: &std::io::Error) -> Error {
+        if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<Undecodable>()) {
+            let compressed = match self.source.codec {
+                Some(c) => format!(" (of the text decompressed from {})", c.name()),
+                None => String::new(),
+            };
+            return Error::data_format(self.path, 0, "", format!("{bad}{compressed}"));
+        }
+        let codec = self.source.codec.map_or("text", Codec::name);
         let what = if e.kind() == std::io::ErrorKind::UnexpectedEof {
             "is cut short (truncated)".to_string()
         } else {
@@ -167,8 +205,7 @@ impl<'a> Stream<'a> {
             0,
             "",
             format!(
-                "the {} stream {what} near compressed byte {}; no result is given for part of a file",
-                self.codec.name(),
+                "the {codec} stream {what} near compressed byte {}; no result is given for part of a file",
                 self.consumed()
             ),
         )
@@ -176,8 +213,8 @@ impl<'a> Stream<'a> {
 }
 
 /// The first `SAMPLE` bytes of text (fewer if the file is shorter), for the dialect.
-pub(super) fn sample(codec: Codec, bytes: &[u8], path: &str) -> Result<Vec<u8>> {
-    let mut stream = Stream::new(codec, bytes, path)?;
+pub(super) fn sample(source: Source, bytes: &[u8], path: &str) -> Result<Vec<u8>> {
+    let mut stream = Stream::new(source, bytes, path)?;
     let mut text = Vec::new();
     stream.fill(&mut text, SAMPLE)?;
     Ok(text)
@@ -217,7 +254,7 @@ fn in_file(mut error: Error, lines_before: u64) -> Error {
 /// `dialect` (detected on the first text): the same result as the scan of its text.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn scan(
-    codec: Codec,
+    source: Source,
     bytes: &[u8],
     dialect: &Dialect,
     columns: &[(usize, Mode)],
@@ -227,7 +264,7 @@ pub(super) fn scan(
     release: &dyn Fn(usize, usize),
 ) -> Result<Parsed> {
     let text = (dialect, columns, probes);
-    scan_windows(codec, bytes, text, path, progress, release, BLOCK)
+    scan_windows(source, bytes, text, path, progress, release, BLOCK)
 }
 
 /// What a scan reads of the text: its dialect, the columns and how, the probes.
@@ -240,7 +277,7 @@ type Block = Result<(Vec<u8>, bool, usize)>;
 /// `scan` with blocks of `block` bytes of text (small in tests, so that records cross
 /// them). A thread decompresses the next block while the pool parses this one.
 fn scan_windows(
-    codec: Codec,
+    source: Source,
     bytes: &[u8],
     text: Text<'_>,
     path: &str,
@@ -255,7 +292,7 @@ fn scan_windows(
         let name = format!("{}inflate", crate::runtime::pool::WORKER_NAME_PREFIX);
         let builder = std::thread::Builder::new().name(name);
         let inflate = move || {
-            let mut stream = match Stream::new(codec, bytes, path) {
+            let mut stream = match Stream::new(source, bytes, path) {
                 Ok(stream) => stream,
                 Err(e) => return drop(send.send(Err(e))),
             };
@@ -408,8 +445,12 @@ mod tests {
         d.chunk_bytes = 700;
         let all: Vec<(usize, Mode)> = (0..d.names.len()).map(|c| (c, Mode::Infer)).collect();
         let p = Progress::default();
+        let source = Source {
+            codec: Some(codec),
+            encoding: Encoding::Utf8,
+        };
         scan_windows(
-            codec,
+            source,
             packed,
             (&d, &all, &[]),
             "t.csv.gz",

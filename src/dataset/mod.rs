@@ -6,6 +6,7 @@ pub mod binary;
 mod compressed;
 pub mod csv;
 mod description;
+pub mod encoding;
 pub(crate) mod exact;
 pub(crate) mod faults;
 mod mapping;
@@ -90,9 +91,10 @@ pub struct Dataset {
     rows: Mutex<Option<u64>>,
     /// CSV: each column's kind over the whole file, once a scan has seen it all.
     kinds: Mutex<Vec<Option<Kind>>>,
-    /// A compressed CSV file: its codec and the start of its text (the mapping holds the
-    /// compressed bytes, which scans decompress as they go).
-    compressed: Option<(compressed::Codec, Vec<u8>)>,
+    /// A CSV file that streams (compressed, or in another encoding than UTF-8): where
+    /// its text comes from and the start of that text (the mapping holds the file's
+    /// bytes, which scans decode as they go).
+    compressed: Option<(compressed::Source, Vec<u8>)>,
 }
 
 /// The most columns a file may have. Each column costs a name and per-column state (about
@@ -100,6 +102,37 @@ pub struct Dataset {
 /// forged `.npy` shape, a huge raw `columns`, a CSV first line of commas) is refused with
 /// a clear error instead of an allocation failure, which would abort the process.
 pub(crate) const MAX_COLUMNS: u64 = 1 << 20;
+
+/// Where a CSV file's text streams from, when it is not UTF-8 text to map in place: its
+/// compression (`codec`) and its encoding (`given`, or UTF-16 by a byte-order mark at
+/// the start of its text); `None` for a plain UTF-8 file.
+fn text_source(
+    codec: Option<compressed::Codec>,
+    bytes: &[u8],
+    given: Option<encoding::Encoding>,
+    path: &str,
+) -> Result<Option<compressed::Source>> {
+    use encoding::Encoding;
+    let head = match codec {
+        Some(codec) => {
+            let raw = compressed::Source {
+                codec: Some(codec),
+                encoding: Encoding::Utf8,
+            };
+            compressed::sample(raw, bytes, path)?
+        }
+        None => bytes[..bytes.len().min(4)].to_vec(),
+    };
+    let bom = Encoding::of_bom(&head);
+    let encoding = match (given, bom) {
+        // "utf-16" names the family: the byte-order mark says which.
+        (Some(Encoding::Utf16Le | Encoding::Utf16Be), Some(b)) => b,
+        (Some(e), _) => e,
+        (None, b) => b.unwrap_or(Encoding::Utf8),
+    };
+    Ok((codec.is_some() || encoding != Encoding::Utf8)
+        .then_some(compressed::Source { codec, encoding }))
+}
 
 /// The format given, else the one the other options or the content imply.
 fn detect_format(path: &str, bytes: &[u8], options: &OpenOptions) -> Format {
@@ -136,13 +169,17 @@ impl Dataset {
             (None, _) => detect_format(path, bytes, options),
         };
         let mut sample = None;
+        let source = match format {
+            Format::Csv => text_source(codec, bytes, options.csv.encoding, path)?,
+            _ => None,
+        };
         let body = match format {
-            Format::Csv if codec.is_some() => {
-                let codec = codec.expect("checked");
-                let text = compressed::sample(codec, bytes, path)?;
+            Format::Csv if source.is_some() => {
+                let source = source.expect("checked");
+                let text = compressed::sample(source, bytes, path)?;
                 let mut dialect = csv::detect(&text, &options.csv, path)?;
                 dialect.chunk_bytes = compressed::CHUNK;
-                sample = Some((codec, text));
+                sample = Some((source, text));
                 Body::Csv(dialect)
             }
             Format::Npy => Body::Binary(npy::layout(bytes, path)?),
@@ -179,13 +216,14 @@ impl Dataset {
         }
     }
 
-    /// An error for what a compressed file does not offer yet.
+    /// An error for what a streamed file (compressed, or not UTF-8) does not offer yet.
     fn not_for_compressed(&self, what: &str) -> Result<()> {
         match &self.compressed {
-            Some((codec, _)) => Err(Error::unsupported(format!(
-                "{}: {what} of a {codec:?}-compressed file is not supported yet (describe is); \
-                 decompress it first",
-                self.map.path()
+            Some((source, _)) => Err(Error::unsupported(format!(
+                "{}: {what} of {} is not supported yet (describe is); decompress it, \
+                 or convert it to UTF-8, first",
+                self.map.path(),
+                source.describe()
             ))),
             None => Ok(()),
         }
@@ -202,8 +240,8 @@ impl Dataset {
     ) -> Result<csv::Parsed> {
         let release = |a: usize, b: usize| self.map.release(a, b);
         let scanned = match &self.compressed {
-            Some((codec, _)) => compressed::scan(
-                *codec,
+            Some((source, _)) => compressed::scan(
+                *source,
                 &self.map,
                 dialect,
                 columns,

@@ -208,6 +208,10 @@ pub struct oxb_csv_options {
     pub comment: u32,
     /// Lines skipped at the start of the file, before the header.
     pub skip_rows: u64,
+    /// The text's encoding: "utf-8", "utf-16" (or "utf-16le"/"utf-16be"), "latin-1" or
+    /// "cp1252"; NULL for UTF-8, or UTF-16 by its byte-order mark. Text in another
+    /// encoding than UTF-8 is transcoded as it streams (as compressed files are read).
+    pub encoding: *const c_char,
 }
 
 /// `oxb_dataset_open` with more of a CSV file's dialect (`csv` may be NULL: detected).
@@ -242,6 +246,10 @@ pub unsafe extern "C" fn oxb_dataset_open_csv(
             options.csv.decimal = byte(c.decimal, "decimal")?;
             options.csv.comment = byte(c.comment, "comment")?;
             options.csv.skip_rows = c.skip_rows;
+            // SAFETY: documented as NULL or NUL-terminated.
+            if let Some(name) = unsafe { optional_utf8(c.encoding, "csv.encoding") }? {
+                options.csv.encoding = Some(crate::dataset::encoding::Encoding::parse(name)?);
+            }
         }
         out.write(open(&path, &options)?);
         Ok(())

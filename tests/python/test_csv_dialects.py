@@ -113,7 +113,6 @@ def test_bad_dialect_options_are_refused(tmp_path):
         ("w.csv.bz2", b"BZh91AY&SY\x00", "bzip2 stream is cut short"),
         ("w.csv.xz", b"\xfd7zXZ\x00\x00\x04", "xz stream is cut short"),
         ("w.zip", b"PK\x03\x04\x14\x00", "zip"),
-        ("u.csv", "a,b\n1,2\n".encode("utf-16"), "UTF-16"),
         ("zip_named.csv", b"PK\x03\x04\x14\x00", "zip archive"),  # by content, not by name
         ("double.csv.gz", gzip.compress(gzip.compress(b"a\n1\n")), "gzip"),  # text that is gzip again
     ],
@@ -143,3 +142,63 @@ def test_the_cli_takes_the_dialect_options(tmp_path):
     frame = pd.read_csv(path, sep=";", decimal=",", skiprows=1)
     assert described["Betrag"]["dtype"] == "float64"
     assert described["Betrag"]["sum"] == pytest.approx(frame["Betrag"].sum(), rel=1e-12)
+
+
+# ------------------------------------------------------------------ encodings
+
+
+def people(rows=2000):
+    names = ["Zoë", "Ærø", "Łódź", "naïve café", "Ω", "€uro", "plain"]
+    lines = ["nom;âge;ville"]
+    for i in range(rows):
+        lines.append(f"{names[i % len(names)]} {i % 50};{i % 90};{names[(i * 3) % len(names)]}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "given"),
+    [("utf-16", None), ("utf-16-be", "utf-16be"), ("utf-16", "utf-16"), ("latin-1", "latin-1"), ("cp1252", "cp1252")],
+)
+def test_text_in_other_encodings_reads_as_its_utf8(tmp_path, encoding, given):
+    text = people()
+    if encoding in ("latin-1",):
+        text = text.replace("Łódź", "Lodz").replace("Ω", "O").replace("€uro", "Euro")
+    if encoding == "cp1252":
+        text = text.replace("Łódź", "Lodz").replace("Ω", "O")
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + text.encode("utf-16-be")  # with its byte-order mark
+    else:
+        data = text.encode(encoding)
+    path = tmp_path / "people.csv"
+    path.write_bytes(data)
+    utf8 = write(tmp_path / "people_utf8.csv", text)
+    options = {} if given is None else {"encoding": given}
+    with oxbridge.Dataset.open(str(path), **options) as ds, oxbridge.Dataset.open(utf8) as plain:
+        assert ds.columns == ["nom", "âge", "ville"]
+        got, want = ds.describe(), plain.describe()
+    for name in ("nom", "ville"):
+        g, w = got[name], want[name]
+        assert (g.count, g.distinct, g.top, g.top_count, g.min, g.max, g.min_len, g.max_len) == (
+            w.count,
+            w.distinct,
+            w.top,
+            w.top_count,
+            w.min,
+            w.max,
+            w.min_len,
+            w.max_len,
+        )
+    assert got["âge"].sum == want["âge"].sum
+    frame = pd.read_csv(path, sep=";", encoding=encoding if encoding != "utf-16-be" else "utf-16")
+    assert got["ville"].distinct == frame["ville"].nunique()
+    assert got["nom"].max_len == frame["nom"].str.len().max()  # characters, not bytes
+
+
+def test_bad_encodings_name_the_place_or_the_encoding(tmp_path):
+    odd = tmp_path / "odd.csv"
+    odd.write_bytes("a,b\n1,2\n".encode("utf-16") + b"x")
+    with pytest.raises(DataFormatError, match=r"odd number of bytes: byte \d+"):
+        oxbridge.Dataset.open(str(odd)).describe()
+    path = write(tmp_path / "plain.csv", "a\n1\n")
+    with pytest.raises(oxbridge.UnsupportedError, match="ebcdic"):
+        oxbridge.Dataset.open(path, encoding="ebcdic")

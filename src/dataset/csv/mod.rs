@@ -54,6 +54,8 @@ pub struct CsvOptions {
     pub comment: Option<u8>,
     /// Lines skipped at the start of the file, before the header.
     pub skip_rows: u64,
+    /// The text's encoding; UTF-8, or UTF-16 by its byte-order mark, when `None`.
+    pub encoding: Option<crate::dataset::encoding::Encoding>,
 }
 
 impl CsvOptions {
