@@ -469,6 +469,45 @@ mod tests {
     }
 
     #[test]
+    fn partition_streams_hold_each_record_once() {
+        // Chunks of 1000 bytes inside partitions of odd sizes: a chunk's start guessed
+        // past the partition's end must not take the next partition's records.
+        let long = "z".repeat(400); // records of ~400 bytes: chunk starts land in them
+        let mut text = String::from("id,note\n");
+        for i in 0..5000 {
+            text.push_str(&format!("{i},\"x\ny {long}\"\n"));
+        }
+        let ds = open("streams.csv", &text);
+        for n in [3, 7, 29] {
+            let parts = ds.partitions(1, n).unwrap();
+            let (mut rows, mut sum) = (0usize, 0i64);
+            for part in parts {
+                let kinds = [Kind::Int, Kind::Text];
+                let p = &Progress::default();
+                let mut r = crate::dataset::BatchReader::of_partition(
+                    &ds,
+                    &[0, 1],
+                    Some(333),
+                    part,
+                    Some(&kinds),
+                    p,
+                )
+                .unwrap();
+                while let Some(batch) = r.next(&ds).unwrap() {
+                    rows += batch.rows;
+                    let values = batch.columns[0].buffers[0].owned_bytes().unwrap();
+                    sum += values
+                        .chunks(8)
+                        .take(batch.rows)
+                        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+                        .sum::<i64>();
+                }
+            }
+            assert_eq!((rows, sum), (5000, (0..5000).sum()), "{n} partitions");
+        }
+    }
+
+    #[test]
     fn binary_partitions_are_row_ranges() {
         let dir = std::env::temp_dir().join(format!("oxb-partition-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -143,3 +143,24 @@ def test_what_compressed_files_do_not_offer_yet_says_so(plain, tmp_path):
             list(ds.iter_batches())
     with pytest.raises(oxbridge.UnsupportedError, match="decompress it first"):
         oxbridge.Dataset.open(str(name), format="npy")
+
+
+def test_a_progress_callable_that_raises_stops_a_compressed_scan(plain, tmp_path):
+    path, want = plain
+    name = tmp_path / "stop.csv.gz"
+    header, body = path.read_bytes().split(b"\n", 1)
+    name.write_bytes(gzip.compress(header + b"\n" + body * 20, compresslevel=1))
+    calls = []
+    boom = KeyboardInterrupt()
+
+    def progress(done, total):
+        calls.append((done, total))
+        if done > 0:
+            raise boom
+
+    with oxbridge.Dataset.open(str(name)) as ds:
+        with pytest.raises(KeyboardInterrupt) as info:
+            ds.describe(progress=progress)
+        assert info.value is boom and calls[-1][0] < calls[-1][1]  # stopped mid-stream
+        # The dataset still works, and nothing of the stopped scan stayed behind.
+        assert ds.describe(["id"])["id"].count == 20 * want["id"].count

@@ -123,7 +123,8 @@ impl CsvBatches {
         let bound = |i: usize| match i {
             0 => starts[0],
             i if i >= starts.len() => len,
-            i => chunk_start(bytes, starts[i], dialect.delimiter, dialect.quote),
+            // Never past the end: records after it are the next partition's.
+            i => chunk_start(bytes, starts[i], dialect.delimiter, dialect.quote).min(len),
         };
         let window = pool.current_num_threads().max(1);
         let group: Vec<usize> =

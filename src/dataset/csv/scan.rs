@@ -390,7 +390,9 @@ pub fn scan_part(
         let bound = |i: usize| match i {
             0 => first,
             i if i >= raw.len() => len,
-            i => chunk_start(bytes, raw[i], dialect.delimiter, dialect.quote),
+            // Never past the range's end: records after it are another range's (the
+            // next partition's, or a compressed file's next window, cut mid-record).
+            i => chunk_start(bytes, raw[i], dialect.delimiter, dialect.quote).min(len),
         };
         progress.set_total((len - first) as u64);
         let mut total = Parsed {
