@@ -348,23 +348,8 @@ impl Dataset {
             Body::Csv(dialect) => {
                 let scan =
                     |wanted: &[(usize, Mode)]| self.text_scan(dialect, wanted, &[], progress);
-                let wanted: Vec<(usize, Mode)> =
-                    columns.iter().map(|&c| (c, Mode::Infer)).collect();
-                let mut parsed = scan(&wanted)?;
+                let parsed = scan_with_mixed_as_text(columns, &[], scan)?;
                 *self.rows.lock() = Some(parsed.rows);
-                // A column that turned to text after numbers or dates: its sketches took
-                // those as numbers, so it is read again, every value as text.
-                let mixed: Vec<usize> = (0..columns.len())
-                    .filter(|&i| parsed.columns[i].mixed)
-                    .collect();
-                if !mixed.is_empty() {
-                    let again: Vec<(usize, Mode)> =
-                        mixed.iter().map(|&i| (columns[i], Mode::Text)).collect();
-                    let texts = scan(&again)?;
-                    for (&i, text) in mixed.iter().zip(texts.columns) {
-                        parsed.columns[i] = text;
-                    }
-                }
                 let mut kinds = self.kinds.lock();
                 for (&c, stats) in columns.iter().zip(&parsed.columns) {
                     kinds[c] = Some(stats.kind);
@@ -557,6 +542,36 @@ impl Dataset {
             self.map.path(),
         ))
     }
+}
+
+/// The scan (`scan`) of CSV `columns`, those in `as_text` read as text, and every column
+/// that turned to text after numbers or dates read again as text: its sketches took
+/// those values as numbers.
+fn scan_with_mixed_as_text(
+    columns: &[usize],
+    as_text: &[usize],
+    scan: impl Fn(&[(usize, Mode)]) -> Result<csv::Parsed>,
+) -> Result<csv::Parsed> {
+    let mode = |c: &usize| {
+        if as_text.contains(c) {
+            Mode::Text
+        } else {
+            Mode::Infer
+        }
+    };
+    let wanted: Vec<(usize, Mode)> = columns.iter().map(|c| (*c, mode(c))).collect();
+    let mut parsed = scan(&wanted)?;
+    let mixed: Vec<usize> = (0..columns.len())
+        .filter(|&i| parsed.columns[i].mixed)
+        .collect();
+    if !mixed.is_empty() {
+        let again: Vec<(usize, Mode)> = mixed.iter().map(|&i| (columns[i], Mode::Text)).collect();
+        let texts = scan(&again)?;
+        for (&i, text) in mixed.iter().zip(texts.columns) {
+            parsed.columns[i] = text;
+        }
+    }
+    Ok(parsed)
 }
 
 /// `describe` (of `columns` without repeats, in order) of each of `columns`: a column is

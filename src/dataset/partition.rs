@@ -11,7 +11,10 @@
 
 use super::csv::column::Mode;
 use super::csv::{other_start, partition_bounds, scan_range};
-use super::{binary, csv_description, Body, ColumnDescription, Dataset, Description, Kind};
+use super::{
+    binary, csv_description, scan_with_mixed_as_text, Body, ColumnDescription, Dataset,
+    Description, Kind,
+};
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
 use crate::stats::sketch::ColumnSketch;
@@ -189,26 +192,9 @@ impl Dataset {
                 if part != whole {
                     return Err(out_of_range("bytes", &part, whole));
                 }
-                let mode = |c: &usize| {
-                    if as_text.contains(c) {
-                        Mode::Text
-                    } else {
-                        Mode::Infer
-                    }
-                };
-                let wanted: Vec<(usize, Mode)> = columns.iter().map(|c| (*c, mode(c))).collect();
-                let mut parsed = self.text_scan(dialect, &wanted, &[], progress)?;
-                let mixed: Vec<usize> = (0..columns.len())
-                    .filter(|&i| parsed.columns[i].mixed)
-                    .collect();
-                if !mixed.is_empty() {
-                    let again: Vec<(usize, Mode)> =
-                        mixed.iter().map(|&i| (columns[i], Mode::Text)).collect();
-                    let texts = self.text_scan(dialect, &again, &[], progress)?;
-                    for (&i, text) in mixed.iter().zip(texts.columns) {
-                        parsed.columns[i] = text;
-                    }
-                }
+                let scan =
+                    |wanted: &[(usize, Mode)]| self.text_scan(dialect, wanted, &[], progress);
+                let parsed = scan_with_mixed_as_text(columns, as_text, scan)?;
                 Ok(Read {
                     columns: parsed.columns.into_iter().map(csv_description).collect(),
                     rows: parsed.rows,
@@ -271,27 +257,7 @@ impl Dataset {
                 &release,
             ))
         };
-        let mode = |c: &usize| {
-            if as_text.contains(c) {
-                Mode::Text
-            } else {
-                Mode::Infer
-            }
-        };
-        let wanted: Vec<(usize, Mode)> = columns.iter().map(|c| (*c, mode(c))).collect();
-        let mut parsed = scan(&wanted)?;
-        // As in `describe`: a column that turned to text is read again as text.
-        let mixed: Vec<usize> = (0..columns.len())
-            .filter(|&i| parsed.columns[i].mixed)
-            .collect();
-        if !mixed.is_empty() {
-            let again: Vec<(usize, Mode)> =
-                mixed.iter().map(|&i| (columns[i], Mode::Text)).collect();
-            let texts = scan(&again)?;
-            for (&i, text) in mixed.iter().zip(texts.columns) {
-                parsed.columns[i] = text;
-            }
-        }
+        let parsed = scan_with_mixed_as_text(columns, as_text, scan)?;
         Ok(Read {
             columns: parsed.columns.into_iter().map(csv_description).collect(),
             rows: parsed.rows,
