@@ -1142,6 +1142,24 @@ oxb_status oxb_expression_evaluate(oxb_expression handle,
                                    const struct oxb_view *out);
 
 /**
+ * `oxb_expression_evaluate` with Arrow arrays as the variables: `arrays[i]` and
+ * `schemas[i]` (float64, float32, int64 or int32) for variable `i`, read in place; an
+ * array with nulls is read as float64 with NaN at the nulls (missing, like NaN), which
+ * costs one copy of that array. An array of length 1 is broadcast as a scalar. Other
+ * types are `OXB_UNSUPPORTED`. The caller keeps the arrays.
+ *
+ * # Safety
+ * `arrays` and `schemas` point to `inputs_len` pointers, each NULL or a valid,
+ * unreleased C Data Interface struct whose buffers hold what they declare; `out` is a
+ * writable view.
+ */
+oxb_status oxb_expression_evaluate_arrow(oxb_expression handle,
+                                         const struct ArrowArray *const *arrays,
+                                         const struct ArrowSchema *const *schemas,
+                                         size_t inputs_len,
+                                         const struct oxb_view *out);
+
+/**
  * Destroys a compiled expression. Destroying it again returns `OXB_INVALID_HANDLE`.
  */
 oxb_status oxb_expression_destroy(oxb_expression handle);

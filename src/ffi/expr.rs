@@ -158,6 +158,73 @@ pub unsafe extern "C" fn oxb_expression_evaluate(
     })
 }
 
+/// `oxb_expression_evaluate` with Arrow arrays as the variables: `arrays[i]` and
+/// `schemas[i]` (float64, float32, int64 or int32) for variable `i`, read in place; an
+/// array with nulls is read as float64 with NaN at the nulls (missing, like NaN), which
+/// costs one copy of that array. An array of length 1 is broadcast as a scalar. Other
+/// types are `OXB_UNSUPPORTED`. The caller keeps the arrays.
+///
+/// # Safety
+/// `arrays` and `schemas` point to `inputs_len` pointers, each NULL or a valid,
+/// unreleased C Data Interface struct whose buffers hold what they declare; `out` is a
+/// writable view.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_expression_evaluate_arrow(
+    handle: oxb_expression,
+    arrays: *const *const super::arrow::ArrowArray,
+    schemas: *const *const super::arrow::ArrowSchema,
+    inputs_len: usize,
+    out: *const oxb_view,
+) -> oxb_status {
+    guard::call(|| {
+        let c = handles::get::<Compiled>(handle)?;
+        // SAFETY: the contract of this function.
+        let arrays = unsafe { slice(arrays, inputs_len, "arrays") }?;
+        // SAFETY: the contract of this function.
+        let schemas = unsafe { slice(schemas, inputs_len, "schemas") }?;
+        let out = output(out)?;
+        let n = out.len();
+        let mut imported = Vec::with_capacity(inputs_len);
+        for (&array, &schema) in arrays.iter().zip(schemas) {
+            // SAFETY: the contract of this function.
+            imported.push(unsafe { super::arrow::import::import(array, schema) }?);
+        }
+        // Arrays with nulls as float64 copies with NaN at the nulls; kept for the call.
+        let copies: Vec<Option<Vec<f64>>> = imported
+            .iter()
+            .map(|a| {
+                a.validity.as_ref().map(|valid| {
+                    (0..a.view.len())
+                        .map(|i| {
+                            if valid.get(i) {
+                                a.view.get_f64(i)
+                            } else {
+                                f64::NAN
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let bound: Vec<Input> = imported
+            .iter()
+            .zip(&copies)
+            .map(|(a, copy)| {
+                let col = match copy {
+                    Some(values) => View::F64(crate::array::Strided::from_slice(values)),
+                    None => a.view,
+                };
+                if col.len() == 1 && n != 1 {
+                    Input::Scalar(col.get_f64(0))
+                } else {
+                    Input::Array(col)
+                }
+            })
+            .collect();
+        Ok(evaluate(&c.program, &bound, out)?)
+    })
+}
+
 /// Destroys a compiled expression. Destroying it again returns `OXB_INVALID_HANDLE`.
 #[no_mangle]
 pub extern "C" fn oxb_expression_destroy(handle: oxb_expression) -> oxb_status {

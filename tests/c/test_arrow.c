@@ -883,6 +883,40 @@ static void test_arrow_input(void) {
         CHECK_FAILS(oxb_quantile_arrow(&array, &schema, probs, 3, q), OXB_UNSUPPORTED, "not supported");
         schema.format = "l";
     }
+    /* Expressions take Arrow operands: x (int64 with a null, read as NaN) and a scalar. */
+    {
+        oxb_expression e = 0;
+        double result[8], two = 2.0;
+        const void *scalar_buffers[2] = {NULL, &two};
+        struct ArrowArray scalar;
+        struct ArrowSchema scalar_schema;
+        const struct ArrowArray *arrays[2];
+        const struct ArrowSchema *schemas[2];
+        oxb_view out_view;
+        memset(&scalar, 0, sizeof scalar);
+        scalar.length = 1;
+        scalar.n_buffers = 2;
+        scalar.buffers = scalar_buffers;
+        scalar.release = noop_release_array;
+        scalar_schema = schema;
+        scalar_schema.format = "g";
+        arrays[0] = &array;
+        arrays[1] = &scalar;
+        schemas[0] = &schema;
+        schemas[1] = &scalar_schema;
+        memset(&out_view, 0, sizeof out_view);
+        out_view.data = result;
+        out_view.len = 8;
+        out_view.stride = 1;
+        out_view.dtype = OXB_DTYPE_F64;
+        CHECK_OK(oxb_expression_compile("x * k + 1", &e));
+        CHECK_OK(oxb_expression_evaluate_arrow(e, arrays, schemas, 2, &out_view));
+        CHECK(result[0] == 3.0 && result[1] == 5.0 && result[2] != result[2] && result[7] == 17.0);
+        scalar_schema.format = "u";
+        CHECK_FAILS(oxb_expression_evaluate_arrow(e, arrays, schemas, 2, &out_view), OXB_UNSUPPORTED, "\"u\"");
+        CHECK_FAILS(oxb_expression_evaluate_arrow(e, NULL, schemas, 2, &out_view), OXB_NULL_POINTER, "arrays");
+        CHECK_OK(oxb_expression_destroy(e));
+    }
     array.release = NULL;
     CHECK_FAILS(oxb_stats_arrow(&array, &schema, &out), OXB_INVALID_ARGUMENT, "released");
 }
