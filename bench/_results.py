@@ -33,7 +33,13 @@ def cpu() -> str:
 
         model = platform.processor() or platform.machine()
     widest = next((f for f in ("avx512f", "avx2", "sse4_1") if f in flags), "baseline")
-    return f"{model} ({widest.replace('avx512f', 'avx512')}, {os.cpu_count()} cores)"
+    try:  # the path oxbridge's kernels take (OXBRIDGE_CPU may force a narrower one)
+        import oxbridge
+
+        path = f", oxbridge path {oxbridge.cpu_path()}"
+    except ImportError:
+        path = ""
+    return f"{model} ({widest.replace('avx512f', 'avx512')}, {os.cpu_count()} cores{path})"
 
 
 def record(group: str, job: str, versus: str, ratio: float, target: float | None = None) -> None:

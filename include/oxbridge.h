@@ -1433,6 +1433,17 @@ oxb_status oxb_num_threads(size_t *out);
  */
 size_t oxb_live_handles(void);
 
+/**
+ * Writes the instruction path the kernels take ("scalar", "avx2" or "avx512", a static
+ * string) to `*out`: the CPU's widest, or a narrower one `OXBRIDGE_CPU` forces. When
+ * `OXBRIDGE_CPU` names no path, or a wider one than the CPU has, the CPU's own path is
+ * written and the call fails with `OXB_UNSUPPORTED` and a message saying why.
+ *
+ * # Safety
+ * `out` is NULL or points to writable memory for one pointer.
+ */
+oxb_status oxb_cpu_path(const char **out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

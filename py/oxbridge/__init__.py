@@ -74,6 +74,7 @@ __all__ = [
     "TemporalStats",
     "TextStats",
     "UnsupportedError",
+    "cpu_path",
     "evaluate",
     "get_num_threads",
     "histogram",
@@ -105,6 +106,22 @@ def set_num_threads(threads: int) -> None:
     if threads >= 1 << (8 * ctypes.sizeof(ctypes.c_size_t)):  # ctypes would wrap it around
         raise ValueError(f"threads must fit in a size_t, got {threads}")
     _check(_lib.oxb_set_num_threads(threads))
+
+
+def cpu_path() -> str:
+    """The instruction path the native kernels take: "avx512", "avx2" or "scalar", the
+    CPU's widest unless $OXBRIDGE_CPU forces a narrower one (for tests, or a CPU that
+    misbehaves; asking for a wider one than the CPU has fails at import).
+
+    Examples
+    --------
+    >>> import oxbridge
+    >>> oxbridge.cpu_path() in ("avx512", "avx2", "scalar")
+    True
+    """
+    name = ctypes.c_char_p()
+    _check(_lib.oxb_cpu_path(ctypes.byref(name)))
+    return (name.value or b"").decode()
 
 
 def get_num_threads() -> int:

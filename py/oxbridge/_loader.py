@@ -71,6 +71,15 @@ def _check_abi(lib: ctypes.CDLL, path: Path) -> None:
         )
 
 
+def _check_cpu_path(lib: ctypes.CDLL) -> None:
+    """$OXBRIDGE_CPU naming no instruction path, or a wider one than the CPU has, is
+    refused here, with the library's message (it would take the CPU's own path)."""
+    name = ctypes.c_char_p()
+    if lib.oxb_cpu_path(ctypes.byref(name)) != 0:
+        message = lib.oxb_last_error_message() or b"OXBRIDGE_CPU was refused"
+        raise ImportError(message.decode("utf-8", "replace"))
+
+
 def _declare(lib: ctypes.CDLL, path: Path) -> None:
     for name, (restype, argtypes) in _bindings.FUNCTIONS.items():
         try:
@@ -97,6 +106,7 @@ def load() -> tuple[ctypes.CDLL, Path]:
             continue
         _check_abi(lib, path)
         _declare(lib, path)
+        _check_cpu_path(lib)
         return lib, path
     raise ImportError(
         f"oxbridge could not load its native library {library_filename()}. Looked in:\n"

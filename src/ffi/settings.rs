@@ -32,3 +32,28 @@ pub unsafe extern "C" fn oxb_num_threads(out: *mut usize) -> oxb_status {
 pub extern "C" fn oxb_live_handles() -> usize {
     guard::value(0, handles::live)
 }
+
+/// Writes the instruction path the kernels take ("scalar", "avx2" or "avx512", a static
+/// string) to `*out`: the CPU's widest, or a narrower one `OXBRIDGE_CPU` forces. When
+/// `OXBRIDGE_CPU` names no path, or a wider one than the CPU has, the CPU's own path is
+/// written and the call fails with `OXB_UNSUPPORTED` and a message saying why.
+///
+/// # Safety
+/// `out` is NULL or points to writable memory for one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn oxb_cpu_path(out: *mut *const std::ffi::c_char) -> oxb_status {
+    guard::call(|| {
+        // SAFETY: the contract of this function.
+        let out = unsafe { Out::new(out, "out") }?;
+        let name: &'static std::ffi::CStr = match crate::runtime::cpu::path() {
+            crate::runtime::cpu::Path::Scalar => c"scalar",
+            crate::runtime::cpu::Path::Avx2 => c"avx2",
+            crate::runtime::cpu::Path::Avx512 => c"avx512",
+        };
+        out.write(name.as_ptr());
+        match crate::runtime::cpu::refused() {
+            Some(why) => Err(crate::error::Error::unsupported(why).into()),
+            None => Ok(()),
+        }
+    })
+}
