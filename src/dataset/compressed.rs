@@ -88,17 +88,19 @@ pub(super) const CHUNK: usize = 2 << 20;
 /// Text decompressed to detect the dialect.
 pub(super) const SAMPLE: usize = 1 << 20;
 
-/// The compressed bytes of `map`, counted as the decompressor reads them.
+/// The compressed bytes of the mapping, read in order, publishing how far (`consumed`,
+/// shared with the `Stream` that reports it).
 struct Counted<'a> {
     bytes: &'a [u8],
-    at: usize,
+    consumed: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
 impl Read for Counted<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = out.len().min(self.bytes.len() - self.at);
-        out[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
-        self.at += n;
+        let at = self.consumed.get();
+        let n = out.len().min(self.bytes.len() - at);
+        out[..n].copy_from_slice(&self.bytes[at..at + n]);
+        self.consumed.set(at + n);
         Ok(n)
     }
 }
@@ -112,25 +114,11 @@ pub(super) struct Stream<'a> {
     consumed: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
-/// `Counted`, publishing its position.
-struct Shared<'a> {
-    counted: Counted<'a>,
-    consumed: std::rc::Rc<std::cell::Cell<usize>>,
-}
-
-impl Read for Shared<'_> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.counted.read(out)?;
-        self.consumed.set(self.counted.at);
-        Ok(n)
-    }
-}
-
 impl<'a> Stream<'a> {
     pub(super) fn new(from: Source, bytes: &'a [u8], path: &'a str) -> Result<Stream<'a>> {
         let consumed = std::rc::Rc::new(std::cell::Cell::new(0));
-        let source = Shared {
-            counted: Counted { bytes, at: 0 },
+        let source = Counted {
+            bytes,
             consumed: consumed.clone(),
         };
         let raw: Box<dyn Read + 'a> = match from.codec {
@@ -405,10 +393,7 @@ fn scan_blocks(
         total = Some(match total {
             None => part,
             Some(mut t) => {
-                t.rows += part.rows;
-                for (a, b) in t.columns.iter_mut().zip(&part.columns) {
-                    a.merge(b)?;
-                }
+                t.merge(&part)?;
                 t
             }
         });

@@ -105,13 +105,14 @@ pub(crate) const MAX_COLUMNS: u64 = 1 << 20;
 
 /// Where a CSV file's text streams from, when it is not UTF-8 text to map in place: its
 /// compression (`codec`) and its encoding (`given`, or UTF-16 by a byte-order mark at
-/// the start of its text); `None` for a plain UTF-8 file.
+/// the start of its text), with the start of that text (`compressed::sample`); `None`
+/// for a plain UTF-8 file.
 fn text_source(
     codec: Option<compressed::Codec>,
     bytes: &[u8],
     given: Option<encoding::Encoding>,
     path: &str,
-) -> Result<Option<compressed::Source>> {
+) -> Result<Option<(compressed::Source, Vec<u8>)>> {
     use encoding::Encoding;
     let head = match codec {
         Some(codec) => {
@@ -130,8 +131,17 @@ fn text_source(
         (Some(e), _) => e,
         (None, b) => b.unwrap_or(Encoding::Utf8),
     };
-    Ok((codec.is_some() || encoding != Encoding::Utf8)
-        .then_some(compressed::Source { codec, encoding }))
+    if codec.is_none() && encoding == Encoding::Utf8 {
+        return Ok(None);
+    }
+    let source = compressed::Source { codec, encoding };
+    // The decompressed start is already the text when it needs no transcoding.
+    let text = if codec.is_some() && encoding == Encoding::Utf8 {
+        head
+    } else {
+        compressed::sample(source, bytes, path)?
+    };
+    Ok(Some((source, text)))
 }
 
 /// The format given, else the one the other options or the content imply.
@@ -175,8 +185,7 @@ impl Dataset {
         };
         let body = match format {
             Format::Csv if source.is_some() => {
-                let source = source.expect("checked");
-                let text = compressed::sample(source, bytes, path)?;
+                let (source, text) = source.expect("checked");
                 let mut dialect = csv::detect(&text, &options.csv, path)?;
                 dialect.chunk_bytes = compressed::CHUNK;
                 sample = Some((source, text));

@@ -587,3 +587,25 @@ pub extern "C" fn oxb_dataset_close(handle: oxb_dataset) -> oxb_status {
         Ok(())
     })
 }
+
+/// The dataset and its column positions (`columns` NULL: every column).
+///
+/// # Safety
+/// `columns` is NULL (with `columns_len` 0) or points to `columns_len` values.
+pub(super) unsafe fn dataset_columns(
+    dataset: oxb_dataset,
+    columns: *const usize,
+    columns_len: usize,
+) -> FfiResult<(std::sync::Arc<OpenDataset>, Vec<usize>)> {
+    let d = handles::get::<OpenDataset>(dataset)?;
+    let wanted = if columns.is_null() {
+        if columns_len != 0 {
+            return Err(FfiError::null("columns (with columns_len > 0)"));
+        }
+        (0..d.names.len()).collect()
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { slice(columns, columns_len, "columns") }?.to_vec()
+    };
+    Ok((d, wanted))
+}

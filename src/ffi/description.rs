@@ -2,7 +2,7 @@
 //! top values, histograms) behind a handle that merges and serialises.
 
 use super::args::{read, slice, slice_mut, Out, OutSlice};
-use super::dataset::{column_description, OpenDataset};
+use super::dataset::column_description;
 use super::guard;
 use super::handles::{self, Handled};
 use super::progress::{oxb_progress_fn, with_progress};
@@ -125,16 +125,9 @@ pub unsafe extern "C" fn oxb_dataset_description(
     out: *mut oxb_description,
 ) -> oxb_status {
     guard::call(|| {
-        let d = handles::get::<OpenDataset>(dataset)?;
-        let wanted: Vec<usize> = if columns.is_null() {
-            if columns_len != 0 {
-                return Err(FfiError::null("columns (with columns_len > 0)"));
-            }
-            (0..d.names.len()).collect()
-        } else {
-            // SAFETY: the contract of this function.
-            unsafe { slice(columns, columns_len, "columns") }?.to_vec()
-        };
+        // SAFETY: the contract of this function.
+        let (d, wanted) =
+            unsafe { super::dataset::dataset_columns(dataset, columns, columns_len) }?;
         let mut describe = DescribeOptions::default();
         if !options.is_null() {
             // SAFETY: the contract of this function.

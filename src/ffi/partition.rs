@@ -3,7 +3,7 @@
 //! C or C++ scheduler would hand them out.
 
 use super::args::{slice, Out, OutSlice};
-use super::dataset::{kind_code, OpenDataset};
+use super::dataset::{dataset_columns, kind_code, OpenDataset};
 use super::description::{hold, oxb_description};
 use super::guard;
 use super::handles;
@@ -135,15 +135,10 @@ pub unsafe extern "C" fn oxb_dataset_partition_description(
     read: *mut oxb_partition,
 ) -> oxb_status {
     guard::call(|| {
-        let d = handles::get::<OpenDataset>(dataset)?;
+        // SAFETY: the contract of this function.
+        let (d, wanted) = unsafe { dataset_columns(dataset, columns, columns_len) }?;
         // SAFETY: the contract of this function.
         let part = *unsafe { super::args::read(partition, "partition") }?;
-        let wanted: Vec<usize> = if columns.is_null() && columns_len == 0 {
-            (0..d.names.len()).collect()
-        } else {
-            // SAFETY: the contract of this function.
-            unsafe { slice(columns, columns_len, "columns") }?.to_vec()
-        };
         // SAFETY: the contract of this function.
         let as_text = unsafe { slice(as_text, as_text_len, "as_text") }?;
         // SAFETY: the contract of this function.
@@ -181,13 +176,8 @@ pub unsafe extern "C" fn oxb_dataset_partition_kinds(
     out: *mut u32,
 ) -> oxb_status {
     guard::call(|| {
-        let d = handles::get::<OpenDataset>(dataset)?;
-        let wanted: Vec<usize> = if columns.is_null() && columns_len == 0 {
-            (0..d.names.len()).collect()
-        } else {
-            // SAFETY: the contract of this function.
-            unsafe { slice(columns, columns_len, "columns") }?.to_vec()
-        };
+        // SAFETY: the contract of this function.
+        let (d, wanted) = unsafe { dataset_columns(dataset, columns, columns_len) }?;
         // SAFETY: the contract of this function.
         let out = unsafe { OutSlice::new(out, wanted.len(), "out") }?;
         let kinds = d.dataset.planned_kinds(&wanted)?;

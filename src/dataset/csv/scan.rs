@@ -24,6 +24,17 @@ pub struct Parsed {
     pub end: usize,
 }
 
+impl Parsed {
+    /// Adds the records of the part that follows (the same columns); `end` stays.
+    pub fn merge(&mut self, next: &Parsed) -> Result<()> {
+        self.rows += next.rows;
+        for (ours, theirs) in self.columns.iter_mut().zip(&next.columns) {
+            ours.merge(theirs)?;
+        }
+        Ok(())
+    }
+}
+
 /// Parses the records that start in `bytes[start..stop]` (the last may run past `stop`),
 /// accumulating the columns in `wanted` (indexes into the header; others are only checked
 /// for the field count). Also returns where the next record starts: if `stop` was not a
@@ -437,10 +448,7 @@ pub fn scan_part(
                 };
                 let part = part?;
                 expected = end;
-                total.rows += part.rows;
-                for (t, p) in total.columns.iter_mut().zip(&part.columns) {
-                    t.merge(p)?;
-                }
+                total.merge(&part)?;
             }
             for (hint, t) in wanted.distinct_in_registers.iter_mut().zip(&total.columns) {
                 *hint = !t.sketch.distinct.is_exact();

@@ -5,37 +5,15 @@ use super::{ArrowArray, ArrowArrayStream, ArrowSchema};
 use crate::arrow::Field;
 use crate::dataset::BatchReader;
 use crate::ffi::args::{read, slice, Out};
-use crate::ffi::dataset::kind_of_code;
+use crate::ffi::dataset::{dataset_columns, kind_of_code};
 use crate::ffi::dataset::{oxb_dataset, OpenDataset};
+use crate::ffi::guard;
 use crate::ffi::partition::oxb_partition;
 use crate::ffi::progress::{oxb_progress_fn, with_progress};
 use crate::ffi::status::{oxb_status, FfiError, FfiResult};
-use crate::ffi::{guard, handles};
 use parking_lot::Mutex;
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::sync::Arc;
-
-/// The dataset and its column positions (`columns` NULL: every column).
-///
-/// # Safety
-/// `columns` is NULL (with `columns_len` 0) or points to `columns_len` values.
-unsafe fn dataset_columns(
-    dataset: oxb_dataset,
-    columns: *const usize,
-    columns_len: usize,
-) -> FfiResult<(Arc<OpenDataset>, Vec<usize>)> {
-    let d = handles::get::<OpenDataset>(dataset)?;
-    let wanted = if columns.is_null() {
-        if columns_len != 0 {
-            return Err(FfiError::null("columns (with columns_len > 0)"));
-        }
-        (0..d.names.len()).collect()
-    } else {
-        // SAFETY: the caller's contract.
-        unsafe { slice(columns, columns_len, "columns") }?.to_vec()
-    };
-    Ok((d, wanted))
-}
 
 /// `oxb_dataset_arrow_stream` flag: CSV column types whose types over the whole file are
 /// not known yet (no description has seen them) are guessed from the first records, which
