@@ -4,3 +4,4 @@ pub mod cpu;
 pub mod fork_lock;
 pub mod pool;
 pub mod progress;
+pub mod scratch;
