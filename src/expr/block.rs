@@ -133,26 +133,29 @@ fn load_inputs(inputs: &[Input<'_>], start: usize, len: usize, vars: &mut [Vec<f
 /// without this every block began with a demand miss on each input.
 #[inline(always)]
 fn prefetch_next_block(inputs: &[Input<'_>], next: usize) {
-    #[cfg(target_arch = "x86_64")]
     for input in inputs {
         if let Input::Array(View::F64(v)) = input {
-            if next >= v.len() {
-                continue;
-            }
-            let len = BLOCK.min(v.len() - next);
-            if let Some(values) = v.slice(next, len).as_slice() {
-                for line in values.chunks(8) {
-                    // SAFETY: a prefetch is a hint: it never faults and reads nothing
-                    // the program sees; the address is inside the input anyway. SSE is
-                    // part of the x86-64 baseline.
-                    unsafe {
-                        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                            line.as_ptr() as *const i8,
-                        )
-                    };
+            if next < v.len() {
+                if let Some(values) = v.slice(next, BLOCK.min(v.len() - next)).as_slice() {
+                    prefetch(values);
                 }
             }
         }
+    }
+}
+
+/// Asks the CPU to bring `values` into cache (a hint: it never faults).
+#[inline(always)]
+fn prefetch(values: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in values.chunks(8) {
+        // SAFETY: a prefetch reads nothing the program sees and never faults; SSE is part
+        // of the x86-64 baseline.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr() as *const i8
+            )
+        };
     }
 }
 
