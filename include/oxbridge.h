@@ -908,7 +908,9 @@ oxb_status oxb_dataset_array(oxb_dataset handle, struct oxb_array_info *out);
  * first row), as float64 into `out` (row-major, `columns_len` values per row: missing
  * values are NaN; a value that is not a number fails with `OXB_DATA_FORMAT` naming its
  * line and column). Writes the rows read to `*rows_read` (0 at the end) and advances
- * `*cursor` to the next row. Reading is sequential on the calling thread.
+ * `*cursor` to the next row (a byte offset of the file's text: for a compressed file,
+ * of its decompressed text; the dataset keeps its decoder where the last call left it,
+ * so reading on costs no decoding again). Reading is sequential on the calling thread.
  *
  * # Safety
  * `cursor` and `rows_read` are NULL or writable; `columns` points to `columns_len`

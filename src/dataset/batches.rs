@@ -13,9 +13,11 @@
 //! the dataset alive until they are released.
 
 use super::binary::Layout;
+use super::compressed::Source;
 use super::csv::batches::CsvBatches;
 use super::csv::column::Mode;
 use super::npy::Scalar;
+use super::streamed::TextWindow;
 use super::{csv, Body, Dataset, Kind};
 use crate::arrow::{Batch, Bits, Buffer, Column, DataType, Field};
 use crate::error::{Error, Result};
@@ -243,8 +245,85 @@ fn binary_column(bytes: &[u8], layout: &Layout, col: u64, start: u64, rows: u64)
 /// Where a reader is in its dataset.
 #[derive(Debug)]
 enum Position {
-    Binary { next_row: u64, end_row: u64 },
+    Binary {
+        next_row: u64,
+        end_row: u64,
+    },
     Csv(CsvBatches),
+    /// A streamed file (compressed, or not UTF-8).
+    Streamed(Box<StreamedBatches>),
+}
+
+/// Text per window of a streamed file's batches: a chunk for each of four threads.
+const STREAMED_WINDOW: usize = 4 * super::compressed::CHUNK;
+
+/// A streamed file's batches: its text decoded a window at a time (`streamed`), each
+/// window's records parsed as a mapped file's are (chunks in parallel, in order).
+struct StreamedBatches {
+    window: TextWindow,
+    /// The file's dialect, its data starting at the window's start.
+    records_only: csv::Dialect,
+    queue: std::collections::VecDeque<Batch>,
+}
+
+impl std::fmt::Debug for StreamedBatches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamedBatches")
+            .field("start", &self.window.start())
+            .field("queued", &self.queue.len())
+            .finish()
+    }
+}
+
+impl StreamedBatches {
+    fn open(dataset: &Dataset, source: Source, dialect: &csv::Dialect) -> Result<Self> {
+        let mut window = TextWindow::open(
+            source,
+            dataset.map.file()?,
+            dataset.map.path(),
+            dialect.quote,
+        )?;
+        window.skip_to(dialect.data_start)?;
+        Ok(StreamedBatches {
+            window,
+            records_only: csv::Dialect {
+                data_start: 0,
+                ..dialect.clone()
+            },
+            queue: Default::default(),
+        })
+    }
+
+    fn next(
+        &mut self,
+        columns: &[(usize, DataType)],
+        rows: usize,
+        path: &str,
+    ) -> Result<Option<Batch>> {
+        while self.queue.is_empty() {
+            let dialect = &self.records_only;
+            let text = self.window.records(STREAMED_WINDOW)?;
+            if text.is_empty() {
+                return Ok(None);
+            }
+            let len = text.len();
+            let mut batches = CsvBatches::of_range(text, dialect, 0..len);
+            let mut parsed = Ok(());
+            loop {
+                match batches.next(text, dialect, columns, rows, path, &|_, _| {}) {
+                    Ok(Some(batch)) => self.queue.push_back(batch),
+                    Ok(None) => break,
+                    Err(e) => {
+                        parsed = Err(e);
+                        break;
+                    }
+                }
+            }
+            parsed.map_err(|e| self.window.in_file(e))?;
+            self.window.take(len);
+        }
+        Ok(self.queue.pop_front())
+    }
 }
 
 /// Hands out a dataset's rows as batches of at most `rows` rows, in file order. It holds
@@ -292,7 +371,6 @@ impl BatchReader {
         if rows == Some(0) {
             return Err(Error::invalid_argument("rows per batch must be at least 1"));
         }
-        dataset.not_for_compressed("Arrow batches")?;
         let (fields, sampled) = if sampled {
             dataset.sampled_arrow_fields(columns, progress)?
         } else {
@@ -304,12 +382,15 @@ impl BatchReader {
             }
             _ => DEFAULT_BATCH_ROWS,
         });
-        let position = match &dataset.body {
-            Body::Binary(layout) => Position::Binary {
+        let position = match (&dataset.body, &dataset.compressed) {
+            (Body::Binary(layout), _) => Position::Binary {
                 next_row: 0,
                 end_row: layout.rows,
             },
-            Body::Csv(dialect) => Position::Csv(CsvBatches::new(&dataset.map, dialect)),
+            (Body::Csv(dialect), Some((source, _))) => {
+                Position::Streamed(Box::new(StreamedBatches::open(dataset, *source, dialect)?))
+            }
+            (Body::Csv(dialect), None) => Position::Csv(CsvBatches::new(&dataset.map, dialect)),
         };
         Ok(BatchReader {
             columns: columns.to_vec(),
@@ -368,6 +449,22 @@ impl BatchReader {
                     part.start as usize..part.end as usize,
                 );
             }
+            (Body::Csv(_), Position::Streamed(_)) => {
+                // A streamed file is one partition: the whole file.
+                let whole = 0..dataset.map.len() as u64;
+                if part != whole {
+                    let what = dataset.compressed.as_ref().map(|(s, _)| s.describe());
+                    return Err(Error::invalid_argument(format!(
+                        "{} is {}, read as one stream: its one partition is the whole file \
+                         (bytes 0..{}), not bytes {}..{}",
+                        dataset.map.path(),
+                        what.unwrap_or_default(),
+                        whole.end,
+                        part.start,
+                        part.end
+                    )));
+                }
+            }
             _ => unreachable!("a reader's position is of its dataset's body"),
         }
         Ok(reader)
@@ -416,6 +513,8 @@ impl BatchReader {
     pub fn next_record(&self) -> Option<u64> {
         match &self.position {
             Position::Csv(batches) => Some(batches.next_record() as u64),
+            // Its one partition is the whole file: no next one to start.
+            Position::Streamed(_) => None,
             Position::Binary { next_row, .. } => Some(*next_row),
         }
     }
@@ -444,7 +543,7 @@ impl BatchReader {
                 *next_row += rows;
                 Some(batch)
             }
-            (Position::Csv(reader), Body::Csv(dialect)) => {
+            (position @ (Position::Csv(_) | Position::Streamed(_)), Body::Csv(dialect)) => {
                 // Each column is parsed once however often it is asked for (the parser
                 // keeps one builder per column of the file).
                 let mut columns: Vec<(usize, DataType)> = Vec::new();
@@ -459,14 +558,20 @@ impl BatchReader {
                         });
                     slots.push(slot);
                 }
-                let next = reader.next(
-                    &dataset.map,
-                    dialect,
-                    &columns,
-                    self.rows,
-                    dataset.map.path(),
-                    &|a, b| dataset.map.release(a, b),
-                );
+                let next = match position {
+                    Position::Csv(reader) => reader.next(
+                        &dataset.map,
+                        dialect,
+                        &columns,
+                        self.rows,
+                        dataset.map.path(),
+                        &|a, b| dataset.map.release(a, b),
+                    ),
+                    Position::Streamed(reader) => {
+                        reader.next(&columns, self.rows, dataset.map.path())
+                    }
+                    Position::Binary { .. } => unreachable!("matched as CSV above"),
+                };
                 match next {
                     Err(mut e)
                         if self.sampled && e.message.ends_with(csv::batches::DOES_NOT_FIT) =>

@@ -12,6 +12,8 @@ use crate::dataset::exact::Probe;
 use crate::error::{Error, Result};
 use crate::runtime::progress::Progress;
 use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// The compressions oxbridge reads, by their first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +82,9 @@ impl Source {
 
 /// Text per block the decompressing thread hands over; a window is the record cut at the
 /// end of the previous block and this block (a chunk for each of two threads).
-const BLOCK: usize = 4 << 20;
+pub(super) const BLOCK: usize = 4 << 20;
 /// The most a window grows to hold one record (a quoted field with newlines that long).
-const MAX_WINDOW: usize = 256 << 20;
+pub(super) const MAX_WINDOW: usize = 256 << 20;
 /// Chunk size of the scan inside a window.
 pub(super) const CHUNK: usize = 2 << 20;
 /// Text decompressed to detect the dialect.
@@ -92,36 +94,67 @@ pub(super) const SAMPLE: usize = 1 << 20;
 /// shared with the `Stream` that reports it).
 struct Counted<'a> {
     bytes: &'a [u8],
-    consumed: std::rc::Rc<std::cell::Cell<usize>>,
+    consumed: Arc<AtomicUsize>,
 }
 
 impl Read for Counted<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let at = self.consumed.get();
+        let at = self.consumed.load(Ordering::Relaxed);
         let n = out.len().min(self.bytes.len() - at);
         out[..n].copy_from_slice(&self.bytes[at..at + n]);
-        self.consumed.set(at + n);
+        self.consumed.store(at + n, Ordering::Relaxed);
         Ok(n)
     }
 }
 
-/// A decompressing reader of `bytes` and how far into them it has read.
+/// The compressed file read through its own descriptor (positioned reads, so descriptors
+/// shared with others keep their offsets), for a stream that outlives any borrow: a
+/// reader that hands out rows or batches between calls. A file cut short meanwhile
+/// reads as a stream that ends early, which the decoder reports as truncated.
+struct CountedFile {
+    file: std::fs::File,
+    consumed: Arc<AtomicUsize>,
+}
+
+impl Read for CountedFile {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let at = self.consumed.load(Ordering::Relaxed);
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(&self.file, out, at as u64)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(&self.file, out, at as u64)?;
+        self.consumed.store(at + n, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A decompressing reader of a compressed file and how far into it it has read.
 pub(super) struct Stream<'a> {
     source: Source,
-    path: &'a str,
-    inner: Box<dyn Read + 'a>,
+    path: String,
+    inner: Box<dyn Read + Send + 'a>,
     /// Compressed bytes consumed, shared with the counting reader.
-    consumed: std::rc::Rc<std::cell::Cell<usize>>,
+    consumed: Arc<AtomicUsize>,
 }
 
 impl<'a> Stream<'a> {
-    pub(super) fn new(from: Source, bytes: &'a [u8], path: &'a str) -> Result<Stream<'a>> {
-        let consumed = std::rc::Rc::new(std::cell::Cell::new(0));
-        let source = Counted {
+    /// The text of `bytes` (the mapped file).
+    pub(super) fn new(from: Source, bytes: &'a [u8], path: &str) -> Result<Stream<'a>> {
+        let consumed = Arc::new(AtomicUsize::new(0));
+        let counted = Counted {
             bytes,
             consumed: consumed.clone(),
         };
-        let raw: Box<dyn Read + 'a> = match from.codec {
+        Stream::of_reader(from, counted, consumed, path)
+    }
+
+    fn of_reader(
+        from: Source,
+        source: impl Read + Send + 'a,
+        consumed: Arc<AtomicUsize>,
+        path: &str,
+    ) -> Result<Stream<'a>> {
+        let raw: Box<dyn Read + Send + 'a> = match from.codec {
             None => Box::new(source),
             Some(Codec::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(source)),
             Some(Codec::Zstd) => Box::new(
@@ -131,21 +164,39 @@ impl<'a> Stream<'a> {
             Some(Codec::Bzip2) => Box::new(bzip2::read::MultiBzDecoder::new(source)),
             Some(Codec::Xz) => Box::new(liblzma::read::XzDecoder::new_multi_decoder(source)),
         };
-        let inner: Box<dyn Read + 'a> = match from.encoding {
+        let inner: Box<dyn Read + Send + 'a> = match from.encoding {
             Encoding::Utf8 => raw,
             e => Box::new(Transcode::new(raw, e)),
         };
         Ok(Stream {
             source: from,
-            path,
+            path: path.to_owned(),
             inner,
             consumed,
         })
     }
+}
 
+impl Stream<'static> {
+    /// The text of the compressed `file`, read through its own descriptor.
+    pub(super) fn of_file(
+        from: Source,
+        file: std::fs::File,
+        path: &str,
+    ) -> Result<Stream<'static>> {
+        let consumed = Arc::new(AtomicUsize::new(0));
+        let counted = CountedFile {
+            file,
+            consumed: consumed.clone(),
+        };
+        Stream::of_reader(from, counted, consumed, path)
+    }
+}
+
+impl Stream<'_> {
     /// Compressed bytes read so far.
     pub(super) fn consumed(&self) -> usize {
-        self.consumed.get()
+        self.consumed.load(Ordering::Relaxed)
     }
 
     /// Appends decompressed text to `buf` until it holds `want` bytes or the stream
@@ -180,7 +231,7 @@ impl<'a> Stream<'a> {
                 Some(c) => format!(" (of the text decompressed from {})", c.name()),
                 None => String::new(),
             };
-            return Error::data_format(self.path, 0, "", format!("{bad}{compressed}"));
+            return Error::data_format(&self.path, 0, "", format!("{bad}{compressed}"));
         }
         let codec = self.source.codec.map_or("text", Codec::name);
         let what = if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -189,7 +240,7 @@ impl<'a> Stream<'a> {
             format!("is corrupt ({e})")
         };
         Error::data_format(
-            self.path,
+            &self.path,
             0,
             "",
             format!(
@@ -210,7 +261,7 @@ pub(super) fn sample(source: Source, bytes: &[u8], path: &str) -> Result<Vec<u8>
 
 /// Where the last record that ends in `buf[start..]` ends, by quote parity from
 /// `start` (a record boundary); `None` when no newline there is outside quotes.
-fn last_boundary(buf: &[u8], start: usize, quote: u8) -> Option<usize> {
+pub(super) fn last_boundary(buf: &[u8], start: usize, quote: u8) -> Option<usize> {
     let mut in_quotes = false;
     let mut last = None;
     for at in memchr::memchr2_iter(quote, b'\n', &buf[start..]) {
@@ -224,7 +275,7 @@ fn last_boundary(buf: &[u8], start: usize, quote: u8) -> Option<usize> {
 }
 
 /// `error` with its line counted from the start of the file, not of the window.
-fn in_file(mut error: Error, lines_before: u64) -> Error {
+pub(super) fn in_file(mut error: Error, lines_before: u64) -> Error {
     if let Some(detail) = error.detail.as_mut() {
         if detail.line > 0 && lines_before > 0 {
             let (old, new) = (detail.line, detail.line + lines_before);

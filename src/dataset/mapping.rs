@@ -153,6 +153,12 @@ impl Mapping {
         &self.path
     }
 
+    /// Another descriptor of the file as mapped (not of whatever its path names now), for
+    /// a reader that streams it with positioned reads.
+    pub(super) fn file(&self) -> Result<File> {
+        self.file.try_clone().map_err(|e| Error::io(&self.path, &e))
+    }
+
     /// The result of a scan, unless the file shrank while it was read (then the scan saw
     /// zeros for the missing pages, and its result must not be used). Whatever a scan left
     /// mapped is released here.

@@ -13,6 +13,7 @@ mod mapping;
 pub mod npy;
 mod partition;
 mod sigbus;
+mod streamed;
 
 pub use batches::{BatchReader, DEFAULT_BATCH_ROWS};
 pub use csv::column::Kind;
@@ -95,6 +96,9 @@ pub struct Dataset {
     /// its text comes from and the start of that text (the mapping holds the file's
     /// bytes, which scans decode as they go).
     compressed: Option<(compressed::Source, Vec<u8>)>,
+    /// A streamed file's text where the last `read_rows` left it, so that reading on
+    /// from that cursor does not decode the file again from its start.
+    text_rows: Mutex<Option<streamed::TextWindow>>,
 }
 
 /// The most columns a file may have. Each column costs a name and per-column state (about
@@ -214,6 +218,7 @@ impl Dataset {
             names,
             rows: Mutex::new(rows),
             compressed: sample,
+            text_rows: Mutex::new(None),
         })
     }
 
@@ -222,19 +227,6 @@ impl Dataset {
         match &self.compressed {
             Some((_, sample)) => sample,
             None => &self.map,
-        }
-    }
-
-    /// An error for what a streamed file (compressed, or not UTF-8) does not offer yet.
-    fn not_for_compressed(&self, what: &str) -> Result<()> {
-        match &self.compressed {
-            Some((source, _)) => Err(Error::unsupported(format!(
-                "{}: {what} of {} is not supported yet (describe is); decompress it, \
-                 or convert it to UTF-8, first",
-                self.map.path(),
-                source.describe()
-            ))),
-            None => Ok(()),
         }
     }
 
@@ -534,7 +526,6 @@ impl Dataset {
                 "read_rows is for CSV files; binary arrays are read in place",
             ));
         };
-        self.not_for_compressed("reading rows in order (iter_chunks)")?;
         if let Some(&bad) = columns.iter().find(|&&c| c >= self.names.len()) {
             return Err(Error::invalid_argument(format!(
                 "column {bad} is out of range: the file has {} columns",
@@ -542,6 +533,19 @@ impl Dataset {
             )));
         }
         self.map.check_unchanged()?;
+        if let Some((source, _)) = &self.compressed {
+            // Its one partition is the whole file: `stop` is its end, or none.
+            if stop < self.map.len() {
+                return Err(Error::invalid_argument(format!(
+                    "{} is {}, read as one stream: its one partition is the whole file \
+                     (bytes 0..{}), not bytes ..{stop}",
+                    self.map.path(),
+                    source.describe(),
+                    self.map.len()
+                )));
+            }
+            return self.read_streamed_rows(*source, dialect, cursor, columns, out);
+        }
         self.map.unless_truncated(csv::read_rows(
             &self.map,
             dialect,
@@ -550,6 +554,69 @@ impl Dataset {
             out,
             self.map.path(),
         ))
+    }
+}
+
+impl Dataset {
+    /// `read_rows` of a streamed file: `cursor` is a position in its text. The text goes
+    /// on from where the last call left it; a cursor before that decodes from the start.
+    fn read_streamed_rows(
+        &self,
+        source: compressed::Source,
+        dialect: &csv::Dialect,
+        cursor: usize,
+        columns: &[usize],
+        out: &mut [f64],
+    ) -> Result<(usize, usize)> {
+        let path = self.map.path();
+        let cursor = cursor.max(dialect.data_start);
+        let mut kept = self.text_rows.lock();
+        let window = match kept.take() {
+            Some(window) if window.start() <= cursor => kept.insert(window),
+            _ => kept.insert(streamed::TextWindow::open(
+                source,
+                self.map.file()?,
+                path,
+                dialect.quote,
+            )?),
+        };
+        window.skip_to(cursor)?;
+        // The window's text starts at a record: no header to skip there.
+        let records_only = csv::Dialect {
+            data_start: 0,
+            ..dialect.clone()
+        };
+        let width = columns.len().max(1);
+        let mut rows = 0;
+        while rows < out.len() / width {
+            let text = window.records(compressed::BLOCK)?;
+            if text.is_empty() {
+                break;
+            }
+            let read = csv::read_rows(
+                text,
+                &records_only,
+                (0, usize::MAX),
+                columns,
+                &mut out[rows * width..],
+                path,
+            );
+            let (read, next) = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    let e = window.in_file(e);
+                    // The window may stand inside a record now: start again next time.
+                    *kept = None;
+                    return Err(e);
+                }
+            };
+            window.take(next);
+            rows += read;
+            if next == 0 {
+                break;
+            }
+        }
+        Ok((rows, window.start()))
     }
 }
 
