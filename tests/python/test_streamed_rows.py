@@ -107,9 +107,7 @@ def test_arrow_of_a_streamed_file_equals_the_plain_files_and_pyarrows(files, kin
     # The files' names say nothing of their form (ours goes by their bytes): tell pyarrow.
     quoted_newlines = pacsv.ParseOptions(newlines_in_values=True)
     if kind == "gzip":
-        theirs = pacsv.read_csv(
-            pa.input_stream(str(streamed[kind]), compression="gzip"), parse_options=quoted_newlines
-        )
+        theirs = pacsv.read_csv(pa.input_stream(str(streamed[kind]), compression="gzip"), parse_options=quoted_newlines)
     else:
         theirs = pacsv.read_csv(
             str(streamed[kind]), read_options=pacsv.ReadOptions(encoding="utf-16"), parse_options=quoted_newlines
