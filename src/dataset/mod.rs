@@ -96,9 +96,10 @@ pub struct Dataset {
     /// its text comes from and the start of that text (the mapping holds the file's
     /// bytes, which scans decode as they go).
     compressed: Option<(compressed::Source, Vec<u8>)>,
-    /// A streamed file's text where the last `read_rows` left it, so that reading on
-    /// from that cursor does not decode the file again from its start.
-    text_rows: Mutex<Option<streamed::TextWindow>>,
+    /// A streamed file's text where the last `read_rows` calls left it (a few readers,
+    /// least recently used first), so that reading on from a cursor does not decode the
+    /// file again from its start.
+    text_rows: Mutex<Vec<streamed::TextWindow>>,
 }
 
 /// The most columns a file may have. Each column costs a name and per-column state (about
@@ -218,7 +219,7 @@ impl Dataset {
             names,
             rows: Mutex::new(rows),
             compressed: sample,
-            text_rows: Mutex::new(None),
+            text_rows: Mutex::new(Vec::new()),
         })
     }
 
@@ -557,6 +558,10 @@ impl Dataset {
     }
 }
 
+/// Readers of a streamed file's rows kept between calls: as many iterators over one
+/// dataset as people interleave, about; each holds a few MiB of text.
+const KEPT_TEXT_READERS: usize = 3;
+
 impl Dataset {
     /// `read_rows` of a streamed file: `cursor` is a position in its text. The text goes
     /// on from where the last call left it; a cursor before that decodes from the start.
@@ -571,15 +576,34 @@ impl Dataset {
         let path = self.map.path();
         let cursor = cursor.max(dialect.data_start);
         let mut kept = self.text_rows.lock();
-        let window = match kept.take() {
-            Some(window) if window.start() <= cursor => kept.insert(window),
-            _ => kept.insert(streamed::TextWindow::open(
-                source,
-                self.map.file()?,
-                path,
-                dialect.quote,
-            )?),
+        // The reader nearest before the cursor, else a new one from the start.
+        let nearest = (0..kept.len())
+            .filter(|&i| kept[i].start() <= cursor)
+            .max_by_key(|&i| kept[i].start());
+        let mut window = match nearest {
+            Some(i) => kept.remove(i),
+            None => streamed::TextWindow::open(source, self.map.file()?, path, dialect.quote)?,
         };
+        let read = Dataset::read_window_rows(&mut window, dialect, cursor, columns, out, path);
+        if read.is_ok() {
+            // A reader that failed may stand inside a record: it is dropped.
+            kept.push(window);
+            if kept.len() > KEPT_TEXT_READERS {
+                kept.remove(0);
+            }
+        }
+        read
+    }
+
+    /// `read_streamed_rows` from `window`, a reader at or before `cursor`.
+    fn read_window_rows(
+        window: &mut streamed::TextWindow,
+        dialect: &csv::Dialect,
+        cursor: usize,
+        columns: &[usize],
+        out: &mut [f64],
+        path: &str,
+    ) -> Result<(usize, usize)> {
         window.skip_to(cursor)?;
         // The window's text starts at a record: no header to skip there.
         let records_only = csv::Dialect {
@@ -601,15 +625,7 @@ impl Dataset {
                 &mut out[rows * width..],
                 path,
             );
-            let (read, next) = match read {
-                Ok(read) => read,
-                Err(e) => {
-                    let e = window.in_file(e);
-                    // The window may stand inside a record now: start again next time.
-                    *kept = None;
-                    return Err(e);
-                }
-            };
+            let (read, next) = read.map_err(|e| window.in_file(e))?;
             window.take(next);
             rows += read;
             if next == 0 {
