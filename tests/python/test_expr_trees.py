@@ -21,7 +21,7 @@ from _expr_helpers import (
     ieee_minimum,
     libm_function,
 )
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import oxbridge
@@ -221,9 +221,17 @@ def _is_bool(t):
     return False
 
 
-def _reference(t, env):
+# The engine's own vector kernels are within 0.7 ulp of the correctly rounded result, so
+# an ulp from the C library's now and then, which a later function can amplify (tan near
+# its pole, a cancellation) or a comparison can flip. The reference is also computed with
+# their results moved an ulp down and up: the engine's answer must lie within those.
+OWN_KERNELS = {"exp", "expm1", "log", "log10", "log1p"}
+
+
+def _reference(t, env, nudge=0):
     """(value, constant?) of a tree with numpy; constant subtrees are folded like the
-    engine folds them (which matters only for `x ** 2`, compiled to x * x)."""
+    engine folds them (which matters only for `x ** 2`, compiled to x * x). `nudge` (-1
+    or 1) moves the results of the engine's own kernels an ulp down or up."""
     kind = t[0]
     if kind == "var":
         return env[t[1]], False
@@ -232,14 +240,14 @@ def _reference(t, env):
     if kind == "named":
         return np.float64(NAMED[t[1]]), True
     if kind in ("neg", "pos", "inv", "not"):
-        x, const = _reference(t[1], env)
+        x, const = _reference(t[1], env, nudge)
         if kind == "neg":
             return np.negative(x), const
         if kind == "pos":
             return x, const
         return (as_f64(x) == 0).astype(np.float64), const
     if kind == "bin":
-        (x, cx), (y, cy) = _reference(t[2], env), _reference(t[3], env)
+        (x, cx), (y, cy) = _reference(t[2], env, nudge), _reference(t[3], env, nudge)
         op, const = t[1], cx and cy
         if op in ARITHMETIC:
             return ARITHMETIC[op](x, y), const
@@ -252,12 +260,15 @@ def _reference(t, env):
         if op in ("&", "and"):
             return np.logical_and(as_f64(x) != 0, as_f64(y) != 0).astype(np.float64), const
         return np.logical_or(as_f64(x) != 0, as_f64(y) != 0).astype(np.float64), const
-    name, args = t[1], [_reference(a, env) for a in t[2:]]
+    name, args = t[1], [_reference(a, env, nudge) for a in t[2:]]
     values, const = [v for v, _ in args], all(c for _, c in args)
     if name in EXACT_UNARY:
         return EXACT_UNARY[name](values[0]), const
     if name in _LIBM_VEC:
-        return as_f64(_LIBM_VEC[name](values[0])), const
+        value = as_f64(_LIBM_VEC[name](values[0]))
+        if nudge and name in OWN_KERNELS:
+            value = np.nextafter(value, np.inf * nudge)
+        return value, const
     if name == "isnan":
         return np.isnan(values[0]).astype(np.float64), const
     if name == "isfinite":
@@ -288,22 +299,29 @@ def _tree_case(draw):
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(_tree_case())
+# Found by CI: expm1(1.0) an ulp above the C library's, which tan near its pole makes 16.
+@example((("call", "tan", ("call", "expm1", ("num", 1.0))), {"a": np.array([NAN]), "b": np.array([NAN])}, 1))
 def test_random_expression_trees_match_numpy(case):
     tree, env, n = case
     text = _render(tree)
     # The rendering means what the tree means, by Python's own parser.
     assert _from_ast(ast.parse(text, mode="eval")) == tree, text
     with np.errstate(all="ignore"):
-        want, _ = _reference(tree, env)
-    want = np.broadcast_to(as_f64(want), (n,))
+        want, down, up = (np.broadcast_to(as_f64(_reference(tree, env, k)[0]), (n,)) for k in (0, -1, 1))
     got = oxbridge.evaluate(text, local_dict=env)
     got = np.broadcast_to(np.asarray(got), (n,))
     if _is_bool(tree):
         assert got.dtype == np.bool_, text
-        np.testing.assert_array_equal(got, want != 0, err_msg=text)
+        near = (got == (want != 0)) | (got == (down != 0)) | (got == (up != 0))
+        assert near.all(), (text, got, want)
     else:
         assert got.dtype == np.float64, text
-        np.testing.assert_allclose(got, want, rtol=1e-15, atol=0, equal_nan=True, err_msg=text)
+        with np.errstate(all="ignore"):
+            spread = np.fmax(np.abs(down - want), np.abs(up - want))
+            close = np.abs(got - want) <= 1e-15 * np.abs(want) + 2 * np.nan_to_num(spread, posinf=0.0)
+        same = (got == want) | (np.isnan(got) & np.isnan(want)) | close
+        near = same | (got == down) | (got == up) | (np.isnan(got) & (np.isnan(down) | np.isnan(up)))
+        assert near.all(), (text, got, want, down, up)
 
 
 WHERE_COSTLY = [
