@@ -6,6 +6,7 @@ Prints each time and the ratio numpy / oxbridge (above 1: oxbridge is faster).
 from __future__ import annotations
 
 import platform
+import statistics
 import timeit
 
 import numpy as np
@@ -17,11 +18,18 @@ from _results import cpu, record
 N = 10**7
 
 
-def best(fn, repeat=5, number=1):
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+def interleaved(numpy_fn, ox_fn, repeat=7, number=1):
+    """Median seconds per call of each, timed in turn within every round so that the
+    machine's load drifts over both alike (a shared machine is noisy)."""
+    t_numpy, t_ox = [], []
+    for _ in range(repeat):
+        t_numpy.append(timeit.timeit(numpy_fn, number=number) / number)
+        t_ox.append(timeit.timeit(ox_fn, number=number) / number)
+    return statistics.median(t_numpy), statistics.median(t_ox)
 
 
-def row(name, t_numpy, t_ox, target=None):
+def row(name, times, target=None):
+    t_numpy, t_ox = times
     ratio = t_numpy / t_ox
     record("arrays", name, "numpy", ratio, target)
     if target is None:
@@ -43,14 +51,15 @@ def main() -> None:
 
     row(
         "stats vs sum+mean+var+min+max",
-        best(lambda: (a.sum(), a.mean(), a.var(), a.min(), a.max())),
-        best(lambda: oxbridge.stats(a)),
+        interleaved(lambda: (a.sum(), a.mean(), a.var(), a.min(), a.max()), lambda: oxbridge.stats(a)),
         5,
     )
-    row("histogram(100 bins)", best(lambda: np.histogram(a, 100)), best(lambda: oxbridge.histogram(a, 100)), 5)
-    row("quantile(0.5) vs numpy.median", best(lambda: np.median(a)), best(lambda: oxbridge.quantile(a, 0.5)), 3)
+    row("histogram(100 bins)", interleaved(lambda: np.histogram(a, 100), lambda: oxbridge.histogram(a, 100)), 5)
+    row("quantile(0.5) vs numpy.median", interleaved(lambda: np.median(a), lambda: oxbridge.quantile(a, 0.5)), 3)
     row(
-        "quantile(0.5) vs numpy.quantile", best(lambda: np.quantile(a, 0.5)), best(lambda: oxbridge.quantile(a, 0.5)), 2
+        "quantile(0.5) vs numpy.quantile",
+        interleaved(lambda: np.quantile(a, 0.5), lambda: oxbridge.quantile(a, 0.5)),
+        2,
     )
 
     def np_sort():
@@ -61,14 +70,16 @@ def main() -> None:
         oxbridge.sort(b)
         return b
 
-    row("sort (sorted copy)", best(np_sort, repeat=3), best(ox_sort, repeat=3), 1.5)
-    row("int64 sum", best(lambda: ints.sum(), number=3), best(lambda: oxbridge.stats(ints).sum, number=3), 1)
+    row("sort (sorted copy)", interleaved(np_sort, ox_sort, repeat=5), 1.5)
+    row("int64 sum", interleaved(lambda: ints.sum(), lambda: oxbridge.stats(ints).sum, number=3), 1)
     # Per-column statistics of a C-ordered table (each row's columns side by side).
     table = rng.standard_normal((N // 10, 10))
     row(
         "stats(axis=0), (1e6, 10) float64",
-        best(lambda: (table.mean(axis=0), table.var(axis=0), table.min(axis=0), table.max(axis=0))),
-        best(lambda: oxbridge.stats(table, axis=0)),
+        interleaved(
+            lambda: (table.mean(axis=0), table.var(axis=0), table.min(axis=0), table.max(axis=0)),
+            lambda: oxbridge.stats(table, axis=0),
+        ),
     )
 
 

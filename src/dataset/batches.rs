@@ -17,7 +17,7 @@ use super::compressed::Source;
 use super::csv::batches::CsvBatches;
 use super::csv::column::Mode;
 use super::npy::Scalar;
-use super::streamed::TextWindow;
+use super::streamed::{Ahead, TextWindow};
 use super::{csv, Body, Dataset, Kind};
 use crate::arrow::{Batch, Bits, Buffer, Column, DataType, Field};
 use crate::error::{Error, Result};
@@ -257,10 +257,11 @@ enum Position {
 /// Text per window of a streamed file's batches: a chunk for each of four threads.
 const STREAMED_WINDOW: usize = 4 * super::compressed::CHUNK;
 
-/// A streamed file's batches: its text decoded a window at a time (`streamed`), each
-/// window's records parsed as a mapped file's are (chunks in parallel, in order).
+/// A streamed file's batches: its text decoded a window at a time on a thread of its own
+/// (`streamed`), each window's records parsed as a mapped file's are (chunks in
+/// parallel, in order) while the next one decodes.
 struct StreamedBatches {
-    window: TextWindow,
+    windows: Ahead,
     /// The file's dialect, its data starting at the window's start.
     records_only: csv::Dialect,
     queue: std::collections::VecDeque<Batch>,
@@ -269,7 +270,6 @@ struct StreamedBatches {
 impl std::fmt::Debug for StreamedBatches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamedBatches")
-            .field("start", &self.window.start())
             .field("queued", &self.queue.len())
             .finish()
     }
@@ -285,7 +285,7 @@ impl StreamedBatches {
         )?;
         window.skip_to(dialect.data_start)?;
         Ok(StreamedBatches {
-            window,
+            windows: window.ahead(STREAMED_WINDOW)?,
             records_only: csv::Dialect {
                 data_start: 0,
                 ..dialect.clone()
@@ -301,26 +301,17 @@ impl StreamedBatches {
         path: &str,
     ) -> Result<Option<Batch>> {
         while self.queue.is_empty() {
-            let dialect = &self.records_only;
-            let text = self.window.records(STREAMED_WINDOW)?;
-            if text.is_empty() {
+            let Some(window) = self.windows.next()? else {
                 return Ok(None);
+            };
+            let (text, dialect) = (&window.text[..], &self.records_only);
+            let mut batches = CsvBatches::of_range(text, dialect, 0..text.len());
+            while let Some(batch) = batches
+                .next(text, dialect, columns, rows, path, &|_, _| {})
+                .map_err(|e| window.in_file(e))?
+            {
+                self.queue.push_back(batch);
             }
-            let len = text.len();
-            let mut batches = CsvBatches::of_range(text, dialect, 0..len);
-            let mut parsed = Ok(());
-            loop {
-                match batches.next(text, dialect, columns, rows, path, &|_, _| {}) {
-                    Ok(Some(batch)) => self.queue.push_back(batch),
-                    Ok(None) => break,
-                    Err(e) => {
-                        parsed = Err(e);
-                        break;
-                    }
-                }
-            }
-            parsed.map_err(|e| self.window.in_file(e))?;
-            self.window.take(len);
         }
         Ok(self.queue.pop_front())
     }

@@ -115,6 +115,75 @@ impl TextWindow {
     pub(super) fn in_file(&self, error: Error) -> Error {
         in_file(error, self.lines_before)
     }
+
+    /// Decodes ahead on a thread of its own, one window of about `want` bytes of whole
+    /// records at a time (one waiting, no more), while the caller parses the last one.
+    pub(super) fn ahead(self, want: usize) -> Result<Ahead> {
+        let (send, windows) = std::sync::mpsc::sync_channel::<Result<Option<Window>>>(1);
+        let mut reader = self;
+        let path = reader.path.clone();
+        let decode = move || loop {
+            let next = match reader.records(want) {
+                Ok([]) => Ok(None),
+                Ok(text) => Ok(Some(Window {
+                    text: text.to_vec(),
+                    lines_before: reader.lines_before,
+                })),
+                Err(e) => Err(e),
+            };
+            if let Ok(Some(window)) = &next {
+                let n = window.text.len();
+                reader.take(n);
+            }
+            let last = !matches!(next, Ok(Some(_)));
+            // A closed channel: the reader was dropped.
+            if send.send(next).is_err() || last {
+                return;
+            }
+        };
+        let name = format!("{}inflate", crate::runtime::pool::WORKER_NAME_PREFIX);
+        crate::runtime::fork_lock::spawning(|| {
+            std::thread::Builder::new().name(name).spawn(decode)
+        })
+        .map_err(|e| Error::io(&path, &e))?;
+        Ok(Ahead { windows, path })
+    }
+}
+
+/// Whole records of a streamed file, and the newlines before them in the file.
+pub(super) struct Window {
+    pub(super) text: Vec<u8>,
+    lines_before: u64,
+}
+
+impl Window {
+    /// `error` (from reading these records) with its line counted from the file's start.
+    pub(super) fn in_file(&self, error: Error) -> Error {
+        in_file(error, self.lines_before)
+    }
+}
+
+/// The windows a decoding thread (`TextWindow::ahead`) hands over, in order.
+pub(super) struct Ahead {
+    windows: std::sync::mpsc::Receiver<Result<Option<Window>>>,
+    path: String,
+}
+
+impl Ahead {
+    /// The next window; `None` after the last.
+    pub(super) fn next(&self) -> Result<Option<Window>> {
+        // The thread ends the stream with `None` or an error: a channel closed before
+        // either means it died (a panic), never the end of the text.
+        self.windows.recv().unwrap_or_else(|_| {
+            Err(Error::new(
+                crate::error::ErrorKind::Io,
+                format!(
+                    "{}: the thread decoding the file stopped before its end",
+                    self.path
+                ),
+            ))
+        })
+    }
 }
 
 #[cfg(test)]
