@@ -240,6 +240,53 @@ static void check_csv_bool(const struct ArrowArray *c, int64_t start, int64_t n)
     CHECK(ok);
 }
 
+/* Streams every column of small_csv (opened as `ds`) at 2 rows a batch, checking the
+ * schema and every value; returns the rows seen and writes the batch count. */
+static int64_t stream_small_csv(oxb_dataset ds, int *batches) {
+    struct ArrowSchema schema;
+    struct ArrowArrayStream stream;
+    struct ArrowArray batch;
+    int64_t start = 0;
+    int rc;
+
+    *batches = 0;
+    memset(&stream, 0, sizeof stream);
+    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 2, 0, NULL, NULL, &stream));
+    CHECK(stream.release != NULL && stream.get_schema != NULL && stream.get_next != NULL &&
+          stream.get_last_error != NULL);
+    if (stream.release == NULL) return -1;
+    CHECK(stream.get_schema(&stream, &schema) == 0);
+    check_schema(&schema, 5, csv_names, csv_formats, ARROW_FLAG_NULLABLE);
+    release_schema(&schema);
+    for (;;) {
+        int64_t n;
+        memset(&batch, 0xA5, sizeof batch);
+        rc = stream.get_next(&stream, &batch);
+        CHECK(rc == 0);
+        if (rc != 0 || batch.release == NULL) break;
+        n = batch.length;
+        CHECK(n >= 1 && n <= 2 && start + n <= 5);
+        if (n < 1 || n > 2 || start + n > 5) {
+            release_array(&batch);
+            break;
+        }
+        check_struct(&batch, n, 5);
+        if (batch.n_children == 5) {
+            check_csv_int(batch.children[0], start, n);
+            check_csv_float(batch.children[1], start, n);
+            check_csv_text(batch.children[2], start, n);
+            check_csv_date(batch.children[3], start, n);
+            check_csv_bool(batch.children[4], start, n);
+        }
+        release_array(&batch);
+        start += n;
+        if (++*batches > 10) break;
+    }
+    CHECK(rc == 0 && batch.release == NULL); /* the end */
+    release_stream(&stream);
+    return start;
+}
+
 static void test_csv(void) {
     const char *path = temp_file("small.csv", small_csv, sizeof small_csv - 1);
     size_t live_before = oxb_live_handles();
@@ -250,8 +297,7 @@ static void test_csv(void) {
     struct ArrowSchema schema;
     struct ArrowArrayStream stream;
     struct ArrowArray batch;
-    int64_t start = 0;
-    int batches = 0, rc;
+    int batches = 0;
 
     CHECK_OK(oxb_dataset_open(path, NULL, &ds));
 
@@ -269,38 +315,7 @@ static void test_csv(void) {
     release_schema(&schema);
 
     /* Every column, 2 rows a batch: 2 + 2 + 1. */
-    memset(&stream, 0, sizeof stream);
-    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 2, 0, NULL, NULL, &stream));
-    CHECK(stream.release != NULL && stream.get_schema != NULL && stream.get_next != NULL &&
-          stream.get_last_error != NULL);
-    if (stream.release == NULL) return;
-    CHECK(stream.get_schema(&stream, &schema) == 0);
-    check_schema(&schema, 5, csv_names, csv_formats, ARROW_FLAG_NULLABLE);
-    release_schema(&schema);
-
-    for (;;) {
-        int64_t n;
-        memset(&batch, 0xA5, sizeof batch);
-        rc = stream.get_next(&stream, &batch);
-        CHECK(rc == 0);
-        if (rc != 0 || batch.release == NULL) break;
-        n = start + 2 <= 5 ? 2 : 5 - start;
-        check_struct(&batch, n, 5);
-        if (batch.length == n && batch.n_children == 5) {
-            check_csv_int(batch.children[0], start, n);
-            check_csv_float(batch.children[1], start, n);
-            check_csv_text(batch.children[2], start, n);
-            check_csv_date(batch.children[3], start, n);
-            check_csv_bool(batch.children[4], start, n);
-        }
-        release_array(&batch);
-        start += n;
-        batches++;
-        if (batches > 10) break;
-    }
-    CHECK(rc == 0 && batch.release == NULL); /* the end */
-    CHECK(batches == 3 && start == 5);
-    release_stream(&stream);
+    CHECK(stream_small_csv(ds, &batches) == 5 && batches == 3);
 
     /* Two columns in one default-sized batch. */
     CHECK_OK(oxb_dataset_arrow_stream(ds, d_and_a, 2, 0, 0, NULL, NULL, &stream));
@@ -948,48 +963,15 @@ static void test_compressed_csv(void) {
     size_t live_before = oxb_live_handles();
     const size_t a_only[1] = {0};
     oxb_dataset ds = 0;
-    struct ArrowSchema schema;
     struct ArrowArrayStream stream;
     struct ArrowArray batch;
     pthread_t thread;
     double rows[8];
     uint64_t cursor = 0, read = 0;
-    int64_t start = 0;
-    int batches = 0, rc, i, ok = 1;
+    int batches = 0, i, ok = 1;
 
     CHECK_OK(oxb_dataset_open(path, NULL, &ds));
-    memset(&stream, 0, sizeof stream);
-    CHECK_OK(oxb_dataset_arrow_stream(ds, NULL, 0, 2, 0, NULL, NULL, &stream));
-    if (stream.release == NULL) return;
-    CHECK(stream.get_schema(&stream, &schema) == 0);
-    check_schema(&schema, 5, csv_names, csv_formats, ARROW_FLAG_NULLABLE);
-    release_schema(&schema);
-    for (;;) {
-        int64_t n;
-        memset(&batch, 0xA5, sizeof batch);
-        rc = stream.get_next(&stream, &batch);
-        CHECK(rc == 0);
-        if (rc != 0 || batch.release == NULL) break;
-        n = batch.length;
-        CHECK(n >= 1 && n <= 2 && start + n <= 5);
-        if (n < 1 || n > 2 || start + n > 5) {
-            release_array(&batch);
-            break;
-        }
-        check_struct(&batch, n, 5);
-        if (batch.n_children == 5) {
-            check_csv_int(batch.children[0], start, n);
-            check_csv_float(batch.children[1], start, n);
-            check_csv_text(batch.children[2], start, n);
-            check_csv_date(batch.children[3], start, n);
-            check_csv_bool(batch.children[4], start, n);
-        }
-        release_array(&batch);
-        start += n;
-        if (++batches > 10) break;
-    }
-    CHECK(start == 5);
-    release_stream(&stream);
+    CHECK(stream_small_csv(ds, &batches) == 5);
 
     /* Rows in order from a cursor, one call at a time: the dataset keeps the decoder. */
     for (i = 0; i < 5; i++) {
