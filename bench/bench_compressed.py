@@ -10,6 +10,9 @@
    zstd: 2x both; peak RSS at most 64 MiB).
 3. The decompression rate oxbridge reaches (compressed bytes over its describe's time)
    against the tools' own (`gzip -dc`, `zstd -dc` to /dev/null) on the same file.
+4. Each file read whole into an Arrow table, in a fresh subprocess per run as
+   bench_arrow does: `Dataset.open(p).to_arrow()` against `pyarrow.csv.read_csv(p)`
+   and polars `read_csv(p)` (no target: issue 14's are for plain CSV).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sys
 import tempfile
 import time
 
+from bench_arrow import best as arrow_best
 from bench_dataset import ChildFailed, run_child, write_csv
 
 from _results import cpu, record
@@ -105,6 +109,22 @@ def main() -> int:
                 f"  decompression: oxbridge reads {ours / 1e6:.0f} MB/s of {codec} while describing; "
                 f"`{codec} -dc > /dev/null` {reference / 1e6:.0f} MB/s ({ours / reference:.2f}x)"
             )
+    for codec, path in packed.items():
+        print(f"{codec} to an Arrow table:", flush=True)
+        tables = {}
+        for tool in ("oxbridge", "pyarrow", "polars"):
+            try:
+                tables[tool] = arrow_best(tool, path, 2, args.repeat)
+            except RuntimeError as e:
+                print(f"  {tool} failed: {str(e).splitlines()[0]}")
+        if "oxbridge" not in tables:
+            return 1
+        ox = tables["oxbridge"]
+        for tool in ("pyarrow", "polars"):
+            if tool in tables:
+                ratio = tables[tool]["seconds"] / ox["seconds"]
+                print(f"  vs {tool}: {ratio:.2f}x the time")
+                record("compressed", f"to_arrow .{'gz' if codec == 'gzip' else 'zst'}", tool, ratio, None)
     return 0
 
 

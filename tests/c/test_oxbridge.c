@@ -929,6 +929,7 @@ static void test_dataset_npy(void) {
     CHECK_OK(oxb_dataset_describe(ds, NULL, 0, NULL, NULL, out));
     CHECK(out[0].stats.mean == 2.0 && out[1].stats.mean == 20.0 && out[1].stats.max == 30.0);
     CHECK_OK(oxb_dataset_close(ds));
+    unlink(path);
     /* Cut short: the header promises more data than the file holds. */
     path = temp_file("cut.npy", file, sizeof file - 8);
     CHECK_FAILS(oxb_dataset_open(path, NULL, &ds), OXB_DATA_FORMAT, "truncated");
