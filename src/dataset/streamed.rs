@@ -146,7 +146,11 @@ impl TextWindow {
             std::thread::Builder::new().name(name).spawn(decode)
         })
         .map_err(|e| Error::io(&path, &e))?;
-        Ok(Ahead { windows, path })
+        Ok(Ahead {
+            windows,
+            path,
+            pid: std::process::id(),
+        })
     }
 }
 
@@ -167,11 +171,20 @@ impl Window {
 pub(super) struct Ahead {
     windows: std::sync::mpsc::Receiver<Result<Option<Window>>>,
     path: String,
+    /// The process whose thread decodes: a child forked meanwhile has no such thread.
+    pid: u32,
 }
 
 impl Ahead {
     /// The next window; `None` after the last.
     pub(super) fn next(&self) -> Result<Option<Window>> {
+        if std::process::id() != self.pid {
+            // Waiting would never end: the decoding thread stayed in the parent.
+            return Err(Error::invalid_argument(format!(
+                "{}: this stream was opened before the process forked; open it again in this process",
+                self.path
+            )));
+        }
         // The thread ends the stream with `None` or an error: a channel closed before
         // either means it died (a panic), never the end of the text.
         self.windows.recv().unwrap_or_else(|_| {

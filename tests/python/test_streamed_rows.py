@@ -13,6 +13,8 @@ import bz2
 import gzip
 import itertools
 import lzma
+import os
+import warnings
 
 import pytest
 
@@ -175,3 +177,28 @@ def test_polars_and_duckdb_read_a_compressed_dataset(files):
         assert frame["id"].to_list() == list(range(ROWS))
         (total,) = duckdb.sql("SELECT count(*), sum(id) FROM ds").fetchall()
     assert total == (ROWS, ROWS * (ROWS - 1) // 2)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_batch_stream_read_on_in_a_forked_child_is_an_error_not_a_hang(files):
+    _, streamed = files
+    with oxbridge.Dataset.open(str(streamed["gzip"])) as ds:
+        batches = ds.iter_batches(rows=10_000)
+        next(batches)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running
+            pid = os.fork()
+        if pid == 0:  # the child: its decoding thread stayed in the parent
+            code = 5  # anything else raised
+            try:
+                for _ in batches:
+                    pass
+                code = 3  # read on without an error
+            except oxbridge.OxbridgeError as e:
+                code = 0 if "forked" in str(e) else 4
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # The parent reads on.
+        assert sum(1 for _ in batches) > 0
