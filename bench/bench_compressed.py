@@ -36,7 +36,11 @@ RSS_TARGET_MIB = 64
 
 def best(tool: str, path: str, workdir: str, repeat: int) -> dict:
     runs = [run_child(tool, path, workdir, 2) for _ in range(repeat)]
-    return min(runs, key=lambda r: r["seconds"])
+    fastest = min(runs, key=lambda r: r["seconds"])
+    # The child's own VmHWM: wait4's ru_maxrss also counts this parent's memory (the
+    # child is the parent's until exec), which holds the generated file's data blocks.
+    fastest["peak_mib"] = max((r.get("hwm_kib") or r["wait4_maxrss_kib"]) for r in runs) / 1024
+    return fastest
 
 
 def tool_rate(command: list[str], path: str) -> float:
@@ -87,7 +91,7 @@ def main() -> int:
             ox = results.get("oxbridge")
             if ox is None:
                 return 1
-            rss = ox["wait4_maxrss_kib"] / 1024
+            rss = ox["peak_mib"]
             print(
                 f"{codec}: oxbridge describe {ox['seconds']:.2f} s, peak RSS {rss:.0f} MiB "
                 f"(target at most {RSS_TARGET_MIB}: {'ok' if rss <= RSS_TARGET_MIB else 'ABOVE'})"
@@ -98,7 +102,7 @@ def main() -> int:
                     continue
                 ratio = other["seconds"] / ox["seconds"]
                 print(
-                    f"  vs {tool}: {other['seconds']:.2f} s, {other['wait4_maxrss_kib'] / 1024:.0f} MiB: "
+                    f"  vs {tool}: {other['seconds']:.2f} s, {other['peak_mib']:.0f} MiB: "
                     f"{ratio:.2f}x (target {target:g}x, {'ok' if ratio >= target else 'BELOW TARGET'})"
                 )
                 assert other.get("rows") in (None, ox.get("rows")), f"{tool} counts {other.get('rows')} rows"
