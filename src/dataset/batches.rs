@@ -262,8 +262,6 @@ const STREAMED_WINDOW: usize = 4 * super::compressed::CHUNK;
 /// parallel, in order) while the next one decodes.
 struct StreamedBatches {
     windows: Ahead,
-    /// The file's dialect, its data starting at the window's start.
-    records_only: csv::Dialect,
     queue: std::collections::VecDeque<Batch>,
 }
 
@@ -286,16 +284,15 @@ impl StreamedBatches {
         window.skip_to(dialect.data_start)?;
         Ok(StreamedBatches {
             windows: window.ahead(STREAMED_WINDOW)?,
-            records_only: csv::Dialect {
-                data_start: 0,
-                ..dialect.clone()
-            },
             queue: Default::default(),
         })
     }
 
+    /// The next batch; a window's text starts at a record, so `dialect`'s header is
+    /// not in it.
     fn next(
         &mut self,
+        dialect: &csv::Dialect,
         columns: &[(usize, DataType)],
         rows: usize,
         path: &str,
@@ -304,7 +301,7 @@ impl StreamedBatches {
             let Some(window) = self.windows.next()? else {
                 return Ok(None);
             };
-            let (text, dialect) = (&window.text[..], &self.records_only);
+            let text = &window.text[..];
             let mut batches = CsvBatches::of_range(text, dialect, 0..text.len());
             while let Some(batch) = batches
                 .next(text, dialect, columns, rows, path, &|_, _| {})
@@ -559,7 +556,7 @@ impl BatchReader {
                         &|a, b| dataset.map.release(a, b),
                     ),
                     Position::Streamed(reader) => {
-                        reader.next(&columns, self.rows, dataset.map.path())
+                        reader.next(dialect, &columns, self.rows, dataset.map.path())
                     }
                     Position::Binary { .. } => unreachable!("matched as CSV above"),
                 };

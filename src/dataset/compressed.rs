@@ -507,20 +507,7 @@ mod tests {
     #[test]
     fn windows_cut_anywhere_give_the_scan_of_the_text() {
         let text = quoted_text(3000);
-        let whole = {
-            let d = detect(&text, &CsvOptions::default(), "t.csv").unwrap();
-            let all: Vec<(usize, Mode)> = (0..3).map(|c| (c, Mode::Infer)).collect();
-            csv::scan(
-                &text,
-                &d,
-                &all,
-                &[],
-                "t.csv",
-                &Progress::default(),
-                &|_, _| {},
-            )
-            .unwrap()
-        };
+        let (_, whole) = csv::tests::scan_text(std::str::from_utf8(&text).unwrap()).unwrap();
         let zstd = zstd::stream::encode_all(&text[..], 1).unwrap();
         let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
         bz.write_all(&text).unwrap();

@@ -550,7 +550,7 @@ impl Dataset {
         self.map.unless_truncated(csv::read_rows(
             &self.map,
             dialect,
-            (cursor, stop),
+            (cursor.max(dialect.data_start), stop),
             columns,
             out,
             self.map.path(),
@@ -605,11 +605,6 @@ impl Dataset {
         path: &str,
     ) -> Result<(usize, usize)> {
         window.skip_to(cursor)?;
-        // The window's text starts at a record: no header to skip there.
-        let records_only = csv::Dialect {
-            data_start: 0,
-            ..dialect.clone()
-        };
         let width = columns.len().max(1);
         let mut rows = 0;
         while rows < out.len() / width {
@@ -619,7 +614,7 @@ impl Dataset {
             }
             let read = csv::read_rows(
                 text,
-                &records_only,
+                dialect,
                 (0, usize::MAX),
                 columns,
                 &mut out[rows * width..],

@@ -104,7 +104,7 @@ impl CsvOptions {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::dataset) mod tests {
     use super::column::Kind;
     use super::{detect, scan, CsvOptions, Dialect, Parsed};
     use crate::dataset::{Dataset, OpenOptions};
@@ -112,12 +112,15 @@ mod tests {
     use crate::runtime::progress::Progress;
 
     /// Detects the dialect of `text` and scans every column (the tests' reader).
-    pub(super) fn scan_text(text: &str) -> Result<(Dialect, Parsed)> {
+    pub(in crate::dataset) fn scan_text(text: &str) -> Result<(Dialect, Parsed)> {
         scan_with(text, &CsvOptions::default())
     }
 
     /// `scan_text` with `options`.
-    pub(super) fn scan_with(text: &str, options: &CsvOptions) -> Result<(Dialect, Parsed)> {
+    pub(in crate::dataset) fn scan_with(
+        text: &str,
+        options: &CsvOptions,
+    ) -> Result<(Dialect, Parsed)> {
         let bytes = text.as_bytes();
         let d = detect(bytes, options, "t.csv")?;
         let all: Vec<(usize, super::column::Mode)> = (0..d.names.len())

@@ -5,7 +5,8 @@ use super::nulls::NullSet;
 use super::records::{field_count_error, line_of, Records, Terminator};
 use crate::error::{Error, Result};
 
-/// Reads up to `max_rows` records from byte `cursor` (0: the first data record) into
+/// Reads up to `max_rows` records from byte `cursor` (a record's start, never inside
+/// the header: the caller skips it) into
 /// `out`, row-major with one value per column of `columns`: numbers as float64, missing
 /// values as NaN; none that starts at or past `stop`. Returns the rows read and the
 /// cursor of the next record.
@@ -28,7 +29,7 @@ pub fn read_rows(
     let mut records = Records {
         bytes,
         end: bytes.len(),
-        pos: cursor.max(dialect.data_start),
+        pos: cursor,
         delimiter: dialect.delimiter,
         quote: dialect.quote,
         comment: dialect.comment,
@@ -114,7 +115,7 @@ mod tests {
         let (rows, cursor) = read_rows(
             text.as_bytes(),
             &d,
-            (0, usize::MAX),
+            (d.data_start, usize::MAX),
             &[2, 0],
             &mut out,
             "r.csv",
@@ -138,7 +139,7 @@ mod tests {
         let e = read_rows(
             text.as_bytes(),
             &d,
-            (0, usize::MAX),
+            (d.data_start, usize::MAX),
             &[1],
             &mut out,
             "r.csv",
